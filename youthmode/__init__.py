@@ -1,0 +1,29 @@
+"""youthmode: a declarative minors-protection ("youth mode", 未成年人模式) policy engine.
+
+The pipeline, one way:
+
+1. load      TOML policy files -> documents with source positions   (`policies.loader`)
+2. validate  resolve `extends`, cross-check references, did-you-mean (`policies.validate`)
+3. compile   immutable per-action, per-band rule plans               (`policies.compile`)
+4. evaluate  request -> facts -> rule verdicts at `at`               (`engine`, `policies.rules`)
+5. explain   deny overrides; remaining time, next allowed instant, trace (`timeline`, `engine`)
+"""
+
+from youthmode.engine import Engine as Engine
+from youthmode.errors import PolicyError as PolicyError
+from youthmode.errors import Problem as Problem
+from youthmode.errors import RequestError as RequestError
+from youthmode.model import Decision as Decision
+from youthmode.model import DecisionRequest as DecisionRequest
+from youthmode.model import Explanation as Explanation
+
+__all__ = [
+    "Decision",
+    "DecisionRequest",
+    "Engine",
+    "Explanation",
+    "PolicyError",
+    "Problem",
+    "RequestError",
+]
+__version__ = "0.1.0"

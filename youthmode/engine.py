@@ -1,0 +1,450 @@
+"""The engine: holds compiled policies and answers decision requests.
+
+`decide` runs the pipeline: parse the request, resolve its facts, evaluate every rule in force at
+`at`, combine (deny overrides), then look along the timeline for `remaining_seconds` or
+`next_allowed_at`. The clock is read once per decision. Nothing here does I/O after loading, and
+compiled policies are immutable, so one engine serves any number of threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from youthmode.errors import RequestError, RequestProblem, did_you_mean
+from youthmode.facts import Moment, RequestFacts, age_on
+from youthmode.model import (
+    Decision,
+    DecisionRequest,
+    Explanation,
+    Facts,
+    Obligation,
+    PolicyRef,
+    Reason,
+    Remedy,
+    RuleTrace,
+)
+from youthmode.policies import CompiledPolicy, load_policies
+from youthmode.policies.rules import CompiledRule, LockoutWarningRule, RestReminderRule
+from youthmode.timeline import Timeline
+
+log = logging.getLogger("youthmode.engine")
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_decision_id(now: datetime) -> str:
+    """A UUIDv7: time-ordered, so decision logs sort by id."""
+    millis = int(now.timestamp() * 1000) & ((1 << 48) - 1)
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (millis << 80) | (0x7 << 76) | ((rand >> 64) & 0xFFF) << 64
+    value |= (0b10 << 62) | (rand & ((1 << 62) - 1))
+    return str(uuid.UUID(int=value))
+
+
+class Engine:
+    """Decides requests against a set of compiled policies.
+
+    >>> engine = Engine.from_path("configs")
+    >>> engine.decide({"subject": {"age": 12}, "action": "app.use"}).effect  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        policies: Iterable[CompiledPolicy],
+        *,
+        clock: Clock | None = None,
+        default_policy: str | None = None,
+    ) -> None:
+        self._policies = {p.id: p for p in policies}
+        self._clock = clock or system_clock
+        marked = [p.id for p in self._policies.values() if p.default]
+        if default_policy is not None and default_policy not in self._policies:
+            raise ValueError(f"default policy `{default_policy}` is not loaded")
+        if default_policy is None and len(self._policies) == 1:
+            default_policy = next(iter(self._policies))
+        self.default_policy = default_policy or (marked[0] if marked else None)
+        self.loaded_at = self._clock()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_path(
+        cls,
+        *paths: str | Path,
+        clock: Clock | None = None,
+        default_policy: str | None = None,
+    ) -> Engine:
+        """Load, validate and compile every policy file under ``paths`` (raises PolicyError)."""
+        return cls(load_policies(paths or ("configs",)), clock=clock, default_policy=default_policy)
+
+    @property
+    def policies(self) -> Mapping[str, CompiledPolicy]:
+        return self._policies
+
+    def policy(self, policy_id: str | None = None) -> CompiledPolicy:
+        chosen = policy_id or self.default_policy
+        if chosen is None:
+            raise RequestError.single(
+                ("policy",),
+                "no policy named and no default policy is set",
+                code="unknown_policy",
+                hint="name one of: " + ", ".join(sorted(self._policies)),
+                known=sorted(self._policies),
+            )
+        found = self._policies.get(chosen)
+        if found is None:
+            raise RequestError.single(
+                ("policy",),
+                f"unknown policy `{chosen}`",
+                code="unknown_policy",
+                hint=did_you_mean(chosen, self._policies),
+                known=sorted(self._policies),
+            )
+        return found
+
+    # -- deciding ---------------------------------------------------------------------------
+    def decide(self, request: DecisionRequest | Mapping[str, Any]) -> Decision:
+        """Decide one request. Raises RequestError for invalid input, never for evaluation."""
+        return self._run(request, explain=False)[0]
+
+    def explain(self, request: DecisionRequest | Mapping[str, Any]) -> Explanation:
+        """The decision plus every rule considered, whether it applied, and why."""
+        decision, trace = self._run(request, explain=True)
+        return Explanation(decision=decision, trace=trace)
+
+    def parse(self, request: DecisionRequest | Mapping[str, Any]) -> DecisionRequest:
+        if isinstance(request, DecisionRequest):
+            return request
+        if not isinstance(request, Mapping):
+            raise RequestError.single((), "a decision request must be a JSON object")
+        try:
+            return DecisionRequest.model_validate(request)
+        except ValidationError as err:
+            raise RequestError([_request_problem(e) for e in err.errors()]) from None
+
+    def _run(
+        self, request: DecisionRequest | Mapping[str, Any], *, explain: bool
+    ) -> tuple[Decision, list[RuleTrace]]:
+        now = self._clock()
+        req = self.parse(request)
+        policy = self.policy(req.policy)
+        at = (req.at or now).astimezone(policy.zone).replace(microsecond=0)
+        facts = request_facts(req, policy, at)
+        decision_id = new_decision_id(now)
+        try:
+            return _evaluate(policy, req, facts, at, decision_id, explain)
+        except Exception:  # fail closed: a bug must never allow, nor escape as a 500
+            log.exception("engine error in decision %s (policy %s)", decision_id, policy.id)
+            return _engine_error(policy, req, facts, at, decision_id), []
+
+
+def _request_problem(error: Any) -> RequestProblem:
+    loc = tuple(error["loc"])
+    if error["type"] == "extra_forbidden":
+        name = str(loc[-1])
+        fields = _fields_at(loc[:-1])
+        return RequestProblem(
+            loc, f"unknown field `{name}`", "unknown_field", did_you_mean(name, fields)
+        )
+    if error["type"] == "missing":
+        return RequestProblem(loc, f"`{loc[-1]}` is required", "missing_field")
+    return RequestProblem(loc, error["msg"], "invalid_value")
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    from youthmode import model
+
+    models: dict[tuple[Any, ...], type[Any]] = {
+        (): model.DecisionRequest,
+        ("subject",): model.Subject,
+        ("usage",): model.Usage,
+        ("guardian",): model.Guardian,
+        ("resource",): model.Resource,
+    }
+    found = models.get(loc)
+    return list(found.model_fields) if found else []
+
+
+def request_facts(req: DecisionRequest, policy: CompiledPolicy, at: datetime) -> RequestFacts:
+    """Check the request against the policy's catalog and build its static facts."""
+    action = policy.actions.get(req.action)
+    if action is None:
+        raise RequestError.single(
+            ("action",),
+            f"unknown action `{req.action}` for policy `{policy.id}`",
+            code="unknown_action",
+            hint=did_you_mean(req.action, policy.actions),
+            known=sorted(policy.actions),
+        )
+    resource = req.resource
+    amount = resource.amount if resource else None
+    _check_money(req, policy, action.requires_amount, amount)
+    subject, usage, guardian = req.subject, req.usage, req.guardian
+    if subject.birthdate is not None and subject.birthdate > at.date():
+        raise RequestError.single(
+            ("subject", "birthdate"), "birthdate is after `at`", code="birthdate_in_future"
+        )
+    return RequestFacts(
+        action=req.action,
+        metered=action.metered,
+        verified=subject.verified,
+        birthdate=subject.birthdate,
+        declared_age=subject.age,
+        amount=amount,
+        category=resource.category if resource else None,
+        app=resource.app if resource else None,
+        min_age=resource.min_age if resource else None,
+        recipient=resource.recipient if resource else None,
+        resource=resource.model_dump() if resource else {},
+        consents=frozenset(guardian.consents) if guardian else frozenset(),
+        exemptions=frozenset(guardian.exemptions) if guardian else frozenset(),
+        exempt_apps=frozenset(guardian.exempt_apps) if guardian else frozenset(),
+        today_seconds=(usage.today_seconds or 0) if usage else 0,
+        session_seconds=(usage.session_seconds or 0) if usage else 0,
+        day_spent=(usage.day_spent or Decimal(0)) if usage else Decimal(0),
+        month_spent=(usage.month_spent or Decimal(0)) if usage else Decimal(0),
+    )
+
+
+def _check_money(
+    req: DecisionRequest, policy: CompiledPolicy, required: bool, amount: Decimal | None
+) -> None:
+    if required and amount is None:
+        raise RequestError.single(
+            ("resource", "amount"),
+            f"`{req.action}` is a spending action and needs `resource.amount`",
+            code="missing_amount",
+            hint='e.g. "amount": "30.00"',
+        )
+    currency = req.resource.currency if req.resource else None
+    if currency is not None and currency != policy.currency:
+        raise RequestError.single(
+            ("resource", "currency"),
+            f"policy `{policy.id}` counts money in {policy.currency}, not {currency}",
+            code="unsupported_currency",
+        )
+    places = policy.currency_places
+    values = [("resource", "amount", amount)]
+    if req.usage:
+        values += [
+            ("usage", "month_spent", req.usage.month_spent),
+            ("usage", "day_spent", req.usage.day_spent),
+        ]
+    for *loc, value in values:
+        exponent = value.as_tuple().exponent if value is not None else 0
+        if isinstance(exponent, int) and -exponent > places:
+            raise RequestError.single(
+                tuple(str(p) for p in loc),
+                f"`{value}` has more than {places} decimal places for {policy.currency}",
+                code="invalid_amount",
+            )
+
+
+# -- evaluation (pure) -----------------------------------------------------------------------
+def _evaluate(
+    policy: CompiledPolicy,
+    req: DecisionRequest,
+    facts: RequestFacts,
+    at: datetime,
+    decision_id: str,
+    explain: bool,
+) -> tuple[Decision, list[RuleTrace]]:
+    line = Timeline(policy, facts, at)
+    now = line.moment(line.at_ts)
+    denials = line.denials(now)
+    active = line.active(now.band)
+    remaining = next_at = None
+    obligations: list[Obligation] = []
+    remedies: list[Remedy] = []
+    if not denials:
+        remaining = line.remaining_seconds(now)
+        obligations = _obligations(active.obligations, now, at, remaining)
+    else:
+        found = line.next_allowed(now)
+        next_at = datetime.fromtimestamp(found, policy.zone) if found is not None else None
+        remedies = _remedies(denials, facts, next_at)
+    decision = Decision(
+        decision_id=decision_id,
+        effect="deny" if denials else "allow",
+        allowed=not denials,
+        band=now.band,
+        reasons=[
+            Reason(code=r.code, rule=r.ref, message=r.message, message_en=r.message_en)
+            for r in denials
+        ],
+        obligations=obligations,
+        remedies=remedies,
+        remaining_seconds=remaining,
+        valid_until=at + timedelta(seconds=remaining) if remaining is not None else None,
+        next_allowed_at=next_at,
+        facts=_facts(policy, facts, now, at, [r.code for r in active.waived]),
+        policy=PolicyRef(id=policy.id, version=policy.version, digest=policy.digest),
+    )
+    trace = _trace(policy, line, now) if explain else []
+    return decision, trace
+
+
+def _obligations(
+    rules: tuple[CompiledRule, ...], m: Moment, at: datetime, remaining: int | None
+) -> list[Obligation]:
+    out = []
+    for rule in rules:
+        fields: dict[str, Any] = {
+            "type": rule.code,
+            "rule": rule.ref,
+            "message": rule.message,
+            "message_en": rule.message_en,
+        }
+        if isinstance(rule, RestReminderRule) and rule.due(m):
+            out.append(Obligation(**fields))
+        elif (
+            isinstance(rule, LockoutWarningRule)
+            and remaining is not None
+            and remaining <= rule.before
+        ):
+            out.append(Obligation(**fields, at=at + timedelta(seconds=remaining)))
+    return out
+
+
+def _remedies(
+    denials: list[CompiledRule], facts: RequestFacts, next_at: datetime | None
+) -> list[Remedy]:
+    out: list[Remedy] = []
+    for rule in denials:
+        if rule.kind == "require_consent":
+            out.append(
+                Remedy(
+                    type="guardian_consent", action=getattr(rule, "consent", None) or facts.action
+                )
+            )
+        elif rule.kind == "require_verified":
+            out.append(Remedy(type="verify_identity"))
+        elif rule.waivable:
+            out.append(Remedy(type="guardian_waiver", code=rule.code))
+    if next_at is not None:
+        out.append(Remedy(type="wait", until=next_at))
+    unique: list[Remedy] = []
+    for remedy in out:
+        if remedy not in unique:
+            unique.append(remedy)
+    return unique
+
+
+def _facts(
+    policy: CompiledPolicy, req: RequestFacts, m: Moment, at: datetime, waived: list[str]
+) -> Facts:
+    spending = policy.actions[req.action].requires_amount
+    return Facts(
+        local_time=at,
+        timezone=policy.timezone,
+        day_type=m.day_type,
+        calendar_official=policy.calendar.is_official(m.date.year),
+        age=m.age,
+        verified=req.verified,
+        today_seconds=req.today_seconds,
+        session_seconds=req.session_seconds,
+        day_spent=req.day_spent if spending else None,
+        month_spent=req.month_spent if spending else None,
+        amount=req.amount,
+        category=req.category,
+        waived=waived or None,
+    )
+
+
+def _trace(policy: CompiledPolicy, line: Timeline, m: Moment) -> list[RuleTrace]:
+    active = line.active(m.band)
+    in_force = {id(r) for r in active.rules} | {id(r) for r in active.obligations}
+    waived = {id(r) for r in active.waived}
+    exempt = {id(r) for r in active.exempt}
+    out = []
+    for rule in policy.rules:
+        applies = line.req.action in rule.actions and m.band in rule.bands
+        if not applies:
+            scope = "action" if line.req.action not in rule.actions else "band"
+            outcome, detail = (
+                "not_applicable",
+                f"{scope} out of scope ({line.req.action}, {m.band})",
+            )
+        elif id(rule) in waived:
+            outcome, detail = "waived", f"guardian waived `{rule.code}` (rule is waivable)"
+        elif id(rule) in exempt:
+            outcome, detail = "exempt", f"app category `{line.req.category}` is exempt"
+        elif rule.obligation:
+            outcome, detail = "obligation", rule.explain(m, line.req)
+        else:
+            assert id(rule) in in_force  # INVARIANT: in scope and neither waived nor exempt
+            outcome = "deny" if rule.denies(m, line.req) else "pass"
+            detail = rule.explain(m, line.req)
+        out.append(
+            RuleTrace(
+                rule=rule.ref,
+                kind=rule.kind,
+                code=rule.code,
+                applies=applies,
+                outcome=outcome,
+                detail=detail,
+            )
+        )
+    return out
+
+
+def _engine_error(
+    policy: CompiledPolicy,
+    req: DecisionRequest,
+    facts: RequestFacts,
+    at: datetime,
+    decision_id: str,
+) -> Decision:
+    try:
+        age = (
+            age_on(facts.birthdate, at.date(), policy.age_rollover)
+            if facts.birthdate
+            else facts.declared_age
+        )
+        band = policy.band_of(age)
+    except Exception:  # the fallback itself must not fail
+        age, band = None, "unknown"
+    return Decision(
+        decision_id=decision_id,
+        effect="deny",
+        allowed=False,
+        band=band,
+        reasons=[
+            Reason(
+                code="engine_error",
+                rule=f"{policy.id}/engine",
+                message="系统暂时无法判断，已按未成年人保护要求暂停该功能",
+                message_en="The decision could not be evaluated; denied to stay safe",
+            )
+        ],
+        obligations=[],
+        remedies=[],
+        remaining_seconds=None,
+        valid_until=None,
+        next_allowed_at=None,
+        facts=Facts(
+            local_time=at,
+            timezone=policy.timezone,
+            day_type="unknown",
+            calendar_official=False,
+            age=age,
+            verified=facts.verified,
+        ),
+        policy=PolicyRef(id=policy.id, version=policy.version, digest=policy.digest),
+    )
+
+
+_ = time  # reserved for latency measurement by callers

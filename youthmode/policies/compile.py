@@ -1,0 +1,261 @@
+"""Stage 3 of loading: turn a resolved policy into the immutable form decisions run on.
+
+Compilation does everything that does not depend on a request, once: band lookup by age, the
+rule list for every (action, band) pair in policy order, the union of window edges for the
+timeline, day-selector sets, and the calendar. A `CompiledPolicy` is never mutated, so any number
+of threads may decide against it at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zoneinfo
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from youthmode.calendar import DAY_TYPES, WEEKDAYS, Calendar
+from youthmode.policies import rules as compiled
+from youthmode.policies import schema
+from youthmode.policies.validate import (
+    ALL,
+    UNKNOWN_BAND,
+    ResolvedPolicy,
+    RuleSource,
+    expand_actions,
+)
+
+DEFAULT_REASONS = {
+    "allow_window": "outside_allowed_window",
+    "daily_budget": "daily_limit",
+    "forbid": "feature_forbidden",
+    "require_consent": "guardian_consent_required",
+    "require_verified": "unverified",
+    "content_age": "age_restricted",
+    "stranger_contact": "stranger_contact",
+    "rest_reminder": "rest_reminder",
+    "lockout_warning": "lockout_warning",
+}
+CAP_REASONS = {
+    "transaction": "per_transaction_cap",
+    "day": "daily_spend_cap",
+    "month": "monthly_cap",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledAction:
+    name: str
+    metered: bool
+    tags: frozenset[str]
+    spend: str | None
+
+    @property
+    def requires_amount(self) -> bool:
+        return self.spend is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What applies to one action for one band: deny rules and obligations in policy order."""
+
+    rules: tuple[compiled.CompiledRule, ...]
+    obligations: tuple[compiled.CompiledRule, ...]
+    edges: tuple[int, ...]
+    budgets: tuple[compiled.DailyBudgetRule, ...]
+
+
+@dataclass(frozen=True)
+class CompiledPolicy:
+    id: str
+    version: str
+    title: str | None
+    digest: str
+    timezone: str
+    zone: zoneinfo.ZoneInfo
+    age_rollover: str
+    currency: str
+    currency_places: int
+    default: bool
+    extends: str | None
+    files: tuple[str, ...]
+    calendar: Calendar
+    bands: tuple[tuple[str, int, int | None], ...]
+    groups: dict[str, frozenset[str]]
+    exempt_categories: frozenset[str]
+    actions: dict[str, CompiledAction]
+    rules: tuple[compiled.CompiledRule, ...]
+    plans: dict[tuple[str, str], Plan]
+    _by_age: tuple[str, ...] = field(repr=False, default=())
+
+    def band_of(self, age: int | None) -> str:
+        if age is None:
+            return UNKNOWN_BAND
+        if age < len(self._by_age):
+            return self._by_age[age]
+        return self._by_age[-1]
+
+    def plan(self, action: str, band: str) -> Plan:
+        return self.plans[(action, band)]
+
+    @property
+    def band_ids(self) -> tuple[str, ...]:
+        return (*(b[0] for b in self.bands), UNKNOWN_BAND)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "version": self.version,
+            "title": self.title,
+            "digest": self.digest,
+            "timezone": self.timezone,
+            "calendar": self.calendar.country,
+            "default": self.default,
+            "extends": self.extends,
+            "bands": [{"id": b, "from": lo, "to": hi} for b, lo, hi in self.bands],
+            "actions": sorted(self.actions),
+        }
+
+
+def compile_policy(policy: ResolvedPolicy) -> CompiledPolicy:
+    band_ids = (*(b.id for b in policy.bands), UNKNOWN_BAND)
+    actions = {
+        name: CompiledAction(name, spec.metered, frozenset(spec.tags), spec.spend)
+        for name, spec in policy.actions.items()
+    }
+    rules = tuple(_compile_rule(item, policy, band_ids) for item in policy.rules)
+    plans = {(action, band): _plan(rules, action, band) for action in actions for band in band_ids}
+    return CompiledPolicy(
+        id=policy.id,
+        version=policy.version,
+        title=policy.title,
+        digest=_digest(f.sha256 for f in policy.files),
+        timezone=policy.timezone,
+        zone=zoneinfo.ZoneInfo(policy.timezone),
+        age_rollover=policy.age_rollover,
+        currency=policy.currency,
+        currency_places=policy.currency_places,
+        default=policy.default,
+        extends=policy.extends,
+        files=tuple(f.path for f in policy.files),
+        calendar=Calendar(policy.calendar, policy.overrides),
+        bands=tuple((b.id, b.from_, b.to) for b in sorted(policy.bands, key=lambda b: b.from_)),
+        groups=policy.groups,
+        exempt_categories=policy.exempt_categories,
+        actions=actions,
+        rules=rules,
+        plans=plans,
+        _by_age=_age_table(policy.bands),
+    )
+
+
+def _digest(file_digests: Iterable[str]) -> str:
+    return "sha256:" + hashlib.sha256("\n".join(file_digests).encode()).hexdigest()
+
+
+def _age_table(bands: Iterable[schema.Band]) -> tuple[str, ...]:
+    """Band id for every age from 0 up to the oldest band's start (that band covers the rest)."""
+    ordered = sorted(bands, key=lambda b: b.from_)
+    top = ordered[-1].from_
+    return tuple(
+        next(b.id for b in ordered if b.from_ <= age and (b.to is None or age < b.to))
+        for age in range(top + 1)
+    )
+
+
+def _plan(rules: tuple[compiled.CompiledRule, ...], action: str, band: str) -> Plan:
+    selected = [r for r in rules if action in r.actions and band in r.bands]
+    deny = tuple(r for r in selected if not r.obligation)
+    edges = sorted({e for r in deny for e in r.edges})
+    budgets = tuple(r for r in deny if isinstance(r, compiled.DailyBudgetRule))
+    return Plan(deny, tuple(r for r in selected if r.obligation), tuple(edges), budgets)
+
+
+def _expand_bands(
+    names: Iterable[str], policy: ResolvedPolicy, band_ids: tuple[str, ...]
+) -> frozenset[str]:
+    out: set[str] = set()
+    for name in names:
+        if name == ALL:
+            out |= set(band_ids)
+        elif name in policy.groups:
+            out |= policy.groups[name]
+        else:
+            out.add(name)
+    return frozenset(out)
+
+
+def _days(selectors: Iterable[str], excluded: Iterable[str]) -> frozenset[compiled.DayKey]:
+    every = {(wd, dt) for wd in range(7) for dt in DAY_TYPES}
+
+    def matching(selector: str) -> set[compiled.DayKey]:
+        if selector == ALL:
+            return every
+        if selector in WEEKDAYS:
+            return {k for k in every if k[0] == WEEKDAYS.index(selector)}
+        if selector == "workday":
+            return {k for k in every if k[1] in ("workday", "makeup_workday")}
+        return {k for k in every if k[1] == selector}
+
+    included = set().union(*(matching(s) for s in selectors))
+    return frozenset(included - set().union(*(matching(s) for s in excluded)))
+
+
+def _windows(rule: Any) -> tuple[compiled.Window, ...]:
+    if rule.between is not None:
+        specs = [(rule.between, rule.days or [ALL], rule.except_days or [])]
+    else:
+        specs = [(w.between, w.days, w.except_days) for w in rule.windows]
+    return tuple(
+        compiled.Window(start, end, _days(days, excl)) for (start, end), days, excl in specs
+    )
+
+
+def _compile_rule(
+    item: RuleSource, policy: ResolvedPolicy, band_ids: tuple[str, ...]
+) -> compiled.CompiledRule:
+    rule = item.rule
+    code = rule.reason or (
+        CAP_REASONS[rule.period] if rule.kind == "spending_cap" else DEFAULT_REASONS[rule.kind]
+    )
+    common: dict[str, Any] = {
+        "id": rule.id,
+        "ref": f"{item.origin}/{rule.id}",
+        "kind": rule.kind,
+        "code": code,
+        "waivable": rule.waivable,
+        "category_exemptions": rule.category_exemptions,
+        "message": rule.message.zh_cn,
+        "message_en": rule.message.en,
+        "bands": _expand_bands(rule.bands, policy, band_ids),
+        "actions": frozenset(expand_actions(rule.actions, rule.tags, policy.actions)),
+    }
+    kind = rule.kind
+    if kind in ("deny_window", "allow_window"):
+        windows = _windows(rule)
+        edges = tuple(sorted({e % 86400 for w in windows for e in (w.start, w.end)} - {0}))
+        cls = compiled.DenyWindowRule if kind == "deny_window" else compiled.AllowWindowRule
+        return cls(**common, edges=edges, windows=windows)
+    if kind == "daily_budget":
+        return compiled.DailyBudgetRule(
+            **common, limit=rule.limit, limit_by_day=dict(rule.limit_by_day)
+        )
+    if kind == "spending_cap":
+        return compiled.SpendingCapRule(**common, period=rule.period, max=rule.max)
+    if kind == "require_consent":
+        return compiled.ConsentRule(**common, consent=rule.consent)
+    if kind == "resource_match":
+        match = {k: frozenset([v] if isinstance(v, str) else v) for k, v in rule.match.items()}
+        return compiled.ResourceMatchRule(**common, match=match)
+    if kind == "stranger_contact":
+        return compiled.ResourceMatchRule(**common, match={"recipient": frozenset({"stranger"})})
+    if kind == "rest_reminder":
+        return compiled.RestReminderRule(**common, after=rule.after)
+    if kind == "lockout_warning":
+        return compiled.LockoutWarningRule(**common, before=rule.before)
+    simple: dict[str, type[compiled.CompiledRule]] = {
+        "forbid": compiled.ForbidRule,
+        "require_verified": compiled.VerifiedRule,
+        "content_age": compiled.ContentAgeRule,
+    }
+    return simple[kind](**common)

@@ -1,0 +1,237 @@
+"""One small evaluator per rule kind: given the facts of a moment, does this rule deny?
+
+Rules are compiled once at load and shared by every thread; they hold no mutable state. Each
+answers three questions: `denies(moment, request)`, `explain(...)` (why, in one line), and
+`edges` (the local times of day at which its answer can change), which lets the timeline find
+the next change without scanning minute by minute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from youthmode.units import format_duration, format_time_of_day
+
+if TYPE_CHECKING:
+    from youthmode.facts import Moment, RequestFacts
+
+DayKey = tuple[int, str]  # (weekday 0=Mon, day type)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A daily window [start, end) in local seconds of day; it crosses midnight when end <= start.
+
+    A window that crosses midnight belongs to the day it starts on: its early-morning part is
+    tested against the previous day's weekday and type.
+    """
+
+    start: int
+    end: int
+    days: frozenset[DayKey]
+
+    def contains(self, m: Moment) -> bool:
+        if self.start < self.end:
+            return self.start <= m.sod < self.end and (m.weekday, m.day_type) in self.days
+        if m.sod >= self.start:
+            return (m.weekday, m.day_type) in self.days
+        return m.sod < self.end and m.previous_day() in self.days
+
+    def describe(self) -> str:
+        return f"{format_time_of_day(self.start)}–{format_time_of_day(self.end)}"
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """What every rule has: identity, scope, reason code, messages."""
+
+    id: str
+    ref: str  # "policy-id/rule-id", as decisions name it
+    kind: str
+    code: str
+    waivable: bool
+    category_exemptions: bool
+    message: str
+    message_en: str
+    bands: frozenset[str]
+    actions: frozenset[str]
+
+    obligation = False
+    edges: tuple[int, ...] = ()
+
+    def denies(self, m: Moment, r: RequestFacts) -> bool:
+        raise NotImplementedError
+
+    def explain(self, m: Moment, r: RequestFacts) -> str:
+        return "denies" if self.denies(m, r) else "passes"
+
+
+@dataclass(frozen=True, slots=True)
+class DenyWindowRule(CompiledRule):
+    windows: tuple[Window, ...] = ()
+
+    def denies(self, m: Moment, r: RequestFacts) -> bool:
+        return any(w.contains(m) for w in self.windows)
+
+    def explain(self, m: Moment, r: RequestFacts) -> str:
+        spans = ", ".join(w.describe() for w in self.windows)
+        inside = "inside" if self.denies(m, r) else "outside"
+        return f"local time {m.clock()} ({m.day_type}) is {inside} the denied window {spans}"
+
+
+@dataclass(frozen=True, slots=True)
+class AllowWindowRule(CompiledRule):
+    windows: tuple[Window, ...] = ()
+
+    def denies(self, m: Moment, r: RequestFacts) -> bool:
+        return not any(w.contains(m) for w in self.windows)
+
+    def explain(self, m: Moment, r: RequestFacts) -> str:
+        spans = ", ".join(w.describe() for w in self.windows)
+        inside = "outside" if self.denies(m, r) else "inside"
+        return (
+            f"local time {m.clock()} on a {m.weekday_name()} ({m.day_type}) is {inside} "
+            f"the allowed windows {spans}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DailyBudgetRule(CompiledRule):
+    limit: int = 0
+    limit_by_day: Mapping[str, int] | None = None
+
+    def limit_on(self, day_type: str) -> int:
+        if self.limit_by_day and day_type in self.limit_by_day:
+            return self.limit_by_day[day_type]
+        return self.limit
+
+    def denies(self, m: Moment, r: RequestFacts) -> bool:
+        return m.today_seconds >= self.limit_on(m.day_type)
+
+    def explain(self, m: Moment, r: RequestFacts) -> str:
+        limit = self.limit_on(m.day_type)
+        sign = ">=" if m.today_seconds >= limit else "<"
+        return f"used today {m.today_seconds}s {sign} limit {limit}s ({format_duration(limit)})"
+
+
+@dataclass(frozen=True, slots=True)
+class SpendingCapRule(CompiledRule):
+    period: str = "transaction"
+    max: Decimal = Decimal(0)
+
+    def total(self, m: Moment, r: RequestFacts) -> Decimal:
+        amount = r.amount if r.amount is not None else Decimal(0)
+        if self.period == "day":
+            return m.day_spent + amount
+        if self.period == "month":
+            return m.month_spent + amount
+        return amount
+
+    def denies(self, m: Moment, r: RequestFacts) -> bool:
+        return self.total(m, r) > self.max
+
+    def explain(self, m: Moment, r: RequestFacts) -> str:
+        total = self.total(m, r)
+        what = {
+            "transaction": "amount",
+            "day": "today's spend + amount",
+            "month": "this month's spend + amount",
+        }[self.period]
+        sign = ">" if total > self.max else "<="
+        return f"{what} {total} {sign} cap {self.max}"
+
+
+@dataclass(frozen=True, slots=True)
+class ForbidRule(CompiledRule):
+    def denies(self, m: Moment, r: RequestFacts) -> bool:
+        return True
+
+    def explain(self, m: Moment, r: RequestFacts) -> str:
+        return f"`{r.action}` is closed to band `{m.band}`"
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRule(CompiledRule):
+    consent: str | None = None
+
+    def needed(self, r: RequestFacts) -> str:
+        return self.consent or r.action
+
+    def denies(self, m: Moment, r: RequestFacts) -> bool:
+        return self.needed(r) not in r.consents
+
+    def explain(self, m: Moment, r: RequestFacts) -> str:
+        has = "has" if not self.denies(m, r) else "has no"
+        return f"subject {has} guardian consent `{self.needed(r)}`"
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedRule(CompiledRule):
+    def denies(self, m: Moment, r: RequestFacts) -> bool:
+        return not r.verified
+
+    def explain(self, m: Moment, r: RequestFacts) -> str:
+        return "identity verified" if r.verified else "identity not verified"
+
+
+@dataclass(frozen=True, slots=True)
+class ContentAgeRule(CompiledRule):
+    def denies(self, m: Moment, r: RequestFacts) -> bool:
+        if r.min_age is None:
+            return False
+        return m.age is None or r.min_age > m.age
+
+    def explain(self, m: Moment, r: RequestFacts) -> str:
+        if r.min_age is None:
+            return "resource has no `min_age`"
+        return f"content minimum age {r.min_age}, subject age {m.age}"
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceMatchRule(CompiledRule):
+    match: Mapping[str, frozenset[str]] | None = None
+
+    def denies(self, m: Moment, r: RequestFacts) -> bool:
+        conditions = self.match or {}
+        return all(str(r.resource.get(key)) in values for key, values in conditions.items())
+
+    def explain(self, m: Moment, r: RequestFacts) -> str:
+        shown = {key: r.resource.get(key) for key in (self.match or {})}
+        return f"resource {shown} {'matches' if self.denies(m, r) else 'does not match'}"
+
+
+@dataclass(frozen=True, slots=True)
+class RestReminderRule(CompiledRule):
+    after: int = 0
+    obligation = True
+
+    def denies(self, m: Moment, r: RequestFacts) -> bool:
+        return False
+
+    def due(self, m: Moment) -> bool:
+        return m.session_seconds > self.after
+
+    def explain(self, m: Moment, r: RequestFacts) -> str:
+        sign = ">" if self.due(m) else "<="
+        state = "due" if self.due(m) else "not due"
+        return f"session {m.session_seconds}s {sign} {self.after}s: reminder {state}"
+
+
+@dataclass(frozen=True, slots=True)
+class LockoutWarningRule(CompiledRule):
+    before: int = 0
+    obligation = True
+
+    def denies(self, m: Moment, r: RequestFacts) -> bool:
+        return False
+
+    def explain(self, m: Moment, r: RequestFacts) -> str:
+        return f"warns {format_duration(self.before)} before the end of allowed use"
+
+
+def describe(rule: CompiledRule) -> dict[str, Any]:
+    """A plain description of a compiled rule, for listings and explanations."""
+    return {"rule": rule.ref, "kind": rule.kind, "code": rule.code, "waivable": rule.waivable}

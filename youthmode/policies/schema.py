@@ -1,0 +1,241 @@
+"""Pydantic models of policy documents: the TOML format, one model per table.
+
+Unknown keys are rejected (with a did-you-mean added by the loader), durations, times and money
+are parsed here by the functions in `youthmode.units`, and every rule table is one of a fixed set
+of kinds chosen by its `kind` key. Cross-references (bands, actions, days) are checked later, in
+`validate.py`, when the whole policy set is known.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from youthmode.units import UnitError, parse_duration, parse_money, parse_time_of_day
+
+
+def _unit(parse: Any) -> Any:
+    def validate(value: object) -> object:
+        try:
+            return parse(value)
+        except UnitError as err:
+            raise PydanticCustomError(err.code, err.message, {"hint": err.hint}) from None
+
+    return BeforeValidator(validate)
+
+
+Duration = Annotated[int, _unit(parse_duration)]
+TimeOfDay = Annotated[int, _unit(parse_time_of_day)]
+Money = Annotated[Decimal, _unit(parse_money)]
+Span = Annotated[list[TimeOfDay], Field(min_length=2, max_length=2)]
+
+
+def _date_or_range(value: object) -> object:
+    """A TOML date, `"2027-02-05"`, or a range `"2027-02-05..2027-02-11"` -> list of dates."""
+    try:
+        if isinstance(value, date):
+            return [value]
+        if isinstance(value, str):
+            first, _, last = value.partition("..")
+            start = date.fromisoformat(first.strip())
+            end = date.fromisoformat(last.strip()) if last else start
+            if end < start or (end - start).days > 366:
+                raise ValueError
+            return [date.fromordinal(n) for n in range(start.toordinal(), end.toordinal() + 1)]
+    except ValueError:
+        pass
+    raise PydanticCustomError(
+        "invalid_date",
+        "`{value}` is not a date or a date range",
+        {"value": value, "hint": 'write 2027-01-01 or "2027-02-05..2027-02-11"'},
+    )
+
+
+DateSpec = Annotated[list[date], BeforeValidator(_date_or_range)]
+
+
+class Document(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
+class Messages(Document):
+    """What a person is shown, in zh-CN and en."""
+
+    zh_cn: str = Field(alias="zh-CN", min_length=1)
+    en: str = Field(min_length=1)
+
+
+class PolicyMeta(Document):
+    id: str
+    version: str | None = None
+    title: str | None = None
+    description: str | None = None
+    timezone: str | None = None
+    calendar: str | None = None
+    age_rollover: Literal["next_day", "on_birthday"] | None = None
+    currency: str | None = None
+    default: bool = False
+    extends: str | None = None
+    source: str | None = None
+
+
+class CalendarOverrides(Document):
+    rest_days: list[DateSpec] = []
+    working_days: list[DateSpec] = []
+    official_years: list[int] = []
+    source: str | None = None
+
+
+class Band(Document):
+    id: str
+    from_: int = Field(alias="from", ge=0)
+    to: int | None = None
+    description: str | None = None
+
+
+class ActionSpec(Document):
+    metered: bool = False
+    tags: list[str] = []
+    spend: str | None = None
+    description: str | None = None
+
+
+class Catalog(Document):
+    exempt_categories: list[str] | None = None
+    actions: dict[str, ActionSpec] = {}
+
+
+class Window(Document):
+    between: Span
+    days: list[str] = ["*"]
+    except_days: list[str] = []
+
+
+class RuleBase(Document):
+    id: str
+    bands: list[str] = ["*"]
+    actions: list[str] = []
+    tags: list[str] = []
+    reason: str | None = None
+    waivable: bool = False
+    category_exemptions: bool = False
+    override: bool = False
+    message: Messages
+    description: str | None = None
+    source: str | None = None
+
+
+class WindowRuleBase(RuleBase):
+    between: Span | None = None
+    days: list[str] | None = None
+    except_days: list[str] | None = None
+    windows: list[Window] = []
+
+
+class DenyWindowRule(WindowRuleBase):
+    kind: Literal["deny_window"]
+
+
+class AllowWindowRule(WindowRuleBase):
+    kind: Literal["allow_window"]
+
+
+class DailyBudgetRule(RuleBase):
+    kind: Literal["daily_budget"]
+    limit: Duration
+    limit_by_day: dict[str, Duration] = {}
+
+
+class SpendingCapRule(RuleBase):
+    kind: Literal["spending_cap"]
+    period: Literal["transaction", "day", "month"]
+    max: Money
+
+
+class ForbidRule(RuleBase):
+    kind: Literal["forbid"]
+
+
+class ConsentRule(RuleBase):
+    kind: Literal["require_consent"]
+    consent: str | None = None
+
+
+class VerifiedRule(RuleBase):
+    kind: Literal["require_verified"]
+
+
+class ContentAgeRule(RuleBase):
+    kind: Literal["content_age"]
+
+
+class StrangerContactRule(RuleBase):
+    kind: Literal["stranger_contact"]
+
+
+class ResourceMatchRule(RuleBase):
+    kind: Literal["resource_match"]
+    match: dict[str, str | list[str]]
+
+
+class RestReminderRule(RuleBase):
+    kind: Literal["rest_reminder"]
+    after: Duration
+
+
+class LockoutWarningRule(RuleBase):
+    kind: Literal["lockout_warning"]
+    before: Duration
+
+
+Rule = Annotated[
+    DenyWindowRule
+    | AllowWindowRule
+    | DailyBudgetRule
+    | SpendingCapRule
+    | ForbidRule
+    | ConsentRule
+    | VerifiedRule
+    | ContentAgeRule
+    | StrangerContactRule
+    | ResourceMatchRule
+    | RestReminderRule
+    | LockoutWarningRule,
+    Field(discriminator="kind"),
+]
+
+RULE_KINDS = (
+    "deny_window",
+    "allow_window",
+    "daily_budget",
+    "spending_cap",
+    "forbid",
+    "require_consent",
+    "require_verified",
+    "content_age",
+    "stranger_contact",
+    "resource_match",
+    "rest_reminder",
+    "lockout_warning",
+)
+OBLIGATION_KINDS = frozenset({"rest_reminder", "lockout_warning"})
+
+
+class PolicyDocument(Document):
+    """One policy file."""
+
+    policy: PolicyMeta
+    calendar: CalendarOverrides | None = None
+    bands: list[Band] = []
+    groups: dict[str, list[str]] = {}
+    catalog: Catalog = Catalog()
+    rules: list[Rule] = []
+
+
+def model_keys(model: type[BaseModel]) -> list[str]:
+    """The keys a TOML table of this model may have (aliases where set)."""
+    return [f.alias or name for name, f in model.model_fields.items()]

@@ -1,0 +1,140 @@
+"""When does a decision change? Walk the instants where it can, not every minute.
+
+A decision can only flip at a window edge, a local midnight (daily counters reset, the day type
+changes, age rolls over, and on the 1st the month's spend resets), or, while a metered action is
+in use, the instant its daily budget runs out. The timeline evaluates the request at each such
+candidate instant in order: the first deny gives `remaining_seconds`, the first allow gives
+`next_allowed_at`. A few dozen evaluations, exact to the second.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from youthmode.facts import Moment, RequestFacts, age_on
+from youthmode.policies.compile import CompiledPolicy, Plan
+from youthmode.policies.rules import CompiledRule, DailyBudgetRule
+
+REMAINING_HORIZON = 48 * 3600
+NEXT_ALLOWED_HORIZON = 14 * 86400
+
+
+class Active:
+    """The rules in force for one band after guardian waivers and app exemptions."""
+
+    __slots__ = ("budgets", "edges", "exempt", "obligations", "rules", "waived")
+
+    def __init__(self, plan: Plan, policy: CompiledPolicy, req: RequestFacts) -> None:
+        exempt_app = req.category in policy.exempt_categories or (
+            req.app is not None and req.app in req.exempt_apps
+        )
+        self.waived: list[CompiledRule] = []
+        self.exempt: list[CompiledRule] = []
+        rules: list[CompiledRule] = []
+        for rule in plan.rules:
+            if rule.waivable and _waived(rule, req.exemptions):
+                self.waived.append(rule)
+            elif rule.category_exemptions and exempt_app:
+                self.exempt.append(rule)
+            else:
+                rules.append(rule)
+        self.rules = tuple(rules)
+        self.obligations = tuple(
+            r for r in plan.obligations if not (r.waivable and _waived(r, req.exemptions))
+        )
+        self.budgets = tuple(r for r in self.rules if isinstance(r, DailyBudgetRule))
+        self.edges = tuple(sorted({e for r in self.rules for e in r.edges}))
+
+
+def _waived(rule: CompiledRule, exemptions: frozenset[str]) -> bool:
+    return rule.code in exemptions or rule.ref in exemptions or rule.id in exemptions
+
+
+class Timeline:
+    """One request's view of time: moments, the rules in force, and the next change."""
+
+    def __init__(self, policy: CompiledPolicy, req: RequestFacts, at: datetime) -> None:
+        self.policy = policy
+        self.req = req
+        self.at = at
+        self.at_ts = int(at.timestamp())
+        self.start_date = at.date()
+        self._active: dict[str, Active] = {}
+
+    def active(self, band: str) -> Active:
+        found = self._active.get(band)
+        if found is None:
+            found = self._active[band] = Active(
+                self.policy.plan(self.req.action, band), self.policy, self.req
+            )
+        return found
+
+    def moment(self, ts: int, *, in_use: bool = False) -> Moment:
+        """The facts at ``ts``; with ``in_use`` a metered action has been used since `at`."""
+        policy, req = self.policy, self.req
+        local = datetime.fromtimestamp(ts, policy.zone)
+        m = Moment(ts, local, policy.calendar)
+        if req.birthdate is not None:
+            m.age = age_on(req.birthdate, m.date, policy.age_rollover)
+        else:
+            m.age = req.declared_age
+        m.band = policy.band_of(m.age)
+        same_day = m.date == self.start_date
+        elapsed = ts - self.at_ts
+        if in_use and req.metered:
+            m.today_seconds = req.today_seconds + elapsed if same_day else ts - self._midnight(m)
+        else:
+            m.today_seconds = req.today_seconds if same_day else 0
+        m.session_seconds = req.session_seconds + (elapsed if in_use else 0)
+        m.day_spent = req.day_spent if same_day else Decimal(0)
+        same_month = (m.date.year, m.date.month) == (self.start_date.year, self.start_date.month)
+        m.month_spent = req.month_spent if same_month else Decimal(0)
+        return m
+
+    def denials(self, m: Moment) -> list[CompiledRule]:
+        return [r for r in self.active(m.band).rules if r.denies(m, self.req)]
+
+    def remaining_seconds(self, start: Moment) -> int | None:
+        """Seconds of continued use from `at` until the request is first denied (48 h max)."""
+        found = self._first(start, want_allowed=False, in_use=True, horizon=REMAINING_HORIZON)
+        return None if found is None else found - self.at_ts
+
+    def next_allowed(self, start: Moment) -> int | None:
+        """The first instant within 14 days at which the request is allowed, as given."""
+        return self._first(start, want_allowed=True, in_use=False, horizon=NEXT_ALLOWED_HORIZON)
+
+    def _first(self, m: Moment, *, want_allowed: bool, in_use: bool, horizon: int) -> int | None:
+        limit = self.at_ts + horizon
+        while True:
+            ts = self._next_candidate(m, in_use)
+            if ts > limit:
+                return None
+            m = self.moment(ts, in_use=in_use)
+            if (not self.denials(m)) == want_allowed:
+                return ts
+
+    def _next_candidate(self, m: Moment, in_use: bool) -> int:
+        active = self.active(m.band)
+        best = self._midnight(m, next_day=True)
+        for edge in active.edges:
+            if edge > m.sod:
+                ts = self._local_ts(m, edge)
+                if m.ts < ts < best:
+                    best = ts
+                break
+        if in_use and self.req.metered:
+            for budget in active.budgets:
+                left = budget.limit_on(m.day_type) - m.today_seconds
+                if 0 < left and m.ts + left < best:
+                    best = m.ts + left
+        return best
+
+    def _midnight(self, m: Moment, *, next_day: bool = False) -> int:
+        day = m.date + timedelta(days=1) if next_day else m.date
+        return int(datetime.combine(day, time(0), tzinfo=self.policy.zone).timestamp())
+
+    def _local_ts(self, m: Moment, sod: int) -> int:
+        hours, rest = divmod(sod, 3600)
+        wall = time(hours, rest // 60, rest % 60)
+        return int(datetime.combine(m.date, wall, tzinfo=self.policy.zone).timestamp())

@@ -559,15 +559,19 @@ class RefDecision:
     obligations: tuple[str, ...] = ()  # obligation types, e.g. ("rest_reminder",)
 
 
-def reference_decide(request: Mapping[str, Any]) -> RefDecision:
-    """Decide a CONTRACT section 1 request under cn-baseline.  `at` is required."""
+def reference_decide(request: Mapping[str, Any], *, timeline: bool = True) -> RefDecision:
+    """Decide a CONTRACT section 1 request under cn-baseline.  `at` is required.
+
+    With ``timeline=False`` the slow scans are skipped and both timeline fields are None.
+    """
     req = parse_request(request)
     band = band_for_age(req.age_on(req.at.date()))
     reasons = rule_reasons(req, req.at, req.today_seconds, req.day_spent, req.month_spent)
     if reasons:
-        return RefDecision("deny", reasons, None, next_allowed_at(req), band)
+        return RefDecision("deny", reasons, None, next_allowed_at(req) if timeline else None, band)
     obligations: tuple[str, ...] = ()
     # 14. rest-reminder: an allow for a minor whose session is over 30 minutes.
     if band in MINOR_BANDS and req.session_seconds > REST_REMINDER_AFTER:
         obligations = ("rest_reminder",)
-    return RefDecision("allow", (), remaining_seconds(req), None, band, obligations)
+    remaining = remaining_seconds(req) if timeline else None
+    return RefDecision("allow", (), remaining, None, band, obligations)

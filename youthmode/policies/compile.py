@@ -186,7 +186,7 @@ def _expand_bands(
 
 
 def _days(selectors: Iterable[str], excluded: Iterable[str]) -> frozenset[compiled.DayKey]:
-    every = {(wd, dt) for wd in range(7) for dt in DAY_TYPES}
+    every: set[compiled.DayKey] = {(wd, dt) for wd in range(7) for dt in DAY_TYPES}
 
     def matching(selector: str) -> set[compiled.DayKey]:
         if selector == ALL:

@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
+RUN    := $(VENV)/.installed
 
 .PHONY: test lint typecheck unit serve bench clean
 
@@ -13,6 +14,14 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(RUN): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN)
+
+# Serves configs/ on 127.0.0.1:8080 with the embedded defaults (development mode: no API keys).
+serve: $(RUN)
+	$(BIN)/youthmode serve
 
 test: $(STAMP) lint typecheck unit
 

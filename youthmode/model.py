@@ -17,7 +17,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    model_serializer,
 )
 from pydantic_core import PydanticCustomError
 
@@ -97,13 +96,13 @@ class DecisionRequest(Closed):
     guardian: Guardian | None = None
 
 
-class _Sparse(BaseModel):
-    """Serialises without the fields that are unset (None), so objects stay minimal."""
+def _is_none(value: object) -> bool:
+    return value is None
 
-    @model_serializer(mode="wrap")
-    def _drop_none(self, handler: Any) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        return {k: v for k, v in data.items() if v is not None}
+
+def sparse(description: str | None = None) -> Any:
+    """An optional response field that is left out of the JSON when unset."""
+    return Field(default=None, exclude_if=_is_none, description=description)
 
 
 class Reason(BaseModel):
@@ -113,39 +112,41 @@ class Reason(BaseModel):
     message_en: str
 
 
-class Obligation(_Sparse):
-    model_config = ConfigDict(extra="allow")
+class Obligation(BaseModel):
+    """Something the app must do while allowing, e.g. show a rest reminder."""
 
     type: str
-    at: AwareDatetime | None = None
-    rule: str | None = None
-    message: str | None = None
-    message_en: str | None = None
+    at: AwareDatetime | None = sparse("when, for a lockout warning: the instant use will stop")
+    rule: str | None = sparse("policy-id/rule-id")
+    message: str | None = sparse("text to show, zh-CN")
+    message_en: str | None = sparse("text to show, en")
 
 
-class Remedy(_Sparse):
-    type: str
-    action: str | None = None
-    until: AwareDatetime | None = None
-    code: str | None = None
+class Remedy(BaseModel):
+    """What could turn a deny into an allow."""
+
+    type: str = Field(description="guardian_consent, verify_identity, guardian_waiver or wait")
+    action: str | None = sparse("the action a guardian_consent remedy is for")
+    until: AwareDatetime | None = sparse("for wait: the next allowed instant")
+    code: str | None = sparse("for guardian_waiver: the reason code a guardian may waive")
 
 
-class Facts(_Sparse):
+class Facts(BaseModel):
     """What the engine used: enough to replay the decision."""
 
-    local_time: AwareDatetime
+    local_time: AwareDatetime = Field(description="`at` in the policy's time zone")
     timezone: str
-    day_type: str
-    calendar_official: bool
-    age: int | None = None
+    day_type: str = Field(description="workday, weekend, holiday or makeup_workday")
+    calendar_official: bool = Field(description="the year's official schedule is known")
+    age: int | None = Field(default=None, description="age at `at`; null when unknown")
     verified: bool
-    today_seconds: int | None = None
-    session_seconds: int | None = None
-    day_spent: Decimal | None = None
-    month_spent: Decimal | None = None
-    amount: Decimal | None = None
-    category: str | None = None
-    waived: list[str] | None = None
+    today_seconds: int | None = sparse("metered use counted today before this request")
+    session_seconds: int | None = sparse("current session length")
+    day_spent: Decimal | None = sparse("spent today on this kind of spending")
+    month_spent: Decimal | None = sparse("spent this month on this kind of spending")
+    amount: Decimal | None = sparse("this transaction's amount")
+    category: str | None = sparse("the app's category")
+    waived: list[str] | None = sparse("guardian waivers in force for this request")
 
 
 class PolicyRef(BaseModel):

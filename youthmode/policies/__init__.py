@@ -18,7 +18,7 @@ from youthmode.policies.compile import CompiledPolicy, compile_policy
 from youthmode.policies.loader import SourceFile, load_file, policy_files
 from youthmode.policies.validate import resolve
 
-__all__ = ["CompiledPolicy", "check_policies", "load_policies"]
+__all__ = ["CompiledPolicy", "check_policies", "load_policies", "policy_files"]
 
 
 def check_policies(paths: Iterable[str | Path]) -> tuple[list[CompiledPolicy], list[Problem]]:

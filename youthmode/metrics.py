@@ -1,0 +1,83 @@
+"""Prometheus metrics, correct under several gunicorn workers.
+
+When PROMETHEUS_MULTIPROC_DIR is set (as `youthmode serve` does), prometheus_client keeps each
+worker's values in files there and `/metrics` merges them; otherwise values live in this
+process. Each app gets its own registry, so tests can create many apps.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0)
+BATCH_BUCKETS = (1, 5, 10, 50, 100, 250, 500, 1000, 5000)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.decisions = Counter(
+            "youthmode_decisions", "Decisions made", ["policy", "effect"], registry=r
+        )
+        self.reasons = Counter(
+            "youthmode_decision_reasons", "Denying reasons given", ["policy", "reason"], registry=r
+        )
+        self.latency = Histogram(
+            "youthmode_decision_latency_seconds",
+            "Time to answer a decision request",
+            ["endpoint"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.batch_size = Histogram(
+            "youthmode_batch_size", "Requests per batch", buckets=BATCH_BUCKETS, registry=r
+        )
+        self.reloads = Counter(
+            "youthmode_policy_reloads", "Policy reload attempts", ["outcome", "source"], registry=r
+        )
+        self.policy_info = Gauge(
+            "youthmode_policy_info",
+            "Policies in force (value 1)",
+            ["id", "version", "digest"],
+            registry=r,
+            multiprocess_mode="livemax",
+        )
+        self.errors = Counter(
+            "youthmode_engine_errors",
+            "Fail-closed denials from engine errors",
+            ["policy"],
+            registry=r,
+        )
+
+    def record_decision(self, policy: str, effect: str, reasons: list[str]) -> None:
+        self.decisions.labels(policy, effect).inc()
+        for reason in reasons:
+            self.reasons.labels(policy, reason).inc()
+            if reason == "engine_error":
+                self.errors.labels(policy).inc()
+
+    def set_policies(
+        self, current: list[tuple[str, str, str]], previous: list[tuple[str, str, str]]
+    ) -> None:
+        for labels in previous:
+            self.policy_info.labels(*labels).set(0)
+        for labels in current:
+            self.policy_info.labels(*labels).set(1)
+
+    def exposition(self) -> tuple[bytes, str]:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped lib
+            return generate_latest(registry), CONTENT_TYPE_LATEST
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

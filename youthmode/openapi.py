@@ -1,0 +1,317 @@
+"""The OpenAPI 3.1 document, generated from the same pydantic models the engine uses.
+
+Nothing here restates a field by hand: request and response bodies come from `youthmode.model`
+and the API's envelope models below, so the document cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic.json_schema import models_json_schema
+
+from youthmode.model import Decision, DecisionRequest, RuleTrace
+
+PROBLEM = "application/problem+json"
+
+
+class ProblemError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    code: str | None = None
+    hint: str | None = None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemError] | None = None
+    index: int | None = Field(default=None, description="batch: position of the bad item")
+    known: list[str] | None = Field(default=None, description="known names, for unknown ones")
+    problems: list[dict[str, Any]] | None = Field(
+        default=None, description="reload: every policy problem with file, line, key"
+    )
+
+
+class DecisionWithTrace(Decision):
+    trace: list[RuleTrace] | None = Field(
+        default=None, description="with ?explain=true: every rule considered and why"
+    )
+
+
+class BatchRequest(BaseModel):
+    requests: list[DecisionRequest] = Field(description="decided in order")
+
+
+class BatchResponse(BaseModel):
+    batch_id: str
+    decisions: list[DecisionWithTrace | Problem] = Field(
+        description="same order as the requests; a bad item gets a problem object"
+    )
+
+
+class BandInfo(BaseModel):
+    id: str
+    from_: int = Field(alias="from")
+    to: int | None
+
+
+class PolicySummary(BaseModel):
+    id: str
+    version: str
+    title: str | None
+    digest: str
+    timezone: str
+    calendar: str | None
+    default: bool
+    extends: str | None
+    bands: list[BandInfo]
+    actions: list[str]
+
+
+class RuleInfo(BaseModel):
+    rule: str
+    kind: str
+    code: str
+    waivable: bool
+    bands: list[str]
+    actions: list[str]
+
+
+class PolicyDetail(PolicySummary):
+    groups: dict[str, list[str]]
+    exempt_categories: list[str]
+    rules: list[RuleInfo]
+
+
+class PolicyList(BaseModel):
+    default: str | None
+    digest: str
+    policies: list[PolicySummary]
+
+
+class ReloadAnswer(BaseModel):
+    ok: bool
+    digest: str | None
+    at: str
+    source: str
+    problems: list[dict[str, Any]]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    ready: bool
+    mode: str
+    digest: str
+    loaded_at: str
+    source: str
+    stale: bool
+    policies: list[dict[str, Any]]
+    last_reload: dict[str, Any] | None
+    calendar: list[dict[str, Any]]
+
+
+_INPUT = [DecisionRequest, BatchRequest]
+_OUTPUT = [
+    DecisionWithTrace,
+    BatchResponse,
+    Problem,
+    PolicyList,
+    PolicyDetail,
+    ReloadAnswer,
+    Health,
+    Readiness,
+]
+
+
+def _schemas() -> dict[str, Any]:
+    pairs: list[Any] = [(m, "validation") for m in _INPUT] + [(m, "serialization") for m in _OUTPUT]
+    _, top = models_json_schema(pairs, ref_template="#/components/schemas/{model}")
+    schemas: dict[str, Any] = top["$defs"]
+    return schemas
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(name: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM: {"schema": _ref("Problem")}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        400: "invalid request",
+        401: "missing or unknown API key",
+        403: "key lacks the scope",
+        404: "not found",
+        405: "method not allowed",
+        413: "body or batch too large",
+        415: "body is not JSON",
+        422: "policy files rejected",
+        503: "not ready",
+    }
+    return {str(c): _problem(text[c]) for c in codes}
+
+
+def _operation(
+    summary: str,
+    scope: str | None,
+    responses: dict[str, Any],
+    body: str | None = None,
+    params: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": responses}
+    if scope:
+        op["security"] = [{"bearer": []}]
+        op["description"] = f"Scope: `{scope}`."
+        responses.update(_errors(401, 403))
+    if body:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(body)}},
+        }
+        responses.update(_errors(400, 413, 415))
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def build_openapi(actions: list[str] | None = None, version: str = "0.1.0") -> dict[str, Any]:
+    """The whole document. ``actions`` narrows `action` to the loaded catalogs' names."""
+    schemas = _schemas()
+    if actions:
+        for name in ("DecisionRequest",):
+            schemas[name]["properties"]["action"]["enum"] = sorted(actions)
+    explain = [
+        {
+            "name": "explain",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "boolean"},
+            "description": "add the rule trace",
+        }
+    ]
+    paths: dict[str, Any] = {
+        "/v1/decisions": {
+            "post": _operation(
+                "Decide one request",
+                "decide",
+                {"200": _json("DecisionWithTrace", "the decision (allow and deny alike)")},
+                body="DecisionRequest",
+                params=explain,
+            )
+        },
+        "/v1/decisions/batch": {
+            "post": _operation(
+                "Decide many requests in order",
+                "decide",
+                {"200": _json("BatchResponse", "one decision or problem per request")},
+                body="BatchRequest",
+                params=explain,
+            )
+        },
+        "/v1/policies": {
+            "get": _operation(
+                "List loaded policies", "decide", {"200": _json("PolicyList", "loaded policies")}
+            )
+        },
+        "/v1/policies/{policy_id}": {
+            "get": _operation(
+                "One loaded policy with its rules",
+                "decide",
+                {"200": _json("PolicyDetail", "the policy"), **_errors(404)},
+                params=[
+                    {
+                        "name": "policy_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+            )
+        },
+        "/v1/admin/reload": {
+            "post": _operation(
+                "Reload policy files, all or nothing",
+                "admin",
+                {"200": _json("ReloadAnswer", "new policies in force"), **_errors(422)},
+            )
+        },
+        "/healthz": {"get": _operation("Liveness", None, {"200": _json("Health", "alive")})},
+        "/readyz": {
+            "get": _operation(
+                "Readiness",
+                None,
+                {"200": _json("Readiness", "ready"), "503": _json("Readiness", "not ready")},
+            )
+        },
+        "/metrics": {
+            "get": _operation(
+                "Prometheus metrics",
+                None,
+                {
+                    "200": {
+                        "description": "text exposition format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            )
+        },
+        "/openapi.json": {
+            "get": _operation(
+                "This document",
+                None,
+                {
+                    "200": {
+                        "description": "OpenAPI 3.1",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            )
+        },
+        "/docs": {
+            "get": _operation(
+                "API documentation page",
+                None,
+                {
+                    "200": {
+                        "description": "HTML",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    }
+                },
+            )
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "youthmode decision API",
+            "version": version,
+            "description": "Minors-protection (youth mode) decisions. See CONTRACT.md.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "API key; scopes decide, usage, guardian, admin",
+                }
+            },
+        },
+    }

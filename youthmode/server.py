@@ -1,0 +1,111 @@
+"""`youthmode serve`: the decision API under gunicorn, a production WSGI server.
+
+The master validates the policies before it starts any worker, sets up Prometheus
+multiprocess metrics, and turns SIGHUP into a graceful restart of every worker (gunicorn's own
+behaviour); workers that start while the files are broken serve the last good snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from youthmode.config import ServerConfig, is_loopback
+
+log = logging.getLogger("youthmode.server")
+
+
+class RefusedToServe(SystemExit):
+    pass
+
+
+def check_bind(config: ServerConfig) -> None:
+    if config.dev_mode and not is_loopback(config.host):
+        raise RefusedToServe(
+            f"refusing to listen on {config.host}: no API keys are configured (development "
+            "mode). Set YOUTHMODE_KEYS_FILE (create keys with `youthmode keys create`) or "
+            "bind to 127.0.0.1."
+        )
+
+
+def prepare_metrics_dir(config: ServerConfig) -> Path:
+    """A clean folder for prometheus_client's per-worker files, set before workers import it."""
+    folder = Path(config.state_dir).resolve() / "prometheus"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    return folder
+
+
+def serve(config: ServerConfig) -> None:
+    check_bind(config)
+    from youthmode.policies import load_policies
+
+    load_policies([config.policies])  # fail fast, in the master, with every problem listed
+    prepare_metrics_dir(config)
+    if config.dev_mode:
+        log.warning(
+            "DEVELOPMENT MODE: no API keys; serving on %s:%s only", config.host, config.port
+        )
+    _GunicornApp(config).run()
+
+
+def _child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]  # untyped lib
+
+
+def _post_worker_init(worker: Any) -> None:
+    app = worker.wsgi
+    state = getattr(app, "extensions", {}).get("youthmode")
+    if state is not None:
+        state.signal_master = True
+
+
+from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]  # noqa: E402
+
+
+class _GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
+    def __init__(self, config: ServerConfig) -> None:
+        self.ym_config = config
+        super().__init__()
+
+    def load_config(self) -> None:
+        c = self.ym_config
+        settings = {
+            "bind": f"[{c.host}]:{c.port}" if ":" in c.host else f"{c.host}:{c.port}",
+            "workers": c.workers,
+            "threads": c.threads,
+            "worker_class": "gthread",
+            "child_exit": _child_exit,
+            "post_worker_init": _post_worker_init,
+            "graceful_timeout": 30,
+            "keepalive": 5,
+            "accesslog": None,
+            "errorlog": "-",
+            "proc_name": "youthmode",
+        }
+        for key, value in settings.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from youthmode.api import create_app
+
+        return create_app(self.ym_config)
+
+
+def main_serve(config: ServerConfig) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        serve(config)
+    except RefusedToServe as err:
+        print(f"youthmode: {err.code}", file=sys.stderr)
+        return 2
+    return 0

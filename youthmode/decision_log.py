@@ -13,6 +13,7 @@ import json
 import logging
 import sys
 import threading
+import weakref
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -33,9 +34,9 @@ class DecisionLog:
         elif target == "-":
             self._out = sys.stdout
         else:
-            self._out = open(
-                target, "a", encoding="utf-8", buffering=1
-            )  # kept open for the process
+            handle = open(target, "a", encoding="utf-8", buffering=1)
+            weakref.finalize(self, handle.close)  # open for the log's lifetime, then closed
+            self._out = handle
 
     @property
     def enabled(self) -> bool:

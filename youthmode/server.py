@@ -90,6 +90,8 @@ class _GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no 
             "errorlog": "-",
             "proc_name": "youthmode",
         }
+        if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 27
+            settings["control_socket_disable"] = True
         for key, value in settings.items():
             self.cfg.set(key, value)
 

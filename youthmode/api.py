@@ -27,6 +27,8 @@ from youthmode.config import ServerConfig
 from youthmode.decision_log import DecisionLog
 from youthmode.engine import Engine, new_decision_id
 from youthmode.errors import RequestError, did_you_mean
+from youthmode.ledger import Ledger, StoreUnavailable, open_store
+from youthmode.ledger.service import LedgerSettings
 from youthmode.metrics import Metrics
 from youthmode.model import Decision, DecisionRequest
 from youthmode.openapi import PROBLEM, build_openapi
@@ -108,12 +110,25 @@ def create_app(config: ServerConfig | None = None, *, engine: Engine | None = No
     log_key = (config.log_key or "").encode() or secrets.token_bytes(32)
     decision_log = DecisionLog(config.decision_log, log_key)
     metrics = Metrics()
-    state = _State(config, holder, keys, decision_log, metrics)
+    ledger = None
+    if config.store_url is not None:
+        ledger = Ledger(
+            lambda: holder.engine,
+            open_store(config.store_url),
+            settings=LedgerSettings(
+                session_gap=config.session_gap_seconds, hold_seconds=config.hold_seconds
+            ),
+        )
+    state = _State(config, holder, keys, decision_log, metrics, ledger)
     state.publish_policies()
     app.extensions["youthmode"] = state
     holder.start_polling(config.poll_seconds)
     _register_errors(app)
     _register_routes(app, state)
+    if ledger is not None:
+        from youthmode.api_ledger import register_ledger_routes
+
+        register_ledger_routes(app, state)
     return app
 
 
@@ -125,7 +140,9 @@ class _State:
         keys: KeyRing | None,
         decision_log: DecisionLog,
         metrics: Metrics,
+        ledger: Ledger | None = None,
     ) -> None:
+        self.ledger = ledger
         self.config = config
         self.holder = holder
         self.keys = keys
@@ -176,6 +193,12 @@ def _register_errors(app: Flask) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if err.status == 401 else None
         return problem_response(err, headers)
 
+    @app.errorhandler(StoreUnavailable)
+    def on_store(err: StoreUnavailable) -> Response:
+        log.warning("store unavailable: %s", err)
+        detail = "the ledger cannot be written right now; nothing was changed, try again"
+        return problem_response(ApiProblem(503, "Store unavailable", detail), {"Retry-After": "5"})
+
     @app.errorhandler(HTTPException)
     def on_http(err: HTTPException) -> Response:
         status = err.code or 500
@@ -223,14 +246,19 @@ def _register_routes(app: Flask, state: _State) -> None:
     def decide_one(engine: Engine, body: Any, explain: bool, batch_id: str | None) -> str:
         started = time.perf_counter()
         parsed = engine.parse(body)
-        if explain:
-            result = engine.explain(parsed)
+        filled, mode = parsed, None
+        if state.ledger is not None:
+            filled, mode = state.ledger.prepare(parsed, engine)
+        degraded, unavailable = mode == "degraded", mode == "unavailable"
+        if explain and not unavailable:
+            result = engine.explain(filled)
             decision: Decision = result.decision
+            decision.degraded = degraded
             out = decision.model_dump(mode="json")
             out["trace"] = [t.model_dump(mode="json") for t in result.trace]
             text = json.dumps(out, ensure_ascii=False)
         else:
-            decision = engine.decide(parsed)
+            decision = engine.decide(filled, degraded=degraded, store_unavailable=unavailable)
             text = decision.model_dump_json()
         elapsed = time.perf_counter() - started
         _account(state, parsed, decision, elapsed, batch_id)
@@ -375,6 +403,7 @@ def _register_routes(app: Flask, state: _State) -> None:
             ],
             "last_reload": holder.last_reload(),
             "calendar": calendar,
+            "store": _store_status(state),
         }
         return respond(body, 200 if ready else 503)
 
@@ -391,6 +420,17 @@ def _register_routes(app: Flask, state: _State) -> None:
     def docs() -> Response:
         page = resources.files("youthmode").joinpath("static/docs.html").read_text("utf-8")
         return Response(page, mimetype="text/html")
+
+
+def _store_status(state: _State) -> dict[str, Any] | None:
+    if state.ledger is None:
+        return None
+    store = state.ledger.store
+    try:
+        store.ping()
+    except StoreUnavailable as err:
+        return {"backend": store.backend, "ok": False, "error": str(err)}
+    return {"backend": store.backend, "ok": True}
 
 
 def engine_now() -> Any:

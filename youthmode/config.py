@@ -34,6 +34,8 @@ class ServerConfig:
         default=False, metadata={"env": "YOUTHMODE_NOT_READY_WHEN_STALE"}
     )
     store: str | None = field(default=None, metadata={"env": "YOUTHMODE_STORE"})
+    session_gap_seconds: int = field(default=600, metadata={"env": "YOUTHMODE_SESSION_GAP"})
+    hold_seconds: int = field(default=900, metadata={"env": "YOUTHMODE_HOLD_SECONDS"})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> ServerConfig:
@@ -55,6 +57,13 @@ class ServerConfig:
     @property
     def state_path(self) -> Path:
         return Path(self.state_dir)
+
+    @property
+    def store_url(self) -> str | None:
+        """The ledger store: `store`, else SQLite in the state folder; `off` for none."""
+        if self.store == "off":
+            return None
+        return self.store or "sqlite:///" + str(Path(self.state_dir) / "ledger.db")
 
 
 def _convert(name: str, raw: str, kind: Any) -> Any:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -37,6 +36,7 @@ from youthmode.model import (
 from youthmode.policies import CompiledPolicy, load_policies
 from youthmode.policies.rules import CompiledRule, LockoutWarningRule, RestReminderRule
 from youthmode.timeline import Timeline
+from youthmode.units import format_time_of_day, parse_time_of_day
 
 log = logging.getLogger("youthmode.engine")
 Clock = Callable[[], datetime]
@@ -116,9 +116,26 @@ class Engine:
         return found
 
     # -- deciding ---------------------------------------------------------------------------
-    def decide(self, request: DecisionRequest | Mapping[str, Any]) -> Decision:
-        """Decide one request. Raises RequestError for invalid input, never for evaluation."""
-        return self._run(request, explain=False)[0]
+    def decide(
+        self,
+        request: DecisionRequest | Mapping[str, Any],
+        *,
+        degraded: bool = False,
+        store_unavailable: bool = False,
+    ) -> Decision:
+        """Decide one request. Raises RequestError for invalid input, never for evaluation.
+
+        ``store_unavailable``: the ledger the usage should come from cannot be read. Protected
+        subjects (minors and unknown ages) then get the action's declared `on_store_error`
+        mode: a `store_unavailable` denial, or a decision on the request as given. Either way,
+        and with ``degraded``, the decision is marked `degraded`.
+        """
+        return self._run(
+            request,
+            explain=False,
+            degraded=degraded or store_unavailable,
+            store_unavailable=store_unavailable,
+        )[0]
 
     def explain(self, request: DecisionRequest | Mapping[str, Any]) -> Explanation:
         """The decision plus every rule considered, whether it applied, and why."""
@@ -136,7 +153,12 @@ class Engine:
             raise RequestError([_request_problem(e) for e in err.errors()]) from None
 
     def _run(
-        self, request: DecisionRequest | Mapping[str, Any], *, explain: bool
+        self,
+        request: DecisionRequest | Mapping[str, Any],
+        *,
+        explain: bool,
+        degraded: bool = False,
+        store_unavailable: bool = False,
     ) -> tuple[Decision, list[RuleTrace]]:
         now = self._clock()
         req = self.parse(request)
@@ -145,10 +167,15 @@ class Engine:
         facts = request_facts(req, policy, at)
         decision_id = new_decision_id(now)
         try:
-            return _evaluate(policy, req, facts, at, decision_id, explain)
+            if store_unavailable and _fails_closed(policy, facts, at):
+                return _fail_closed(policy, facts, at, decision_id, STORE_UNAVAILABLE), []
+            decision, trace = _evaluate(policy, req, facts, at, decision_id, explain)
         except Exception:  # fail closed: a bug must never allow, nor escape as a 500
             log.exception("engine error in decision %s (policy %s)", decision_id, policy.id)
-            return _engine_error(policy, req, facts, at, decision_id), []
+            return _fail_closed(policy, facts, at, decision_id, ENGINE_ERROR), []
+        if degraded:
+            decision.degraded = True
+        return decision, trace
 
 
 def _request_problem(error: Any) -> RequestProblem:
@@ -212,11 +239,20 @@ def request_facts(req: DecisionRequest, policy: CompiledPolicy, at: datetime) ->
         consents=frozenset(guardian.consents) if guardian else frozenset(),
         exemptions=frozenset(guardian.exemptions) if guardian else frozenset(),
         exempt_apps=frozenset(guardian.exempt_apps) if guardian else frozenset(),
+        at_date=at.date(),
+        guardian_daily_limit=guardian.daily_limit_seconds if guardian else None,
+        guardian_curfew=_curfew(guardian.curfew) if guardian and guardian.curfew else None,
+        extra_seconds=(guardian.extra_seconds or 0) if guardian else 0,
         today_seconds=(usage.today_seconds or 0) if usage else 0,
         session_seconds=(usage.session_seconds or 0) if usage else 0,
         day_spent=(usage.day_spent or Decimal(0)) if usage else Decimal(0),
         month_spent=(usage.month_spent or Decimal(0)) if usage else Decimal(0),
     )
+
+
+def _curfew(window: list[str]) -> tuple[int, int]:
+    start, end = (parse_time_of_day(t) for t in window)
+    return start, end
 
 
 def _check_money(
@@ -361,7 +397,23 @@ def _facts(
         amount=req.amount,
         category=req.category,
         waived=waived or None,
+        guardian=_guardian_facts(req),
     )
+
+
+def _guardian_facts(req: RequestFacts) -> dict[str, Any] | None:
+    out: dict[str, Any] = {}
+    if req.guardian_daily_limit is not None:
+        out["daily_limit_seconds"] = req.guardian_daily_limit
+    if req.guardian_curfew is not None:
+        out["curfew"] = [format_time_of_day(t) for t in req.guardian_curfew]
+    if req.extra_seconds:
+        out["extra_seconds"] = req.extra_seconds
+    if req.exempt_apps:
+        out["exempt_apps"] = sorted(req.exempt_apps)
+    if req.consents:
+        out["consents"] = sorted(req.consents)
+    return out or None
 
 
 def _trace(policy: CompiledPolicy, line: Timeline, m: Moment) -> list[RuleTrace]:
@@ -370,8 +422,13 @@ def _trace(policy: CompiledPolicy, line: Timeline, m: Moment) -> list[RuleTrace]
     waived = {id(r) for r in active.waived}
     exempt = {id(r) for r in active.exempt}
     out = []
-    for rule in policy.rules:
-        applies = line.req.action in rule.actions and m.band in rule.bands
+    guardian = [
+        r for r in (*active.rules, *active.waived, *active.exempt) if r.ref.startswith("guardian/")
+    ]
+    for rule in (*policy.rules, *guardian):
+        applies = rule.ref.startswith("guardian/") or (
+            line.req.action in rule.actions and m.band in rule.bands
+        )
         if not applies:
             scope = "action" if line.req.action not in rule.actions else "band"
             outcome, detail = (
@@ -401,19 +458,42 @@ def _trace(policy: CompiledPolicy, line: Timeline, m: Moment) -> list[RuleTrace]
     return out
 
 
-def _engine_error(
+ENGINE_ERROR = (
+    "engine_error",
+    "engine",
+    "系统暂时无法判断，已按未成年人保护要求暂停该功能",
+    "The decision could not be evaluated; denied to stay safe",
+)
+STORE_UNAVAILABLE = (
+    "store_unavailable",
+    "store",
+    "暂时无法读取使用记录，已按未成年人保护要求暂停该功能",
+    "Usage records cannot be read right now; denied to stay safe",
+)
+
+
+def _age_at(policy: CompiledPolicy, facts: RequestFacts, at: datetime) -> int | None:
+    if facts.birthdate is not None:
+        return age_on(facts.birthdate, at.date(), policy.age_rollover)
+    return facts.declared_age
+
+
+def _fails_closed(policy: CompiledPolicy, facts: RequestFacts, at: datetime) -> bool:
+    """Without the ledger, does this subject and action get a `store_unavailable` denial?"""
+    band = policy.band_of(_age_at(policy, facts, at))
+    return band in policy.protected_bands and policy.actions[facts.action].on_store_error == "deny"
+
+
+def _fail_closed(
     policy: CompiledPolicy,
-    req: DecisionRequest,
     facts: RequestFacts,
     at: datetime,
     decision_id: str,
+    why: tuple[str, str, str, str],
 ) -> Decision:
+    code, rule, message, message_en = why
     try:
-        age = (
-            age_on(facts.birthdate, at.date(), policy.age_rollover)
-            if facts.birthdate
-            else facts.declared_age
-        )
+        age = _age_at(policy, facts, at)
         band = policy.band_of(age)
     except Exception:  # the fallback itself must not fail
         age, band = None, "unknown"
@@ -423,12 +503,7 @@ def _engine_error(
         allowed=False,
         band=band,
         reasons=[
-            Reason(
-                code="engine_error",
-                rule=f"{policy.id}/engine",
-                message="系统暂时无法判断，已按未成年人保护要求暂停该功能",
-                message_en="The decision could not be evaluated; denied to stay safe",
-            )
+            Reason(code=code, rule=f"{policy.id}/{rule}", message=message, message_en=message_en)
         ],
         obligations=[],
         remedies=[],
@@ -444,7 +519,5 @@ def _engine_error(
             verified=facts.verified,
         ),
         policy=PolicyRef(id=policy.id, version=policy.version, digest=policy.digest),
+        degraded=code == "store_unavailable",
     )
-
-
-_ = time  # reserved for latency measurement by callers

@@ -60,6 +60,10 @@ class RequestFacts:
     session_seconds: int
     day_spent: Decimal
     month_spent: Decimal
+    at_date: date | None = None
+    guardian_daily_limit: int | None = None
+    guardian_curfew: tuple[int, int] | None = None
+    extra_seconds: int = 0
 
 
 class Moment:

@@ -20,7 +20,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from youthmode.units import UnitError, check_amount
+from youthmode.units import UnitError, check_amount, parse_time_of_day
 
 
 def _amount(value: object) -> object:
@@ -42,6 +42,17 @@ def _amount(value: object) -> object:
 
 
 Amount = Annotated[Decimal, BeforeValidator(_amount)]
+
+
+def _time_text(value: object) -> object:
+    try:
+        parse_time_of_day(value)
+    except UnitError as err:
+        raise PydanticCustomError("invalid_time", err.message) from None
+    return value
+
+
+TimeText = Annotated[str, BeforeValidator(_time_text)]
 Seconds = Annotated[int, Field(ge=0, le=10 * 366 * 86400)]
 
 
@@ -81,6 +92,21 @@ class Guardian(Closed):
     exemptions: list[str] = Field(default_factory=list, description="waived reason codes")
     exempt_apps: list[str] = Field(
         default_factory=list, description="apps a guardian exempted from waivable time limits"
+    )
+    daily_limit_seconds: int | None = Field(
+        default=None, ge=1, le=86400, description="a guardian's tighter daily limit"
+    )
+    curfew: list[TimeText] | None = Field(
+        default=None,
+        min_length=2,
+        max_length=2,
+        description='a guardian\'s extra curfew window, e.g. ["21:00", "06:00"]',
+    )
+    extra_seconds: int | None = Field(
+        default=None,
+        ge=0,
+        le=86400,
+        description="minutes a guardian granted for the local day of `at` (waivable limits)",
     )
 
 
@@ -147,6 +173,7 @@ class Facts(BaseModel):
     amount: Decimal | None = sparse("this transaction's amount")
     category: str | None = sparse("the app's category")
     waived: list[str] | None = sparse("guardian waivers in force for this request")
+    guardian: dict[str, Any] | None = sparse("guardian settings applied: limit, curfew, grants")
 
 
 class PolicyRef(BaseModel):
@@ -168,6 +195,12 @@ class Decision(BaseModel):
     next_allowed_at: AwareDatetime | None
     facts: Facts
     policy: PolicyRef
+    degraded: bool = Field(
+        default=False,
+        exclude_if=lambda v: not v,
+        description="true when the ledger could not be read and the policy's declared "
+        "failure mode decided (present only when true)",
+    )
 
     @property
     def reason_codes(self) -> list[str]:

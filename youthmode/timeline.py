@@ -9,36 +9,42 @@ candidate instant in order: the first deny gives `remaining_seconds`, the first 
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
+from youthmode.calendar import DAY_TYPES
 from youthmode.facts import Moment, RequestFacts, age_on
 from youthmode.policies.compile import CompiledPolicy, Plan
-from youthmode.policies.rules import CompiledRule, DailyBudgetRule
+from youthmode.policies.rules import CompiledRule, DailyBudgetRule, DenyWindowRule, Window
+
+EVERY_DAY = frozenset((wd, dt) for wd in range(7) for dt in DAY_TYPES)
 
 REMAINING_HORIZON = 48 * 3600
 NEXT_ALLOWED_HORIZON = 14 * 86400
 
 
 class Active:
-    """The rules in force for one band after guardian waivers and app exemptions."""
+    """The rules in force for one band after guardian settings, waivers and app exemptions."""
 
     __slots__ = ("budgets", "edges", "exempt", "obligations", "rules", "waived")
 
     def __init__(self, plan: Plan, policy: CompiledPolicy, req: RequestFacts) -> None:
-        exempt_app = req.category in policy.exempt_categories or (
-            req.app is not None and req.app in req.exempt_apps
-        )
+        exempt_category = req.category in policy.exempt_categories
+        exempt_app = req.app is not None and req.app in req.exempt_apps
         self.waived: list[CompiledRule] = []
         self.exempt: list[CompiledRule] = []
         rules: list[CompiledRule] = []
-        for rule in plan.rules:
+        for rule in (*plan.rules, *guardian_rules(req)):
             if rule.waivable and _waived(rule, req.exemptions):
                 self.waived.append(rule)
-            elif rule.category_exemptions and exempt_app:
+            elif rule.category_exemptions and (exempt_category or (exempt_app and rule.waivable)):
+                # A policy's exempt categories skip such rules; a guardian's exempt apps only
+                # skip the ones a guardian may waive.
                 self.exempt.append(rule)
             else:
-                rules.append(rule)
+                rules.append(_with_grant(rule, req))
         self.rules = tuple(rules)
         self.obligations = tuple(
             r for r in plan.obligations if not (r.waivable and _waived(r, req.exemptions))
@@ -49,6 +55,65 @@ class Active:
 
 def _waived(rule: CompiledRule, exemptions: frozenset[str]) -> bool:
     return rule.code in exemptions or rule.ref in exemptions or rule.id in exemptions
+
+
+GUARDIAN_CURFEW = ("监护人设置的休息时段，暂停使用", "Paused: a curfew your guardian set")
+GUARDIAN_LIMIT = (
+    "今日使用时长已达监护人设置的上限",
+    "Today's limit set by your guardian is used up",
+)
+
+
+def guardian_rules(req: RequestFacts) -> tuple[CompiledRule, ...]:
+    """A guardian's own tighter settings, as rules: they can only add denials."""
+    out: list[CompiledRule] = []
+    common: dict[str, Any] = {
+        "waivable": False,
+        "category_exemptions": True,
+        "bands": frozenset(),
+        "actions": frozenset(),
+    }
+    if req.guardian_curfew is not None:
+        start, end = req.guardian_curfew
+        window = Window(start, end, EVERY_DAY)
+        out.append(
+            DenyWindowRule(
+                id="curfew",
+                ref="guardian/curfew",
+                kind="deny_window",
+                code="curfew",
+                message=GUARDIAN_CURFEW[0],
+                message_en=GUARDIAN_CURFEW[1],
+                edges=tuple(sorted({start % 86400, end % 86400} - {0})),
+                windows=(window,),
+                **common,
+            )
+        )
+    if req.guardian_daily_limit is not None:
+        out.append(
+            DailyBudgetRule(
+                id="daily-limit",
+                ref="guardian/daily-limit",
+                kind="daily_budget",
+                code="daily_limit",
+                message=GUARDIAN_LIMIT[0],
+                message_en=GUARDIAN_LIMIT[1],
+                limit=req.guardian_daily_limit,
+                **common,
+            )
+        )
+    return tuple(out)
+
+
+def _with_grant(rule: CompiledRule, req: RequestFacts) -> CompiledRule:
+    """A daily budget extended by today's guardian grants (waivable or the guardian's own)."""
+    if (
+        req.extra_seconds
+        and isinstance(rule, DailyBudgetRule)
+        and (rule.waivable or rule.ref.startswith("guardian/"))
+    ):
+        return dataclasses.replace(rule, grant=req.extra_seconds, grant_day=req.at_date)
+    return rule
 
 
 class Timeline:
@@ -125,7 +190,7 @@ class Timeline:
                 break
         if in_use and self.req.metered:
             for budget in active.budgets:
-                left = budget.limit_on(m.day_type) - m.today_seconds
+                left = budget.limit_at(m) - m.today_seconds
                 if 0 < left and m.ts + left < best:
                     best = m.ts + left
         return best

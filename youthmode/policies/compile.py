@@ -49,6 +49,7 @@ class CompiledAction:
     metered: bool
     tags: frozenset[str]
     spend: str | None
+    on_store_error: str = "deny"
 
     @property
     def requires_amount(self) -> bool:
@@ -86,6 +87,7 @@ class CompiledPolicy:
     actions: dict[str, CompiledAction]
     rules: tuple[compiled.CompiledRule, ...]
     plans: dict[tuple[str, str], Plan]
+    protected_bands: frozenset[str] = frozenset()
     _by_age: tuple[str, ...] = field(repr=False, default=())
 
     def band_of(self, age: int | None) -> str:
@@ -120,7 +122,9 @@ class CompiledPolicy:
 def compile_policy(policy: ResolvedPolicy) -> CompiledPolicy:
     band_ids = (*(b.id for b in policy.bands), UNKNOWN_BAND)
     actions = {
-        name: CompiledAction(name, spec.metered, frozenset(spec.tags), spec.spend)
+        name: CompiledAction(
+            name, spec.metered, frozenset(spec.tags), spec.spend, spec.on_store_error
+        )
         for name, spec in policy.actions.items()
     }
     rules = tuple(_compile_rule(item, policy, band_ids) for item in policy.rules)
@@ -145,8 +149,17 @@ def compile_policy(policy: ResolvedPolicy) -> CompiledPolicy:
         actions=actions,
         rules=rules,
         plans=plans,
+        protected_bands=_protected(policy),
         _by_age=_age_table(policy.bands),
     )
+
+
+def _protected(policy: ResolvedPolicy) -> frozenset[str]:
+    """Bands that fail closed when the ledger is down: the `minors` group (or every band but
+    the open-ended oldest one) and `unknown`."""
+    if "minors" in policy.groups:
+        return policy.groups["minors"] | {UNKNOWN_BAND}
+    return frozenset(b.id for b in policy.bands if b.to is not None) | {UNKNOWN_BAND}
 
 
 def _digest(file_digests: Iterable[str]) -> str:

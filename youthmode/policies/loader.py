@@ -7,6 +7,7 @@ stops the others from being found.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import re
 import tomllib
@@ -23,6 +24,25 @@ from youthmode.policies.positions import Path as KeyPath
 from youthmode.policies.positions import PositionIndex, index_positions
 
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+_TOML_TABLE = re.compile(r"\((?:'[^']*',? ?)+\)")
+# A bare value TOML cannot read but a person meant as a string: 22:00, 40m, no-games.
+_UNQUOTED = re.compile(
+    r"=\s*(?!true\b|false\b|inf\b|nan\b)(\d{1,2}:\d{2}|\d+\s*[hms]\b|[A-Za-z][\w.-]*)"
+)
+_MISSING_HINTS = {
+    "policy": 'start the file with a [policy] table, e.g. [policy] id = "acme-kids"',
+    "message": 'e.g. message = { zh-CN = "…", en = "…" }',
+    "zh-CN": "a message is given in both `zh-CN` and `en`",
+    "en": "a message is given in both `zh-CN` and `en`",
+    "from": "the first age in the band, e.g. from = 8",
+    "limit": 'e.g. limit = "1h"',
+    "period": 'one of "transaction", "day" or "month"',
+    "max": 'e.g. max = "50.00"',
+    "after": 'e.g. after = "30m"',
+    "before": 'e.g. before = "5m"',
+    "between": 'e.g. between = ["20:00", "21:00"]',
+}
+_ID_EXAMPLES = {"policy": '"acme-kids"', "bands": '"8-12"', "rules": '"curfew"'}
 _RULE_MODELS: dict[str, type[BaseModel]] = {
     "deny_window": schema.DenyWindowRule,
     "allow_window": schema.AllowWindowRule,
@@ -91,37 +111,84 @@ def load_file(path: Path) -> tuple[SourceFile | None, list[Problem]]:
 def load_text(data: bytes, name: str) -> tuple[SourceFile | None, list[Problem]]:
     """Parse and validate one file's bytes; returns the file or the problems found."""
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark, as some editors write, is fine
     except UnicodeDecodeError as err:
-        return None, [Problem("invalid_encoding", f"file is not UTF-8 ({err.reason})", name)]
+        return None, [_encoding_problem(err, data, name)]
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        return None, [_syntax_problem(err, name)]
+        return None, [_syntax_problem(err, text, name)]
     positions = index_positions(text)
     try:
         document = schema.PolicyDocument.model_validate(raw)
     except ValidationError as err:
-        return None, [_schema_problem(e, raw, positions, name) for e in err.errors()]
+        errors = _merge_match_errors(err.errors())
+        found = [_schema_problem(e, raw, positions, name) for e in errors]
+        return None, sorted(found, key=Problem.sort_key)  # in file order, not the schema's
     digest = hashlib.sha256(data).hexdigest()
     return SourceFile(name, document, raw, positions, digest), []
 
 
-def _syntax_problem(err: tomllib.TOMLDecodeError, name: str) -> Problem:
+def _encoding_problem(err: UnicodeDecodeError, data: bytes, name: str) -> Problem:
+    line = data.count(b"\n", 0, err.start) + 1
+    column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+    message = f"file is not UTF-8: byte 0x{data[err.start]:02x} is not valid here ({err.reason})"
+    return Problem("invalid_encoding", message, name, line, column, hint="save the file as UTF-8")
+
+
+def _syntax_problem(err: tomllib.TOMLDecodeError, source: str, name: str) -> Problem:
     message = str(err)
     match = _TOML_POSITION.search(message)
     line, column = (int(match[1]), int(match[2])) if match else (None, None)
     text = _TOML_POSITION.sub("", message).strip()
+    text = _TOML_TABLE.sub(_table_name, text)
     text = text[0].lower() + text[1:] if text else "invalid TOML"
-    return Problem("toml_syntax", f"{text}", name, line, column, hint=_syntax_hint(text))
+    lines = source.splitlines()
+    if text.endswith("(at end of document)"):
+        text = text.removesuffix("(at end of document)").strip() + " at the end of the file"
+        line = max(len(lines), 1)
+    line_text = lines[line - 1] if line is not None and 0 < line <= len(lines) else ""
+    return Problem("toml_syntax", text, name, line, column, hint=_syntax_hint(text, line_text))
 
 
-def _syntax_hint(text: str) -> str | None:
-    if "invalid value" in text.lower():
-        return 'strings need quotes, e.g. "22:00" or "40m"'
-    if "cannot overwrite" in text.lower() or "cannot declare" in text.lower():
+def _table_name(match: re.Match[str]) -> str:
+    """tomllib names tables as Python tuples, `('a', 'b')`: show `table [a.b]` instead."""
+    try:
+        parts = ast.literal_eval(match[0])
+    except (ValueError, SyntaxError):
+        return match[0]
+    return f"table `[{format_key(tuple(parts))}]`" if isinstance(parts, tuple) else match[0]
+
+
+def _syntax_hint(text: str, line_text: str) -> str | None:
+    lowered = text.lower()
+    if lowered.endswith("at the end of the file"):
+        return "a list `[`, inline table `{` or string is not closed"
+    if "cannot overwrite" in lowered or "cannot declare" in lowered:
         return "a key or table is defined twice"
+    if "illegal character '\\n'" in lowered:
+        return "close the string with a quote on the same line"
+    if "initial character for a key" in lowered and "{" in line_text:
+        return "an inline table { ... } stays on one line, with no comma after the last item"
+    if re.search(r"=\s*$", line_text.split("#")[0]):
+        return "write a value after `=`"
+    if "invalid value" in lowered or _UNQUOTED.search(line_text.split("#")[0]):
+        return 'strings need quotes, e.g. "22:00" or "40m"'
     return None
+
+
+def _merge_match_errors(errors: list[Any]) -> list[Any]:
+    """A bad `match` value fails both `str` and `list[str]`: keep the one error that fits it."""
+    out: list[Any] = []
+    for error in errors:
+        loc = tuple(error["loc"])
+        if len(loc) < 6 or loc[0] != "rules" or loc[3] != "match":
+            out.append(error)
+        elif loc[5] == "str" and not isinstance(error.get("input"), list):
+            out.append({**error, "type": "str_or_list_type", "loc": loc[:5]})
+        elif loc[5] != "str" and len(loc) > 6:  # an item of a list
+            out.append(error)
+    return out
 
 
 def _schema_problem(
@@ -130,7 +197,7 @@ def _schema_problem(
     loc = _clean_loc(tuple(error["loc"]))
     kind = error["type"]
     ctx = error.get("ctx") or {}
-    key = str(loc[-1]) if loc else ""
+    key = _key_name(loc)
     code, message, hint = "invalid_value", _lower(error["msg"]), None
     if kind == "extra_forbidden":
         code, message = "unknown_key", f"unknown key `{key}`"
@@ -141,6 +208,9 @@ def _schema_problem(
         )
     elif kind == "missing":
         code, message = "missing_key", f"missing required key `{key}`"
+        hint = _MISSING_HINTS.get(key)
+        if key == "id" and loc and loc[0] in _ID_EXAMPLES:
+            hint = f"e.g. id = {_ID_EXAMPLES[str(loc[0])]}"
     elif kind == "union_tag_invalid":
         code, message = "unknown_rule_kind", f"unknown rule kind `{ctx.get('tag')}`"
         loc = (*loc, "kind")
@@ -163,11 +233,50 @@ def _schema_problem(
         if kind in {"int_type", "decimal_type"} and isinstance(error.get("input"), str):
             hint = "write the number without quotes"
     elif kind in {"too_short", "too_long"} and isinstance(error.get("input"), list):
-        code = "invalid_value"
-        message = f"`{key}` has {len(error['input'])} items; {_lower(error['msg'])}"
+        count = len(error["input"])
+        wanted = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        items = f"{count} item{'s' if count != 1 else ''}"
+        message = f"`{key}` needs {'at least' if kind == 'too_short' else 'at most'} {wanted}"
+        message += f" items, not {items}"
+        if key == "between":
+            message = f"`between` needs a start and an end time, not {items}"
+            hint = 'e.g. between = ["22:00", "06:00"]'
+    elif kind == "string_too_short" and ctx.get("min_length") == 1:
+        message = f"`{key}` must not be empty"
+    elif kind in {"greater_than_equal", "greater_than"}:
+        bound = ctx.get("ge", ctx.get("gt"))
+        relation = "at least" if kind == "greater_than_equal" else "more than"
+        message = f"`{key}` must be {relation} {bound}, not {error.get('input')}"
     where = positions.find(loc)
     line, column = where if where else (None, None)
-    return Problem(code, message, name, line, column, format_key(loc) or None, hint=hint)
+    return Problem(
+        code,
+        message,
+        name,
+        line,
+        column,
+        format_key(loc) or None,
+        hint=hint,
+        rule=_rule_id(loc, raw),
+    )
+
+
+def _key_name(loc: KeyPath) -> str:
+    """The key a problem is about, with any list indexes after it: `official_years[0]`."""
+    end = len(loc)
+    while end > 0 and isinstance(loc[end - 1], int):
+        end -= 1
+    return (str(loc[end - 1]) if end else "") + "".join(f"[{i}]" for i in loc[end:])
+
+
+def _rule_id(loc: KeyPath, raw: dict[str, Any]) -> str | None:
+    """The id of the rule a problem is in, when the rule table has one."""
+    if len(loc) < 2 or loc[0] != "rules" or not isinstance(loc[1], int):
+        return None
+    rules = raw.get("rules")
+    rule = rules[loc[1]] if isinstance(rules, list) and loc[1] < len(rules) else None
+    rule_id = rule.get("id") if isinstance(rule, dict) else None
+    return rule_id if isinstance(rule_id, str) else None
 
 
 def _clean_loc(loc: tuple[Any, ...]) -> KeyPath:
@@ -220,6 +329,7 @@ def _expected(kind: str) -> str:
         "tuple_type": "a list",
         "decimal_type": "a decimal string",
         "date_type": "a date",
+        "str_or_list_type": "a string or a list of strings",
     }.get(kind, kind.removesuffix("_type"))
 
 

@@ -65,6 +65,8 @@ class _Scanner:
     def skip_space(self, newlines: bool = False) -> None:
         while True:
             ch = self.peek()
+            if ch == "":  # end of text (and `"" in " \t\r"` would be true)
+                return
             if ch in " \t\r" or (newlines and ch == "\n"):
                 self.advance()
             elif ch == "#" and newlines:

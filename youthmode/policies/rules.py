@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -102,17 +103,27 @@ class AllowWindowRule(CompiledRule):
 class DailyBudgetRule(CompiledRule):
     limit: int = 0
     limit_by_day: Mapping[str, int] | None = None
+    grant: int = 0  # extra seconds a guardian granted for one day (`grant_day`)
+    grant_day: date | None = None
 
     def limit_on(self, day_type: str) -> int:
-        if self.limit_by_day and day_type in self.limit_by_day:
-            return self.limit_by_day[day_type]
+        by_day = self.limit_by_day
+        if by_day:
+            if day_type in by_day:
+                return by_day[day_type]
+            if day_type == "makeup_workday" and "workday" in by_day:
+                return by_day["workday"]  # a make-up working day is a working day
         return self.limit
 
+    def limit_at(self, m: Moment) -> int:
+        extra = self.grant if self.grant and m.date == self.grant_day else 0
+        return self.limit_on(m.day_type) + extra
+
     def denies(self, m: Moment, r: RequestFacts) -> bool:
-        return m.today_seconds >= self.limit_on(m.day_type)
+        return m.today_seconds >= self.limit_at(m)
 
     def explain(self, m: Moment, r: RequestFacts) -> str:
-        limit = self.limit_on(m.day_type)
+        limit = self.limit_at(m)
         sign = ">=" if m.today_seconds >= limit else "<"
         return f"used today {m.today_seconds}s {sign} limit {limit}s ({format_duration(limit)})"
 
@@ -196,7 +207,11 @@ class ResourceMatchRule(CompiledRule):
 
     def denies(self, m: Moment, r: RequestFacts) -> bool:
         conditions = self.match or {}
-        return all(str(r.resource.get(key)) in values for key, values in conditions.items())
+        for key, values in conditions.items():
+            value = r.resource.get(key)
+            if value is None or str(value) not in values:
+                return False
+        return bool(conditions)
 
     def explain(self, m: Moment, r: RequestFacts) -> str:
         shown = {key: r.resource.get(key) for key in (self.match or {})}

@@ -101,6 +101,7 @@ class ActionSpec(Document):
     metered: bool = False
     tags: list[str] = []
     spend: str | None = None
+    on_store_error: Literal["deny", "allow"] = "deny"
     description: str | None = None
 
 

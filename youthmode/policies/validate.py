@@ -19,6 +19,7 @@ from youthmode.errors import Problem, did_you_mean
 from youthmode.policies import schema
 from youthmode.policies.loader import SourceFile
 from youthmode.policies.positions import Path as KeyPath
+from youthmode.units import format_time_of_day
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
@@ -95,42 +96,58 @@ def resolve(files: Sequence[SourceFile]) -> tuple[list[ResolvedPolicy], list[Pro
                 ("policy", "id"),
                 "duplicate_policy_id",
                 f"policy `{pid}` is also defined in `{by_id[pid].path}`",
+                hint="give each policy file its own `id`",
             )
             continue
         by_id[pid] = src
-    resolved: dict[str, ResolvedPolicy] = {}
+    done: dict[str, ResolvedPolicy | None] = {}  # None: failed, already reported
     for pid in by_id:
-        _resolve_one(pid, by_id, resolved, check, ())
-    defaults = [p for p in resolved.values() if p.default]
+        _resolve_one(pid, by_id, done, check, ())
+    resolved = [p for p in done.values() if p is not None]
+    defaults = [p for p in resolved if p.default]
     for extra in defaults[1:]:
         check.add(
             extra.files[-1],
             ("policy", "default"),
             "duplicate_default",
             f"policies `{defaults[0].id}` and `{extra.id}` are both marked `default`",
+            hint="set `default = true` on one policy only",
         )
-    return list(resolved.values()), check.problems
+    return resolved, sorted(check.problems, key=Problem.sort_key)
 
 
 def _resolve_one(
     pid: str,
     by_id: dict[str, SourceFile],
-    done: dict[str, ResolvedPolicy],
+    done: dict[str, ResolvedPolicy | None],
     check: _Checker,
     chain: tuple[str, ...],
 ) -> ResolvedPolicy | None:
     if pid in done:
         return done[pid]
+    done[pid] = _resolve_new(pid, by_id, done, check, chain)
+    return done[pid]
+
+
+def _resolve_new(
+    pid: str,
+    by_id: dict[str, SourceFile],
+    done: dict[str, ResolvedPolicy | None],
+    check: _Checker,
+    chain: tuple[str, ...],
+) -> ResolvedPolicy | None:
     src = by_id[pid]
     meta = src.document.policy
     parent: ResolvedPolicy | None = None
     if meta.extends is not None:
         if meta.extends in chain or meta.extends == pid:
+            cycle = (*chain[chain.index(meta.extends) :], pid) if meta.extends in chain else (pid,)
             check.add(
                 src,
                 ("policy", "extends"),
                 "extends_cycle",
-                f"`extends` makes a cycle: {' -> '.join((*chain, pid, meta.extends))}",
+                f"`extends` makes a cycle: {' -> '.join((*cycle, meta.extends))}",
+                hint="a policy cannot extend itself, directly or through others",
             )
             return None
         if meta.extends not in by_id:
@@ -149,7 +166,6 @@ def _resolve_one(
     policy = _merge(src, parent, check)
     if policy is None or len(check.problems) > before:
         return None
-    done[pid] = policy
     return policy
 
 
@@ -162,7 +178,7 @@ def _merge(
     if version is None:
         check.add(
             src,
-            ("policy",),
+            ("policy", "version"),
             "missing_key",
             "missing required key `version`",
             hint='give the policy a version, e.g. version = "2026.1"',
@@ -170,7 +186,7 @@ def _merge(
     if timezone is None:
         check.add(
             src,
-            ("policy",),
+            ("policy", "timezone"),
             "missing_key",
             "missing required key `timezone`",
             hint='e.g. timezone = "Asia/Shanghai"',
@@ -277,7 +293,7 @@ def _bands(
     if not own:
         check.add(
             src,
-            (),
+            ("bands",),
             "missing_key",
             "a policy needs `[[bands]]` covering every age",
             hint='start with [[bands]] id = "adult" from = 0',
@@ -285,17 +301,29 @@ def _bands(
         return ()
     seen: set[str] = set()
     for i, band in enumerate(own):
-        if band.id in (UNKNOWN_BAND, ALL) or not ID_PATTERN.match(band.id):
+        if band.id in (UNKNOWN_BAND, ALL):
             check.add(
                 src,
                 ("bands", i, "id"),
                 "invalid_id",
-                f"band id `{band.id}` is reserved or not valid",
-                hint="`unknown` always exists; use lowercase letters, digits and `-`",
+                f"band id `{band.id}` is reserved",
+                hint="the band `unknown` (age not known) always exists; choose another id",
+            )
+        elif not ID_PATTERN.match(band.id):
+            check.add(
+                src,
+                ("bands", i, "id"),
+                "invalid_id",
+                f"band id `{band.id}` is not valid",
+                hint="use lowercase letters, digits, `-`, `_` and `.`",
             )
         elif band.id in seen:
             check.add(
-                src, ("bands", i, "id"), "duplicate_band", f"band `{band.id}` is defined twice"
+                src,
+                ("bands", i, "id"),
+                "duplicate_band",
+                f"band `{band.id}` is defined twice",
+                hint="give each band its own id",
             )
         seen.add(band.id)
         if band.to is not None and band.to <= band.from_:
@@ -303,7 +331,9 @@ def _bands(
                 src,
                 ("bands", i, "to"),
                 "invalid_band_range",
-                f"band `{band.id}` ends at {band.to}, not after it starts at {band.from_}",
+                f"band `{band.id}` must end after it starts: `to` is {band.to}, "
+                f"`from` is {band.from_}",
+                hint="`to` is the first age after the band: ages 8 to 11 are from = 8, to = 12",
             )
     _check_coverage(src, own, check)
     return tuple(own)
@@ -319,7 +349,9 @@ def _check_coverage(src: SourceFile, bands: Sequence[schema.Band], check: _Check
                 src,
                 ("bands", i, "from"),
                 "band_gap",
-                f"no band covers ages {expected} to {band.from_ - 1}",
+                f"no band covers age {expected}"
+                if band.from_ - 1 == expected
+                else f"no band covers ages {expected} to {band.from_ - 1}",
                 hint=f"start band `{band.id}` at {expected} or add a band for the gap",
             )
         elif band.from_ < expected:
@@ -353,31 +385,53 @@ def _groups(
     own = src.document.groups
     for name in own:
         if name in band_ids or name == ALL:
-            check.add(src, ("groups", name), "invalid_id", f"group `{name}` has the name of a band")
+            check.add(
+                src,
+                ("groups", name),
+                "invalid_id",
+                f"group `{name}` has the name of a band",
+                hint="choose another name for the group",
+            )
         elif name in groups:
             check.add(
                 src,
                 ("groups", name),
                 "duplicate_group",
                 f"group `{name}` is already defined by `{parent.id if parent else '?'}`",
+                hint="choose another name for the group",
             )
+    if not bands:  # already reported: no band is known, so no member can be checked
+        return groups
+    inherited = set(groups)
 
     def expand(name: str, stack: tuple[str, ...]) -> frozenset[str]:
         out: set[str] = set()
         for j, member in enumerate(own[name]):
             if member in band_ids:
                 out.add(member)
-            elif member in groups:
+            elif member in inherited or member in groups:
                 out |= groups[member]
-            elif member in own and member not in stack:
-                out |= expand(member, (*stack, member))
+            elif member in stack:
+                cycle = (*stack[stack.index(member) :], member)
+                check.add(
+                    src,
+                    ("groups", name, j),
+                    "group_cycle",
+                    f"group `{name}` includes itself"
+                    if member == name
+                    else f"groups include each other: {' -> '.join(cycle)}",
+                    hint="a group can name bands and other groups, but not itself",
+                )
+            elif member in own:
+                groups[member] = expand(member, (*stack, member))
+                out |= groups[member]
             else:
                 check.add(
                     src,
                     ("groups", name, j),
                     "unknown_band",
                     f"group `{name}` names unknown band `{member}`",
-                    hint=did_you_mean(member, [*band_ids, *own, *groups]),
+                    hint=_band_hint(member, [*band_ids, *own, *groups]),
                 )
         return frozenset(out)
 
@@ -385,6 +439,11 @@ def _groups(
         if name not in groups and name not in band_ids:
             groups[name] = expand(name, (name,))
     return groups
+
+
+def _band_hint(name: str, known: Iterable[str]) -> str:
+    known = sorted(set(known) - {ALL})
+    return did_you_mean(name, known) or "bands and groups: " + ", ".join(known)
 
 
 def _actions(
@@ -407,6 +466,7 @@ def _actions(
                 path,
                 "duplicate_action",
                 f"action `{name}` is already in the catalog of `{parent.id if parent else '?'}`",
+                hint="an inherited action cannot be redefined; use it or choose another name",
             )
         for j, tag in enumerate(spec.tags):
             if not CODE_PATTERN.match(tag):
@@ -436,6 +496,7 @@ def _rules(
                 "invalid_id",
                 f"rule id `{rule.id}` is not valid",
                 hint="use lowercase letters, digits, `-`, `_` and `.`",
+                rule=rule.id,
             )
         if rule.id in own_ids:
             check.add(
@@ -443,6 +504,8 @@ def _rules(
                 (*item.path, "id"),
                 "duplicate_rule_id",
                 f"rule id `{rule.id}` is used twice in this policy",
+                hint="give each rule its own id",
+                rule=rule.id,
             )
             continue
         own_ids.add(rule.id)
@@ -454,6 +517,7 @@ def _rules(
                     "duplicate_rule_id",
                     f"rule `{rule.id}` is already defined by `{rules[positions[rule.id]].origin}`",
                     hint="set `override = true` to replace it, or choose another id",
+                    rule=rule.id,
                 )
             else:
                 rules[positions[rule.id]] = item
@@ -464,7 +528,13 @@ def _rules(
                 (*item.path, "override"),
                 "nothing_to_override",
                 f"rule `{rule.id}` sets `override` but no inherited rule has that id",
-                hint=did_you_mean(rule.id, positions),
+                hint=did_you_mean(rule.id, positions)
+                or (
+                    f"`{parent.id}` has no rule `{rule.id}`; remove `override`"
+                    if parent
+                    else "`override` replaces a rule of the policy named in `extends`"
+                ),
+                rule=rule.id,
             )
         positions[rule.id] = len(rules)
         rules.append(item)
@@ -491,14 +561,14 @@ def expand_actions(
 def _check_rule(policy: ResolvedPolicy, item: RuleSource, check: _Checker) -> None:
     rule, src, path = item.rule, item.file, item.path
     bands = {b.id for b in policy.bands} | {UNKNOWN_BAND} | set(policy.groups)
-    for j, band in enumerate(rule.bands):
+    for j, band in enumerate(rule.bands if policy.bands else ()):  # no bands: reported
         if band != ALL and band not in bands:
             check.add(
                 src,
                 (*path, "bands", j),
                 "unknown_band",
                 f"unknown band or group `{band}`",
-                hint=did_you_mean(band, bands),
+                hint=_band_hint(band, bands),
                 rule=rule.id,
             )
     _check_actions(policy, item, check)
@@ -508,12 +578,13 @@ def _check_rule(policy: ResolvedPolicy, item: RuleSource, check: _Checker) -> No
             (*path, "reason"),
             "invalid_reason_code",
             f"reason code `{rule.reason}` is not snake_case",
+            hint='lowercase words joined by `_`, e.g. "curfew" or "game_time"',
             rule=rule.id,
         )
     if rule.reason is None and rule.kind in ("deny_window", "resource_match"):
         check.add(
             src,
-            path,
+            (*path, "reason"),
             "missing_key",
             f"rule `{rule.id}` of kind `{rule.kind}` needs a `reason`",
             hint='e.g. reason = "curfew"',
@@ -538,7 +609,7 @@ def _check_rule(policy: ResolvedPolicy, item: RuleSource, check: _Checker) -> No
             if policy.actions[action].spend is None:
                 check.add(
                     src,
-                    (*path, "actions"),
+                    (*path, "actions" if rule.actions else "tags"),
                     "cap_on_non_spending_action",
                     f"spending cap `{rule.id}` applies to `{action}`, which has no `spend` kind",
                     hint=f'set spend = "..." on [catalog.actions."{action}"]',
@@ -567,7 +638,9 @@ def _check_actions(policy: ResolvedPolicy, item: RuleSource, check: _Checker) ->
             src,
             (*path, "actions", j),
             "unknown_action",
-            f"action `{pattern}` is not in the catalog",
+            f"no action in the catalog starts with `{pattern[:-1]}`"
+            if pattern.endswith(".*")
+            else f"action `{pattern}` is not in the catalog",
             hint=did_you_mean(pattern, catalog),
             rule=rule.id,
         )
@@ -617,7 +690,8 @@ def _check_windows(item: RuleSource, check: _Checker) -> None:
                 src,
                 (*wpath, "between"),
                 "empty_window",
-                "a window from a time to the same time is empty or the whole day",
+                f"a window from {format_time_of_day(start)} to {format_time_of_day(end)} "
+                "is empty or the whole day",
                 hint="use kind `forbid` to deny all day",
                 rule=rule.id,
             )

@@ -1,0 +1,190 @@
+"""The ledger half of the API (CONTRACT section 4): usage, purchases, guardian controls.
+
+Writes that the store cannot take answer 503 with Retry-After and change nothing; conflicts
+(an order id reused, an expired reservation) answer 409; a guardian change the policy does not
+allow answers 422 and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Flask, Response, request
+
+from youthmode.api import ApiProblem, _State, parse_json_body, request_problem, requires
+from youthmode.errors import RequestError
+from youthmode.ledger.guardian import GuardianRefused
+from youthmode.ledger.service import LedgerConflict, NotFound
+
+
+def _respond(data: Any, status: int = 200) -> Response:
+    return Response(
+        json.dumps(data, ensure_ascii=False, default=str),
+        status=status,
+        mimetype="application/json",
+    )
+
+
+def _object() -> dict[str, Any]:
+    body = parse_json_body()
+    if not isinstance(body, dict):
+        raise ApiProblem(400, "Invalid request", "the body must be a JSON object")
+    return body
+
+
+def _optional_object() -> dict[str, Any]:
+    return _object() if request.get_data(cache=True) else {}
+
+
+def _translate(err: RequestError) -> ApiProblem:
+    if isinstance(err, NotFound):
+        return ApiProblem(404, "Not found", str(err), errors=[p.to_dict() for p in err.problems])
+    if isinstance(err, LedgerConflict):
+        return ApiProblem(409, "Conflict", str(err), errors=[p.to_dict() for p in err.problems])
+    if isinstance(err, GuardianRefused):
+        return ApiProblem(
+            422, "Guardian change refused", str(err), errors=[p.to_dict() for p in err.problems]
+        )
+    return request_problem(err)
+
+
+def _actor(body: dict[str, Any]) -> str:
+    actor = body.get("actor") or request.headers.get("X-Actor")
+    if not isinstance(actor, str) or not actor:
+        raise ApiProblem(
+            400,
+            "Invalid request",
+            "name who makes the change: `actor` in the body or an `X-Actor` header",
+            errors=[{"loc": ["actor"], "msg": "required"}],
+        )
+    return actor[:200]
+
+
+def register_ledger_routes(app: Flask, state: _State) -> None:  # a route table
+    ledger = state.ledger
+    assert ledger is not None  # INVARIANT: only registered with a ledger
+
+    @app.errorhandler(RequestError)
+    def on_request_error(err: RequestError) -> Response:
+        problem = _translate(err)
+        return Response(
+            json.dumps(problem.body(), ensure_ascii=False, default=str),
+            status=problem.status,
+            mimetype="application/problem+json",
+        )
+
+    @app.post("/v1/usage")
+    @requires("usage")
+    def usage() -> Response:
+        body = _object()
+        subject_id, events = body.get("subject_id"), body.get("events")
+        if not isinstance(subject_id, str) or not subject_id or not isinstance(events, list):
+            raise ApiProblem(
+                400,
+                "Invalid request",
+                'the body must be {"subject_id": "...", "events": [...]}',
+                errors=[{"loc": ["events"], "msg": "required"}],
+            )
+        if len(events) > state.config.batch_limit:
+            raise ApiProblem(
+                413,
+                "Content too large",
+                f"{len(events)} events; the limit is {state.config.batch_limit}",
+            )
+        return _respond(ledger.record_usage(subject_id, events, body.get("policy")))
+
+    @app.post("/v1/purchases")
+    @requires("usage")
+    def purchases() -> Response:
+        return _respond(ledger.record_purchase(_object()))
+
+    @app.post("/v1/purchases/reserve")
+    @requires("usage")
+    def reserve() -> Response:
+        body = _object()
+        for key in ("subject_id", "order_id", "action", "amount"):
+            if body.get(key) in (None, ""):
+                raise ApiProblem(
+                    400,
+                    "Invalid request",
+                    f"`{key}` is required",
+                    errors=[{"loc": [key], "msg": "required"}],
+                )
+        decision, reservation = ledger.reserve(body)
+        out = decision.model_dump(mode="json")
+        if reservation is not None:
+            out["reservation"] = reservation
+        state.metrics.record_decision(decision.policy.id, decision.effect, decision.reason_codes)
+        return _respond(out)
+
+    @app.post("/v1/purchases/<order_id>/commit")
+    @requires("usage")
+    def commit(order_id: str) -> Response:
+        return _respond(ledger.commit(order_id, _optional_object().get("subject_id")))
+
+    @app.post("/v1/purchases/<order_id>/release")
+    @requires("usage")
+    def release(order_id: str) -> Response:
+        return _respond(ledger.release(order_id, _optional_object().get("subject_id")))
+
+    @app.get("/v1/subjects/<subject_id>/usage")
+    @requires("usage")
+    def subject_usage(subject_id: str) -> Response:
+        return _respond(ledger.totals(subject_id, request.args.get("policy")))
+
+    base = "/v1/subjects/<subject_id>/guardian"
+
+    @app.get(base)
+    @requires("guardian")
+    def guardian(subject_id: str) -> Response:
+        return _respond(ledger.guardian(subject_id, request.args.get("policy")))
+
+    @app.patch(base)
+    @requires("guardian")
+    def guardian_update(subject_id: str) -> Response:
+        body = _object()
+        actor = _actor(body)
+        changes = body.get("settings")
+        if not isinstance(changes, dict):
+            raise ApiProblem(
+                400,
+                "Invalid request",
+                'send {"actor": "...", "settings": {...}}',
+                errors=[{"loc": ["settings"], "msg": "an object is required"}],
+            )
+        return _respond(ledger.update_guardian(subject_id, changes, actor, body.get("policy")))
+
+    @app.post(base + "/grants")
+    @requires("guardian")
+    def grant(subject_id: str) -> Response:
+        body = _object()
+        return _respond(
+            ledger.grant_time(subject_id, body.get("minutes"), _actor(body), body.get("policy"))
+        )
+
+    @app.post(base + "/requests")
+    @requires("usage")
+    def ask(subject_id: str) -> Response:
+        body = _optional_object()
+        return _respond(
+            ledger.ask_for_time(
+                subject_id, body.get("minutes"), body.get("note"), body.get("policy")
+            ),
+            201,
+        )
+
+    @app.post(base + "/requests/<request_id>/answer")
+    @requires("guardian")
+    def answer(subject_id: str, request_id: str) -> Response:
+        body = _object()
+        return _respond(
+            ledger.answer_request(
+                subject_id, request_id, body.get("answer"), _actor(body), body.get("policy")
+            )
+        )
+
+    @app.get(base + "/log")
+    @requires("guardian")
+    def guardian_log(subject_id: str) -> Response:
+        return _respond({"subject_id": subject_id, "changes": ledger.guardian_log(subject_id)})

@@ -1,0 +1,690 @@
+"""The ledger service: usage, spending and guardian controls, and decisions that read them.
+
+Works in-process (no Flask needed) on any `Store`. Every write is one atomic read-modify-write
+of the subject's documents, so a retried batch never counts twice, concurrent reservations can
+never together pass a cap, and a failed write leaves nothing half done.
+
+Documents per subject (JSON):
+  u:<day>     {"iv": [[s, e], ...] counted union of use, "ev": {event id: [s, e, action]}}
+  spend       {kind: {"d:<day>": "12.00", "m:<month>": "30.00"}}
+  purchases   {purchase id: {...}}          orders   {order id: {state, kind, amount, ...}}
+  guardian    settings                      g:<day>  time grants for that day
+  requests    ask-for-more-time requests    log:<n>  guardian change log, logseq: counter
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from youthmode.engine import Engine, system_clock
+from youthmode.errors import RequestError, RequestProblem, did_you_mean
+from youthmode.ledger import guardian as guardian_rules
+from youthmode.ledger.store import Store, StoreUnavailable, Transaction
+from youthmode.ledger.usage import Interval, merge, session_seconds, split_days, total
+from youthmode.model import Decision, DecisionRequest, Guardian, Usage
+from youthmode.policies import CompiledPolicy
+from youthmode.units import UnitError, parse_money
+
+DAY_DOC_DAYS = 40  # usage documents kept, in days
+RECORD_DAYS = 70  # purchases and orders kept, in days
+
+
+@dataclass(frozen=True)
+class LedgerSettings:
+    session_gap: int = 600  # a break this long ends a session (seconds)
+    max_skew: int = 120  # how far in the future an event may end (seconds)
+    hold_seconds: int = 900  # reservations expire after this
+    request_ttl: int = 3600  # unanswered ask-for-more-time requests expire after this
+    max_event_seconds: int = 86400
+
+
+class LedgerConflict(RequestError):
+    """The request conflicts with what the ledger holds (e.g. an order id reused)."""
+
+
+class NotFound(RequestError):
+    """No such order or request."""
+
+
+@dataclass(frozen=True)
+class _Event:
+    index: int
+    id: str
+    action: str
+    start: int
+    end: int
+    counted: bool
+
+
+def _iso_day(day: date) -> str:
+    return day.isoformat()
+
+
+def _month(day: date) -> str:
+    return day.strftime("%Y-%m")
+
+
+def _dec(text: str | None) -> Decimal:
+    return Decimal(text) if text else Decimal(0)
+
+
+class Ledger:
+    """Usage, purchases, reservations and guardian controls over one store."""
+
+    def __init__(
+        self,
+        engine: Engine | Callable[[], Engine],
+        store: Store,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        settings: LedgerSettings | None = None,
+    ) -> None:
+        self._engine = engine
+        self.store = store
+        self.clock = clock or system_clock
+        self.settings = settings or LedgerSettings()
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine if isinstance(self._engine, Engine) else self._engine()
+
+    def _now(self) -> datetime:
+        return self.clock().astimezone(UTC)
+
+    # -- usage --------------------------------------------------------------------------------
+    def record_usage(
+        self, subject_id: str, events: list[Any], policy_id: str | None = None
+    ) -> dict[str, Any]:
+        """Record active-use intervals; answers each event and the subject's new totals."""
+        policy = self.engine.policy(policy_id)
+        now = self._now()
+        checked: list[_Event | dict[str, Any]] = [
+            self._check_event(i, e, policy, now) for i, e in enumerate(events)
+        ]
+        valid = [e for e in checked if isinstance(e, _Event)]
+
+        def apply(tx: Transaction) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+            answers = self._record_events(tx, valid, policy)
+            return answers, self._totals(tx, subject_id, policy, now)
+
+        answers, totals = self.store.atomic(subject_id, apply)
+        by_index = {a["index"]: a for a in answers}
+        results = []
+        for item in checked:
+            if isinstance(item, _Event):
+                results.append({k: v for k, v in by_index[item.index].items() if k != "index"})
+            else:
+                results.append(item)
+        return {"subject_id": subject_id, "results": results, "totals": totals}
+
+    def _check_event(
+        self, index: int, raw: Any, policy: CompiledPolicy, now: datetime
+    ) -> _Event | dict[str, Any]:
+        def reject(reason: str, event_id: Any = None) -> dict[str, Any]:
+            return {"id": event_id, "status": "rejected", "reason": reason}
+
+        if not isinstance(raw, Mapping):
+            return reject("an event must be an object")
+        event_id = raw.get("id")
+        if not isinstance(event_id, str) or not event_id or len(event_id) > 200:
+            return reject("`id` must be a non-empty string", event_id)
+        action = raw.get("action")
+        if not isinstance(action, str) or action not in policy.actions:
+            hint = did_you_mean(str(action), policy.actions)
+            return reject(f"unknown action `{action}`" + (f"; {hint}" if hint else ""), event_id)
+        try:
+            start = _aware(raw.get("start"))
+            end = _aware(raw.get("end"))
+        except ValueError as err:
+            return reject(str(err), event_id)
+        if end <= start:
+            return reject("`end` is not after `start`", event_id)
+        if (end - start).total_seconds() > self.settings.max_event_seconds:
+            return reject("the interval is longer than a day", event_id)
+        if end > now + timedelta(seconds=self.settings.max_skew):
+            return reject("the interval ends in the future", event_id)
+        category = raw.get("category")
+        counted = policy.actions[action].metered and category not in policy.exempt_categories
+        return _Event(
+            index, event_id, action, int(start.timestamp()), int(end.timestamp()), counted
+        )
+
+    def _record_events(
+        self, tx: Transaction, events: list[_Event], policy: CompiledPolicy
+    ) -> list[dict[str, Any]]:
+        docs: dict[str, dict[str, Any]] = {}
+
+        def doc(day: date) -> dict[str, Any]:
+            key = f"u:{_iso_day(day)}"
+            if key not in docs:
+                docs[key] = tx.get(key) or {"iv": [], "ev": {}}
+            return docs[key]
+
+        exempt_apps = set((tx.get("guardian") or {}).get("exempt_apps", []))
+        answers = []
+        for event in events:
+            first = split_days(event.start, event.start + 1, policy.zone)[0][0]
+            seen = doc(first)["ev"].get(event.id)
+            if seen is not None:
+                same = seen == [event.start, event.end, event.action]
+                answers.append(
+                    {
+                        "index": event.index,
+                        "id": event.id,
+                        "status": "duplicate" if same else "rejected",
+                        **({} if same else {"reason": "id reused with other content"}),
+                    }
+                )
+                continue
+            doc(first)["ev"][event.id] = [event.start, event.end, event.action]
+            counted = event.counted and not exempt_apps.intersection({event.action})
+            if counted:
+                for day, piece in split_days(event.start, event.end, policy.zone):
+                    day_doc = doc(day)
+                    day_doc["iv"] = [
+                        list(iv) for iv in merge([(s, e) for s, e in day_doc["iv"]] + [piece])
+                    ]
+            answers.append(
+                {"index": event.index, "id": event.id, "status": "accepted", "counted": counted}
+            )
+        for key, value in docs.items():
+            tx.put(key, value)
+        self._prune(tx, "u:", DAY_DOC_DAYS)
+        return answers
+
+    def _prune(self, tx: Transaction, prefix: str, days: int) -> None:
+        cutoff = _iso_day(self._now().date() - timedelta(days=days))
+        for key in tx.keys(prefix):
+            if key[len(prefix) :] < cutoff:
+                tx.delete(key)
+
+    # -- totals and decisions -------------------------------------------------------------------
+    def totals(
+        self, subject_id: str, policy_id: str | None = None, at: datetime | None = None
+    ) -> dict[str, Any]:
+        policy = self.engine.policy(policy_id)
+        when = at or self._now()
+        return self.store.read(subject_id, lambda tx: self._totals(tx, subject_id, policy, when))
+
+    def _totals(
+        self, tx: Transaction, subject_id: str, policy: CompiledPolicy, at: datetime
+    ) -> dict[str, Any]:
+        local = at.astimezone(policy.zone)
+        day, at_ts = local.date(), int(at.timestamp())
+        today = [(s, e) for s, e in (tx.get(f"u:{_iso_day(day)}") or {"iv": []})["iv"]]
+        yesterday = [
+            (s, e)
+            for s, e in (tx.get(f"u:{_iso_day(day - timedelta(days=1))}") or {"iv": []})["iv"]
+        ]
+        spend = self._spend(tx, day, at)
+        return {
+            "subject_id": subject_id,
+            "policy": policy.id,
+            "day": _iso_day(day),
+            "month": _month(day),
+            "today_seconds": total(today, until=at_ts),
+            "session_seconds": session_seconds(
+                merge(yesterday + today), at_ts, self.settings.session_gap
+            ),
+            "spend": {
+                kind: {k: str(v) for k, v in figures.items()} for kind, figures in spend.items()
+            },
+            "currency": policy.currency,
+        }
+
+    def _spend(self, tx: Transaction, day: date, at: datetime) -> dict[str, dict[str, Decimal]]:
+        out: dict[str, dict[str, Decimal]] = {}
+        zero = {
+            "day": Decimal(0),
+            "month": Decimal(0),
+            "held_day": Decimal(0),
+            "held_month": Decimal(0),
+        }
+        for kind, figures in (tx.get("spend") or {}).items():
+            entry = out.setdefault(kind, dict(zero))
+            entry["day"] = _dec(figures.get(f"d:{_iso_day(day)}"))
+            entry["month"] = _dec(figures.get(f"m:{_month(day)}"))
+        now_ts = self._now().timestamp()
+        for order in (tx.get("orders") or {}).values():
+            if order["state"] == "held" and order["expires_at"] > now_ts:
+                entry = out.setdefault(order["kind"], dict(zero))
+                if order["day"] == _iso_day(day):
+                    entry["held_day"] += Decimal(order["amount"])
+                if order["month"] == _month(day):
+                    entry["held_month"] += Decimal(order["amount"])
+        return out
+
+    def prepare(
+        self, request: DecisionRequest, engine: Engine | None = None
+    ) -> tuple[DecisionRequest, str | None]:
+        """The request with usage and guardian settings from the ledger, and the store mode.
+
+        The mode is None when the ledger was read (or not needed), `degraded` when it could not
+        be read but the caller gave `usage`, and `unavailable` when the usage had to come from
+        the ledger and could not.
+        """
+        engine = engine or self.engine
+        subject_id = request.subject.id
+        if subject_id is None:
+            return request, None
+        try:
+            filled = self.store.read(subject_id, lambda tx: self._fill(tx, request, engine))
+        except StoreUnavailable:
+            return request, "degraded" if request.usage is not None else "unavailable"
+        return filled, None
+
+    def decide(self, request: DecisionRequest | Mapping[str, Any]) -> Decision:
+        """Decide with usage and guardian settings from the ledger (explicit `usage` wins)."""
+        engine = self.engine
+        filled, mode = self.prepare(engine.parse(request), engine)
+        return engine.decide(
+            filled, degraded=mode == "degraded", store_unavailable=mode == "unavailable"
+        )
+
+    def explain(self, request: DecisionRequest | Mapping[str, Any]) -> Any:
+        engine = self.engine
+        filled, mode = self.prepare(engine.parse(request), engine)
+        if mode == "unavailable":
+            from youthmode.model import Explanation
+
+            return Explanation(decision=engine.decide(filled, store_unavailable=True), trace=[])
+        result = engine.explain(filled)
+        if mode == "degraded":
+            result.decision.degraded = True
+        return result
+
+    def _fill(self, tx: Transaction, request: DecisionRequest, engine: Engine) -> DecisionRequest:
+        policy = engine.policy(request.policy)
+        at = request.at or self._now()
+        local_day = at.astimezone(policy.zone).date()
+        updates: dict[str, Any] = {}
+        if request.usage is None:
+            totals = self._totals(tx, request.subject.id or "", policy, at)
+            action = policy.actions.get(request.action)
+            kind = action.spend if action else None
+            spend = totals["spend"].get(kind, {}) if kind else {}
+            updates["usage"] = Usage(
+                today_seconds=totals["today_seconds"],
+                session_seconds=totals["session_seconds"],
+                day_spent=_dec(spend.get("day")) + _dec(spend.get("held_day")),
+                month_spent=_dec(spend.get("month")) + _dec(spend.get("held_month")),
+            )
+        stored = guardian_rules.for_decision(tx, local_day)
+        if stored is not None:
+            updates["guardian"] = guardian_rules.merge(request.guardian or Guardian(), stored)
+        return request.model_copy(update=updates) if updates else request
+
+    # -- purchases --------------------------------------------------------------------------------
+    def _spend_kind(self, policy: CompiledPolicy, action: Any) -> str:
+        spec = policy.actions.get(action) if isinstance(action, str) else None
+        if spec is None or spec.spend is None:
+            spending = sorted(a for a, s in policy.actions.items() if s.spend)
+            raise RequestError.single(
+                ("action",),
+                f"`{action}` is not a spending action",
+                code="unknown_action",
+                hint=did_you_mean(str(action), spending),
+                known=spending,
+            )
+        return spec.spend
+
+    def _amount(self, policy: CompiledPolicy, value: Any, currency: Any) -> Decimal:
+        if currency is not None and currency != policy.currency:
+            raise RequestError.single(
+                ("currency",),
+                f"policy `{policy.id}` counts money in {policy.currency}, not {currency}",
+                code="unsupported_currency",
+            )
+        try:
+            amount = parse_money(
+                str(value) if isinstance(value, int | float) else value,
+                places=policy.currency_places,
+            )
+        except UnitError as err:
+            raise RequestError.single(("amount",), err.message, code="invalid_amount") from None
+        if amount <= 0:
+            raise RequestError.single(
+                ("amount",), "amount must be more than zero", code="invalid_amount"
+            )
+        return amount
+
+    def record_purchase(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """A completed purchase, idempotent by `id`."""
+        subject_id = _required_str(body, "subject_id")
+        purchase_id = _required_str(body, "id")
+        policy = self.engine.policy(body.get("policy"))
+        kind = self._spend_kind(policy, body.get("action"))
+        amount = self._amount(policy, body.get("amount"), body.get("currency"))
+        at = _aware(body["at"]) if body.get("at") is not None else self._now()
+        day = at.astimezone(policy.zone).date()
+
+        def apply(tx: Transaction) -> tuple[str, dict[str, Any]]:
+            purchases = tx.get("purchases") or {}
+            if purchase_id in purchases:
+                status = "duplicate"
+            else:
+                purchases[purchase_id] = {
+                    "kind": kind,
+                    "amount": str(amount),
+                    "day": _iso_day(day),
+                    "at": at.isoformat(),
+                }
+                _add_spend(tx, kind, day, amount)
+                tx.put("purchases", _prune_records(purchases, "day", self._now().date()))
+                status = "recorded"
+            return status, self._totals(tx, subject_id, policy, self._now())
+
+        status, totals = self.store.atomic(subject_id, apply)
+        return {"id": purchase_id, "status": status, "totals": totals}
+
+    def reserve(self, body: Mapping[str, Any]) -> tuple[Decision, dict[str, Any] | None]:
+        """Decide a purchase against spend plus every outstanding hold, and hold it on allow."""
+        subject_id = _required_str(body, "subject_id")
+        order_id = _required_str(body, "order_id")
+        engine = self.engine
+        policy = engine.policy(body.get("policy"))
+        kind = self._spend_kind(policy, body.get("action"))
+        amount = self._amount(policy, body.get("amount"), body.get("currency"))
+        request = engine.parse(
+            {
+                "policy": policy.id,
+                "subject": {**(body.get("subject") or {}), "id": subject_id},
+                "action": body["action"],
+                "at": body.get("at"),
+                "resource": {
+                    **(body.get("resource") or {}),
+                    "amount": str(amount),
+                    "currency": policy.currency,
+                },
+                **({"guardian": body["guardian"]} if body.get("guardian") else {}),
+            }
+        )
+        self._claim_order(order_id, subject_id)
+        now = self._now()
+
+        def apply(tx: Transaction) -> tuple[Decision, dict[str, Any] | None]:
+            orders = tx.get("orders") or {}
+            existing = orders.get(order_id)
+            if existing is not None:
+                return self._existing_order(existing, order_id, now)
+            filled = self._fill(tx, request.model_copy(update={"usage": None}), engine)
+            decision = engine.decide(filled)
+            if not decision.allowed:
+                return decision, None
+            at = filled.at or now
+            day = at.astimezone(policy.zone).date()
+            expires = now + timedelta(seconds=self.settings.hold_seconds)
+            orders[order_id] = {
+                "state": "held",
+                "kind": kind,
+                "amount": str(amount),
+                "day": _iso_day(day),
+                "month": _month(day),
+                "expires_at": expires.timestamp(),
+                "decision": decision.model_dump(mode="json"),
+            }
+            tx.put("orders", _prune_records(orders, "day", now.date()))
+            return decision, _reservation(order_id, orders[order_id], policy)
+
+        return self.store.atomic(subject_id, apply)
+
+    def _existing_order(
+        self, order: dict[str, Any], order_id: str, now: datetime
+    ) -> tuple[Decision, dict[str, Any] | None]:
+        state = order["state"]
+        if state == "held" and order["expires_at"] <= now.timestamp():
+            state = "expired"
+        if state in ("held", "committed"):
+            return Decision.model_validate(order["decision"]), _reservation(order_id, order, None)
+        raise LedgerConflict(
+            [
+                RequestProblem(
+                    ("order_id",),
+                    f"order `{order_id}` was {state}; use a new order id",
+                    "order_conflict",
+                )
+            ]
+        )
+
+    def _claim_order(self, order_id: str, subject_id: str) -> None:
+        def claim(tx: Transaction) -> str:
+            owner = tx.get("subject")
+            if owner is None:
+                tx.put("subject", subject_id)
+                return subject_id
+            return str(owner)
+
+        owner = self.store.atomic(f"order:{order_id}", claim)
+        if owner != subject_id:
+            raise LedgerConflict(
+                [
+                    RequestProblem(
+                        ("order_id",),
+                        f"order `{order_id}` belongs to another subject",
+                        "order_conflict",
+                    )
+                ]
+            )
+
+    def _order_subject(self, order_id: str, subject_id: str | None) -> str:
+        owner = self.store.read(f"order:{order_id}", lambda tx: tx.get("subject"))
+        if owner is None:
+            raise NotFound(
+                [RequestProblem(("order_id",), f"no reservation `{order_id}`", "unknown_order")]
+            )
+        if subject_id is not None and subject_id != owner:
+            raise LedgerConflict(
+                [
+                    RequestProblem(
+                        ("subject_id",),
+                        f"order `{order_id}` belongs to another subject",
+                        "order_conflict",
+                    )
+                ]
+            )
+        return str(owner)
+
+    def commit(self, order_id: str, subject_id: str | None = None) -> dict[str, Any]:
+        """The payment went through: the held amount becomes recorded spending."""
+        subject = self._order_subject(order_id, subject_id)
+        now = self._now()
+
+        def apply(tx: Transaction) -> dict[str, Any]:
+            orders = tx.get("orders") or {}
+            order = orders.get(order_id)
+            if order is None:
+                raise NotFound(
+                    [RequestProblem(("order_id",), f"no reservation `{order_id}`", "unknown_order")]
+                )
+            if order["state"] == "held" and order["expires_at"] <= now.timestamp():
+                raise LedgerConflict(
+                    [
+                        RequestProblem(
+                            ("order_id",),
+                            f"reservation `{order_id}` expired; record the payment with "
+                            "POST /v1/purchases",
+                            "reservation_expired",
+                        )
+                    ]
+                )
+            if order["state"] not in ("held", "committed"):
+                raise LedgerConflict(
+                    [
+                        RequestProblem(
+                            ("order_id",),
+                            f"order `{order_id}` was {order['state']}",
+                            "order_conflict",
+                        )
+                    ]
+                )
+            if order["state"] == "held":
+                order["state"] = "committed"
+                _add_spend(
+                    tx, order["kind"], date.fromisoformat(order["day"]), Decimal(order["amount"])
+                )
+                tx.put("orders", orders)
+            return {"order_id": order_id, "state": "committed", "amount": order["amount"]}
+
+        return self.store.atomic(subject, apply)
+
+    def release(self, order_id: str, subject_id: str | None = None) -> dict[str, Any]:
+        """The payment failed (drop the hold) or was refunded (take the spend back)."""
+        subject = self._order_subject(order_id, subject_id)
+
+        def apply(tx: Transaction) -> dict[str, Any]:
+            orders = tx.get("orders") or {}
+            order = orders.get(order_id)
+            if order is None:
+                raise NotFound(
+                    [RequestProblem(("order_id",), f"no reservation `{order_id}`", "unknown_order")]
+                )
+            if order["state"] == "held":
+                order["state"] = "released"
+            elif order["state"] == "committed":
+                order["state"] = "refunded"
+                _add_spend(
+                    tx, order["kind"], date.fromisoformat(order["day"]), -Decimal(order["amount"])
+                )
+            tx.put("orders", orders)
+            return {"order_id": order_id, "state": order["state"], "amount": order["amount"]}
+
+        return self.store.atomic(subject, apply)
+
+    # -- guardian -------------------------------------------------------------------------------
+    def guardian(self, subject_id: str, policy_id: str | None = None) -> dict[str, Any]:
+        policy = self.engine.policy(policy_id)
+        day = self._now().astimezone(policy.zone).date()
+        return self.store.read(
+            subject_id, lambda tx: guardian_rules.view(tx, subject_id, day, self._now())
+        )
+
+    def update_guardian(
+        self, subject_id: str, changes: Mapping[str, Any], actor: str, policy_id: str | None = None
+    ) -> dict[str, Any]:
+        policy = self.engine.policy(policy_id)
+        now = self._now()
+        day = now.astimezone(policy.zone).date()
+        clean = guardian_rules.validate_settings(changes, policy)
+
+        def apply(tx: Transaction) -> dict[str, Any]:
+            guardian_rules.apply_settings(tx, clean, actor, now)
+            return guardian_rules.view(tx, subject_id, day, now)
+
+        return self.store.atomic(subject_id, apply)
+
+    def grant_time(
+        self, subject_id: str, amount: Any, actor: str, policy_id: str | None = None
+    ) -> dict[str, Any]:
+        policy = self.engine.policy(policy_id)
+        seconds = guardian_rules.grant_seconds(amount, policy)
+        now = self._now()
+        day = now.astimezone(policy.zone).date()
+
+        def apply(tx: Transaction) -> dict[str, Any]:
+            guardian_rules.add_grant(tx, day, seconds, actor, now, source="guardian")
+            return guardian_rules.view(tx, subject_id, day, now)
+
+        return self.store.atomic(subject_id, apply)
+
+    def ask_for_time(
+        self, subject_id: str, minutes: Any, note: Any, policy_id: str | None = None
+    ) -> dict[str, Any]:
+        policy = self.engine.policy(policy_id)
+        guardian_rules.grant_seconds("15m", policy)  # the policy must allow grants at all
+        now = self._now()
+        expires = min(
+            now + timedelta(seconds=self.settings.request_ttl),
+            guardian_rules.next_midnight(now, policy.zone),
+        )
+        request_id = "r-" + uuid.uuid4().hex[:12]
+
+        def apply(tx: Transaction) -> dict[str, Any]:
+            return guardian_rules.file_request(tx, request_id, minutes, note, now, expires)
+
+        return self.store.atomic(subject_id, apply)
+
+    def answer_request(
+        self,
+        subject_id: str,
+        request_id: str,
+        answer: Any,
+        actor: str,
+        policy_id: str | None = None,
+    ) -> dict[str, Any]:
+        policy = self.engine.policy(policy_id)
+        now = self._now()
+        day = now.astimezone(policy.zone).date()
+        seconds = guardian_rules.answer_seconds(answer, policy)
+
+        def apply(tx: Transaction) -> dict[str, Any]:
+            return guardian_rules.answer(tx, request_id, answer, seconds, actor, now, day)
+
+        return self.store.atomic(subject_id, apply)
+
+    def guardian_log(self, subject_id: str) -> list[dict[str, Any]]:
+        return self.store.read(subject_id, guardian_rules.read_log)
+
+
+def _reservation(
+    order_id: str, order: dict[str, Any], policy: CompiledPolicy | None
+) -> dict[str, Any]:
+    expires = datetime.fromtimestamp(order["expires_at"], UTC)
+    return {
+        "order_id": order_id,
+        "state": order["state"],
+        "amount": order["amount"],
+        "expires_at": expires.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def _add_spend(tx: Transaction, kind: str, day: date, amount: Decimal) -> None:
+    spend = tx.get("spend") or {}
+    figures = spend.setdefault(kind, {})
+    for key in (f"d:{_iso_day(day)}", f"m:{_month(day)}"):
+        figures[key] = str(_dec(figures.get(key)) + amount)
+    cutoff_day = _iso_day(day - timedelta(days=DAY_DOC_DAYS))
+    cutoff_month = _month(day - timedelta(days=RECORD_DAYS))
+    spend[kind] = {
+        k: v
+        for k, v in figures.items()
+        if (k.startswith("d:") and k[2:] >= cutoff_day)
+        or (k.startswith("m:") and k[2:] >= cutoff_month)
+    }
+    tx.put("spend", spend)
+
+
+def _prune_records(records: dict[str, Any], field: str, today: date) -> dict[str, Any]:
+    cutoff = _iso_day(today - timedelta(days=RECORD_DAYS))
+    return {k: v for k, v in records.items() if v.get(field, cutoff) >= cutoff}
+
+
+def _required_str(body: Mapping[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value or len(value) > 200:
+        raise RequestError.single(
+            (key,), f"`{key}` must be a non-empty string", code="missing_field"
+        )
+    return value
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"`{value}` is not an RFC 3339 time") from None
+    else:
+        raise ValueError("times must be RFC 3339 strings with an offset")
+    if parsed.tzinfo is None:
+        raise ValueError(f"`{value}` has no UTC offset")
+    return parsed
+
+
+Intervals = list[Interval]

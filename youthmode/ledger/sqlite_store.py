@@ -1,0 +1,172 @@
+"""The embedded store: one SQLite file in WAL mode, one connection per thread.
+
+Writers take the database lock with BEGIN IMMEDIATE, so concurrent read-modify-writes of the
+same subject serialise instead of losing updates; readers never wait for writers (WAL).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from youthmode.ledger.store import StoreUnavailable
+
+T = TypeVar("T")
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS docs (
+    subject TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    value   TEXT NOT NULL,
+    PRIMARY KEY (subject, key)
+) WITHOUT ROWID;
+"""
+
+
+class _SqliteTx:
+    def __init__(self, conn: sqlite3.Connection, subject: str, writable: bool) -> None:
+        self.conn, self.subject, self.writable = conn, subject, writable
+        self.pending: dict[str, str | None] = {}
+
+    def get(self, key: str) -> Any:
+        if key in self.pending:
+            raw = self.pending[key]
+        else:
+            row = self.conn.execute(
+                "SELECT value FROM docs WHERE subject = ? AND key = ?", (self.subject, key)
+            ).fetchone()
+            raw = row[0] if row else None
+        return json.loads(raw) if raw is not None else None
+
+    def put(self, key: str, value: Any) -> None:
+        if not self.writable:
+            raise RuntimeError("write inside a read-only snapshot")
+        self.pending[key] = json.dumps(value, separators=(",", ":"))
+
+    def delete(self, key: str) -> None:
+        if not self.writable:
+            raise RuntimeError("write inside a read-only snapshot")
+        self.pending[key] = None
+
+    def keys(self, prefix: str) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT key FROM docs WHERE subject = ? AND key >= ? AND key < ?",
+            (self.subject, prefix, prefix + "\uffff"),
+        ).fetchall()
+        found = {r[0] for r in rows}
+        found |= {k for k, v in self.pending.items() if k.startswith(prefix) and v is not None}
+        found -= {k for k, v in self.pending.items() if v is None}
+        return sorted(found)
+
+    def flush(self) -> None:
+        for key, raw in self.pending.items():
+            if raw is None:
+                self.conn.execute(
+                    "DELETE FROM docs WHERE subject = ? AND key = ?", (self.subject, key)
+                )
+            else:
+                self.conn.execute(
+                    "INSERT INTO docs (subject, key, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (subject, key) DO UPDATE SET value = excluded.value",
+                    (self.subject, key, raw),
+                )
+
+
+class SqliteStore:
+    backend = "sqlite"
+
+    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+        self.url = url
+        self.path = _path_of(url)
+        self.timeout = timeout
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        weakref.finalize(self, _close_all, self._all)
+        try:
+            self._conn().executescript(_SCHEMA)  # executescript commits on its own
+        except sqlite3.Error as err:
+            raise StoreUnavailable(f"cannot prepare SQLite store `{self.path}`: {err}") from err
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                if self.path != ":memory:":
+                    Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(
+                    self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+                )
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            except (sqlite3.Error, OSError) as err:
+                raise StoreUnavailable(f"cannot open SQLite store `{self.path}`: {err}") from err
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as err:
+            raise StoreUnavailable(f"SQLite store busy or unavailable: {err}") from err
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def atomic(self, subject: str, fn: Callable[[Any], T]) -> T:
+        try:
+            with self._write() as conn:
+                tx = _SqliteTx(conn, subject, writable=True)
+                result = fn(tx)
+                tx.flush()
+                return result
+        except sqlite3.Error as err:
+            raise StoreUnavailable(f"SQLite store error: {err}") from err
+
+    def read(self, subject: str, fn: Callable[[Any], T]) -> T:
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN")
+            try:
+                return fn(_SqliteTx(conn, subject, writable=False))
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.Error as err:
+            raise StoreUnavailable(f"SQLite store error: {err}") from err
+
+    def ping(self) -> None:
+        try:
+            self._conn().execute("SELECT 1").fetchone()
+        except sqlite3.Error as err:
+            raise StoreUnavailable(f"SQLite store error: {err}") from err
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+def _close_all(connections: list[sqlite3.Connection]) -> None:
+    for conn in connections:
+        conn.close()
+    connections.clear()
+
+
+def _path_of(url: str) -> str:
+    # SQLAlchemy's convention: sqlite:///relative/file.db, sqlite:////absolute/file.db
+    path = url.removeprefix("sqlite://").removeprefix("/")
+    return path or ":memory:"

@@ -1,0 +1,62 @@
+"""The store interface: small JSON documents per subject, changed atomically.
+
+Every write in the ledger is a read-modify-write of one subject's documents: a function given
+to `store.atomic(subject, fn)`. SQLite runs it inside an immediate transaction; Redis inside an
+optimistic WATCH/MULTI transaction, running `fn` again when another writer got there first (so
+`fn` must do nothing but read and write through its transaction). Either way the change is all
+or nothing: an exception inside `fn` writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+from youthmode.errors import YouthmodeError
+
+
+class StoreUnavailable(YouthmodeError):
+    """The store cannot be read or written right now. Nothing was changed."""
+
+
+class Transaction(Protocol):
+    def get(self, key: str) -> Any: ...
+
+    def put(self, key: str, value: Any) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def keys(self, prefix: str) -> list[str]: ...
+
+
+T = TypeVar("T")
+
+
+class Store(Protocol):
+    backend: str
+    url: str
+
+    def atomic(self, subject: str, fn: Callable[[Transaction], T]) -> T:
+        """Run ``fn`` as one all-or-nothing read-modify-write of the subject's documents."""
+        ...
+
+    def read(self, subject: str, fn: Callable[[Transaction], T]) -> T:
+        """Run ``fn`` against a read-only view (no lock); writes inside it are an error."""
+        ...
+
+    def ping(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def open_store(url: str, **options: Any) -> Store:
+    """`sqlite:///path/to/file.db` or `redis://host:port/db` (with `?prefix=...`)."""
+    if url.startswith("sqlite:"):
+        from youthmode.ledger.sqlite_store import SqliteStore
+
+        return SqliteStore(url, **options)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from youthmode.ledger.redis_store import RedisStore
+
+        return RedisStore(url, **options)
+    raise ValueError(f"unknown store URL `{url}`; use sqlite:///file.db or redis://host:port/db")

@@ -258,7 +258,31 @@ def phases(
             "share_of_time": round(seconds / total, 3),
         }
     out["by_outcome"] = outcomes
+    out["without_timeline_search_us"] = without_search(engine, parsed)
     return out
+
+
+def without_search(engine: youthmode.Engine, parsed: Sequence[Any]) -> float | None:
+    """decide() with the timeline search stubbed out (answers then lack remaining_seconds and
+    next_allowed_at): an estimate of what the search costs. Best effort: None if the engine's
+    internals have moved."""
+    try:
+        from youthmode.timeline import Timeline
+    except ImportError:
+        return None
+    names = ("next_allowed", "remaining_seconds")
+    saved = {name: getattr(Timeline, name, None) for name in names}
+    if None in saved.values():
+        return None
+    try:
+        for name in names:
+            setattr(Timeline, name, lambda self, start: None)
+        return round(one_pass(engine.decide, parsed) / len(parsed) * 1e6, 2)
+    except Exception:
+        return None
+    finally:
+        for name, fn in saved.items():
+            setattr(Timeline, name, fn)
 
 
 def profile(engine: youthmode.Engine, reqs: Sequence[dict[str, Any]], top: int) -> dict[str, Any]:
@@ -376,7 +400,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["phases"] = ph = phases(engine, reqs, answers)
     say(
         f"engine phases (us/decision): parse {ph['parse_us']}, decide(parsed) "
-        f"{ph['decide_parsed_us']}, model_dump_json {ph['model_dump_json_us']}"
+        f"{ph['decide_parsed_us']}, model_dump_json {ph['model_dump_json_us']}; decide(parsed) "
+        f"with the timeline search stubbed out {ph['without_timeline_search_us']}"
     )
     for name, row in ph["by_outcome"].items():
         say(

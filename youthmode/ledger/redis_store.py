@@ -8,6 +8,7 @@ read-modify-write runs again, so concurrent writers never lose an update.
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 from urllib.parse import parse_qs, urlsplit, urlunsplit
@@ -65,6 +66,7 @@ class RedisStore:
         self.client = redis.Redis.from_url(
             clean, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=10
         )
+        weakref.finalize(self, self.client.connection_pool.disconnect)
 
     def _key(self, subject: str) -> str:
         return f"{self.prefix}s:{subject}"

@@ -4,6 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 RUN    := $(VENV)/.installed
+BENCH  := $(VENV)/.installed-bench
 
 .PHONY: test lint typecheck unit serve bench clean
 
@@ -18,6 +19,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 $(RUN): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $(RUN)
+
+$(BENCH): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH)
 
 # Serves configs/ on 127.0.0.1:8080 with the embedded defaults (development mode: no API keys).
 serve: $(RUN)
@@ -34,6 +39,14 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest
+
+# Library decisions/s (engine vs cedarpy vs a hand-written floor, after checking they agree),
+# HTTP under gunicorn vs bare Flask (wrk on loopback), load time, worker memory. About a
+# minute; results in var/bench/results.json. Method and figures: docs/performance.md.
+# Extra flags: make bench BENCH_ARGS="--no-http" (see benchmarks/run.py --help).
+bench: $(BENCH)
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install -y wrk" >&2; exit 1; }
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -14,6 +14,7 @@ import argparse
 from typing import Any
 
 from flask import Flask, Response, request
+from gunicorn.app.base import BaseApplication
 
 from youthmode.config import ServerConfig
 from youthmode.server import _GunicornApp, prepare_metrics_dir
@@ -48,6 +49,13 @@ def create_bare_app() -> Flask:
 
 
 class BareApp(_GunicornApp):  # type: ignore[misc]
+    """youthmode's gunicorn application (its `load_config`: every setting) serving the bare app."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.ym_config = config
+        self.ym_keys = None  # development mode, as the benchmarked youthmode server
+        BaseApplication.__init__(self)
+
     def load(self) -> Any:
         return create_bare_app()
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import cedarpy
-
 from cn_calendar import CST, WEEKDAY_NAMES, day_type
 from floor import ACTIONS, SPENDING, age_on, band_of
 

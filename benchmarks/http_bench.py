@@ -14,6 +14,7 @@ import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,6 +22,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from sysload import busy_seconds
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -68,7 +71,7 @@ class Server:
 
     def __init__(self, name: str, argv: Sequence[str], env: dict[str, str], port: int) -> None:
         self.name, self.argv, self.env, self.port = name, list(argv), env, port
-        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
+        self.log = tempfile.NamedTemporaryFile(
             prefix=f"ym-bench-{name}-", suffix=".log", delete=False
         )
         self.proc: subprocess.Popen[bytes] | None = None
@@ -160,7 +163,10 @@ def wrk(
     With ``server``, also the CPU seconds each worker and the load generator used meanwhile.
     """
     pids = server.workers() if server else []
+    master = [server.proc.pid] if server and server.proc else []
     before = [cpu_seconds(pid) for pid in pids]
+    before_master = sum(cpu_seconds(pid) for pid in master)
+    busy, own = busy_seconds(), time.process_time()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     argv = [
         "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
@@ -183,10 +189,17 @@ def wrk(
     result["generator_cpu_s"] = round(
         used.ru_utime + used.ru_stime - children.ru_utime - children.ru_stime, 2
     )
+    ours = result["generator_cpu_s"] + time.process_time() - own
     if server:
         result["worker_cpu_s"] = [
             round(cpu_seconds(pid) - b, 2) for pid, b in zip(pids, before, strict=True)
         ]
+        ours += sum(result["worker_cpu_s"]) + sum(cpu_seconds(p) for p in master) - before_master
+    # Someone else's CPU while this ran, per second of the run (wrk's -d sleep included).
+    result["other_cpu_s"] = round(max(0.0, busy_seconds() - busy - ours), 2)
+    # Disturbed: other processes took more than a tenth of the machine during the run.
+    span = max(result["span_s"], 1e-9)
+    result["disturbed"] = result["other_cpu_s"] / span > 0.1 * (os.cpu_count() or 1)
     result["rps"] = round(result["completed"] / result["span_s"], 1) if result["span_s"] else 0.0
     return result
 
@@ -207,8 +220,62 @@ def check_answers(port: int, requests: Sequence[dict[str, Any]], expected: Seque
         wrong += status != 200 or body.get("effect") != effect
     status, body = post_json(port, "/v1/decisions/batch", {"requests": list(requests)})
     got = [d.get("effect") for d in body.get("decisions", [])] if status == 200 else []
-    wrong += sum(a != b for a, b in zip(got, expected, strict=False)) + abs(len(got) - len(expected))
+    wrong += sum(a != b for a, b in zip(got, expected, strict=False)) + abs(
+        len(got) - len(expected)
+    )
     return wrong
+
+
+def measure(
+    server: Server,
+    path: str,
+    bodies: Path,
+    *,
+    runs: int,
+    cap: int,
+    seconds: float,
+    connections: int,
+    warmup_seconds: float,
+    log: Any,
+    label: str,
+) -> dict[str, Any]:
+    """A warm-up, then ``runs`` wrk runs with fresh connections; medians and every run.
+
+    Several runs because gunicorn's gthread workers split a burst of new keep-alive connections
+    unevenly (sometimes one worker takes them all): one run alone is a coin toss.
+    """
+    wrk(server.port, path, bodies, cap=0, seconds=warmup_seconds, connections=connections)
+    every = []
+    for index in range(runs):
+        r = wrk(
+            server.port, path, bodies, cap=cap, seconds=seconds, connections=connections,
+            server=server,
+        )  # fmt: skip
+        every.append(r)
+        log(f"  {label} run {index + 1}: {_line(r)}")
+    cpu = sum(sum(r["worker_cpu_s"]) for r in every)
+    done = sum(r["completed"] for r in every)
+    return {
+        "rps": round(statistics.median(r["rps"] for r in every), 1),
+        # Server CPU per request, whatever the split between workers: the capacity figure.
+        "worker_cpu_ms_per_request": round(cpu / done * 1e3, 3) if done else None,
+        # Share of the work the busier worker did, per run (0.5 = even, 1.0 = one worker idle).
+        "busier_worker_share": [
+            round(max(r["worker_cpu_s"]) / sum(r["worker_cpu_s"]), 2)
+            if sum(r["worker_cpu_s"])
+            else None
+            for r in every
+        ],
+        "p50_ms": round(statistics.median(r["p50_ms"] for r in every), 2),
+        "p99_ms": round(statistics.median(r["p99_ms"] for r in every), 2),
+        "rps_range": [min(r["rps"] for r in every), max(r["rps"] for r in every)],
+        "disturbed_runs": sum(r["disturbed"] for r in every),
+        "non200": sum(r["non200"] for r in every),
+        "socket_errors": sum(
+            r["errors"][k] for r in every for k in ("connect", "read", "write", "timeout")
+        ),
+        "runs": every,
+    }
 
 
 def run_http(
@@ -217,9 +284,10 @@ def run_http(
     *,
     workers: int = 2,
     connections: int = 8,
-    single_cap: int = 20_000,
-    batch_cap: int = 300,
-    seconds: float = 15.0,
+    runs: int = 5,
+    single_cap: int = 5_000,
+    batch_cap: int = 80,
+    seconds: float = 10.0,
     warmup_seconds: float = 2.0,
     store: str | None = None,
     log: Any = print,
@@ -228,15 +296,19 @@ def run_http(
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (Debian/Ubuntu: apt-get install -y wrk)")
     bin_dir = Path(sys.executable).parent
+    version = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
     out: dict[str, Any] = {
         "workers": workers,
         "threads": 4,
         "connections": connections,
-        "generator": subprocess.run(
-            ["wrk", "--version"], capture_output=True, text=True, check=False
-        ).stdout.split("\n")[0].strip()
-        or "wrk",
+        "runs": runs,
+        "caps": {"single": single_cap, "batch": batch_cap, "bare": single_cap, "seconds": seconds},
+        "generator": (version.stdout.split("\n")[0].strip() or "wrk") + " -t1, post.lua",
     }
+    common = {
+        "runs": runs, "seconds": seconds, "connections": connections,
+        "warmup_seconds": warmup_seconds, "log": log,
+    }  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="ym-bench-") as tmp:
         folder = Path(tmp)
         single = write_bodies(folder, "single", requests)
@@ -256,7 +328,7 @@ def run_http(
         env.pop("YOUTHMODE_STORE", None)
         if store is not None:
             env["YOUTHMODE_STORE"] = store  # default: SQLite ledger in the temporary state dir
-        out["store"] = store or "default (SQLite in the state dir)"
+        out["store"] = store or "server default (SQLite ledger in the temporary state dir)"
 
         port = free_port()
         argv = [str(bin_dir / "youthmode"), "serve", "--port", str(port), "--policies", "configs",
@@ -265,46 +337,40 @@ def run_http(
             wrong = check_answers(port, requests[:100], expected_effects[:100])
             out["answers_checked"], out["answers_wrong"] = 200, wrong
             log(f"  youthmode serve on 127.0.0.1:{port}: {wrong} wrong answers of 200 checked")
-            wrk(port, "/v1/decisions", single, cap=0, seconds=warmup_seconds, connections=connections)
-            out["single"] = wrk(
-                port, "/v1/decisions", single, cap=single_cap, seconds=seconds,
-                connections=connections, server=server,
-            )  # fmt: skip
+            out["single"] = measure(
+                server, "/v1/decisions", single, cap=single_cap, label="single", **common
+            )
             out["single"]["decisions_per_s"] = out["single"]["rps"]
-            log(f"  single: {_line(out['single'])}")
-            wrk(port, "/v1/decisions/batch", batch, cap=0, seconds=warmup_seconds,
-                connections=connections)  # fmt: skip
-            out["batch"] = wrk(
-                port, "/v1/decisions/batch", batch, cap=batch_cap, seconds=seconds,
-                connections=connections, server=server,
-            )  # fmt: skip
+            out["batch"] = measure(
+                server, "/v1/decisions/batch", batch, cap=batch_cap, label="batch", **common
+            )
             out["batch"]["batch_size"] = 100
-            out["batch"]["decisions_per_s"] = round(out["batch"]["rps"] * 100, 1)
-            log(f"  batch of 100: {_line(out['batch'])}")
+            out["batch"]["decisions_per_s"] = round(out["batch"]["rps"] * 100)
             out["youthmode_memory"] = server.memory()
 
         port = free_port()
         argv = [sys.executable, str(HERE / "bare_server.py"), "--port", str(port),
                 "--workers", str(workers)]  # fmt: skip
         with Server("bare-flask", argv, env, port) as server:
-            wrk(port, "/v1/decisions", single, cap=0, seconds=warmup_seconds, connections=connections)
-            out["bare"] = wrk(
-                port, "/v1/decisions", single, cap=single_cap, seconds=seconds,
-                connections=connections, server=server,
-            )  # fmt: skip
-            log(f"  bare Flask: {_line(out['bare'])}")
+            out["bare"] = measure(
+                server, "/v1/decisions", single, cap=single_cap, label="bare Flask", **common
+            )
             out["bare_memory"] = server.memory()
 
     bare = out["bare"]["rps"] or float("nan")
     out["single_vs_bare"] = round(out["single"]["rps"] / bare, 3)
     out["batch_requests_vs_bare"] = round(out["batch"]["rps"] / bare, 3)
+    # The same comparison by server CPU per request: immune to how connections were split.
+    out["single_vs_bare_by_cpu"] = round(
+        out["bare"]["worker_cpu_ms_per_request"] / out["single"]["worker_cpu_ms_per_request"], 3
+    )
     return out
 
 
 def _line(r: dict[str, Any]) -> str:
     return (
-        f"{r['completed']} responses in {r['span_s']:.2f}s = {r['rps']:.0f} req/s, "
-        f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, non-200 {r['non200']}, "
-        f"socket errors {sum(r['errors'][k] for k in ('connect', 'read', 'write', 'timeout'))}, "
-        f"CPU s: workers {r.get('worker_cpu_s')}, wrk {r.get('generator_cpu_s')}"
+        f"{r['completed']} in {r['span_s']:.2f}s = {r['rps']:.0f} req/s, "
+        f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, non-200 {r['non200']}; "
+        f"CPU s: workers {r.get('worker_cpu_s')}, wrk {r.get('generator_cpu_s')}, "
+        f"others {r.get('other_cpu_s')}" + (" DISTURBED" if r.get("disturbed") else "")
     )

@@ -41,6 +41,7 @@ sys.path.insert(0, str(HERE))
 
 import floor  # noqa: E402
 from cedar_cn import CedarCN, codes_of  # noqa: E402
+from sysload import busy_seconds  # noqa: E402
 from workload import describe, workload  # noqa: E402
 
 import youthmode  # noqa: E402
@@ -187,14 +188,25 @@ def one_pass(fn: Callable[[Any], Any], reqs: Sequence[Any]) -> float:
     return time.perf_counter() - start
 
 
+def measured_pass(fn: Callable[[Any], Any], reqs: Sequence[Any]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds other processes used meanwhile)."""
+    busy, own = busy_seconds(), time.process_time()
+    wall = one_pass(fn, reqs)
+    other = (busy_seconds() - busy) - (time.process_time() - own)
+    return wall, max(0.0, other)
+
+
 def throughput(
     impls: dict[str, Callable[[Any], Any]], reqs: Sequence[Any], repeats: int
 ) -> dict[str, dict[str, Any]]:
     """Decisions per second of each implementation: passes interleaved, median reported."""
     seconds: dict[str, list[float]] = {name: [] for name in impls}
+    others: dict[str, list[float]] = {name: [] for name in impls}
     for _ in range(repeats):
         for name, fn in impls.items():
-            seconds[name].append(one_pass(fn, reqs))
+            wall, other = measured_pass(fn, reqs)
+            seconds[name].append(wall)
+            others[name].append(other)
     out = {}
     for name, runs in seconds.items():
         median = statistics.median(runs)
@@ -202,6 +214,8 @@ def throughput(
             "decisions_per_s": round(len(reqs) / median),
             "us_per_decision": round(median / len(reqs) * 1e6, 2),
             "passes_s": [round(s, 3) for s in runs],
+            # CPU seconds other processes used per wall second (the machine has os.cpu_count())
+            "other_cpu_per_s": [round(o / w, 2) for o, w in zip(others[name], runs, strict=True)],
         }
     return out
 
@@ -327,7 +341,9 @@ def verdict(value: float, target: float, higher_is_better: bool = True) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--policies", default="configs")
     parser.add_argument("--requests", type=int, default=12_000)
     parser.add_argument("--seed", type=int, default=20260101)
@@ -335,9 +351,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP benchmark")
     parser.add_argument("--no-profile", action="store_true", help="skip the engine profile")
     parser.add_argument("--check-only", action="store_true", help="agreement check only")
-    parser.add_argument("--http-cap", type=int, default=20_000, help="single/bare: max requests")
-    parser.add_argument("--batch-cap", type=int, default=400, help="batch: max requests of 100")
-    parser.add_argument("--http-seconds", type=float, default=15.0, help="max seconds per run")
+    parser.add_argument("--http-runs", type=int, default=5, help="wrk runs per HTTP target")
+    parser.add_argument("--http-cap", type=int, default=5_000, help="single/bare: requests a run")
+    parser.add_argument("--batch-cap", type=int, default=80, help="batch: batches of 100 a run")
+    parser.add_argument("--http-seconds", type=float, default=10.0, help="max seconds a run")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--store", help="YOUTHMODE_STORE for the server (default: its own)")
     parser.add_argument("--top", type=int, default=20, help="profile rows")
@@ -390,12 +407,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     rates["cedarpy_batch100"] = {"decisions_per_s": cedar_batch_rate(cedar, reqs, args.repeats)}
     a, b, c = (rates[k]["decisions_per_s"] for k in ("engine", "cedarpy", "floor"))
-    results["library"] = rates | {"engine_vs_cedarpy": round(a / b, 3), "engine_vs_floor": round(a / c, 4)}
+    results["library"] = rates | {
+        "engine_vs_cedarpy": round(a / b, 3),
+        "engine_vs_floor": round(a / c, 4),
+    }
     for name in ("engine", "cedarpy", "floor"):
         r = rates[name]
-        say(f"  {name:8} {r['decisions_per_s']:>9,} decisions/s  ({r['us_per_decision']} us each)")
-    say(f"  cedarpy is_authorized_batch (100 a call): {rates['cedarpy_batch100']['decisions_per_s']:,}/s")
-    say(f"  (a)/(b) engine/cedarpy = {a / b:.3f}   (a)/(c) engine/floor = {a / c:.4f} (floor {c / a:.1f}x faster)")
+        say(
+            f"  {name:8} {r['decisions_per_s']:>9,} decisions/s  ({r['us_per_decision']} us each; "
+            f"other processes' CPU per second: {r['other_cpu_per_s']})"
+        )
+    batch_rate = rates["cedarpy_batch100"]["decisions_per_s"]
+    say(f"  cedarpy is_authorized_batch (100 a call): {batch_rate:,}/s")
+    say(
+        f"  (a)/(b) engine/cedarpy = {a / b:.3f}   (a)/(c) engine/floor = {a / c:.4f} "
+        f"(the floor is {c / a:.1f}x faster)"
+    )
 
     results["phases"] = ph = phases(engine, reqs, answers)
     say(
@@ -410,7 +437,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if not args.no_profile:
         results["profile"] = prof = profile(engine, reqs, args.top)
-        say(f"cProfile of engine.decide ({prof['profiled_seconds']} s under the profiler), by cumulative time:")
+        say(
+            f"cProfile of engine.decide ({prof['profiled_seconds']} s under the profiler), "
+            "by cumulative time:"
+        )
         for row in prof["by_cumulative"]:
             say(
                 f"  {row['cum_pct']:5.1f}% cum {row['own_pct']:5.1f}% own "
@@ -427,6 +457,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 reqs,
                 [x["effect"] for x in answers],
                 connections=args.connections,
+                runs=args.http_runs,
                 single_cap=args.http_cap,
                 batch_cap=args.batch_cap,
                 seconds=args.http_seconds,
@@ -439,19 +470,46 @@ def main(argv: Sequence[str] | None = None) -> int:
             status = 2
         else:
             runs = (h["single"], h["batch"], h["bare"])
-            bad = h["answers_wrong"] + sum(
-                r["non200"] + sum(r["errors"][k] for k in ("connect", "read", "write", "timeout"))
-                for r in runs
-            )
+            bad = h["answers_wrong"] + sum(r["non200"] + r["socket_errors"] for r in runs)
             if bad:
                 say(f"FAIL: {bad} wrong answers, non-200 responses or socket errors")
                 status = 2
+            for name in ("single", "batch", "bare"):
+                r = h[name]
+                say(
+                    f"  {name:6} median of {args.http_runs}: {r['rps']:,.1f} req/s "
+                    f"(range {r['rps_range'][0]:,.0f}-{r['rps_range'][1]:,.0f}), "
+                    f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms; worker CPU "
+                    f"{r['worker_cpu_ms_per_request']} ms/request; busier worker's share "
+                    f"{r['busier_worker_share']}"
+                )
+            ym = [w["rss_mib"] for w in h["youthmode_memory"]["workers"]]
+            bare = [w["rss_mib"] for w in h["bare_memory"]["workers"]]
             say(
-                f"  single/bare = {h['single_vs_bare']:.3f}; batch {h['batch']['decisions_per_s']:,.0f} "
-                f"decisions/s; worker RSS {[w['rss_mib'] for w in h['youthmode_memory']['workers']]} MiB "
-                f"(bare Flask {[w['rss_mib'] for w in h['bare_memory']['workers']]} MiB)"
+                f"  single/bare = {h['single_vs_bare']:.3f} by throughput, "
+                f"{h['single_vs_bare_by_cpu']:.3f} by worker CPU per request; batch "
+                f"{h['batch']['decisions_per_s']:,} decisions/s; worker RSS {ym} MiB "
+                f"(bare Flask {bare} MiB)"
             )
 
+    threshold = 0.1 * (os.cpu_count() or 1)
+    disturbed = [
+        name
+        for name, r in (results.get("library") or {}).items()
+        if isinstance(r, dict) and max(r.get("other_cpu_per_s") or [0]) > threshold
+    ]
+    http = results.get("http") or {}
+    disturbed += [
+        f"http {k}"
+        for k in ("single", "batch", "bare")
+        if (http.get(k) or {}).get("disturbed_runs")
+    ]
+    results["disturbed"] = disturbed
+    if disturbed:
+        say(
+            "WARNING: other processes used the CPU during: " + ", ".join(disturbed) + "; "
+            "those figures are low. Rerun on an idle machine."
+        )
     results["targets"] = t = targets(results)
     say("targets:")
     for name, row in t.items():

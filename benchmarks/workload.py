@@ -11,7 +11,7 @@ edge, all twelve actions, and usage and amounts on both sides of every limit and
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from cn_calendar import CST, HOLIDAYS, MAKEUP
@@ -49,7 +49,7 @@ EDGES = (
 )  # fmt: skip
 OFFSETS = (
     (timezone(timedelta(hours=8)), 0.8),
-    (timezone.utc, 0.1),
+    (UTC, 0.1),
     (timezone(timedelta(hours=9)), 0.05),
     (timezone(timedelta(hours=-5)), 0.05),
 )
@@ -63,7 +63,14 @@ MONTH_SPENT = (
     "0", "0.00", "50.00", "100.00", "150.00", "150.01", "199.99", "200.00", "250.00", "300.00",
     "300.01", "349.99", "350.00", "399.99", "400.00", "500.00",
 )  # fmt: skip
-CATEGORIES = ("game", "video", "social", "system_core", "emergency_communication", "filed_education")
+CATEGORIES = (
+    "game",
+    "video",
+    "social",
+    "system_core",
+    "emergency_communication",
+    "filed_education",
+)
 EXEMPTIONS = ("curfew", "daily_limit", "stranger_contact", "outside_allowed_window", "unverified")
 
 
@@ -93,7 +100,9 @@ def _subject(rng: random.Random, local: datetime) -> dict[str, Any]:
         if rng.random() < 0.05:
             birth = date(rng.choice((2004, 2008, 2012, 2016, 2020, 2024)), 2, 29)
         else:
-            near = today + timedelta(days=rng.choice((-2, -1, 0, 0, 1, 2, rng.randrange(-180, 180))))
+            near = today + timedelta(
+                days=rng.choice((-2, -1, 0, 0, 1, 2, rng.randrange(-180, 180)))
+            )
             try:
                 birth = near.replace(year=near.year - years)
             except ValueError:  # 29 February in a common year

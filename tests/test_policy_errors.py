@@ -722,7 +722,7 @@ EXACT = "amounts are exact to the currency's minor unit"
     ("amount", "message", "hint"),
     [
         (50.5, "amount `50.5` must be a decimal string", 'write it in quotes, like "50.50"'),
-        ("50.005", "amount `50.005` has more than 2 decimal places", EXACT),
+        ("50.005", "amount `50.005` has more than 2 decimal places for CNY", EXACT),
         ("fifty", "`fifty` is not a decimal amount", None),
         ("-5", "amount `-5` must not be negative", None),
     ],

@@ -91,9 +91,16 @@ def parse_json_body() -> Any:
         return json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as err:
         raise ApiProblem(400, "Malformed JSON", f"the body is not valid JSON: {err}") from None
+    except RecursionError:
+        raise ApiProblem(400, "Malformed JSON", "the body is nested too deeply") from None
 
 
-def create_app(config: ServerConfig | None = None, *, engine: Engine | None = None) -> Flask:
+def create_app(
+    config: ServerConfig | None = None,
+    *,
+    engine: Engine | None = None,
+    keys: KeyRing | None = None,
+) -> Flask:
     """The decision API. Pass ``engine`` to serve an engine you built (tests, embedding)."""
     config = config or ServerConfig.from_env()
     app = Flask("youthmode")
@@ -101,11 +108,17 @@ def create_app(config: ServerConfig | None = None, *, engine: Engine | None = No
     holder = PolicyHolder(config.policies, config.state_dir, config.default_policy)
     if engine is not None:
         holder.engine = engine
-    keys = KeyRing(load_keys(config.keys_file)) if config.keys_file else None
+    if keys is None and config.keys_file:
+        keys = KeyRing(load_keys(config.keys_file))
     if keys is None:
         log.warning(
             "DEVELOPMENT MODE: no API keys configured (YOUTHMODE_KEYS_FILE); every "
             "caller has every scope. Do not expose this server."
+        )
+    if config.log_key is None and config.decision_log != "off":
+        log.warning(
+            "no YOUTHMODE_LOG_KEY: decision-log pseudonyms use a random key and will "
+            "not match across processes or restarts"
         )
     log_key = (config.log_key or "").encode() or secrets.token_bytes(32)
     decision_log = DecisionLog(config.decision_log, log_key)
@@ -121,6 +134,7 @@ def create_app(config: ServerConfig | None = None, *, engine: Engine | None = No
         )
     state = _State(config, holder, keys, decision_log, metrics, ledger)
     state.publish_policies()
+    holder.on_reload.append(state.after_reload)
     app.extensions["youthmode"] = state
     holder.start_polling(config.poll_seconds)
     _register_errors(app)
@@ -151,6 +165,12 @@ class _State:
         self.signal_master = False
         self._published: list[tuple[str, str, str]] = []
         self._openapi: tuple[str, dict[str, Any]] | None = None
+
+    def after_reload(self, result: ReloadResult) -> None:
+        """Every reload, whatever started it (admin, poll), is counted and published."""
+        self.metrics.reloads.labels("ok" if result.ok else "rejected", result.source).inc()
+        if result.ok:
+            self.publish_policies()
 
     def publish_policies(self) -> None:
         current = [(p.id, p.version, p.digest) for p in self.holder.engine.policies.values()]
@@ -451,11 +471,8 @@ def _account(
 
 def reload_policies(state: _State, source: str) -> ReloadResult:
     result = state.holder.reload(source)
-    state.metrics.reloads.labels("ok" if result.ok else "rejected", source).inc()
-    if result.ok:
-        state.publish_policies()
-        if state.signal_master:
-            # Under gunicorn, the master restarts every worker gracefully; they load the
-            # files this worker just proved good. In-flight requests finish first.
-            os.kill(os.getppid(), signal.SIGHUP)
+    if result.ok and state.signal_master:
+        # Under gunicorn, the master restarts every worker gracefully; they load the files
+        # this worker just proved good. In-flight requests finish first.
+        os.kill(os.getppid(), signal.SIGHUP)
     return result

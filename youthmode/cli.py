@@ -101,6 +101,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             workers=args.workers,
             keys_file=args.keys_file,
             store=args.store,
+            threads=args.threads,
+            state_dir=args.state_dir,
+            decision_log=args.decision_log,
+            default_policy=args.default_policy,
+            poll_seconds=args.poll_seconds,
         )
         return main_serve(config)
     except (PolicyError, ValueError) as err:
@@ -144,7 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=int, help="worker processes (YOUTHMODE_WORKERS, default 2)"
     )
     serve.add_argument("--keys-file", help="API keys file (YOUTHMODE_KEYS_FILE; none: dev mode)")
-    serve.add_argument("--store", help="ledger store URL (YOUTHMODE_STORE)")
+    serve.add_argument("--store", help="ledger store URL (YOUTHMODE_STORE; `off` for none)")
+    serve.add_argument("--threads", type=int, help="threads per worker (YOUTHMODE_THREADS)")
+    serve.add_argument("--state-dir", help="state folder (YOUTHMODE_STATE_DIR, default var)")
+    serve.add_argument("--decision-log", help="file, - for stdout, or off (YOUTHMODE_DECISION_LOG)")
+    serve.add_argument("--default-policy", help="policy for requests that name none")
+    serve.add_argument("--poll-seconds", type=float, help="poll the policy folder (0: off)")
     serve.set_defaults(run=cmd_serve)
     keys = sub.add_parser("keys", help="manage API keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)

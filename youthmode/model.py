@@ -7,11 +7,12 @@ Fields may be added; none may be renamed or removed.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -62,7 +63,9 @@ class Closed(BaseModel):
 
 class Subject(Closed):
     id: str | None = Field(default=None, max_length=256, description="opaque, stable user id")
-    birthdate: date | None = Field(default=None, description="ISO date; wins over `age`")
+    birthdate: date | None = Field(
+        default=None, ge=date(1850, 1, 1), description="ISO date; wins over `age`"
+    )
     age: int | None = Field(default=None, ge=0, le=150, description="age in whole years")
     verified: bool = Field(default=False, description="identity and age verified (real name)")
 
@@ -110,13 +113,21 @@ class Guardian(Closed):
     )
 
 
+def _sane_time(value: datetime | None) -> datetime | None:
+    if value is not None and not 1970 <= value.year <= 2200:
+        raise PydanticCustomError("invalid_time", "`at` must be between the years 1970 and 2200")
+    return value
+
+
 class DecisionRequest(Closed):
     """One question: may this subject do this action now?"""
 
     policy: str | None = Field(default=None, description="policy id; default policy if absent")
     subject: Subject = Field(default_factory=Subject)
     action: str = Field(min_length=1, description="dotted action name from the feature catalog")
-    at: AwareDatetime | None = Field(default=None, description="RFC 3339 time with offset")
+    at: Annotated[AwareDatetime | None, AfterValidator(_sane_time)] = Field(
+        default=None, description="RFC 3339 time with offset"
+    )
     usage: Usage | None = None
     resource: Resource | None = None
     guardian: Guardian | None = None

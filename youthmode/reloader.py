@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,6 +82,7 @@ class PolicyHolder:
         self._fingerprint = fingerprint(self.folder)
         self._poller: threading.Thread | None = None
         self._stop = threading.Event()
+        self.on_reload: list[Callable[[ReloadResult], None]] = []
 
     @property
     def snapshot_dir(self) -> Path:
@@ -102,7 +104,7 @@ class PolicyHolder:
             self._record(ReloadResult(False, _now(), None, err.problems, "boot"))
             engine = Engine.from_path(self.snapshot_dir, default_policy=self.default_policy)
             return engine, _now(), "last-good snapshot"
-        self._snapshot()
+        self._snapshot(engine)
         return engine, _now(), "files"
 
     def reload(self, source: str = "admin") -> ReloadResult:
@@ -111,17 +113,24 @@ class PolicyHolder:
             self._fingerprint = fingerprint(self.folder)
             try:
                 engine = Engine.from_path(self.folder, default_policy=self.default_policy)
-            except PolicyError as err:
-                result = ReloadResult(False, _now(), self.digest, err.problems, source)
+            except (PolicyError, ValueError) as err:
+                problems = (
+                    err.problems
+                    if isinstance(err, PolicyError)
+                    else (Problem("unknown_policy", str(err), str(self.folder)),)
+                )
+                result = ReloadResult(False, _now(), self.digest, problems, source)
                 log.error("reload (%s) rejected; still serving %s:\n%s", source, self.digest, err)
             else:
                 self.engine, self.loaded_at, self.source = engine, _now(), "files"
                 self.digest = set_digest(engine)
-                self._snapshot()
+                self._snapshot(engine)
                 result = ReloadResult(True, self.loaded_at, self.digest, (), source)
                 log.info("reload (%s) now serving %s", source, self.digest)
             self._record(result)
-            return result
+        for listener in self.on_reload:
+            listener(result)
+        return result
 
     def last_reload(self) -> dict[str, Any] | None:
         try:
@@ -158,13 +167,17 @@ class PolicyHolder:
             except Exception:  # the poller must outlive any one bad attempt
                 log.exception("policy polling failed")
 
-    def _snapshot(self) -> None:
-        """Copy the folder's policy files to the last-good snapshot, atomically."""
+    def _snapshot(self, engine: Engine) -> None:
+        """Write the exact bytes that loaded to the last-good snapshot, atomically.
+
+        Not a copy of the folder: the files may have changed since they were read.
+        """
         try:
             self.state_dir.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=".snapshot-", dir=self.state_dir))
-            for path in policy_files([self.folder]):
-                shutil.copy2(path, staging / path.name)
+            sources = {path: data for p in engine.policies.values() for path, data in p.sources}
+            for path, data in sources.items():
+                (staging / Path(path).name).write_bytes(data)
             old = self.state_dir / f".old-{os.getpid()}-{threading.get_ident()}"
             if self.snapshot_dir.exists():
                 self.snapshot_dir.rename(old)

@@ -7,8 +7,10 @@ behaviour); workers that start while the files are broken serve the last good sn
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+import secrets
 import shutil
 import sys
 from pathlib import Path
@@ -46,12 +48,33 @@ def serve(config: ServerConfig) -> None:
     from youthmode.policies import load_policies
 
     load_policies([config.policies])  # fail fast, in the master, with every problem listed
+    if config.default_policy is not None:
+        Engine_check(config)
+    keys = _load_keys(config)  # read once here; workers inherit them, a HUP re-reads them
+    if config.log_key is None:
+        # One key for every worker of this server, so pseudonyms match across workers.
+        config = dataclasses.replace(config, log_key=secrets.token_hex(32))
+        log.warning("no YOUTHMODE_LOG_KEY: decision-log pseudonyms will change at restart")
     prepare_metrics_dir(config)
     if config.dev_mode:
         log.warning(
             "DEVELOPMENT MODE: no API keys; serving on %s:%s only", config.host, config.port
         )
-    _GunicornApp(config).run()
+    _GunicornApp(config, keys).run()
+
+
+def Engine_check(config: ServerConfig) -> None:
+    from youthmode.engine import Engine
+
+    Engine.from_path(config.policies, default_policy=config.default_policy)
+
+
+def _load_keys(config: ServerConfig) -> Any:
+    if config.keys_file is None:
+        return None
+    from youthmode.auth import KeyRing, load_keys
+
+    return KeyRing(load_keys(config.keys_file))
 
 
 def _child_exit(server: Any, worker: Any) -> None:
@@ -71,8 +94,9 @@ from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]  #
 
 
 class _GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, keys: Any) -> None:
         self.ym_config = config
+        self.ym_keys = keys
         super().__init__()
 
     def load_config(self) -> None:
@@ -90,6 +114,11 @@ class _GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no 
             "errorlog": "-",
             "proc_name": "youthmode",
         }
+        if getattr(self, "ym_keys", None) is not None:  # a HUP: re-read the keys file
+            try:
+                self.ym_keys = _load_keys(c)
+            except ValueError as err:
+                log.error("keys file not reloaded, keeping the previous keys: %s", err)
         if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 27
             settings["control_socket_disable"] = True
         for key, value in settings.items():
@@ -98,7 +127,7 @@ class _GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no 
     def load(self) -> Any:
         from youthmode.api import create_app
 
-        return create_app(self.ym_config)
+        return create_app(self.ym_config, keys=self.ym_keys)
 
 
 def main_serve(config: ServerConfig) -> int:
@@ -109,5 +138,8 @@ def main_serve(config: ServerConfig) -> int:
         serve(config)
     except RefusedToServe as err:
         print(f"youthmode: {err.code}", file=sys.stderr)
+        return 2
+    except ValueError as err:  # a bad keys file or default policy: refuse cleanly
+        print(f"youthmode: cannot serve: {err}", file=sys.stderr)
         return 2
     return 0

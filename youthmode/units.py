@@ -79,7 +79,7 @@ def parse_money(value: object, *, places: int = 2) -> Decimal:
         raise UnitError(
             "invalid_amount",
             f"amount `{value}` must be a decimal string",
-            f'write it in quotes, like "{value:.{places}f}"' if isinstance(value, float) else None,
+            f'write it in quotes, like "{value:.2f}"' if isinstance(value, float) else None,
         )
     if isinstance(value, int):
         amount = Decimal(value)

@@ -80,6 +80,7 @@ class CompiledPolicy:
     default: bool
     extends: str | None
     files: tuple[str, ...]
+    sources: tuple[tuple[str, bytes], ...]
     calendar: Calendar
     bands: tuple[tuple[str, int, int | None], ...]
     groups: dict[str, frozenset[str]]
@@ -142,6 +143,7 @@ def compile_policy(policy: ResolvedPolicy) -> CompiledPolicy:
         default=policy.default,
         extends=policy.extends,
         files=tuple(f.path for f in policy.files),
+        sources=tuple((f.path, f.data) for f in policy.files),
         calendar=Calendar(policy.calendar, policy.overrides),
         bands=tuple((b.id, b.from_, b.to) for b in sorted(policy.bands, key=lambda b: b.from_)),
         groups=policy.groups,
@@ -216,7 +218,8 @@ def _days(selectors: Iterable[str], excluded: Iterable[str]) -> frozenset[compil
 
 def _windows(rule: Any) -> tuple[compiled.Window, ...]:
     if rule.between is not None:
-        specs = [(rule.between, rule.days or [ALL], rule.except_days or [])]
+        days = [ALL] if rule.days is None else rule.days
+        specs = [(rule.between, days, rule.except_days or [])]
     else:
         specs = [(w.between, w.days, w.except_days) for w in rule.windows]
     return tuple(

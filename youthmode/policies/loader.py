@@ -68,6 +68,7 @@ class SourceFile:
     raw: dict[str, Any]
     positions: PositionIndex
     sha256: str
+    data: bytes = b""  # the exact bytes loaded, for the last-good snapshot
 
     def problem(self, path: KeyPath, code: str, message: str, **more: Any) -> Problem:
         """A problem located at ``path`` in this file."""
@@ -126,7 +127,7 @@ def load_text(data: bytes, name: str) -> tuple[SourceFile | None, list[Problem]]
         found = [_schema_problem(e, raw, positions, name) for e in errors]
         return None, sorted(found, key=Problem.sort_key)  # in file order, not the schema's
     digest = hashlib.sha256(data).hexdigest()
-    return SourceFile(name, document, raw, positions, digest), []
+    return SourceFile(name, document, raw, positions, digest, data), []
 
 
 def _encoding_problem(err: UnicodeDecodeError, data: bytes, name: str) -> Problem:

@@ -30,7 +30,7 @@ def _unit(parse: Any) -> Any:
 
 Duration = Annotated[int, _unit(parse_duration)]
 TimeOfDay = Annotated[int, _unit(parse_time_of_day)]
-Money = Annotated[Decimal, _unit(parse_money)]
+Money = Annotated[Decimal, _unit(lambda value: parse_money(value, places=4))]
 Span = Annotated[list[TimeOfDay], Field(min_length=2, max_length=2)]
 
 
@@ -59,7 +59,7 @@ DateSpec = Annotated[list[date], BeforeValidator(_date_or_range)]
 
 
 class Document(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class Messages(Document):

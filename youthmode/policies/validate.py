@@ -105,6 +105,8 @@ def resolve(files: Sequence[SourceFile]) -> tuple[list[ResolvedPolicy], list[Pro
         _resolve_one(pid, by_id, done, check, ())
     resolved = [p for p in done.values() if p is not None]
     defaults = [p for p in resolved if p.default]
+    ancestors = {f.document.policy.id for p in defaults for f in p.files[:-1]}
+    defaults = [p for p in defaults if p.id not in ancestors]  # a child's default wins
     for extra in defaults[1:]:
         check.add(
             extra.files[-1],
@@ -243,7 +245,27 @@ def _merge(
     for rule in rules:
         if rule.file is src:
             _check_rule(policy, rule, check)
+        elif rule.rule.kind == "spending_cap":
+            _check_inherited_cap(policy, rule, src, check)
     return policy
+
+
+def _check_inherited_cap(
+    policy: ResolvedPolicy, item: RuleSource, src: SourceFile, check: _Checker
+) -> None:
+    """An inherited cap that selects a new action of this pack needs that action to spend."""
+    rule = item.rule
+    for action in sorted(expand_actions(rule.actions, rule.tags, policy.actions)):
+        if action in src.document.catalog.actions and policy.actions[action].spend is None:
+            check.add(
+                src,
+                ("catalog", "actions", action),
+                "cap_on_non_spending_action",
+                f"inherited spending cap `{item.origin}/{rule.id}` applies to `{action}`, "
+                "which has no `spend` kind",
+                hint='set spend = "..." on this action, or give it other tags',
+                rule=rule.id,
+            )
 
 
 def _check_timezone(src: SourceFile, name: str, check: _Checker) -> None:
@@ -269,9 +291,12 @@ def _overrides(src: SourceFile, parent: ResolvedPolicy | None) -> CalendarOverri
     own = src.document.calendar
     if own is None:
         return base
+    rest = {d for group in own.rest_days for d in group}
+    working = {d for group in own.working_days for d in group}
+    # The extending pack's word wins over its parent's for the days it names.
     return CalendarOverrides(
-        rest_days=base.rest_days | {d for group in own.rest_days for d in group},
-        working_days=base.working_days | {d for group in own.working_days for d in group},
+        rest_days=(base.rest_days - working) | rest,
+        working_days=(base.working_days - rest) | working,
         declared_years=base.declared_years | frozenset(own.official_years),
     )
 
@@ -468,6 +493,14 @@ def _actions(
                 f"action `{name}` is already in the catalog of `{parent.id if parent else '?'}`",
                 hint="an inherited action cannot be redefined; use it or choose another name",
             )
+        if spec.on_store_error == "allow" and spec.spend is not None:
+            check.add(
+                src,
+                (*path, "on_store_error"),
+                "unsafe_store_error_mode",
+                f"spending action `{name}` cannot be allowed while the ledger is unavailable",
+                hint='spending always fails closed; remove on_store_error or set it to "deny"',
+            )
         for j, tag in enumerate(spec.tags):
             if not CODE_PATTERN.match(tag):
                 check.add(
@@ -603,7 +636,27 @@ def _check_rule(policy: ResolvedPolicy, item: RuleSource, check: _Checker) -> No
                     hint=did_you_mean(day, DAY_TYPES) or "day types: " + ", ".join(DAY_TYPES),
                     rule=rule.id,
                 )
+    elif rule.kind == "resource_match" and not rule.match:
+        check.add(
+            src,
+            (*path, "match"),
+            "invalid_value",
+            f"rule `{rule.id}` has an empty `match`, which would deny everything",
+            hint='e.g. match = { recipient = "stranger" }; use kind `forbid` to deny all',
+            rule=rule.id,
+        )
     elif rule.kind == "spending_cap":
+        exponent = rule.max.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > policy.currency_places:
+            check.add(
+                src,
+                (*path, "max"),
+                "invalid_amount",
+                f"amount `{rule.max}` has more than {policy.currency_places} decimal places "
+                f"for {policy.currency}",
+                hint="amounts are exact to the currency's minor unit",
+                rule=rule.id,
+            )
         selected = expand_actions(rule.actions, rule.tags, policy.actions)
         for action in sorted(selected):
             if policy.actions[action].spend is None:
@@ -680,7 +733,8 @@ def _check_windows(item: RuleSource, check: _Checker) -> None:
         )
     windows: list[tuple[KeyPath, tuple[int, int], list[str], list[str]]] = []
     if shorthand:
-        windows.append((path, rule.between, rule.days or [ALL], rule.except_days or []))
+        days = [ALL] if rule.days is None else rule.days
+        windows.append((path, rule.between, days, rule.except_days or []))
     else:
         for j, w in enumerate(rule.windows):
             windows.append(((*path, "windows", j), w.between, w.days, w.except_days))
@@ -701,6 +755,15 @@ def _check_windows(item: RuleSource, check: _Checker) -> None:
                 (*wpath, "between", 0),
                 "invalid_time",
                 "a window cannot start at 24:00",
+                rule=rule.id,
+            )
+        if not days:
+            check.add(
+                src,
+                (*wpath, "days"),
+                "unknown_day",
+                "`days` is empty, so the window never applies",
+                hint='list days, e.g. ["fri", "sat"], or leave `days` out for every day',
                 rule=rule.id,
             )
         for key, selectors in (("days", days), ("except_days", except_days)):

@@ -362,3 +362,33 @@ def test_openapi_and_docs_are_self_contained(client: FlaskClient) -> None:
     html = page.data.decode()
     assert "openapi.json" in html
     assert "http://" not in html and "https://" not in html  # nothing from any outside host
+
+
+def test_deeply_nested_json_is_a_400(client: FlaskClient) -> None:
+    response = client.post("/v1/decisions", data="[" * 100_000, content_type="application/json")
+    assert response.status_code == 400 and response.get_json()["title"] == "Malformed JSON"
+
+
+def test_far_out_times_are_400(client: FlaskClient) -> None:
+    response = client.post("/v1/decisions", json={**GAME, "at": "9999-12-31T23:59:59-12:00"})
+    assert response.status_code == 400
+
+
+def test_reload_that_loses_the_default_policy_is_refused(tmp_path: Path, policy_dir: Path) -> None:
+    client = make_app(tmp_path, policy_dir, default_policy="cn-baseline").test_client()
+    path = policy_dir / "cn-baseline.toml"
+    path.write_text(path.read_text().replace('id = "cn-baseline"', 'id = "cn-base"', 1))
+    response = client.post("/v1/admin/reload")
+    assert response.status_code == 422
+    assert response.get_json()["problems"][0]["code"] == "unknown_policy"
+    assert client.get("/readyz").get_json()["stale"]
+
+
+def test_polled_reloads_are_counted_and_published(tmp_path: Path, policy_dir: Path) -> None:
+    app = make_app(tmp_path, policy_dir)
+    path = policy_dir / "cn-baseline.toml"
+    path.write_text(path.read_text().replace('version = "2024.11"', 'version = "2024.12"'))
+    assert app.extensions["youthmode"].holder.poll_once() is not None
+    text = app.test_client().get("/metrics").data.decode()
+    assert 'youthmode_policy_reloads_total{outcome="ok",source="poll"} 1.0' in text
+    assert 'version="2024.12"} 1.0' in text and 'version="2024.11"} 0.0' in text

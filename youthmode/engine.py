@@ -71,7 +71,7 @@ class Engine:
     ) -> None:
         self._policies = {p.id: p for p in policies}
         self._clock = clock or system_clock
-        marked = [p.id for p in self._policies.values() if p.default]
+        marked = self._marked_defaults()
         if default_policy is not None and default_policy not in self._policies:
             raise ValueError(f"default policy `{default_policy}` is not loaded")
         if default_policy is None and len(self._policies) == 1:
@@ -79,6 +79,17 @@ class Engine:
         self.default_policy = default_policy or (marked[0] if marked else None)
         self.loaded_at = self._clock()
         self._lock = threading.Lock()
+
+    def _marked_defaults(self) -> list[str]:
+        """Policies marked `default`, leaving out any that a marked pack extends."""
+        marked = [p.id for p in self._policies.values() if p.default]
+        ancestors: set[str] = set()
+        for pid in marked:
+            parent = self._policies[pid].extends
+            while parent is not None and parent not in ancestors:
+                ancestors.add(parent)
+                parent = self._policies[parent].extends if parent in self._policies else None
+        return [pid for pid in marked if pid not in ancestors]
 
     @classmethod
     def from_path(

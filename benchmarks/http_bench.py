@@ -238,15 +238,20 @@ def measure(
     warmup_seconds: float,
     log: Any,
     label: str,
+    wait_idle: Any = None,
 ) -> dict[str, Any]:
     """A warm-up, then ``runs`` wrk runs with fresh connections; medians and every run.
 
     Several runs because gunicorn's gthread workers split a burst of new keep-alive connections
     unevenly (sometimes one worker takes them all): one run alone is a coin toss.
     """
+    if wait_idle is not None:
+        wait_idle()
     wrk(server.port, path, bodies, cap=0, seconds=warmup_seconds, connections=connections)
     every = []
     for index in range(runs):
+        if wait_idle is not None and index:
+            wait_idle()
         r = wrk(
             server.port, path, bodies, cap=cap, seconds=seconds, connections=connections,
             server=server,
@@ -290,6 +295,7 @@ def run_http(
     seconds: float = 10.0,
     warmup_seconds: float = 2.0,
     store: str | None = None,
+    wait_idle: Any = None,
     log: Any = print,
 ) -> dict[str, Any]:
     """Single decisions, batches of 100, and the bare Flask baseline; throughput and latency."""
@@ -307,7 +313,7 @@ def run_http(
     }
     common = {
         "runs": runs, "seconds": seconds, "connections": connections,
-        "warmup_seconds": warmup_seconds, "log": log,
+        "warmup_seconds": warmup_seconds, "log": log, "wait_idle": wait_idle,
     }  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="ym-bench-") as tmp:
         folder = Path(tmp)

@@ -41,7 +41,7 @@ sys.path.insert(0, str(HERE))
 
 import floor  # noqa: E402
 from cedar_cn import CedarCN, codes_of  # noqa: E402
-from sysload import busy_seconds  # noqa: E402
+from sysload import busy_seconds, wait_idle  # noqa: E402
 from workload import describe, workload  # noqa: E402
 
 import youthmode  # noqa: E402
@@ -360,6 +360,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=20, help="profile rows")
     parser.add_argument("--out", default=str(ROOT / "var" / "bench" / "results.json"))
     parser.add_argument("--enforce-targets", action="store_true")
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="before each timed part, wait up to S seconds for other processes to go quiet",
+    )
     args = parser.parse_args(argv)
     os.chdir(ROOT)
     started = time.monotonic()
@@ -399,6 +406,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check_only:
         return 0
 
+    if args.wait_idle:
+        wait_idle(args.wait_idle, log=say)
     say(f"timing {args.repeats} passes of {len(reqs)} decisions each ...")
     rates = throughput(
         {"engine": engine.decide, "cedarpy": cedar.decide, "floor": floor.decide},
@@ -462,6 +471,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 batch_cap=args.batch_cap,
                 seconds=args.http_seconds,
                 store=args.store,
+                wait_idle=(lambda: wait_idle(args.wait_idle, log=say)) if args.wait_idle else None,
                 log=say,
             )
         except RuntimeError as err:

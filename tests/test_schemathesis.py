@@ -21,8 +21,12 @@ from youthmode.config import ServerConfig
 _STATE = tempfile.TemporaryDirectory(prefix="youthmode-schemathesis-")
 APP = create_app(ServerConfig(policies=str(CONFIGS), state_dir=_STATE.name, decision_log="off"))
 schema = schemathesis.openapi.from_wsgi("/openapi.json", APP)
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 @schema.exclude(path="/v1/admin/reload").parametrize()

@@ -181,11 +181,18 @@ class _State:
         digest = self.holder.digest
         if self._openapi is None or self._openapi[0] != digest:
             actions = sorted({a for p in self.holder.engine.policies.values() for a in p.actions})
-            self._openapi = (digest, build_openapi(actions))
+            self._openapi = (digest, build_openapi(actions, ledger=self.ledger is not None))
         return self._openapi[1]
 
 
 def requires(scope: str) -> Callable[[F], F]:
+    return requires_any(scope)
+
+
+def requires_any(*scopes: str) -> Callable[[F], F]:
+    """The caller's key must carry one of ``scopes`` (any key in development mode)."""
+    scope = " or ".join(f"`{s}`" for s in scopes)
+
     def wrap(view: F) -> F:
         @functools.wraps(view)
         def checked(*args: Any, **kwargs: Any) -> Any:
@@ -198,8 +205,8 @@ def requires(scope: str) -> Callable[[F], F]:
                 key = state.keys.find(secret.strip())
                 if key is None:
                     raise ApiProblem(401, "Unauthorized", "unknown API key")
-                if scope not in key.scopes:
-                    raise ApiProblem(403, "Forbidden", f"key `{key.id}` lacks scope `{scope}`")
+                if not key.scopes.intersection(scopes):
+                    raise ApiProblem(403, "Forbidden", f"key `{key.id}` lacks scope {scope}")
             return view(*args, **kwargs)
 
         return checked  # type: ignore[return-value]

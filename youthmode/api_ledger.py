@@ -8,14 +8,33 @@ allow answers 422 and changes nothing.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, Response, request
+from pydantic import BaseModel, ValidationError
 
-from youthmode.api import ApiProblem, _State, parse_json_body, request_problem, requires
+from youthmode.api import (
+    ApiProblem,
+    _State,
+    parse_json_body,
+    request_problem,
+    requires,
+    requires_any,
+)
+from youthmode.engine import request_problem_from
 from youthmode.errors import RequestError
 from youthmode.ledger.guardian import GuardianRefused
 from youthmode.ledger.service import LedgerConflict, NotFound
+from youthmode.ledger_models import (
+    AnswerBody,
+    AskBody,
+    GrantBody,
+    GuardianPatch,
+    OrderBody,
+    PurchaseBody,
+    ReserveBody,
+    UsageBody,
+)
 
 
 def _respond(data: Any, status: int = 200) -> Response:
@@ -26,15 +45,20 @@ def _respond(data: Any, status: int = 200) -> Response:
     )
 
 
-def _object() -> dict[str, Any]:
-    body = parse_json_body()
+M = TypeVar("M", bound=BaseModel)
+
+
+def _body(model: type[M], optional: bool = False) -> M:
+    """The JSON body validated by ``model``; unknown fields and wrong types are a 400."""
+    body = parse_json_body() if (request.get_data(cache=True) or not optional) else {}
     if not isinstance(body, dict):
         raise ApiProblem(400, "Invalid request", "the body must be a JSON object")
-    return body
-
-
-def _optional_object() -> dict[str, Any]:
-    return _object() if request.get_data(cache=True) else {}
+    try:
+        return model.model_validate(body)
+    except ValidationError as err:
+        raise request_problem(
+            RequestError([request_problem_from(e) for e in err.errors()])
+        ) from None
 
 
 def _translate(err: RequestError) -> ApiProblem:
@@ -49,8 +73,8 @@ def _translate(err: RequestError) -> ApiProblem:
     return request_problem(err)
 
 
-def _actor(body: dict[str, Any]) -> str:
-    actor = body.get("actor") or request.headers.get("X-Actor")
+def _actor(given: str | None) -> str:
+    actor = given or request.headers.get("X-Actor")
     if not isinstance(actor, str) or not actor:
         raise ApiProblem(
             400,
@@ -77,41 +101,26 @@ def register_ledger_routes(app: Flask, state: _State) -> None:  # a route table
     @app.post("/v1/usage")
     @requires("usage")
     def usage() -> Response:
-        body = _object()
-        subject_id, events = body.get("subject_id"), body.get("events")
-        if not isinstance(subject_id, str) or not subject_id or not isinstance(events, list):
-            raise ApiProblem(
-                400,
-                "Invalid request",
-                'the body must be {"subject_id": "...", "events": [...]}',
-                errors=[{"loc": ["events"], "msg": "required"}],
-            )
-        if len(events) > state.config.batch_limit:
+        body = _body(UsageBody)
+        if len(body.events) > state.config.batch_limit:
             raise ApiProblem(
                 413,
                 "Content too large",
-                f"{len(events)} events; the limit is {state.config.batch_limit}",
+                f"{len(body.events)} events; the limit is {state.config.batch_limit}",
             )
-        return _respond(ledger.record_usage(subject_id, events, body.get("policy")))
+        return _respond(ledger.record_usage(body.subject_id, body.events, body.policy))
 
     @app.post("/v1/purchases")
     @requires("usage")
     def purchases() -> Response:
-        return _respond(ledger.record_purchase(_object()))
+        body = _body(PurchaseBody)
+        return _respond(ledger.record_purchase(body.model_dump(exclude_none=True)))
 
     @app.post("/v1/purchases/reserve")
     @requires("usage")
     def reserve() -> Response:
-        body = _object()
-        for key in ("subject_id", "order_id", "action", "amount"):
-            if body.get(key) in (None, ""):
-                raise ApiProblem(
-                    400,
-                    "Invalid request",
-                    f"`{key}` is required",
-                    errors=[{"loc": [key], "msg": "required"}],
-                )
-        decision, reservation = ledger.reserve(body)
+        body = _body(ReserveBody)
+        decision, reservation = ledger.reserve(body.model_dump(exclude_none=True))
         out = decision.model_dump(mode="json")
         if reservation is not None:
             out["reservation"] = reservation
@@ -121,12 +130,12 @@ def register_ledger_routes(app: Flask, state: _State) -> None:  # a route table
     @app.post("/v1/purchases/<order_id>/commit")
     @requires("usage")
     def commit(order_id: str) -> Response:
-        return _respond(ledger.commit(order_id, _optional_object().get("subject_id")))
+        return _respond(ledger.commit(order_id, _body(OrderBody, optional=True).subject_id))
 
     @app.post("/v1/purchases/<order_id>/release")
     @requires("usage")
     def release(order_id: str) -> Response:
-        return _respond(ledger.release(order_id, _optional_object().get("subject_id")))
+        return _respond(ledger.release(order_id, _body(OrderBody, optional=True).subject_id))
 
     @app.get("/v1/subjects/<subject_id>/usage")
     @requires("usage")
@@ -143,44 +152,33 @@ def register_ledger_routes(app: Flask, state: _State) -> None:  # a route table
     @app.patch(base)
     @requires("guardian")
     def guardian_update(subject_id: str) -> Response:
-        body = _object()
-        actor = _actor(body)
-        changes = body.get("settings")
-        if not isinstance(changes, dict):
-            raise ApiProblem(
-                400,
-                "Invalid request",
-                'send {"actor": "...", "settings": {...}}',
-                errors=[{"loc": ["settings"], "msg": "an object is required"}],
-            )
-        return _respond(ledger.update_guardian(subject_id, changes, actor, body.get("policy")))
+        body = _body(GuardianPatch)
+        changes = body.settings.model_dump(exclude_unset=True)
+        return _respond(
+            ledger.update_guardian(subject_id, changes, _actor(body.actor), body.policy)
+        )
 
     @app.post(base + "/grants")
     @requires("guardian")
     def grant(subject_id: str) -> Response:
-        body = _object()
+        body = _body(GrantBody)
         return _respond(
-            ledger.grant_time(subject_id, body.get("minutes"), _actor(body), body.get("policy"))
+            ledger.grant_time(subject_id, body.minutes, _actor(body.actor), body.policy)
         )
 
     @app.post(base + "/requests")
-    @requires("usage")
+    @requires_any("usage", "guardian")
     def ask(subject_id: str) -> Response:
-        body = _optional_object()
-        return _respond(
-            ledger.ask_for_time(
-                subject_id, body.get("minutes"), body.get("note"), body.get("policy")
-            ),
-            201,
-        )
+        body = _body(AskBody, optional=True)
+        return _respond(ledger.ask_for_time(subject_id, body.minutes, body.note, body.policy), 201)
 
     @app.post(base + "/requests/<request_id>/answer")
     @requires("guardian")
     def answer(subject_id: str, request_id: str) -> Response:
-        body = _object()
+        body = _body(AnswerBody)
         return _respond(
             ledger.answer_request(
-                subject_id, request_id, body.get("answer"), _actor(body), body.get("policy")
+                subject_id, request_id, body.answer, _actor(body.actor), body.policy
             )
         )
 

@@ -161,7 +161,7 @@ class Engine:
         try:
             return DecisionRequest.model_validate(request)
         except ValidationError as err:
-            raise RequestError([_request_problem(e) for e in err.errors()]) from None
+            raise RequestError([request_problem_from(e) for e in err.errors()]) from None
 
     def _run(
         self,
@@ -189,7 +189,7 @@ class Engine:
         return decision, trace
 
 
-def _request_problem(error: Any) -> RequestProblem:
+def request_problem_from(error: Any) -> RequestProblem:
     loc = tuple(error["loc"])
     if error["type"] == "extra_forbidden":
         name = str(loc[-1])

@@ -134,7 +134,10 @@ _OUTPUT = [
 
 
 def _schemas() -> dict[str, Any]:
-    pairs: list[Any] = [(m, "validation") for m in _INPUT] + [(m, "serialization") for m in _OUTPUT]
+    from youthmode.ledger_models import INPUT_MODELS, OUTPUT_MODELS
+
+    inputs, outputs = [*_INPUT, *INPUT_MODELS], [*_OUTPUT, *OUTPUT_MODELS]
+    pairs: list[Any] = [(m, "validation") for m in inputs] + [(m, "serialization") for m in outputs]
     _, top = models_json_schema(pairs, ref_template="#/components/schemas/{model}")
     schemas: dict[str, Any] = top["$defs"]
     return schemas
@@ -159,10 +162,11 @@ def _errors(*codes: int) -> dict[str, Any]:
         403: "key lacks the scope",
         404: "not found",
         405: "method not allowed",
+        409: "conflicts with the ledger (order id reused, reservation expired)",
         413: "body or batch too large",
         415: "body is not JSON",
-        422: "policy files rejected",
-        503: "not ready",
+        422: "refused: policy files rejected, or a guardian change the policy does not allow",
+        503: "store unavailable; nothing was changed (see Retry-After)",
     }
     return {str(c): _problem(text[c]) for c in codes}
 
@@ -190,7 +194,127 @@ def _operation(
     return op
 
 
-def build_openapi(actions: list[str] | None = None, version: str = "0.1.0") -> dict[str, Any]:
+def _ledger_paths() -> dict[str, Any]:
+    subject = [{"name": "subject_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    policy = [{"name": "policy", "in": "query", "required": False, "schema": {"type": "string"}}]
+    order = [{"name": "order_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    request_id = [
+        {"name": "request_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    ]
+
+    def op(
+        summary: str,
+        scope: str,
+        answer: str,
+        body: str | None = None,
+        params: list[dict[str, Any]] | None = None,
+        extra: tuple[int, ...] = (),
+        ok: str = "200",
+    ) -> dict[str, Any]:
+        responses = {ok: _json(answer, summary), **_errors(503, *extra)}
+        return _operation(summary, scope, responses, body=body, params=params)
+
+    base = "/v1/subjects/{subject_id}/guardian"
+    return {
+        "/v1/usage": {
+            "post": op("Record active-use intervals", "usage", "UsageAnswer", "UsageBody")
+        },
+        "/v1/purchases": {
+            "post": op("Record a completed purchase", "usage", "PurchaseAnswer", "PurchaseBody")
+        },
+        "/v1/purchases/reserve": {
+            "post": op(
+                "Decide and hold a purchase against spend plus outstanding holds",
+                "usage",
+                "ReserveAnswer",
+                "ReserveBody",
+                extra=(409,),
+            )
+        },
+        "/v1/purchases/{order_id}/commit": {
+            "post": op(
+                "The payment went through", "usage", "OrderAnswer", "OrderBody", order, (404, 409)
+            )
+        },
+        "/v1/purchases/{order_id}/release": {
+            "post": op(
+                "The payment failed or was refunded",
+                "usage",
+                "OrderAnswer",
+                "OrderBody",
+                order,
+                (404, 409),
+            )
+        },
+        "/v1/subjects/{subject_id}/usage": {
+            "get": op(
+                "Today's and this month's totals", "usage", "Totals", None, subject + policy, (400,)
+            )
+        },
+        base: {
+            "get": op(
+                "Guardian settings, today's grants and requests",
+                "guardian",
+                "GuardianView",
+                None,
+                subject + policy,
+                (400,),
+            ),
+            "patch": op(
+                "Change guardian settings (tighten freely; loosen only what is waivable)",
+                "guardian",
+                "GuardianView",
+                "GuardianPatch",
+                subject,
+                (422,),
+            ),
+        },
+        base + "/grants": {
+            "post": op(
+                "Grant extra time for today",
+                "guardian",
+                "GuardianView",
+                "GrantBody",
+                subject,
+                (422,),
+            )
+        },
+        base + "/requests": {
+            "post": op(
+                "Ask for more time (the child's app)",
+                "usage or guardian",
+                "TimeRequest",
+                "AskBody",
+                subject,
+                (422,),
+                ok="201",
+            )
+        },
+        base + "/requests/{request_id}/answer": {
+            "post": op(
+                "Approve (15m, 1h, rest_of_day) or deny a request",
+                "guardian",
+                "TimeRequest",
+                "AnswerBody",
+                subject + request_id,
+                (422,),
+            )
+        },
+        base + "/log": {
+            "get": op(
+                "Every guardian change: who, when, what, before, after",
+                "guardian",
+                "GuardianLog",
+                None,
+                subject,
+            )
+        },
+    }
+
+
+def build_openapi(
+    actions: list[str] | None = None, version: str = "0.1.0", ledger: bool = True
+) -> dict[str, Any]:
     """The whole document. ``actions`` narrows `action` to the loaded catalogs' names."""
     schemas = _schemas()
     if actions:
@@ -296,6 +420,8 @@ def build_openapi(actions: list[str] | None = None, version: str = "0.1.0") -> d
             )
         },
     }
+    if ledger:
+        paths.update(_ledger_paths())
     return {
         "openapi": "3.1.0",
         "info": {

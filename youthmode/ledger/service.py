@@ -126,7 +126,8 @@ class Ledger:
         self, index: int, raw: Any, policy: CompiledPolicy, now: datetime
     ) -> _Event | dict[str, Any]:
         def reject(reason: str, event_id: Any = None) -> dict[str, Any]:
-            return {"id": event_id, "status": "rejected", "reason": reason}
+            shown = event_id if isinstance(event_id, str) else None
+            return {"id": shown, "status": "rejected", "reason": reason}
 
         if not isinstance(raw, Mapping):
             return reject("an event must be an object")

@@ -165,7 +165,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--file", default="keys.toml", help="keys file (default keys.toml)")
     create.set_defaults(run=cmd_keys_create)
+    _register_authoring(sub)
     return parser
+
+
+AUTHORING_MODULES = ("checking", "testing", "jsonschema", "schedule", "analysis")
+
+
+def _register_authoring(sub: Any) -> None:
+    """Each authoring module adds its own subcommands (`register(subparsers)`)."""
+    import importlib
+
+    for name in AUTHORING_MODULES:
+        try:
+            module = importlib.import_module(f"youthmode.authoring.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"youthmode.authoring.{name}":
+                raise
+            continue
+        module.register(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

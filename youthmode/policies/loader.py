@@ -94,7 +94,14 @@ def policy_files(paths: Iterable[str | Path]) -> list[Path]:
     for item in paths:
         path = Path(item)
         if path.is_dir():
-            files.extend(sorted(p for p in path.glob("*.toml") if p.is_file()))
+            # `*_test.toml` files beside the policies are policy tests, not policies.
+            files.extend(
+                sorted(
+                    p
+                    for p in path.glob("*.toml")
+                    if p.is_file() and not p.name.endswith("_test.toml")
+                )
+            )
         else:
             files.append(path)
     return files

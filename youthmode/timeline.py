@@ -10,12 +10,12 @@ candidate instant in order: the first deny gives `remaining_seconds`, the first 
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from youthmode.calendar import DAY_TYPES
-from youthmode.facts import Moment, RequestFacts, age_on
+from youthmode.facts import Moment, RequestFacts, age_on, flip_date
 from youthmode.policies.compile import CompiledPolicy, Plan
 from youthmode.policies.rules import CompiledRule, DailyBudgetRule, DenyWindowRule, Window
 
@@ -126,6 +126,7 @@ class Timeline:
         self.at_ts = int(at.timestamp())
         self.start_date = at.date()
         self._active: dict[str, Active] = {}
+        self._midnights: dict[date, int] = {}
 
     def active(self, band: str) -> Active:
         found = self._active.get(band)
@@ -171,13 +172,30 @@ class Timeline:
 
     def _first(self, m: Moment, *, want_allowed: bool, in_use: bool, horizon: int) -> int | None:
         limit = self.at_ts + horizon
+        denied = self.denials(m)
         while True:
-            ts = self._next_candidate(m, in_use)
-            if ts > limit:
+            if want_allowed and any(r.timeless for r in denied):
+                # Nothing but an age change can lift this denial: jump to the next one.
+                ts = self._next_birthday(m)
+            else:
+                ts = self._next_candidate(m, in_use)
+            if ts is None or ts > limit:
                 return None
             m = self.moment(ts, in_use=in_use)
-            if (not self.denials(m)) == want_allowed:
+            denied = self.denials(m)
+            if (not denied) == want_allowed:
                 return ts
+
+    def _next_birthday(self, m: Moment) -> int | None:
+        """The first local midnight after ``m`` at which the subject's age changes."""
+        birth = self.req.birthdate
+        if birth is None:
+            return None
+        for year in (m.date.year, m.date.year + 1):
+            flip = flip_date(birth, year, self.policy.age_rollover)
+            if flip > m.date:
+                return int(datetime.combine(flip, time(0), tzinfo=self.policy.zone).timestamp())
+        return None
 
     def _next_candidate(self, m: Moment, in_use: bool) -> int:
         active = self.active(m.band)
@@ -197,7 +215,11 @@ class Timeline:
 
     def _midnight(self, m: Moment, *, next_day: bool = False) -> int:
         day = m.date + timedelta(days=1) if next_day else m.date
-        return int(datetime.combine(day, time(0), tzinfo=self.policy.zone).timestamp())
+        found = self._midnights.get(day)
+        if found is None:
+            found = int(datetime.combine(day, time(0), tzinfo=self.policy.zone).timestamp())
+            self._midnights[day] = found
+        return found
 
     def _local_ts(self, m: Moment, sod: int) -> int:
         hours, rest = divmod(sod, 3600)

@@ -61,6 +61,10 @@ class CompiledRule:
     actions: frozenset[str]
 
     obligation = False
+    # INVARIANT: a `timeless` rule's verdict depends only on the request and the subject's
+    # age, never on the clock, the day or usage; so while the age stays the same, its denial
+    # stands (the timeline uses this to skip ahead).
+    timeless = False
     edges: tuple[int, ...] = ()
 
     def denies(self, m: Moment, r: RequestFacts) -> bool:
@@ -133,6 +137,10 @@ class SpendingCapRule(CompiledRule):
     period: str = "transaction"
     max: Decimal = Decimal(0)
 
+    @property
+    def timeless(self) -> bool:  # type: ignore[override]  # per instance: by period
+        return self.period == "transaction"
+
     def total(self, m: Moment, r: RequestFacts) -> Decimal:
         amount = r.amount if r.amount is not None else Decimal(0)
         if self.period == "day":
@@ -157,6 +165,8 @@ class SpendingCapRule(CompiledRule):
 
 @dataclass(frozen=True, slots=True)
 class ForbidRule(CompiledRule):
+    timeless = True
+
     def denies(self, m: Moment, r: RequestFacts) -> bool:
         return True
 
@@ -166,6 +176,8 @@ class ForbidRule(CompiledRule):
 
 @dataclass(frozen=True, slots=True)
 class ConsentRule(CompiledRule):
+    timeless = True
+
     consent: str | None = None
 
     def needed(self, r: RequestFacts) -> str:
@@ -181,6 +193,8 @@ class ConsentRule(CompiledRule):
 
 @dataclass(frozen=True, slots=True)
 class VerifiedRule(CompiledRule):
+    timeless = True
+
     def denies(self, m: Moment, r: RequestFacts) -> bool:
         return not r.verified
 
@@ -190,6 +204,8 @@ class VerifiedRule(CompiledRule):
 
 @dataclass(frozen=True, slots=True)
 class ContentAgeRule(CompiledRule):
+    timeless = True
+
     def denies(self, m: Moment, r: RequestFacts) -> bool:
         if r.min_age is None:
             return False
@@ -203,6 +219,8 @@ class ContentAgeRule(CompiledRule):
 
 @dataclass(frozen=True, slots=True)
 class ResourceMatchRule(CompiledRule):
+    timeless = True
+
     match: Mapping[str, frozenset[str]] | None = None
 
     def denies(self, m: Moment, r: RequestFacts) -> bool:

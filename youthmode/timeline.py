@@ -30,13 +30,17 @@ class Active:
 
     __slots__ = ("budgets", "edges", "exempt", "obligations", "rules", "waived")
 
-    def __init__(self, plan: Plan, policy: CompiledPolicy, req: RequestFacts) -> None:
+    def __init__(
+        self, plan: Plan, policy: CompiledPolicy, req: RequestFacts, band: str = ""
+    ) -> None:
         exempt_category = req.category in policy.exempt_categories
         exempt_app = req.app is not None and req.app in req.exempt_apps
         self.waived: list[CompiledRule] = []
         self.exempt: list[CompiledRule] = []
         rules: list[CompiledRule] = []
-        for rule in (*plan.rules, *guardian_rules(req)):
+        # A guardian's own settings bind the children in their care, not adults.
+        extra = guardian_rules(req) if band in policy.protected_bands else ()
+        for rule in (*plan.rules, *extra):
             if rule.waivable and _waived(rule, req.exemptions):
                 self.waived.append(rule)
             elif rule.category_exemptions and (exempt_category or (exempt_app and rule.waivable)):
@@ -132,7 +136,7 @@ class Timeline:
         found = self._active.get(band)
         if found is None:
             found = self._active[band] = Active(
-                self.policy.plan(self.req.action, band), self.policy, self.req
+                self.policy.plan(self.req.action, band), self.policy, self.req, band
             )
         return found
 

@@ -223,7 +223,7 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(StoreUnavailable)
     def on_store(err: StoreUnavailable) -> Response:
         log.warning("store unavailable: %s", err)
-        detail = "the ledger cannot be written right now; nothing was changed, try again"
+        detail = "the ledger cannot be reached right now; nothing was changed, try again"
         return problem_response(ApiProblem(503, "Store unavailable", detail), {"Retry-After": "5"})
 
     @app.errorhandler(HTTPException)

@@ -27,6 +27,7 @@ from youthmode.model import (
     DecisionRequest,
     Explanation,
     Facts,
+    Guardian,
     Obligation,
     PolicyRef,
     Reason,
@@ -252,7 +253,7 @@ def request_facts(req: DecisionRequest, policy: CompiledPolicy, at: datetime) ->
         exempt_apps=frozenset(guardian.exempt_apps) if guardian else frozenset(),
         at_date=at.date(),
         guardian_daily_limit=guardian.daily_limit_seconds if guardian else None,
-        guardian_curfew=_curfew(guardian.curfew) if guardian and guardian.curfew else None,
+        guardian_curfews=_curfews(guardian) if guardian else (),
         extra_seconds=(guardian.extra_seconds or 0) if guardian else 0,
         today_seconds=(usage.today_seconds or 0) if usage else 0,
         session_seconds=(usage.session_seconds or 0) if usage else 0,
@@ -261,9 +262,11 @@ def request_facts(req: DecisionRequest, policy: CompiledPolicy, at: datetime) ->
     )
 
 
-def _curfew(window: list[str]) -> tuple[int, int]:
-    start, end = (parse_time_of_day(t) for t in window)
-    return start, end
+def _curfews(guardian: Guardian) -> tuple[tuple[int, int], ...]:
+    windows = [guardian.curfew] if guardian.curfew else []
+    windows += guardian.more_curfews or []
+    out = {(parse_time_of_day(w[0]), parse_time_of_day(w[1])) for w in windows}
+    return tuple(sorted(w for w in out if w[0] != w[1]))
 
 
 def _check_money(
@@ -416,8 +419,9 @@ def _guardian_facts(req: RequestFacts) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
     if req.guardian_daily_limit is not None:
         out["daily_limit_seconds"] = req.guardian_daily_limit
-    if req.guardian_curfew is not None:
-        out["curfew"] = [format_time_of_day(t) for t in req.guardian_curfew]
+    if req.guardian_curfews:
+        shown = [[format_time_of_day(t) for t in w] for w in req.guardian_curfews]
+        out["curfew" if len(shown) == 1 else "curfews"] = shown[0] if len(shown) == 1 else shown
     if req.extra_seconds:
         out["extra_seconds"] = req.extra_seconds
     if req.exempt_apps:

@@ -62,7 +62,7 @@ class RequestFacts:
     month_spent: Decimal
     at_date: date | None = None
     guardian_daily_limit: int | None = None
-    guardian_curfew: tuple[int, int] | None = None
+    guardian_curfews: tuple[tuple[int, int], ...] = ()
     extra_seconds: int = 0
 
 

@@ -105,6 +105,9 @@ class Guardian(Closed):
         max_length=2,
         description='a guardian\'s extra curfew window, e.g. ["21:00", "06:00"]',
     )
+    more_curfews: list[Annotated[list[TimeText], Field(min_length=2, max_length=2)]] | None = Field(
+        default=None, description="further curfew windows (stored settings add theirs)"
+    )
     extra_seconds: int | None = Field(
         default=None,
         ge=0,

@@ -77,9 +77,9 @@ def guardian_rules(req: RequestFacts) -> tuple[CompiledRule, ...]:
         "bands": frozenset(),
         "actions": frozenset(),
     }
-    if req.guardian_curfew is not None:
-        start, end = req.guardian_curfew
-        window = Window(start, end, EVERY_DAY)
+    if req.guardian_curfews:
+        windows = tuple(Window(start, end, EVERY_DAY) for start, end in req.guardian_curfews)
+        edges = {e % 86400 for w in req.guardian_curfews for e in w} - {0}
         out.append(
             DenyWindowRule(
                 id="curfew",
@@ -88,8 +88,8 @@ def guardian_rules(req: RequestFacts) -> tuple[CompiledRule, ...]:
                 code="curfew",
                 message=GUARDIAN_CURFEW[0],
                 message_en=GUARDIAN_CURFEW[1],
-                edges=tuple(sorted({start % 86400, end % 86400} - {0})),
-                windows=(window,),
+                edges=tuple(sorted(edges)),
+                windows=windows,
                 **common,
             )
         )

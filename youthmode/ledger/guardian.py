@@ -72,9 +72,16 @@ def _validate_one(key: str, value: Any, policy: CompiledPolicy) -> Any:
         return None  # clears the setting: always allowed (back to the policy's default)
     if key == "daily_limit":
         try:
-            return parse_duration(value) if isinstance(value, str) else _positive_int(value)
+            seconds = parse_duration(value) if isinstance(value, str) else _positive_int(value) * 60
         except (UnitError, ValueError):
-            raise _refuse(key, f"`{value}` is not a duration", 'e.g. "45m"') from None
+            raise _refuse(key, f"`{value}` is not a duration", 'e.g. "45m", or minutes') from None
+        if seconds > 86400:
+            raise _refuse(
+                key,
+                "a daily limit longer than a day tightens nothing",
+                'e.g. "45m"; clear the setting with null',
+            )
+        return seconds
     if key == "curfew":
         if not isinstance(value, list) or len(value) != 2:
             raise _refuse(key, 'curfew is a window like ["21:00", "06:00"]')
@@ -316,5 +323,6 @@ def merge(given: Guardian, stored: dict[str, Any]) -> Guardian:
         exempt_apps=sorted(set(given.exempt_apps) | set(stored.get("exempt_apps", []))),
         daily_limit_seconds=min(limits) if limits else None,
         curfew=given.curfew or stored.get("curfew"),
+        more_curfews=[stored["curfew"]] if given.curfew and stored.get("curfew") else None,
         extra_seconds=(given.extra_seconds or 0) + stored.get("extra_seconds", 0) or None,
     )

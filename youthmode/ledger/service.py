@@ -59,6 +59,7 @@ class _Event:
     start: int
     end: int
     counted: bool
+    app: str | None = None
 
 
 def _iso_day(day: date) -> str:
@@ -151,8 +152,15 @@ class Ledger:
             return reject("the interval ends in the future", event_id)
         category = raw.get("category")
         counted = policy.actions[action].metered and category not in policy.exempt_categories
+        app = raw.get("app")
         return _Event(
-            index, event_id, action, int(start.timestamp()), int(end.timestamp()), counted
+            index,
+            event_id,
+            action,
+            int(start.timestamp()),
+            int(end.timestamp()),
+            counted,
+            app if isinstance(app, str) else None,
         )
 
     def _record_events(
@@ -170,7 +178,14 @@ class Ledger:
         answers = []
         for event in events:
             first = split_days(event.start, event.start + 1, policy.zone)[0][0]
-            seen = doc(first)["ev"].get(event.id)
+            seen = next(
+                (
+                    doc(day)["ev"][event.id]
+                    for day in (first, first - timedelta(days=1), first + timedelta(days=1))
+                    if event.id in doc(day)["ev"]
+                ),
+                None,
+            )
             if seen is not None:
                 same = seen == [event.start, event.end, event.action]
                 answers.append(
@@ -183,7 +198,7 @@ class Ledger:
                 )
                 continue
             doc(first)["ev"][event.id] = [event.start, event.end, event.action]
-            counted = event.counted and not exempt_apps.intersection({event.action})
+            counted = event.counted and event.app not in exempt_apps
             if counted:
                 for day, piece in split_days(event.start, event.end, policy.zone):
                     day_doc = doc(day)
@@ -194,7 +209,8 @@ class Ledger:
                 {"index": event.index, "id": event.id, "status": "accepted", "counted": counted}
             )
         for key, value in docs.items():
-            tx.put(key, value)
+            if value["iv"] or value["ev"]:
+                tx.put(key, value)
         self._prune(tx, "u:", DAY_DOC_DAYS)
         return answers
 
@@ -367,6 +383,17 @@ class Ledger:
         def apply(tx: Transaction) -> tuple[str, dict[str, Any]]:
             purchases = tx.get("purchases") or {}
             if purchase_id in purchases:
+                seen = purchases[purchase_id]
+                if (seen["kind"], seen["amount"]) != (kind, str(amount)):
+                    raise LedgerConflict(
+                        [
+                            RequestProblem(
+                                ("id",),
+                                f"purchase `{purchase_id}` was recorded with other content",
+                                "id_conflict",
+                            )
+                        ]
+                    )
                 status = "duplicate"
             else:
                 purchases[purchase_id] = {
@@ -412,6 +439,16 @@ class Ledger:
             orders = tx.get("orders") or {}
             existing = orders.get(order_id)
             if existing is not None:
+                if (existing["kind"], existing["amount"]) != (kind, str(amount)):
+                    raise LedgerConflict(
+                        [
+                            RequestProblem(
+                                ("order_id",),
+                                f"order `{order_id}` was reserved with other content",
+                                "order_conflict",
+                            )
+                        ]
+                    )
                 return self._existing_order(existing, order_id, now)
             filled = self._fill(tx, request.model_copy(update={"usage": None}), engine)
             decision = engine.decide(filled)

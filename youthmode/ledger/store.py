@@ -54,6 +54,10 @@ def open_store(url: str, **options: Any) -> Store:
     if url.startswith("sqlite:"):
         from youthmode.ledger.sqlite_store import SqliteStore
 
+        if url.rstrip("/") in ("sqlite:", "sqlite:/", "sqlite://"):
+            raise ValueError(
+                "a SQLite store needs a file: sqlite:///relative.db or sqlite:////absolute/path.db"
+            )
         return SqliteStore(url, **options)
     if url.startswith(("redis://", "rediss://", "unix://")):
         from youthmode.ledger.redis_store import RedisStore

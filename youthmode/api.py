@@ -288,7 +288,7 @@ def _register_routes(app: Flask, state: _State) -> None:
             decision = engine.decide(filled, degraded=degraded, store_unavailable=unavailable)
             text = decision.model_dump_json()
         elapsed = time.perf_counter() - started
-        _account(state, parsed, decision, elapsed, batch_id)
+        _account(state, filled, decision, elapsed, batch_id)
         return text
 
     @app.post("/v1/decisions")

@@ -24,7 +24,7 @@ from youthmode.api import (
 from youthmode.engine import request_problem_from
 from youthmode.errors import RequestError
 from youthmode.ledger.guardian import GuardianRefused
-from youthmode.ledger.service import LedgerConflict, NotFound
+from youthmode.ledger.store import LedgerConflict, NotFound
 from youthmode.ledger_models import (
     AnswerBody,
     AskBody,

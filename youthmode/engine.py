@@ -411,7 +411,7 @@ def _facts(
         amount=req.amount,
         category=req.category,
         waived=waived or None,
-        guardian=_guardian_facts(req),
+        guardian=_guardian_facts(req) if m.band in policy.protected_bands else None,
     )
 
 

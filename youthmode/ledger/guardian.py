@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from youthmode.errors import RequestError, RequestProblem, did_you_mean
-from youthmode.ledger.store import Transaction
+from youthmode.ledger.store import LedgerConflict, NotFound, Transaction
 from youthmode.model import Guardian
 from youthmode.policies import CompiledPolicy
 from youthmode.policies.rules import ConsentRule, DailyBudgetRule
@@ -262,15 +262,19 @@ def answer(
     requests: dict[str, dict[str, Any]] = tx.get("requests") or {}
     entry = requests.get(request_id)
     if entry is None:
-        raise RequestError.single(
-            ("request_id",), f"no time request `{request_id}`", code="unknown_request"
+        raise NotFound(
+            [RequestProblem(("request_id",), f"no time request `{request_id}`", "unknown_request")]
         )
     current = _current(entry, now)
     if current["status"] != "pending":
-        raise RequestError.single(
-            ("request_id",),
-            f"time request `{request_id}` is {current['status']}",
-            code="request_closed",
+        raise LedgerConflict(
+            [
+                RequestProblem(
+                    ("request_id",),
+                    f"time request `{request_id}` is {current['status']}",
+                    "request_closed",
+                )
+            ]
         )
     before = dict(entry)
     entry.update(

@@ -24,7 +24,7 @@ from typing import Any
 from youthmode.engine import Engine, system_clock
 from youthmode.errors import RequestError, RequestProblem, did_you_mean
 from youthmode.ledger import guardian as guardian_rules
-from youthmode.ledger.store import Store, StoreUnavailable, Transaction
+from youthmode.ledger.store import LedgerConflict, NotFound, Store, StoreUnavailable, Transaction
 from youthmode.ledger.usage import Interval, merge, session_seconds, split_days, total
 from youthmode.model import Decision, DecisionRequest, Guardian, Usage
 from youthmode.policies import CompiledPolicy
@@ -41,14 +41,6 @@ class LedgerSettings:
     hold_seconds: int = 900  # reservations expire after this
     request_ttl: int = 3600  # unanswered ask-for-more-time requests expire after this
     max_event_seconds: int = 86400
-
-
-class LedgerConflict(RequestError):
-    """The request conflicts with what the ledger holds (e.g. an order id reused)."""
-
-
-class NotFound(RequestError):
-    """No such order or request."""
 
 
 @dataclass(frozen=True)

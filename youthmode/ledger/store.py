@@ -12,11 +12,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from youthmode.errors import YouthmodeError
+from youthmode.errors import RequestError, YouthmodeError
 
 
 class StoreUnavailable(YouthmodeError):
     """The store cannot be read or written right now. Nothing was changed."""
+
+
+class LedgerConflict(RequestError):
+    """The request conflicts with what the ledger holds (e.g. an order id reused)."""
+
+
+class NotFound(RequestError):
+    """No such order or request."""
 
 
 class Transaction(Protocol):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -40,6 +41,8 @@ from youthmode.timeline import Timeline
 from youthmode.units import format_time_of_day, parse_time_of_day
 
 log = logging.getLogger("youthmode.engine")
+_random = random.Random()  # decision ids need uniqueness, not secrecy
+os.register_at_fork(after_in_child=_random.seed)  # forked workers must not repeat ids
 Clock = Callable[[], datetime]
 
 
@@ -48,9 +51,9 @@ def system_clock() -> datetime:
 
 
 def new_decision_id(now: datetime) -> str:
-    """A UUIDv7: time-ordered, so decision logs sort by id."""
+    """A UUIDv7: time-ordered, so decision logs sort by id. Unique, not secret."""
     millis = int(now.timestamp() * 1000) & ((1 << 48) - 1)
-    rand = int.from_bytes(os.urandom(10), "big")
+    rand = _random.getrandbits(80)
     value = (millis << 80) | (0x7 << 76) | ((rand >> 64) & 0xFFF) << 64
     value |= (0b10 << 62) | (rand & ((1 << 62) - 1))
     return str(uuid.UUID(int=value))
@@ -247,7 +250,7 @@ def request_facts(req: DecisionRequest, policy: CompiledPolicy, at: datetime) ->
         app=resource.app if resource else None,
         min_age=resource.min_age if resource else None,
         recipient=resource.recipient if resource else None,
-        resource=resource.model_dump() if resource else {},
+        resource={**resource.__dict__, **(resource.__pydantic_extra__ or {})} if resource else {},
         consents=frozenset(guardian.consents) if guardian else frozenset(),
         exemptions=frozenset(guardian.exemptions) if guardian else frozenset(),
         exempt_apps=frozenset(guardian.exempt_apps) if guardian else frozenset(),

@@ -28,7 +28,7 @@ NEXT_ALLOWED_HORIZON = 14 * 86400
 class Active:
     """The rules in force for one band after guardian settings, waivers and app exemptions."""
 
-    __slots__ = ("budgets", "edges", "exempt", "obligations", "rules", "waived")
+    __slots__ = ("budgets", "edges", "exempt", "obligations", "rules", "timeless", "waived")
 
     def __init__(
         self, plan: Plan, policy: CompiledPolicy, req: RequestFacts, band: str = ""
@@ -54,6 +54,8 @@ class Active:
             r for r in plan.obligations if not (r.waivable and _waived(r, req.exemptions))
         )
         self.budgets = tuple(r for r in self.rules if isinstance(r, DailyBudgetRule))
+        # Only the age can change the verdicts of these rules (none at all, for most adults).
+        self.timeless = all(r.timeless for r in self.rules)
         self.edges = tuple(sorted({e for r in self.rules for e in r.edges}))
 
 
@@ -178,8 +180,8 @@ class Timeline:
         limit = self.at_ts + horizon
         denied = self.denials(m)
         while True:
-            if want_allowed and any(r.timeless for r in denied):
-                # Nothing but an age change can lift this denial: jump to the next one.
+            if (want_allowed and any(r.timeless for r in denied)) or self.active(m.band).timeless:
+                # Nothing but an age change can change this answer: jump to the next one.
                 ts = self._next_birthday(m)
             else:
                 ts = self._next_candidate(m, in_use)

@@ -89,6 +89,12 @@ class Ledger:
     def _now(self) -> datetime:
         return self.clock().astimezone(UTC)
 
+    def _today(self, policy_id: str | None) -> tuple[CompiledPolicy, datetime, date]:
+        """The policy, the current instant, and the local day it falls on in that policy."""
+        policy = self.engine.policy(policy_id)
+        now = self._now()
+        return policy, now, now.astimezone(policy.zone).date()
+
     # -- usage --------------------------------------------------------------------------------
     def record_usage(
         self, subject_id: str, events: list[Any], policy_id: str | None = None
@@ -596,9 +602,7 @@ class Ledger:
     def update_guardian(
         self, subject_id: str, changes: Mapping[str, Any], actor: str, policy_id: str | None = None
     ) -> dict[str, Any]:
-        policy = self.engine.policy(policy_id)
-        now = self._now()
-        day = now.astimezone(policy.zone).date()
+        policy, now, day = self._today(policy_id)
         clean = guardian_rules.validate_settings(changes, policy)
 
         def apply(tx: Transaction) -> dict[str, Any]:
@@ -610,10 +614,8 @@ class Ledger:
     def grant_time(
         self, subject_id: str, amount: Any, actor: str, policy_id: str | None = None
     ) -> dict[str, Any]:
-        policy = self.engine.policy(policy_id)
+        policy, now, day = self._today(policy_id)
         seconds = guardian_rules.grant_seconds(amount, policy)
-        now = self._now()
-        day = now.astimezone(policy.zone).date()
 
         def apply(tx: Transaction) -> dict[str, Any]:
             guardian_rules.add_grant(tx, day, seconds, actor, now, source="guardian")
@@ -646,9 +648,7 @@ class Ledger:
         actor: str,
         policy_id: str | None = None,
     ) -> dict[str, Any]:
-        policy = self.engine.policy(policy_id)
-        now = self._now()
-        day = now.astimezone(policy.zone).date()
+        policy, now, day = self._today(policy_id)
         seconds = guardian_rules.answer_seconds(answer, policy)
 
         def apply(tx: Transaction) -> dict[str, Any]:

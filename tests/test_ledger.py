@@ -14,8 +14,7 @@ import pytest
 import youthmode
 from youthmode.ledger import Ledger, open_store
 from youthmode.ledger.guardian import GuardianRefused
-from youthmode.ledger.store import LedgerConflict
-from youthmode.ledger.store import Store
+from youthmode.ledger.store import LedgerConflict, Store
 
 FRIDAY_EVENING = "2026-11-27T20:30:00+08:00"
 

@@ -297,7 +297,7 @@ def _ledger_paths() -> dict[str, Any]:
                 "TimeRequest",
                 "AnswerBody",
                 subject + request_id,
-                (422,),
+                (404, 409, 422),
             )
         },
         base + "/log": {

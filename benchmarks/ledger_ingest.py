@@ -32,8 +32,14 @@ def batches(total: int, size: int, subjects: int) -> list[tuple[str, list[dict[s
         for i in range(size):
             n = b * size + i
             begin = start + timedelta(seconds=(n * 37) % 40000)
-            events.append({"id": f"e-{n}", "action": "app.use", "start": begin.isoformat(),
-                           "end": (begin + timedelta(seconds=60 + n % 600)).isoformat()})
+            events.append(
+                {
+                    "id": f"e-{n}",
+                    "action": "app.use",
+                    "start": begin.isoformat(),
+                    "end": (begin + timedelta(seconds=60 + n % 600)).isoformat(),
+                }
+            )
         out.append((subject, events))
     return out
 
@@ -62,10 +68,13 @@ def main() -> None:
     work = batches(args.events, args.batch, args.subjects)
     with tempfile.TemporaryDirectory() as folder:
         sqlite = measure(f"sqlite:///{folder}/ledger.db", work, args.threads)
-    redis = measure(f"redis://127.0.0.1:6379/0?prefix=ym-bench-{uuid.uuid4().hex}:", work,
-                    args.threads)
-    print(f"ledger ingestion, {args.events} events in batches of {args.batch}, "
-          f"{args.subjects} subjects, {args.threads} threads:")
+    redis = measure(
+        f"redis://127.0.0.1:6379/0?prefix=ym-bench-{uuid.uuid4().hex}:", work, args.threads
+    )
+    print(
+        f"ledger ingestion, {args.events} events in batches of {args.batch}, "
+        f"{args.subjects} subjects, {args.threads} threads:"
+    )
     print(f"  sqlite: {sqlite:,.0f} events/s")
     print(f"  redis:  {redis:,.0f} events/s")
 

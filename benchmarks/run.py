@@ -81,7 +81,20 @@ def machine() -> dict[str, Any]:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "youthmode", "configs"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        commit, dirty = "", ""
     return {
+        "commit": (commit or "unknown") + (" (youthmode/ or configs/ modified)" if dirty else ""),
         "cpu": model,
         "cpus": os.cpu_count(),
         "memory_gib": mem_gib,
@@ -146,6 +159,7 @@ def agreement(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, int]]:
     answers, problems = [], []
     counts = {"allow": 0, "deny": 0, "effect_mismatch": 0, "reason_mismatch": 0, "errors": 0}
+    fired: dict[str, int] = {}
     for index, req in enumerate(reqs):
         try:
             a = engine_answer(engine, req)
@@ -158,6 +172,8 @@ def agreement(
             continue
         answers.append(a)
         counts[a["effect"]] += 1
+        for rule in a["rules"]:
+            fired[rule] = fired.get(rule, 0) + 1
         if "engine_error" in a["codes"]:
             counts["errors"] += 1
         effects = {"engine": a["effect"], "cedar": b_effect, "floor": c_effect}
@@ -177,6 +193,7 @@ def agreement(
                     "floor_codes": c_codes,
                 }
             )
+    counts["denials_per_rule"] = fired  # type: ignore[assignment]
     return answers, problems, counts
 
 
@@ -374,6 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     results["machine"] = m = machine()
     say(f"machine: {m['cpu']}, {m['cpus']} CPUs, {m['memory_gib']} GiB, {m['os']}")
+    say(f"commit: {m['commit']}")
     say(f"python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()))
 
     if not args.check_only:
@@ -392,6 +410,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     cedar = CedarCN()
     answers, problems, counts = agreement(engine, cedar, reqs)
     results["agreement"] = counts | {"examples": problems[:10]}
+    fired = counts["denials_per_rule"]
+    say("denials per rule: " + ", ".join(f"{k} {v}" for k, v in fired.items()))
     say(
         f"agreement: {counts['allow']} allow, {counts['deny']} deny; effect mismatches "
         f"{counts['effect_mismatch']}, reason mismatches {counts['reason_mismatch']}, "

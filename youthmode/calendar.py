@@ -23,7 +23,7 @@ DAY_TYPES: tuple[DayType, ...] = ("workday", "weekend", "holiday", "makeup_workd
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 # Countries whose rest days depend on a yearly government notice with swapped working days.
-SCHEDULED_COUNTRIES = frozenset({"CN"})
+SCHEDULED_COUNTRIES = frozenset({"CN", "CHN"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,91 +1,12 @@
-"""The `youthmode` command: check policies, decide and explain requests, serve the API."""
+"""The `youthmode` command: serve the API and manage keys; the authoring commands (check,
+explain, decide, test, schema, ...) come from `youthmode.authoring`."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-
-from youthmode.engine import Engine
-from youthmode.errors import Problem, RequestError
-from youthmode.policies import CompiledPolicy, check_policies
-
-
-def calendar_problems(policies: Sequence[CompiledPolicy], today: datetime) -> list[Problem]:
-    """Warnings for policies whose calendar has no official schedule this year or next."""
-    out = []
-    for policy in policies:
-        if policy.calendar.country is None:
-            continue
-        for row in policy.calendar.coverage([today.year, today.year + 1]):
-            if not row.official:
-                out.append(
-                    Problem(
-                        "calendar_unofficial_year",
-                        f"policy `{policy.id}`: no official {policy.calendar.country} holiday "
-                        f"schedule for {row.year}; plain weekdays are used",
-                        policy.files[-1],
-                        severity="warning",
-                        hint="add the year's rest and working days under [calendar] with "
-                        f"official_years = [{row.year}], or upgrade the holidays package",
-                    )
-                )
-    return out
-
-
-def cmd_check(args: argparse.Namespace) -> int:
-    policies, problems = check_policies(args.paths)
-    problems += calendar_problems(policies, datetime.now(UTC))
-    problems.sort(key=Problem.sort_key)
-    errors = [p for p in problems if p.severity == "error"]
-    if args.format == "json":
-        print(
-            json.dumps(
-                {
-                    "ok": not errors,
-                    "problems": [p.to_dict() for p in problems],
-                    "policies": [p.summary() for p in policies],
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
-    else:
-        for problem in problems:
-            print(f"{problem.severity}: {problem}")
-        for policy in policies:
-            years = [
-                row.year for row in policy.calendar.coverage(range(2020, 2031)) if row.official
-            ]
-            span = f"{years[0]}-{years[-1]}" if years else "none"
-            print(
-                f"ok: {policy.id} {policy.version} ({len(policy.rules)} rules, "
-                f"official calendar years {span}) {policy.digest}"
-            )
-    return 1 if errors else 0
-
-
-def _read_request(source: str) -> Any:
-    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    return json.loads(text)
-
-
-def cmd_decide(args: argparse.Namespace) -> int:
-    engine = Engine.from_path(*args.policies)
-    try:
-        request = _read_request(args.request)
-        result = engine.explain(request) if args.explain else engine.decide(request)
-    except RequestError as err:
-        print(
-            json.dumps({"errors": [p.to_dict() for p in err.problems]}, indent=2), file=sys.stderr
-        )
-        return 2
-    print(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
-    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -132,15 +53,6 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="youthmode", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("check", help="validate policy files")
-    check.add_argument("paths", nargs="*", default=["configs"])
-    check.add_argument("--format", choices=["text", "json"], default="text")
-    check.set_defaults(run=cmd_check)
-    for name, explain in (("decide", False), ("explain", True)):
-        cmd = sub.add_parser(name, help=f"{name} a JSON decision request (file or - for stdin)")
-        cmd.add_argument("request")
-        cmd.add_argument("--policies", nargs="+", default=["configs"])
-        cmd.set_defaults(run=cmd_decide, explain=explain)
     serve = sub.add_parser("serve", help="serve the decision API under gunicorn")
     serve.add_argument("--host", help="listen address (YOUTHMODE_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (YOUTHMODE_PORT, default 8080)")

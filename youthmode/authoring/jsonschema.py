@@ -1,0 +1,331 @@
+"""`youthmode schema`: the JSON Schema of policy files, for editors (taplo, Even Better TOML).
+
+The schema is generated from the pydantic models the loader validates with
+(`youthmode.policies.schema`), then adjusted for TOML:
+
+- durations, times of day and money are text in TOML (`"40m"`, `"22:00"`, `"50.00"`): their
+  fields become strings with a pattern (money may also be a whole number);
+- TOML has no null, so optional keys are simply optional, never `null`;
+- single values are written `enum: [value]` rather than `const`, which validators that only
+  know older drafts (taplo's among them) would ignore: rule kinds stay distinct for them too;
+- names the cross-checks of `validate.py` enforce (ids, action names, tags, reason codes, day
+  selectors and day types) get patterns and choices, so editors complete and flag them early;
+- every key gets a one-line description for hover help.
+
+The schema only helps while typing: `youthmode check` stays the authority (it also checks what a
+schema cannot, such as bands covering every age or rules naming real bands).
+`youthmode schema --tests` prints the schema of policy test files (`*_test.toml`) instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
+
+from youthmode.authoring.testing import CaseFile
+from youthmode.calendar import DAY_TYPES
+from youthmode.model import DecisionRequest
+from youthmode.policies import schema
+from youthmode.policies.validate import ACTION_PATTERN, CODE_PATTERN, DAY_SELECTORS, ID_PATTERN
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+DURATION: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^\s*(?:\d+\s*[hms]\s*)+$",
+    "description": 'a duration: whole numbers with h, m or s, e.g. "40m", "2h", "1h30m"',
+}
+TIME_OF_DAY: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^(?:(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?|24:00(?::00)?)$",
+    "description": 'a 24-hour time of day, "HH:MM" or "HH:MM:SS", e.g. "22:00"; "24:00" ends a day',
+}
+MONEY: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "pattern": r"^\s*\d+(?:\.\d+)?\s*$"},
+        {"type": "integer", "minimum": 0},
+    ],
+    "description": 'an amount in the policy currency, in quotes: "50.00" '
+    "(whole numbers may go without quotes)",
+}
+DATE_OR_RANGE: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^\s*\d{4}-\d{2}-\d{2}\s*(?:\.\.\s*\d{4}-\d{2}-\d{2}\s*)?$",
+    "description": "a date (2027-01-01) or a range in quotes, both ends included: "
+    '"2027-02-05..2027-02-11"',
+}
+DAY_SELECTOR: dict[str, Any] = {"enum": list(DAY_SELECTORS)}
+ACTION_SELECTOR: dict[str, Any] = {
+    "type": "string",
+    "pattern": rf"^(?:\*|{ACTION_PATTERN.pattern[1:-1]}(?:\.\*)?)$",
+    "description": 'an action of the catalog, a prefix such as "game.*", or "*" for every action',
+}
+
+
+def _validator_of(alias: Any) -> Callable[..., Any]:
+    """The function behind an `Annotated[..., BeforeValidator(f)]` alias of the schema module."""
+    func: Callable[..., Any] = typing.get_args(alias)[1].func
+    return func
+
+
+# The value languages of `youthmode.units`, by the validator function that parses each.
+TOML_TEXT: dict[Callable[..., Any], dict[str, Any]] = {
+    _validator_of(schema.Duration): DURATION,
+    _validator_of(schema.TimeOfDay): TIME_OF_DAY,
+    _validator_of(schema.Money): MONEY,
+    _validator_of(schema.DateSpec): DATE_OR_RANGE,
+}
+
+
+class TomlJsonSchema(GenerateJsonSchema):
+    """Pydantic's generator, adjusted to what TOML files hold."""
+
+    def function_before_schema(
+        self, schema: core_schema.BeforeValidatorFunctionSchema
+    ) -> JsonSchemaValue:
+        replacement = TOML_TEXT.get(schema["function"]["function"])
+        if replacement is not None:
+            return copy.deepcopy(replacement)
+        return super().function_before_schema(schema)
+
+    def literal_schema(self, schema: core_schema.LiteralSchema) -> JsonSchemaValue:
+        out = super().literal_schema(schema)
+        if "const" in out:  # `enum` means the same, and validators of drafts 4 to 7 know it
+            out["enum"] = [out.pop("const")]
+        return out
+
+    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
+        return self.generate_inner(schema["schema"])  # TOML has no null: the key is left out
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        out = super().default_schema(schema)
+        if "default" in out and _has_null(out["default"]):
+            del out["default"]  # TOML has no null to show as a default
+        return out
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False  # "title": "Category Exemptions" adds nothing to the key itself
+
+
+def _has_null(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_null(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_null(v) for v in value)
+    return value is None
+
+
+# -- descriptions and checks the cross-validator enforces ---------------------------------------
+CODE = {"type": "string", "pattern": CODE_PATTERN.pattern}
+ID = {"type": "string", "pattern": ID_PATTERN.pattern}
+
+RULE_KEYS: dict[str, dict[str, Any]] = {
+    "id": {**ID, "description": "rule id, unique in the policy; decisions name it policy-id/id"},
+    "kind": {"description": "what the rule does; see docs/policy-language.md#rule-kinds"},
+    "bands": {
+        "description": 'bands and groups the rule covers; "*" (the default) is every band',
+    },
+    "actions": {
+        "items": ACTION_SELECTOR,
+        "description": 'actions the rule covers: names, "game.*" prefixes, or "*"',
+    },
+    "tags": {"items": CODE, "description": "also covers every action with one of these tags"},
+    "reason": {
+        **CODE,
+        "description": "the reason code decisions report (snake_case); each kind has a default",
+    },
+    "waivable": {"description": "a guardian may waive this rule (false for statutory rules)"},
+    "category_exemptions": {
+        "description": "skip for exempt app categories and apps a guardian exempted",
+    },
+    "override": {"description": "replaces the inherited rule with the same id"},
+    "message": {"description": 'what the person is shown: { zh-CN = "…", en = "…" }'},
+    "description": {"description": "notes for people; the engine ignores it"},
+    "source": {"description": "the regulation or decision behind the rule; ignored"},
+    "between": {
+        "description": 'the window [start, end), e.g. ["22:00", "06:00"]; crosses midnight '
+        "when end <= start",
+    },
+    "days": {"items": DAY_SELECTOR, "description": "days the window is on (default: every day)"},
+    "except_days": {"items": DAY_SELECTOR, "description": "days taken out of `days`"},
+    "windows": {"description": "several windows, each with between, days and except_days"},
+    "limit": {"description": "the daily limit: allowed while less than this is used today"},
+    "limit_by_day": {
+        "propertyNames": {"enum": list(DAY_TYPES)},
+        "description": "another limit on days of a type: workday, weekend, holiday, makeup_workday",
+    },
+    "period": {"description": "transaction: the amount alone; day or month: spent + amount"},
+    "max": {"description": "the cap; denies when the total is more than this"},
+    "consent": {"description": "the consent needed (default: the requested action's name)"},
+    "match": {
+        "description": 'resource fields and the values that deny, e.g. { item_type = ["lootbox"] }',
+    },
+    "after": {"description": "session length after which the reminder is due (more than this)"},
+    "before": {"description": "how long before use stops the warning starts"},
+}
+
+TABLE_KEYS: dict[str, dict[str, dict[str, Any]]] = {
+    "PolicyDocument": {
+        "policy": {"description": "who the policy is: id, version, time zone, calendar"},
+        "calendar": {"description": "corrections and additions to the holiday calendar"},
+        "bands": {"description": "age bands [from, to), covering every age from 0 up"},
+        "groups": {
+            "additionalProperties": {"items": {"type": "string"}},
+            "description": "names for sets of bands, e.g. minors = [...]",
+        },
+        "catalog": {"description": "the actions apps ask about, and exempt app categories"},
+        "rules": {"description": "the rules; each [[rules]] is one, chosen by `kind`"},
+    },
+    "PolicyMeta": {
+        "id": {**ID, "description": "the policy id, e.g. cn-baseline; unique among loaded files"},
+        "version": {"description": "your version label, returned in every decision (required)"},
+        "title": {"description": "a human title for listings"},
+        "description": {"description": "notes for people; the engine ignores it"},
+        "timezone": {"description": 'an IANA time zone, e.g. "Asia/Shanghai" (required)'},
+        "calendar": {"description": 'country code of the official holiday calendar, e.g. "CN"'},
+        "age_rollover": {"description": "when a birthday adds a year"},
+        "currency": {
+            "pattern": "^[A-Z]{3}$",
+            "description": 'ISO 4217 code, e.g. "CNY" (the default)',
+        },
+        "default": {"description": "the policy used when a request names none"},
+        "extends": {"description": "the id of a policy this one builds on"},
+        "source": {"description": "where the policy comes from; ignored"},
+    },
+    "CalendarOverrides": {
+        "rest_days": {"description": "days off: each becomes a holiday"},
+        "working_days": {"description": "working days: a weekend day becomes a makeup_workday"},
+        "official_years": {"description": "years whose rest and working days are all listed"},
+        "source": {"description": "where the dates come from; ignored"},
+    },
+    "Band": {
+        "id": {**ID, "description": 'band id, e.g. "8-12"; `unknown` and `*` are reserved'},
+        "from": {"description": "first age in the band, in whole years"},
+        "to": {"description": "first age not in the band; leave out on the oldest band only"},
+        "description": {"description": "notes for people; ignored"},
+    },
+    "Catalog": {
+        "exempt_categories": {
+            "description": "app categories that rules with category_exemptions skip",
+        },
+        "actions": {
+            "propertyNames": {"pattern": ACTION_PATTERN.pattern},
+            "description": 'one table per action: [catalog.actions."game.play"]',
+        },
+    },
+    "ActionSpec": {
+        "metered": {"description": "time in use counts against daily_budget rules"},
+        "tags": {"items": CODE, "description": "labels rules can select by, e.g. game"},
+        "spend": {"description": "makes this a spending action: the kind of spending"},
+        "on_store_error": {"description": "decision for minors when the usage ledger is down"},
+        "description": {"description": "notes for people; ignored"},
+    },
+    "Messages": {
+        "zh-CN": {"description": "the message in Chinese"},
+        "en": {"description": "the message in English"},
+    },
+    "Window": {
+        "between": RULE_KEYS["between"],
+        "days": {**RULE_KEYS["days"], "description": "days the window is on (default: all)"},
+        "except_days": RULE_KEYS["except_days"],
+    },
+}
+
+
+def _annotate(definitions: dict[str, Any]) -> None:
+    """Add descriptions, patterns and choices to the generated definitions, in place."""
+    for name, definition in definitions.items():
+        keys = TABLE_KEYS.get(name) or (RULE_KEYS if name.endswith("Rule") else {})
+        for key, extra in keys.items():
+            prop = definition.get("properties", {}).get(key)
+            if prop is None:
+                continue
+            if "items" in extra and "items" in prop:
+                prop["items"] = {**prop["items"], **extra["items"]}
+            if "additionalProperties" in extra and "additionalProperties" in prop:
+                prop["additionalProperties"] = {
+                    **prop["additionalProperties"],
+                    **extra["additionalProperties"],
+                }
+            prop.update({k: v for k, v in extra.items() if k not in prop or k == "description"})
+
+
+def policy_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of one policy file."""
+    generated = schema.PolicyDocument.model_json_schema(
+        by_alias=True, schema_generator=TomlJsonSchema
+    )
+    _annotate(generated.get("$defs", {}))
+    _annotate({"PolicyDocument": generated})
+    return {
+        "$schema": DRAFT,
+        "title": "youthmode policy",
+        "description": "A youthmode policy file (TOML). Reference: docs/policy-language.md; "
+        "check files with `youthmode check`.",
+        **{k: v for k, v in generated.items() if k not in ("title", "description")},
+    }
+
+
+def policy_tests_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of one policy test file (`*_test.toml`)."""
+    generated = CaseFile.model_json_schema(schema_generator=TomlJsonSchema)
+    request = DecisionRequest.model_json_schema(schema_generator=TomlJsonSchema)
+    definitions = {**generated.pop("$defs", {}), **request.pop("$defs", {})}
+    definitions["DecisionRequest"] = request
+    definitions["Case"]["properties"]["request"] = {
+        "$ref": "#/$defs/DecisionRequest",
+        "description": "a decision request, as in the API; `at` is required here",
+    }
+    return {
+        "$schema": DRAFT,
+        "title": "youthmode policy tests",
+        "description": "A youthmode policy test file (*_test.toml): [[case]]s, each a request "
+        "and the expected decision. Run with `youthmode test`.",
+        **{k: v for k, v in generated.items() if k not in ("title", "description")},
+        "$defs": dict(sorted(definitions.items())),
+    }
+
+
+def render(document: dict[str, Any]) -> str:
+    """Stable text: the same schema always prints the same bytes."""
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+# -- the command --------------------------------------------------------------------------------
+def register(sub: Any) -> None:
+    """Add `schema` to the `youthmode` command."""
+    cmd = sub.add_parser(
+        "schema",
+        help="print the JSON Schema of policy files (for editor completion and validation)",
+        description="Print the JSON Schema (draft 2020-12) of the policy file format. "
+        "See docs/editor-setup.md for taplo and Even Better TOML.",
+    )
+    cmd.add_argument("--output", "-o", metavar="FILE", help="write it to FILE instead")
+    cmd.add_argument(
+        "--tests", action="store_true", help="the schema of policy test files (*_test.toml)"
+    )
+    cmd.set_defaults(run=run_schema)
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    """Print (or write) the schema."""
+    text = render(policy_tests_schema() if args.tests else policy_schema())
+    if args.output is None:
+        print(text, end="")
+        return 0
+    path = Path(args.output)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        print(f"youthmode schema: cannot write `{path}`: {err.strerror}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}", file=sys.stderr)
+    return 0

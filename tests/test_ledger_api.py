@@ -241,3 +241,30 @@ def test_redis_outage_fails_closed_and_recovers(
         client.post("/v1/usage", json=usage_events(("e2", "19:40:00", "19:50:00"))).status_code
         == 200
     )
+
+
+def test_reservations_are_logged(tmp_path: Path, freezer: Any) -> None:
+    import json
+
+    freezer.move_to("2026-11-27T12:30:00Z")
+    log = tmp_path / "decisions.jsonl"
+    app = create_app(
+        ServerConfig(
+            policies=str(CONFIGS),
+            state_dir=str(tmp_path / "state"),
+            decision_log=str(log),
+            log_key="k",
+        )
+    )
+    order = {
+        "subject_id": "kid-1",
+        "order_id": "o-1",
+        "action": "game.purchase",
+        "amount": "30.00",
+        "subject": {"age": 12, "verified": True},
+    }
+    decision = app.test_client().post("/v1/purchases/reserve", json=order).get_json()
+    [entry] = [json.loads(line) for line in log.read_text().splitlines()]
+    assert entry["decision_id"] == decision["decision_id"] and entry["effect"] == "allow"
+    assert "kid-1" not in log.read_text() and entry["subject"]
+    assert entry["request"]["resource"]["amount"] == "30.00"

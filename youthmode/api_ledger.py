@@ -8,6 +8,7 @@ allow answers 422 and changes nothing.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, TypeVar
 
 from flask import Flask, Response, request
@@ -35,6 +36,7 @@ from youthmode.ledger_models import (
     ReserveBody,
     UsageBody,
 )
+from youthmode.model import DecisionRequest, Subject
 
 
 def _respond(data: Any, status: int = 200) -> Response:
@@ -119,12 +121,23 @@ def register_ledger_routes(app: Flask, state: _State) -> None:  # a route table
     @app.post("/v1/purchases/reserve")
     @requires("usage")
     def reserve() -> Response:
+        started = time.perf_counter()
         body = _body(ReserveBody)
         decision, reservation = ledger.reserve(body.model_dump(exclude_none=True))
         out = decision.model_dump(mode="json")
         if reservation is not None:
             out["reservation"] = reservation
         state.metrics.record_decision(decision.policy.id, decision.effect, decision.reason_codes)
+        if state.decision_log.enabled:
+            # The request as decided: usage and spend are in the decision's facts.
+            logged = DecisionRequest(
+                policy=decision.policy.id,
+                subject=(body.subject or Subject()).model_copy(update={"id": body.subject_id}),
+                action=body.action,
+                at=decision.facts.local_time,
+                resource={**(body.resource or {}), "amount": body.amount},
+            )
+            state.decision_log.record(logged, decision, time.perf_counter() - started)
         return _respond(out)
 
     @app.post("/v1/purchases/<order_id>/commit")

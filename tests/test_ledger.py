@@ -321,3 +321,35 @@ def test_rest_of_day_grant_lifts_only_today(ledger: Ledger) -> None:
     }
     decision = ledger.decide(request)
     assert decision.allowed and decision.remaining_seconds == 5400  # curfew at 22:00
+
+
+def test_review_fixes_for_guardian_and_usage(ledger: Ledger) -> None:
+    with pytest.raises(GuardianRefused):
+        ledger.update_guardian("kid", {"daily_limit": "48h"}, actor="mum")
+    ledger.update_guardian(
+        "kid",
+        {"daily_limit": 45, "curfew": ["21:00", "06:00"], "exempt_apps": ["edu.app"]},
+        actor="mum",
+    )
+    assert ledger.guardian("kid")["settings"]["daily_limit"] == 2700  # minutes, like grants
+    request = {
+        "subject": {"id": "kid", "age": 12, "verified": True},
+        "action": "app.use",
+        "at": t("21:30:00"),
+        "usage": {"today_seconds": 0},
+        "guardian": {"curfew": ["23:00", "06:00"]},
+    }
+    decision = ledger.decide(request)  # the caller's later curfew cannot lift the stored one
+    assert [r.rule for r in decision.reasons] == ["guardian/curfew"]
+    answer = ledger.record_usage("kid", [ev("x", t("19:00:00"), t("19:30:00"), app="edu.app")])
+    assert answer["results"][0]["counted"] is False
+    assert (
+        ledger.record_purchase(
+            {"subject_id": "kid", "id": "p", "action": "purchase", "amount": "10.00"}
+        )["status"]
+        == "recorded"
+    )
+    with pytest.raises(LedgerConflict):
+        ledger.record_purchase(
+            {"subject_id": "kid", "id": "p", "action": "purchase", "amount": "11.00"}
+        )

@@ -89,8 +89,3 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
-
-
-def settings_table() -> list[tuple[str, str, str, str]]:
-    """(flag, env var, default, doc) rows, for docs and `--help`."""
-    return [(f.name, f.metadata["env"], repr(f.default), "") for f in fields(ServerConfig)]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -82,7 +81,6 @@ class Engine:
             default_policy = next(iter(self._policies))
         self.default_policy = default_policy or (marked[0] if marked else None)
         self.loaded_at = self._clock()
-        self._lock = threading.Lock()
 
     def _marked_defaults(self) -> list[str]:
         """Policies marked `default`, leaving out any that a marked pack extends."""

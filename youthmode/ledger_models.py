@@ -3,7 +3,6 @@ for the OpenAPI document. Answers are built by `youthmode.ledger`; these models 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -214,4 +213,3 @@ OUTPUT_MODELS: list[type[BaseModel]] = [
     GuardianLog,
     Totals,
 ]
-_ = datetime

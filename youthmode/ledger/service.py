@@ -25,7 +25,7 @@ from youthmode.engine import Engine, system_clock
 from youthmode.errors import RequestError, RequestProblem, did_you_mean
 from youthmode.ledger import guardian as guardian_rules
 from youthmode.ledger.store import LedgerConflict, NotFound, Store, StoreUnavailable, Transaction
-from youthmode.ledger.usage import Interval, merge, session_seconds, split_days, total
+from youthmode.ledger.usage import merge, session_seconds, split_days, total
 from youthmode.model import Decision, DecisionRequest, Guardian, Usage
 from youthmode.policies import CompiledPolicy
 from youthmode.units import UnitError, parse_money
@@ -715,6 +715,3 @@ def _aware(value: Any) -> datetime:
     if parsed.tzinfo is None:
         raise ValueError(f"`{value}` has no UTC offset")
     return parsed
-
-
-Intervals = list[Interval]

@@ -562,13 +562,7 @@ def _diff_text(
             print(f"{len(r.regions)} {plural} where the {what} changes ({count:,} points):")
             for line in summary(r.regions):
                 print(f"  {line}")
-        shown = r.regions[: args.max_regions]
-        for n, region in enumerate(shown, 1):
-            print()
-            for line in region_text(n, region, r.domain.zone, ("old", "new"), b.id):
-                print(line)
-        if len(r.regions) > len(shown):
-            print(f"\n... and {len(r.regions) - len(shown)} more regions (--format json lists all)")
+        _print_regions(r.regions, args.max_regions, r.domain.zone, ("old", "new"), b.id)
         if r.others:
             points = sum(x.points for x in r.others)
             print(
@@ -661,16 +655,9 @@ def _floor_text(results: list[Comparison], args: argparse.Namespace, years: list
             )
             for line in summary(r.regions):
                 print(f"  {line}")
-            shown = r.regions[: args.max_regions]
-            for n, region in enumerate(shown, 1):
-                print()
-                for line in region_text(n, region, r.domain.zone, ("baseline", "pack"), pack.id):
-                    print(line)
-            if len(r.regions) > len(shown):
-                print(
-                    f"\n... and {len(r.regions) - len(shown)} more regions "
-                    "(--format json lists all)"
-                )
+            _print_regions(
+                r.regions, args.max_regions, r.domain.zone, ("baseline", "pack"), pack.id
+            )
         missing = sorted(set(base.actions) - set(pack.actions))
         if missing:
             print(f"note: {pack.id} rejects {', '.join(missing)} (not in its catalog)")
@@ -737,3 +724,16 @@ def register(sub: Any) -> None:
     )
     _common(floor)
     floor.set_defaults(run=cmd_floor)
+
+
+def _print_regions(
+    regions: Sequence[Any], most: int, zone: Any, labels: tuple[str, str], policy_id: str
+) -> None:
+    """The first ``most`` regions in full, then how many more there are."""
+    shown = regions[:most]
+    for n, region in enumerate(shown, 1):
+        print()
+        for line in region_text(n, region, zone, labels, policy_id):
+            print(line)
+    if len(regions) > len(shown):
+        print(f"\n... and {len(regions) - len(shown)} more regions (--format json lists all)")

@@ -25,6 +25,8 @@ from typing import Any
 
 from sysload import busy_seconds
 
+from youthmode.config import ServerConfig
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 LUA = HERE / "post.lua"
@@ -305,7 +307,8 @@ def run_http(
     version = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
     out: dict[str, Any] = {
         "workers": workers,
-        "threads": 4,
+        "threads": ServerConfig.from_env().threads,
+        "worker_class": ServerConfig.from_env().worker_class,
         "connections": connections,
         "runs": runs,
         "caps": {"single": single_cap, "batch": batch_cap, "bare": single_cap, "seconds": seconds},
@@ -327,7 +330,6 @@ def run_http(
             "YOUTHMODE_DECISION_LOG": "off",
             "YOUTHMODE_STATE_DIR": str(folder / "state"),
             "YOUTHMODE_WORKERS": str(workers),
-            "YOUTHMODE_THREADS": "4",
             "PYTHONUNBUFFERED": "1",
         }
         env.pop("YOUTHMODE_KEYS_FILE", None)  # development mode: no auth on loopback

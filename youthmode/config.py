@@ -22,7 +22,11 @@ class ServerConfig:
     host: str = field(default="127.0.0.1", metadata={"env": "YOUTHMODE_HOST"})
     port: int = field(default=8080, metadata={"env": "YOUTHMODE_PORT"})
     workers: int = field(default=2, metadata={"env": "YOUTHMODE_WORKERS"})
-    threads: int = field(default=4, metadata={"env": "YOUTHMODE_THREADS"})
+    # Deciding is CPU-bound: one request per worker at a time, and every new connection goes
+    # to an idle worker. gthread workers (threads > 1) kept whole bursts of keep-alive
+    # connections on one worker, halving throughput on a 2-core machine (docs/performance.md).
+    threads: int = field(default=1, metadata={"env": "YOUTHMODE_THREADS"})
+    worker_class: str = field(default="sync", metadata={"env": "YOUTHMODE_WORKER_CLASS"})
     keys_file: str | None = field(default=None, metadata={"env": "YOUTHMODE_KEYS_FILE"})
     decision_log: str = field(default="-", metadata={"env": "YOUTHMODE_DECISION_LOG"})
     log_key: str | None = field(default=None, metadata={"env": "YOUTHMODE_LOG_KEY"})

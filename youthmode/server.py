@@ -105,7 +105,7 @@ class _GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no 
             "bind": f"[{c.host}]:{c.port}" if ":" in c.host else f"{c.host}:{c.port}",
             "workers": c.workers,
             "threads": c.threads,
-            "worker_class": "gthread",
+            "worker_class": c.worker_class,
             "child_exit": _child_exit,
             "post_worker_init": _post_worker_init,
             "graceful_timeout": 30,

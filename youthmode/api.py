@@ -268,6 +268,8 @@ def _register_routes(app: Flask, state: _State) -> None:
         )
 
     def explain_flag() -> bool:
+        if not request.query_string:  # the common case: skip parsing the query string
+            return False
         return request.args.get("explain", "false").lower() in ("1", "true", "yes")
 
     def decide_one(engine: Engine, body: Any, explain: bool, batch_id: str | None) -> str:
@@ -332,7 +334,7 @@ def _register_routes(app: Flask, state: _State) -> None:
                     json.dumps(request_problem(err, index).body(), ensure_ascii=False, default=str)
                 )
         state.metrics.batch_size.observe(len(items))
-        state.metrics.latency.labels("batch").observe(time.perf_counter() - started)
+        state.metrics.observe_latency("batch", time.perf_counter() - started)
         text = '{"batch_id":"' + batch_id + '","decisions":[' + ",".join(parts) + "]}"
         return Response(text, mimetype="application/json")
 
@@ -471,7 +473,7 @@ def _account(
 ) -> None:
     state.metrics.record_decision(decision.policy.id, decision.effect, decision.reason_codes)
     if batch_id is None:
-        state.metrics.latency.labels("decision").observe(elapsed)
+        state.metrics.observe_latency("decision", elapsed)
     if state.decision_log.enabled:
         state.decision_log.record(parsed, decision, elapsed, batch_id)
 

@@ -8,6 +8,7 @@ process. Each app gets its own registry, so tests can create many apps.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -26,6 +27,7 @@ BATCH_BUCKETS = (1, 5, 10, 50, 100, 250, 500, 1000, 5000)
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         r = self.registry
         self.decisions = Counter(
             "youthmode_decisions", "Decisions made", ["policy", "effect"], registry=r
@@ -60,12 +62,23 @@ class Metrics:
             registry=r,
         )
 
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """A labelled child, looked up once: `labels()` takes a lock and builds a key each time."""
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def record_decision(self, policy: str, effect: str, reasons: list[str]) -> None:
-        self.decisions.labels(policy, effect).inc()
+        self._child(self.decisions, policy, effect).inc()
         for reason in reasons:
-            self.reasons.labels(policy, reason).inc()
+            self._child(self.reasons, policy, reason).inc()
             if reason == "engine_error":
-                self.errors.labels(policy).inc()
+                self._child(self.errors, policy).inc()
+
+    def observe_latency(self, endpoint: str, seconds: float) -> None:
+        self._child(self.latency, endpoint).observe(seconds)
 
     def set_policies(
         self, current: list[tuple[str, str, str]], previous: list[tuple[str, str, str]]

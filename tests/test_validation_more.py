@@ -118,3 +118,13 @@ def test_a_child_default_wins_and_its_calendar_words_win(tmp_path: Path) -> None
 def test_times_far_out_are_request_errors(engine: youthmode.Engine, at: str) -> None:
     with pytest.raises(youthmode.RequestError):
         engine.decide({"action": "app.use", "at": at})
+
+
+def test_unquoted_times_in_a_list_get_a_hint(tmp_path: Path) -> None:
+    text = HEAD.format(currency="CNY", extra_action="") + RULE.format(
+        body='kind = "deny_window"\nreason = "curfew"\nactions = ["buy"]\nbetween = [22:00, 06:00]'
+    )
+    (tmp_path / "p.toml").write_text(text, encoding="utf-8")
+    _, [problem] = check_policies([tmp_path])
+    assert problem.code == "toml_syntax"
+    assert problem.hint == 'strings need quotes, e.g. "22:00" or "40m"'

@@ -29,6 +29,8 @@ _TOML_TABLE = re.compile(r"\((?:'[^']*',? ?)+\)")
 _UNQUOTED = re.compile(
     r"=\s*(?!true\b|false\b|inf\b|nan\b)(\d{1,2}:\d{2}|\d+\s*[hms]\b|[A-Za-z][\w.-]*)"
 )
+# An unquoted time or duration inside a list: `between = [22:00, 06:00]`, `["40m"` aside.
+_UNQUOTED_IN_LIST = re.compile(r"[\[,]\s*(\d{1,2}:\d{2}|\d+\s*[hms]\b)")
 _MISSING_HINTS = {
     "policy": 'start the file with a [policy] table, e.g. [policy] id = "acme-kids"',
     "message": 'e.g. message = { zh-CN = "…", en = "…" }',
@@ -180,7 +182,8 @@ def _syntax_hint(text: str, line_text: str) -> str | None:
         return "an inline table { ... } stays on one line, with no comma after the last item"
     if re.search(r"=\s*$", line_text.split("#")[0]):
         return "write a value after `=`"
-    if "invalid value" in lowered or _UNQUOTED.search(line_text.split("#")[0]):
+    code = line_text.split("#")[0]
+    if "invalid value" in lowered or _UNQUOTED.search(code) or _UNQUOTED_IN_LIST.search(code):
         return 'strings need quotes, e.g. "22:00" or "40m"'
     return None
 

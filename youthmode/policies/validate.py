@@ -202,7 +202,8 @@ def _merge(
             ("policy", "calendar"),
             "unknown_calendar",
             f"no holiday calendar for country `{meta.calendar}`",
-            hint=did_you_mean(meta.calendar.upper(), supported_countries()),
+            hint=_COUNTRY_ALIASES.get(meta.calendar.upper())
+            or did_you_mean(meta.calendar.upper(), supported_countries()),
         )
     currency = meta.currency or (parent.currency if parent else "CNY")
     if not re.fullmatch(r"[A-Z]{3}", currency):
@@ -277,8 +278,17 @@ def _check_timezone(src: SourceFile, name: str, check: _Checker) -> None:
             ("policy", "timezone"),
             "invalid_timezone",
             f"`{name}` is not an IANA time zone",
-            hint=did_you_mean(name, _zones()) or 'e.g. "Asia/Shanghai"',
+            hint=_ZONE_ALIASES.get(name) or did_you_mean(name, _zones()) or 'e.g. "Asia/Shanghai"',
         )
+
+
+# Names people write that the closest spelling would get wrong (Asia/Brunei, Puerto Rico).
+_ZONE_ALIASES = {
+    "Asia/Beijing": "did you mean `Asia/Shanghai`? (China's zone is named after Shanghai)",
+    "Beijing": "did you mean `Asia/Shanghai`?",
+    "China": "did you mean `Asia/Shanghai`?",
+}
+_COUNTRY_ALIASES = {"PRC": "did you mean `CN`?", "CHINA": "did you mean `CN`?"}
 
 
 @cache

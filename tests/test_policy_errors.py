@@ -873,7 +873,7 @@ def test_invalid_timezone(tmp_path: Path) -> None:
             other,
             at(other, "timezone ="),
             "policy.timezone",
-            'e.g. "Asia/Shanghai"',
+            "did you mean `Asia/Shanghai`?",
         ),
     ]
 

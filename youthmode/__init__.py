@@ -6,7 +6,7 @@ The pipeline, one way:
 2. validate  resolve `extends`, cross-check references, did-you-mean (`policies.validate`)
 3. compile   immutable per-action, per-band rule plans               (`policies.compile`)
 4. evaluate  request -> facts -> rule verdicts at `at`               (`engine`, `policies.rules`)
-5. explain   deny overrides; remaining time, next allowed instant, trace (`timeline`, `engine`)
+5. combine   deny overrides; remaining time, next allowed instant, trace (`timeline`, `decision`)
 """
 
 from youthmode.engine import Engine as Engine

@@ -13,31 +13,31 @@ import os
 import random
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from youthmode.decision import (
+    ENGINE_ERROR,
+    STORE_UNAVAILABLE,
+    evaluate,
+    fail_closed,
+    fails_closed,
+)
 from youthmode.errors import RequestError, RequestProblem, did_you_mean
-from youthmode.facts import Moment, RequestFacts, age_on
+from youthmode.facts import RequestFacts
 from youthmode.model import (
     Decision,
     DecisionRequest,
     Explanation,
-    Facts,
     Guardian,
-    Obligation,
-    PolicyRef,
-    Reason,
-    Remedy,
     RuleTrace,
 )
 from youthmode.policies import CompiledPolicy, load_policies
-from youthmode.policies.rules import CompiledRule, LockoutWarningRule, RestReminderRule
-from youthmode.timeline import Timeline
-from youthmode.units import format_time_of_day, parse_time_of_day
+from youthmode.units import parse_time_of_day
 
 log = logging.getLogger("youthmode.engine")
 _random = random.Random()  # decision ids need uniqueness, not secrecy
@@ -180,12 +180,12 @@ class Engine:
         facts = request_facts(req, policy, at)
         decision_id = new_decision_id(now)
         try:
-            if store_unavailable and _fails_closed(policy, facts, at):
-                return _fail_closed(policy, facts, at, decision_id, STORE_UNAVAILABLE), []
-            decision, trace = _evaluate(policy, req, facts, at, decision_id, explain)
+            if store_unavailable and fails_closed(policy, facts, at):
+                return fail_closed(policy, facts, at, decision_id, STORE_UNAVAILABLE), []
+            decision, trace = evaluate(policy, req, facts, at, decision_id, explain)
         except Exception:  # fail closed: a bug must never allow, nor escape as a 500
             log.exception("engine error in decision %s (policy %s)", decision_id, policy.id)
-            return _fail_closed(policy, facts, at, decision_id, ENGINE_ERROR), []
+            return fail_closed(policy, facts, at, decision_id, ENGINE_ERROR), []
         if degraded:
             decision.degraded = True
         return decision, trace
@@ -302,238 +302,3 @@ def _check_money(
                 f"`{value}` has more than {places} decimal places for {policy.currency}",
                 code="invalid_amount",
             )
-
-
-# -- evaluation (pure) -----------------------------------------------------------------------
-def _evaluate(
-    policy: CompiledPolicy,
-    req: DecisionRequest,
-    facts: RequestFacts,
-    at: datetime,
-    decision_id: str,
-    explain: bool,
-) -> tuple[Decision, list[RuleTrace]]:
-    line = Timeline(policy, facts, at)
-    now = line.moment(line.at_ts)
-    denials = line.denials(now)
-    active = line.active(now.band)
-    remaining = next_at = None
-    obligations: list[Obligation] = []
-    remedies: list[Remedy] = []
-    if not denials:
-        remaining = line.remaining_seconds(now)
-        obligations = _obligations(active.obligations, now, at, remaining)
-    else:
-        found = line.next_allowed(now)
-        next_at = datetime.fromtimestamp(found, policy.zone) if found is not None else None
-        remedies = _remedies(denials, facts, next_at)
-    decision = Decision(
-        decision_id=decision_id,
-        effect="deny" if denials else "allow",
-        allowed=not denials,
-        band=now.band,
-        reasons=[
-            Reason(code=r.code, rule=r.ref, message=r.message, message_en=r.message_en)
-            for r in denials
-        ],
-        obligations=obligations,
-        remedies=remedies,
-        remaining_seconds=remaining,
-        valid_until=at + timedelta(seconds=remaining) if remaining is not None else None,
-        next_allowed_at=next_at,
-        facts=_facts(policy, facts, now, at, [r.code for r in active.waived]),
-        policy=PolicyRef(id=policy.id, version=policy.version, digest=policy.digest),
-    )
-    trace = _trace(policy, line, now) if explain else []
-    return decision, trace
-
-
-def _obligations(
-    rules: tuple[CompiledRule, ...], m: Moment, at: datetime, remaining: int | None
-) -> list[Obligation]:
-    out = []
-    for rule in rules:
-        fields: dict[str, Any] = {
-            "type": rule.code,
-            "rule": rule.ref,
-            "message": rule.message,
-            "message_en": rule.message_en,
-        }
-        if isinstance(rule, RestReminderRule) and rule.due(m):
-            out.append(Obligation(**fields))
-        elif (
-            isinstance(rule, LockoutWarningRule)
-            and remaining is not None
-            and remaining <= rule.before
-        ):
-            out.append(Obligation(**fields, at=at + timedelta(seconds=remaining)))
-    return out
-
-
-def _remedies(
-    denials: list[CompiledRule], facts: RequestFacts, next_at: datetime | None
-) -> list[Remedy]:
-    out: list[Remedy] = []
-    for rule in denials:
-        if rule.kind == "require_consent":
-            out.append(
-                Remedy(
-                    type="guardian_consent", action=getattr(rule, "consent", None) or facts.action
-                )
-            )
-        elif rule.kind == "require_verified":
-            out.append(Remedy(type="verify_identity"))
-        elif rule.waivable:
-            out.append(Remedy(type="guardian_waiver", code=rule.code))
-    if next_at is not None:
-        out.append(Remedy(type="wait", until=next_at))
-    unique: list[Remedy] = []
-    for remedy in out:
-        if remedy not in unique:
-            unique.append(remedy)
-    return unique
-
-
-def _facts(
-    policy: CompiledPolicy, req: RequestFacts, m: Moment, at: datetime, waived: list[str]
-) -> Facts:
-    spending = policy.actions[req.action].requires_amount
-    return Facts(
-        local_time=at,
-        timezone=policy.timezone,
-        day_type=m.day_type,
-        calendar_official=policy.calendar.is_official(m.date.year),
-        age=m.age,
-        verified=req.verified,
-        today_seconds=req.today_seconds,
-        session_seconds=req.session_seconds,
-        day_spent=req.day_spent if spending else None,
-        month_spent=req.month_spent if spending else None,
-        amount=req.amount,
-        category=req.category,
-        waived=waived or None,
-        guardian=_guardian_facts(req) if m.band in policy.protected_bands else None,
-    )
-
-
-def _guardian_facts(req: RequestFacts) -> dict[str, Any] | None:
-    out: dict[str, Any] = {}
-    if req.guardian_daily_limit is not None:
-        out["daily_limit_seconds"] = req.guardian_daily_limit
-    if req.guardian_curfews:
-        shown = [[format_time_of_day(t) for t in w] for w in req.guardian_curfews]
-        out["curfew" if len(shown) == 1 else "curfews"] = shown[0] if len(shown) == 1 else shown
-    if req.extra_seconds:
-        out["extra_seconds"] = req.extra_seconds
-    if req.exempt_apps:
-        out["exempt_apps"] = sorted(req.exempt_apps)
-    if req.consents:
-        out["consents"] = sorted(req.consents)
-    return out or None
-
-
-def _trace(policy: CompiledPolicy, line: Timeline, m: Moment) -> list[RuleTrace]:
-    active = line.active(m.band)
-    in_force = {id(r) for r in active.rules} | {id(r) for r in active.obligations}
-    waived = {id(r) for r in active.waived}
-    exempt = {id(r) for r in active.exempt}
-    out = []
-    guardian = [
-        r for r in (*active.rules, *active.waived, *active.exempt) if r.ref.startswith("guardian/")
-    ]
-    for rule in (*policy.rules, *guardian):
-        applies = rule.ref.startswith("guardian/") or (
-            line.req.action in rule.actions and m.band in rule.bands
-        )
-        if not applies:
-            scope = "action" if line.req.action not in rule.actions else "band"
-            outcome, detail = (
-                "not_applicable",
-                f"{scope} out of scope ({line.req.action}, {m.band})",
-            )
-        elif id(rule) in waived:
-            outcome, detail = "waived", f"guardian waived `{rule.code}` (rule is waivable)"
-        elif id(rule) in exempt:
-            outcome, detail = "exempt", f"app category `{line.req.category}` is exempt"
-        elif rule.obligation:
-            outcome, detail = "obligation", rule.explain(m, line.req)
-        else:
-            assert id(rule) in in_force  # INVARIANT: in scope and neither waived nor exempt
-            outcome = "deny" if rule.denies(m, line.req) else "pass"
-            detail = rule.explain(m, line.req)
-        out.append(
-            RuleTrace(
-                rule=rule.ref,
-                kind=rule.kind,
-                code=rule.code,
-                applies=applies,
-                outcome=outcome,
-                detail=detail,
-            )
-        )
-    return out
-
-
-ENGINE_ERROR = (
-    "engine_error",
-    "engine",
-    "系统暂时无法判断，已按未成年人保护要求暂停该功能",
-    "The decision could not be evaluated; denied to stay safe",
-)
-STORE_UNAVAILABLE = (
-    "store_unavailable",
-    "store",
-    "暂时无法读取使用记录，已按未成年人保护要求暂停该功能",
-    "Usage records cannot be read right now; denied to stay safe",
-)
-
-
-def _age_at(policy: CompiledPolicy, facts: RequestFacts, at: datetime) -> int | None:
-    if facts.birthdate is not None:
-        return age_on(facts.birthdate, at.date(), policy.age_rollover)
-    return facts.declared_age
-
-
-def _fails_closed(policy: CompiledPolicy, facts: RequestFacts, at: datetime) -> bool:
-    """Without the ledger, does this subject and action get a `store_unavailable` denial?"""
-    band = policy.band_of(_age_at(policy, facts, at))
-    return band in policy.protected_bands and policy.actions[facts.action].on_store_error == "deny"
-
-
-def _fail_closed(
-    policy: CompiledPolicy,
-    facts: RequestFacts,
-    at: datetime,
-    decision_id: str,
-    why: tuple[str, str, str, str],
-) -> Decision:
-    code, rule, message, message_en = why
-    try:
-        age = _age_at(policy, facts, at)
-        band = policy.band_of(age)
-    except Exception:  # the fallback itself must not fail
-        age, band = None, "unknown"
-    return Decision(
-        decision_id=decision_id,
-        effect="deny",
-        allowed=False,
-        band=band,
-        reasons=[
-            Reason(code=code, rule=f"{policy.id}/{rule}", message=message, message_en=message_en)
-        ],
-        obligations=[],
-        remedies=[],
-        remaining_seconds=None,
-        valid_until=None,
-        next_allowed_at=None,
-        facts=Facts(
-            local_time=at,
-            timezone=policy.timezone,
-            day_type="unknown",
-            calendar_official=False,
-            age=age,
-            verified=facts.verified,
-        ),
-        policy=PolicyRef(id=policy.id, version=policy.version, digest=policy.digest),
-        degraded=code == "store_unavailable",
-    )

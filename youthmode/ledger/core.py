@@ -1,0 +1,371 @@
+"""The ledger's core: usage intervals, totals, and decisions that read the ledger.
+
+Usage events are validated one by one, then every valid one is recorded in a single atomic
+write; overlapping intervals count once and are split at the policy's local midnight. Decisions
+with a subject id and no `usage` get today's use, the session and the spend from here (see
+`service.py` for the whole `Ledger`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from youthmode.engine import Engine, system_clock
+from youthmode.errors import RequestError, did_you_mean
+from youthmode.ledger import guardian as guardian_rules
+from youthmode.ledger.store import Store, StoreUnavailable, Transaction
+from youthmode.ledger.usage import merge, session_seconds, split_days, total
+from youthmode.model import Decision, DecisionRequest, Guardian, Usage
+from youthmode.policies import CompiledPolicy
+
+DAY_DOC_DAYS = 40  # usage documents kept, in days
+RECORD_DAYS = 70  # purchases and orders kept, in days
+
+
+@dataclass(frozen=True)
+class LedgerSettings:
+    session_gap: int = 600  # a break this long ends a session (seconds)
+    max_skew: int = 120  # how far in the future an event may end (seconds)
+    hold_seconds: int = 900  # reservations expire after this
+    request_ttl: int = 3600  # unanswered ask-for-more-time requests expire after this
+    max_event_seconds: int = 86400
+
+
+@dataclass(frozen=True)
+class _Event:
+    index: int
+    id: str
+    action: str
+    start: int
+    end: int
+    counted: bool
+    app: str | None = None
+
+
+def iso_day(day: date) -> str:
+    return day.isoformat()
+
+
+def month_of(day: date) -> str:
+    return day.strftime("%Y-%m")
+
+
+def _dec(text: str | None) -> Decimal:
+    return Decimal(text) if text else Decimal(0)
+
+
+class LedgerCore:
+    """Usage, totals and decisions that read the ledger; the base of `Ledger`."""
+
+    def __init__(
+        self,
+        engine: Engine | Callable[[], Engine],
+        store: Store,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        settings: LedgerSettings | None = None,
+    ) -> None:
+        self._engine = engine
+        self.store = store
+        self.clock = clock or system_clock
+        self.settings = settings or LedgerSettings()
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine if isinstance(self._engine, Engine) else self._engine()
+
+    def _now(self) -> datetime:
+        return self.clock().astimezone(UTC)
+
+    def _today(self, policy_id: str | None) -> tuple[CompiledPolicy, datetime, date]:
+        """The policy, the current instant, and the local day it falls on in that policy."""
+        policy = self.engine.policy(policy_id)
+        now = self._now()
+        return policy, now, now.astimezone(policy.zone).date()
+
+    # -- usage --------------------------------------------------------------------------------
+    def record_usage(
+        self, subject_id: str, events: list[Any], policy_id: str | None = None
+    ) -> dict[str, Any]:
+        """Record active-use intervals; answers each event and the subject's new totals."""
+        policy = self.engine.policy(policy_id)
+        now = self._now()
+        checked: list[_Event | dict[str, Any]] = [
+            self._check_event(i, e, policy, now) for i, e in enumerate(events)
+        ]
+        valid = [e for e in checked if isinstance(e, _Event)]
+
+        def apply(tx: Transaction) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+            answers = self._record_events(tx, valid, policy)
+            return answers, self._totals(tx, subject_id, policy, now)
+
+        answers, totals = self.store.atomic(subject_id, apply)
+        by_index = {a["index"]: a for a in answers}
+        results = []
+        for item in checked:
+            if isinstance(item, _Event):
+                results.append({k: v for k, v in by_index[item.index].items() if k != "index"})
+            else:
+                results.append(item)
+        return {"subject_id": subject_id, "results": results, "totals": totals}
+
+    def _check_event(
+        self, index: int, raw: Any, policy: CompiledPolicy, now: datetime
+    ) -> _Event | dict[str, Any]:
+        def reject(reason: str, event_id: Any = None) -> dict[str, Any]:
+            shown = event_id if isinstance(event_id, str) else None
+            return {"id": shown, "status": "rejected", "reason": reason}
+
+        if not isinstance(raw, Mapping):
+            return reject("an event must be an object")
+        event_id = raw.get("id")
+        if not isinstance(event_id, str) or not event_id or len(event_id) > 200:
+            return reject("`id` must be a non-empty string", event_id)
+        action = raw.get("action")
+        if not isinstance(action, str) or action not in policy.actions:
+            hint = did_you_mean(str(action), policy.actions)
+            return reject(f"unknown action `{action}`" + (f"; {hint}" if hint else ""), event_id)
+        try:
+            start = aware_time(raw.get("start"))
+            end = aware_time(raw.get("end"))
+        except ValueError as err:
+            return reject(str(err), event_id)
+        if end <= start:
+            return reject("`end` is not after `start`", event_id)
+        if (end - start).total_seconds() > self.settings.max_event_seconds:
+            return reject("the interval is longer than a day", event_id)
+        if end > now + timedelta(seconds=self.settings.max_skew):
+            return reject("the interval ends in the future", event_id)
+        category = raw.get("category")
+        counted = policy.actions[action].metered and category not in policy.exempt_categories
+        app = raw.get("app")
+        return _Event(
+            index,
+            event_id,
+            action,
+            int(start.timestamp()),
+            int(end.timestamp()),
+            counted,
+            app if isinstance(app, str) else None,
+        )
+
+    def _record_events(
+        self, tx: Transaction, events: list[_Event], policy: CompiledPolicy
+    ) -> list[dict[str, Any]]:
+        docs: dict[str, dict[str, Any]] = {}
+
+        def doc(day: date) -> dict[str, Any]:
+            key = f"u:{iso_day(day)}"
+            if key not in docs:
+                docs[key] = tx.get(key) or {"iv": [], "ev": {}}
+            return docs[key]
+
+        exempt_apps = set((tx.get("guardian") or {}).get("exempt_apps", []))
+        answers = []
+        for event in events:
+            first = split_days(event.start, event.start + 1, policy.zone)[0][0]
+            seen = next(
+                (
+                    doc(day)["ev"][event.id]
+                    for day in (first, first - timedelta(days=1), first + timedelta(days=1))
+                    if event.id in doc(day)["ev"]
+                ),
+                None,
+            )
+            if seen is not None:
+                same = seen == [event.start, event.end, event.action]
+                answers.append(
+                    {
+                        "index": event.index,
+                        "id": event.id,
+                        "status": "duplicate" if same else "rejected",
+                        **({} if same else {"reason": "id reused with other content"}),
+                    }
+                )
+                continue
+            doc(first)["ev"][event.id] = [event.start, event.end, event.action]
+            counted = event.counted and event.app not in exempt_apps
+            if counted:
+                for day, piece in split_days(event.start, event.end, policy.zone):
+                    day_doc = doc(day)
+                    day_doc["iv"] = [
+                        list(iv) for iv in merge([(s, e) for s, e in day_doc["iv"]] + [piece])
+                    ]
+            answers.append(
+                {"index": event.index, "id": event.id, "status": "accepted", "counted": counted}
+            )
+        for key, value in docs.items():
+            if value["iv"] or value["ev"]:
+                tx.put(key, value)
+        self._prune(tx, "u:", DAY_DOC_DAYS)
+        return answers
+
+    def _prune(self, tx: Transaction, prefix: str, days: int) -> None:
+        cutoff = iso_day(self._now().date() - timedelta(days=days))
+        for key in tx.keys(prefix):
+            if key[len(prefix) :] < cutoff:
+                tx.delete(key)
+
+    # -- totals and decisions -------------------------------------------------------------------
+    def totals(
+        self, subject_id: str, policy_id: str | None = None, at: datetime | None = None
+    ) -> dict[str, Any]:
+        policy = self.engine.policy(policy_id)
+        when = at or self._now()
+        return self.store.read(subject_id, lambda tx: self._totals(tx, subject_id, policy, when))
+
+    def _totals(
+        self, tx: Transaction, subject_id: str, policy: CompiledPolicy, at: datetime
+    ) -> dict[str, Any]:
+        local = at.astimezone(policy.zone)
+        day, at_ts = local.date(), int(at.timestamp())
+        today = [(s, e) for s, e in (tx.get(f"u:{iso_day(day)}") or {"iv": []})["iv"]]
+        yesterday = [
+            (s, e) for s, e in (tx.get(f"u:{iso_day(day - timedelta(days=1))}") or {"iv": []})["iv"]
+        ]
+        spend = self._spend(tx, day, at)
+        return {
+            "subject_id": subject_id,
+            "policy": policy.id,
+            "day": iso_day(day),
+            "month": month_of(day),
+            "today_seconds": total(today, until=at_ts),
+            "session_seconds": session_seconds(
+                merge(yesterday + today), at_ts, self.settings.session_gap
+            ),
+            "spend": {
+                kind: {k: str(v) for k, v in figures.items()} for kind, figures in spend.items()
+            },
+            "currency": policy.currency,
+        }
+
+    def _spend(self, tx: Transaction, day: date, at: datetime) -> dict[str, dict[str, Decimal]]:
+        out: dict[str, dict[str, Decimal]] = {}
+        zero = {
+            "day": Decimal(0),
+            "month": Decimal(0),
+            "held_day": Decimal(0),
+            "held_month": Decimal(0),
+        }
+        for kind, figures in (tx.get("spend") or {}).items():
+            entry = out.setdefault(kind, dict(zero))
+            entry["day"] = _dec(figures.get(f"d:{iso_day(day)}"))
+            entry["month"] = _dec(figures.get(f"m:{month_of(day)}"))
+        now_ts = self._now().timestamp()
+        for order in (tx.get("orders") or {}).values():
+            if order["state"] == "held" and order["expires_at"] > now_ts:
+                entry = out.setdefault(order["kind"], dict(zero))
+                if order["day"] == iso_day(day):
+                    entry["held_day"] += Decimal(order["amount"])
+                if order["month"] == month_of(day):
+                    entry["held_month"] += Decimal(order["amount"])
+        return out
+
+    def prepare(
+        self, request: DecisionRequest, engine: Engine | None = None
+    ) -> tuple[DecisionRequest, str | None]:
+        """The request with usage and guardian settings from the ledger, and the store mode.
+
+        The mode is None when the ledger was read (or not needed), `degraded` when it could not
+        be read but the caller gave `usage`, and `unavailable` when the usage had to come from
+        the ledger and could not.
+        """
+        engine = engine or self.engine
+        subject_id = request.subject.id
+        if subject_id is None:
+            return request, None
+        try:
+            filled = self.store.read(subject_id, lambda tx: self._fill(tx, request, engine))
+        except StoreUnavailable:
+            return request, "degraded" if request.usage is not None else "unavailable"
+        return filled, None
+
+    def decide(self, request: DecisionRequest | Mapping[str, Any]) -> Decision:
+        """Decide with usage and guardian settings from the ledger (explicit `usage` wins)."""
+        engine = self.engine
+        filled, mode = self.prepare(engine.parse(request), engine)
+        return engine.decide(
+            filled, degraded=mode == "degraded", store_unavailable=mode == "unavailable"
+        )
+
+    def explain(self, request: DecisionRequest | Mapping[str, Any]) -> Any:
+        engine = self.engine
+        filled, mode = self.prepare(engine.parse(request), engine)
+        if mode == "unavailable":
+            from youthmode.model import Explanation
+
+            return Explanation(decision=engine.decide(filled, store_unavailable=True), trace=[])
+        result = engine.explain(filled)
+        if mode == "degraded":
+            result.decision.degraded = True
+        return result
+
+    def _fill(self, tx: Transaction, request: DecisionRequest, engine: Engine) -> DecisionRequest:
+        policy = engine.policy(request.policy)
+        at = request.at or self._now()
+        local_day = at.astimezone(policy.zone).date()
+        updates: dict[str, Any] = {}
+        if request.usage is None:
+            totals = self._totals(tx, request.subject.id or "", policy, at)
+            action = policy.actions.get(request.action)
+            kind = action.spend if action else None
+            spend = totals["spend"].get(kind, {}) if kind else {}
+            updates["usage"] = Usage(
+                today_seconds=totals["today_seconds"],
+                session_seconds=totals["session_seconds"],
+                day_spent=_dec(spend.get("day")) + _dec(spend.get("held_day")),
+                month_spent=_dec(spend.get("month")) + _dec(spend.get("held_month")),
+            )
+        stored = guardian_rules.for_decision(tx, local_day)
+        if stored is not None:
+            updates["guardian"] = guardian_rules.merge(request.guardian or Guardian(), stored)
+        return request.model_copy(update=updates) if updates else request
+
+
+def add_spend(tx: Transaction, kind: str, day: date, amount: Decimal) -> None:
+    spend = tx.get("spend") or {}
+    figures = spend.setdefault(kind, {})
+    for key in (f"d:{iso_day(day)}", f"m:{month_of(day)}"):
+        figures[key] = str(_dec(figures.get(key)) + amount)
+    cutoff_day = iso_day(day - timedelta(days=DAY_DOC_DAYS))
+    cutoff_month = month_of(day - timedelta(days=RECORD_DAYS))
+    spend[kind] = {
+        k: v
+        for k, v in figures.items()
+        if (k.startswith("d:") and k[2:] >= cutoff_day)
+        or (k.startswith("m:") and k[2:] >= cutoff_month)
+    }
+    tx.put("spend", spend)
+
+
+def prune_records(records: dict[str, Any], field: str, today: date) -> dict[str, Any]:
+    cutoff = iso_day(today - timedelta(days=RECORD_DAYS))
+    return {k: v for k, v in records.items() if v.get(field, cutoff) >= cutoff}
+
+
+def required_str(body: Mapping[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value or len(value) > 200:
+        raise RequestError.single(
+            (key,), f"`{key}` must be a non-empty string", code="missing_field"
+        )
+    return value
+
+
+def aware_time(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"`{value}` is not an RFC 3339 time") from None
+    else:
+        raise ValueError("times must be RFC 3339 strings with an offset")
+    if parsed.tzinfo is None:
+        raise ValueError(f"`{value}` has no UTC offset")
+    return parsed

@@ -1,0 +1,300 @@
+"""Purchases and the two-phase reserve / commit / release flow.
+
+A reservation decides the purchase against recorded spend plus every outstanding hold, inside
+one atomic write of the subject's documents, so concurrent reservations can never together pass
+a cap. Orders are idempotent by order id; an order-to-subject index lets commit and release
+find the subject from the order id alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from youthmode.errors import RequestError, RequestProblem, did_you_mean
+from youthmode.ledger.core import (
+    LedgerCore,
+    add_spend,
+    aware_time,
+    iso_day,
+    month_of,
+    prune_records,
+    required_str,
+)
+from youthmode.ledger.store import LedgerConflict, NotFound, Transaction
+from youthmode.model import Decision
+from youthmode.policies import CompiledPolicy
+from youthmode.units import UnitError, parse_money
+
+
+class PurchaseLedger(LedgerCore):
+    # -- purchases --------------------------------------------------------------------------------
+    def _spend_kind(self, policy: CompiledPolicy, action: Any) -> str:
+        spec = policy.actions.get(action) if isinstance(action, str) else None
+        if spec is None or spec.spend is None:
+            spending = sorted(a for a, s in policy.actions.items() if s.spend)
+            raise RequestError.single(
+                ("action",),
+                f"`{action}` is not a spending action",
+                code="unknown_action",
+                hint=did_you_mean(str(action), spending),
+                known=spending,
+            )
+        return spec.spend
+
+    def _amount(self, policy: CompiledPolicy, value: Any, currency: Any) -> Decimal:
+        if currency is not None and currency != policy.currency:
+            raise RequestError.single(
+                ("currency",),
+                f"policy `{policy.id}` counts money in {policy.currency}, not {currency}",
+                code="unsupported_currency",
+            )
+        try:
+            amount = parse_money(
+                str(value) if isinstance(value, int | float) else value,
+                places=policy.currency_places,
+            )
+        except UnitError as err:
+            raise RequestError.single(("amount",), err.message, code="invalid_amount") from None
+        if amount <= 0:
+            raise RequestError.single(
+                ("amount",), "amount must be more than zero", code="invalid_amount"
+            )
+        return amount
+
+    def record_purchase(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """A completed purchase, idempotent by `id`."""
+        subject_id = required_str(body, "subject_id")
+        purchase_id = required_str(body, "id")
+        policy = self.engine.policy(body.get("policy"))
+        kind = self._spend_kind(policy, body.get("action"))
+        amount = self._amount(policy, body.get("amount"), body.get("currency"))
+        at = aware_time(body["at"]) if body.get("at") is not None else self._now()
+        day = at.astimezone(policy.zone).date()
+
+        def apply(tx: Transaction) -> tuple[str, dict[str, Any]]:
+            purchases = tx.get("purchases") or {}
+            if purchase_id in purchases:
+                seen = purchases[purchase_id]
+                if (seen["kind"], seen["amount"]) != (kind, str(amount)):
+                    raise LedgerConflict(
+                        [
+                            RequestProblem(
+                                ("id",),
+                                f"purchase `{purchase_id}` was recorded with other content",
+                                "id_conflict",
+                            )
+                        ]
+                    )
+                status = "duplicate"
+            else:
+                purchases[purchase_id] = {
+                    "kind": kind,
+                    "amount": str(amount),
+                    "day": iso_day(day),
+                    "at": at.isoformat(),
+                }
+                add_spend(tx, kind, day, amount)
+                tx.put("purchases", prune_records(purchases, "day", self._now().date()))
+                status = "recorded"
+            return status, self._totals(tx, subject_id, policy, self._now())
+
+        status, totals = self.store.atomic(subject_id, apply)
+        return {"id": purchase_id, "status": status, "totals": totals}
+
+    def reserve(self, body: Mapping[str, Any]) -> tuple[Decision, dict[str, Any] | None]:
+        """Decide a purchase against spend plus every outstanding hold, and hold it on allow."""
+        subject_id = required_str(body, "subject_id")
+        order_id = required_str(body, "order_id")
+        engine = self.engine
+        policy = engine.policy(body.get("policy"))
+        kind = self._spend_kind(policy, body.get("action"))
+        amount = self._amount(policy, body.get("amount"), body.get("currency"))
+        request = engine.parse(
+            {
+                "policy": policy.id,
+                "subject": {**(body.get("subject") or {}), "id": subject_id},
+                "action": body["action"],
+                "at": body.get("at"),
+                "resource": {
+                    **(body.get("resource") or {}),
+                    "amount": str(amount),
+                    "currency": policy.currency,
+                },
+                **({"guardian": body["guardian"]} if body.get("guardian") else {}),
+            }
+        )
+        self._claim_order(order_id, subject_id)
+        now = self._now()
+
+        def apply(tx: Transaction) -> tuple[Decision, dict[str, Any] | None]:
+            orders = tx.get("orders") or {}
+            existing = orders.get(order_id)
+            if existing is not None:
+                if (existing["kind"], existing["amount"]) != (kind, str(amount)):
+                    raise LedgerConflict(
+                        [
+                            RequestProblem(
+                                ("order_id",),
+                                f"order `{order_id}` was reserved with other content",
+                                "order_conflict",
+                            )
+                        ]
+                    )
+                return self._existing_order(existing, order_id, now)
+            filled = self._fill(tx, request.model_copy(update={"usage": None}), engine)
+            decision = engine.decide(filled)
+            if not decision.allowed:
+                return decision, None
+            at = filled.at or now
+            day = at.astimezone(policy.zone).date()
+            expires = now + timedelta(seconds=self.settings.hold_seconds)
+            orders[order_id] = {
+                "state": "held",
+                "kind": kind,
+                "amount": str(amount),
+                "day": iso_day(day),
+                "month": month_of(day),
+                "expires_at": expires.timestamp(),
+                "decision": decision.model_dump(mode="json"),
+            }
+            tx.put("orders", prune_records(orders, "day", now.date()))
+            return decision, _reservation(order_id, orders[order_id], policy)
+
+        return self.store.atomic(subject_id, apply)
+
+    def _existing_order(
+        self, order: dict[str, Any], order_id: str, now: datetime
+    ) -> tuple[Decision, dict[str, Any] | None]:
+        state = order["state"]
+        if state == "held" and order["expires_at"] <= now.timestamp():
+            state = "expired"
+        if state in ("held", "committed"):
+            return Decision.model_validate(order["decision"]), _reservation(order_id, order, None)
+        raise LedgerConflict(
+            [
+                RequestProblem(
+                    ("order_id",),
+                    f"order `{order_id}` was {state}; use a new order id",
+                    "order_conflict",
+                )
+            ]
+        )
+
+    def _claim_order(self, order_id: str, subject_id: str) -> None:
+        def claim(tx: Transaction) -> str:
+            owner = tx.get("subject")
+            if owner is None:
+                tx.put("subject", subject_id)
+                return subject_id
+            return str(owner)
+
+        owner = self.store.atomic(f"order:{order_id}", claim)
+        if owner != subject_id:
+            raise LedgerConflict(
+                [
+                    RequestProblem(
+                        ("order_id",),
+                        f"order `{order_id}` belongs to another subject",
+                        "order_conflict",
+                    )
+                ]
+            )
+
+    def _order_subject(self, order_id: str, subject_id: str | None) -> str:
+        owner = self.store.read(f"order:{order_id}", lambda tx: tx.get("subject"))
+        if owner is None:
+            raise NotFound(
+                [RequestProblem(("order_id",), f"no reservation `{order_id}`", "unknown_order")]
+            )
+        if subject_id is not None and subject_id != owner:
+            raise LedgerConflict(
+                [
+                    RequestProblem(
+                        ("subject_id",),
+                        f"order `{order_id}` belongs to another subject",
+                        "order_conflict",
+                    )
+                ]
+            )
+        return str(owner)
+
+    def commit(self, order_id: str, subject_id: str | None = None) -> dict[str, Any]:
+        """The payment went through: the held amount becomes recorded spending."""
+        subject = self._order_subject(order_id, subject_id)
+        now = self._now()
+
+        def apply(tx: Transaction) -> dict[str, Any]:
+            orders = tx.get("orders") or {}
+            order = orders.get(order_id)
+            if order is None:
+                raise NotFound(
+                    [RequestProblem(("order_id",), f"no reservation `{order_id}`", "unknown_order")]
+                )
+            if order["state"] == "held" and order["expires_at"] <= now.timestamp():
+                raise LedgerConflict(
+                    [
+                        RequestProblem(
+                            ("order_id",),
+                            f"reservation `{order_id}` expired; record the payment with "
+                            "POST /v1/purchases",
+                            "reservation_expired",
+                        )
+                    ]
+                )
+            if order["state"] not in ("held", "committed"):
+                raise LedgerConflict(
+                    [
+                        RequestProblem(
+                            ("order_id",),
+                            f"order `{order_id}` was {order['state']}",
+                            "order_conflict",
+                        )
+                    ]
+                )
+            if order["state"] == "held":
+                order["state"] = "committed"
+                add_spend(
+                    tx, order["kind"], date.fromisoformat(order["day"]), Decimal(order["amount"])
+                )
+                tx.put("orders", orders)
+            return {"order_id": order_id, "state": "committed", "amount": order["amount"]}
+
+        return self.store.atomic(subject, apply)
+
+    def release(self, order_id: str, subject_id: str | None = None) -> dict[str, Any]:
+        """The payment failed (drop the hold) or was refunded (take the spend back)."""
+        subject = self._order_subject(order_id, subject_id)
+
+        def apply(tx: Transaction) -> dict[str, Any]:
+            orders = tx.get("orders") or {}
+            order = orders.get(order_id)
+            if order is None:
+                raise NotFound(
+                    [RequestProblem(("order_id",), f"no reservation `{order_id}`", "unknown_order")]
+                )
+            if order["state"] == "held":
+                order["state"] = "released"
+            elif order["state"] == "committed":
+                order["state"] = "refunded"
+                add_spend(
+                    tx, order["kind"], date.fromisoformat(order["day"]), -Decimal(order["amount"])
+                )
+            tx.put("orders", orders)
+            return {"order_id": order_id, "state": order["state"], "amount": order["amount"]}
+
+        return self.store.atomic(subject, apply)
+
+
+def _reservation(
+    order_id: str, order: dict[str, Any], policy: CompiledPolicy | None
+) -> dict[str, Any]:
+    expires = datetime.fromtimestamp(order["expires_at"], UTC)
+    return {
+        "order_id": order_id,
+        "state": order["state"],
+        "amount": order["amount"],
+        "expires_at": expires.isoformat().replace("+00:00", "Z"),
+    }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 Severity = Literal["error", "warning"]
 
@@ -123,7 +123,7 @@ class RequestError(YouthmodeError, ValueError):
         code: str = "invalid_request",
         hint: str | None = None,
         **extra: Any,
-    ) -> RequestError:
+    ) -> Self:
         return cls([RequestProblem(loc, msg, code, hint, extra)])
 
 

@@ -262,19 +262,15 @@ def answer(
     requests: dict[str, dict[str, Any]] = tx.get("requests") or {}
     entry = requests.get(request_id)
     if entry is None:
-        raise NotFound(
-            [RequestProblem(("request_id",), f"no time request `{request_id}`", "unknown_request")]
+        raise NotFound.single(
+            ("request_id",), f"no time request `{request_id}`", code="unknown_request"
         )
     current = _current(entry, now)
     if current["status"] != "pending":
-        raise LedgerConflict(
-            [
-                RequestProblem(
-                    ("request_id",),
-                    f"time request `{request_id}` is {current['status']}",
-                    "request_closed",
-                )
-            ]
+        raise LedgerConflict.single(
+            ("request_id",),
+            f"time request `{request_id}` is {current['status']}",
+            code="request_closed",
         )
     before = dict(entry)
     entry.update(

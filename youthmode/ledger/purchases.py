@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from youthmode.errors import RequestError, RequestProblem, did_you_mean
+from youthmode.errors import RequestError, did_you_mean
 from youthmode.ledger.core import (
     LedgerCore,
     add_spend,
@@ -79,14 +79,10 @@ class PurchaseLedger(LedgerCore):
             if purchase_id in purchases:
                 seen = purchases[purchase_id]
                 if (seen["kind"], seen["amount"]) != (kind, str(amount)):
-                    raise LedgerConflict(
-                        [
-                            RequestProblem(
-                                ("id",),
-                                f"purchase `{purchase_id}` was recorded with other content",
-                                "id_conflict",
-                            )
-                        ]
+                    raise LedgerConflict.single(
+                        ("id",),
+                        f"purchase `{purchase_id}` was recorded with other content",
+                        code="id_conflict",
                     )
                 status = "duplicate"
             else:
@@ -134,14 +130,10 @@ class PurchaseLedger(LedgerCore):
             existing = orders.get(order_id)
             if existing is not None:
                 if (existing["kind"], existing["amount"]) != (kind, str(amount)):
-                    raise LedgerConflict(
-                        [
-                            RequestProblem(
-                                ("order_id",),
-                                f"order `{order_id}` was reserved with other content",
-                                "order_conflict",
-                            )
-                        ]
+                    raise LedgerConflict.single(
+                        ("order_id",),
+                        f"order `{order_id}` was reserved with other content",
+                        code="order_conflict",
                     )
                 return self._existing_order(existing, order_id, now)
             filled = self._fill(tx, request.model_copy(update={"usage": None}), engine)
@@ -173,14 +165,10 @@ class PurchaseLedger(LedgerCore):
             state = "expired"
         if state in ("held", "committed"):
             return Decision.model_validate(order["decision"]), _reservation(order_id, order, None)
-        raise LedgerConflict(
-            [
-                RequestProblem(
-                    ("order_id",),
-                    f"order `{order_id}` was {state}; use a new order id",
-                    "order_conflict",
-                )
-            ]
+        raise LedgerConflict.single(
+            ("order_id",),
+            f"order `{order_id}` was {state}; use a new order id",
+            code="order_conflict",
         )
 
     def _claim_order(self, order_id: str, subject_id: str) -> None:
@@ -193,31 +181,21 @@ class PurchaseLedger(LedgerCore):
 
         owner = self.store.atomic(f"order:{order_id}", claim)
         if owner != subject_id:
-            raise LedgerConflict(
-                [
-                    RequestProblem(
-                        ("order_id",),
-                        f"order `{order_id}` belongs to another subject",
-                        "order_conflict",
-                    )
-                ]
+            raise LedgerConflict.single(
+                ("order_id",),
+                f"order `{order_id}` belongs to another subject",
+                code="order_conflict",
             )
 
     def _order_subject(self, order_id: str, subject_id: str | None) -> str:
         owner = self.store.read(f"order:{order_id}", lambda tx: tx.get("subject"))
         if owner is None:
-            raise NotFound(
-                [RequestProblem(("order_id",), f"no reservation `{order_id}`", "unknown_order")]
-            )
+            raise _no_order(order_id)
         if subject_id is not None and subject_id != owner:
-            raise LedgerConflict(
-                [
-                    RequestProblem(
-                        ("subject_id",),
-                        f"order `{order_id}` belongs to another subject",
-                        "order_conflict",
-                    )
-                ]
+            raise LedgerConflict.single(
+                ("subject_id",),
+                f"order `{order_id}` belongs to another subject",
+                code="order_conflict",
             )
         return str(owner)
 
@@ -227,32 +205,16 @@ class PurchaseLedger(LedgerCore):
         now = self._now()
 
         def apply(tx: Transaction) -> dict[str, Any]:
-            orders = tx.get("orders") or {}
-            order = orders.get(order_id)
-            if order is None:
-                raise NotFound(
-                    [RequestProblem(("order_id",), f"no reservation `{order_id}`", "unknown_order")]
-                )
+            orders, order = _order(tx, order_id)
             if order["state"] == "held" and order["expires_at"] <= now.timestamp():
-                raise LedgerConflict(
-                    [
-                        RequestProblem(
-                            ("order_id",),
-                            f"reservation `{order_id}` expired; record the payment with "
-                            "POST /v1/purchases",
-                            "reservation_expired",
-                        )
-                    ]
+                raise LedgerConflict.single(
+                    ("order_id",),
+                    f"reservation `{order_id}` expired; record the payment with POST /v1/purchases",
+                    code="reservation_expired",
                 )
             if order["state"] not in ("held", "committed"):
-                raise LedgerConflict(
-                    [
-                        RequestProblem(
-                            ("order_id",),
-                            f"order `{order_id}` was {order['state']}",
-                            "order_conflict",
-                        )
-                    ]
+                raise LedgerConflict.single(
+                    ("order_id",), f"order `{order_id}` was {order['state']}", code="order_conflict"
                 )
             if order["state"] == "held":
                 order["state"] = "committed"
@@ -269,12 +231,7 @@ class PurchaseLedger(LedgerCore):
         subject = self._order_subject(order_id, subject_id)
 
         def apply(tx: Transaction) -> dict[str, Any]:
-            orders = tx.get("orders") or {}
-            order = orders.get(order_id)
-            if order is None:
-                raise NotFound(
-                    [RequestProblem(("order_id",), f"no reservation `{order_id}`", "unknown_order")]
-                )
+            orders, order = _order(tx, order_id)
             if order["state"] == "held":
                 order["state"] = "released"
             elif order["state"] == "committed":
@@ -298,3 +255,16 @@ def _reservation(
         "amount": order["amount"],
         "expires_at": expires.isoformat().replace("+00:00", "Z"),
     }
+
+
+def _no_order(order_id: str) -> NotFound:
+    return NotFound.single(("order_id",), f"no reservation `{order_id}`", code="unknown_order")
+
+
+def _order(tx: Transaction, order_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The subject's orders and the one named; NotFound when it is not there."""
+    orders: dict[str, Any] = tx.get("orders") or {}
+    order = orders.get(order_id)
+    if order is None:
+        raise _no_order(order_id)
+    return orders, order

@@ -10,6 +10,11 @@ import youthmode
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
+# CONTRACT section 2: every decision has these fields, in this order.
+DECISION_FIELDS = (
+    "decision_id", "effect", "allowed", "band", "reasons", "obligations", "remedies",
+    "remaining_seconds", "valid_until", "next_allowed_at", "facts", "policy",
+)  # fmt: skip
 
 
 @pytest.fixture(scope="session")

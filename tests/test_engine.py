@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest import CONFIGS
+from conftest import CONFIGS, DECISION_FIELDS
 
 import youthmode
 from youthmode.policies.rules import CompiledRule
@@ -38,20 +38,7 @@ def test_contract_example_round_trips_exactly(engine: youthmode.Engine) -> None:
         "guardian": {"consents": ["livestream.host"], "exemptions": ["curfew"]},
     }
     body = engine.decide(request).model_dump(mode="json")
-    assert list(body) == [
-        "decision_id",
-        "effect",
-        "allowed",
-        "band",
-        "reasons",
-        "obligations",
-        "remedies",
-        "remaining_seconds",
-        "valid_until",
-        "next_allowed_at",
-        "facts",
-        "policy",
-    ]
+    assert tuple(body) == DECISION_FIELDS
     assert body["effect"] == "deny" and body["allowed"] is False and body["band"] == "12-16"
     assert body["reasons"] == [
         {

@@ -194,26 +194,20 @@ def test_reload_under_load_loses_no_request(server: Server) -> None:
     assert statuses and set(statuses) == {200}
 
 
-def test_development_mode_refuses_public_interfaces(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "youthmode.cli",
-            "serve",
-            "--host",
-            "0.0.0.0",
-            "--port",
-            str(free_port()),
-            "--policies",
-            str(CONFIGS),
-        ],
+def run_serve(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`youthmode serve` as a one-off process that is expected to refuse to start."""
+    return subprocess.run(
+        [sys.executable, "-m", "youthmode.cli", "serve", "--port", str(free_port()), *args],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=60,
         env={**os.environ, "YOUTHMODE_STATE_DIR": str(tmp_path / "state")},
     )
+
+
+def test_development_mode_refuses_public_interfaces(tmp_path: Path) -> None:
+    result = run_serve(tmp_path, "--host", "0.0.0.0", "--policies", str(CONFIGS))
     assert result.returncode == 2
     assert "refusing to listen on 0.0.0.0" in result.stderr
 
@@ -222,22 +216,6 @@ def test_serve_refuses_broken_policies_at_start(tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text(
         '[policy]\nid = "x"\nversion = "1"\ntimezone = "Mars/Base"\n'
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "youthmode.cli",
-            "serve",
-            "--port",
-            str(free_port()),
-            "--policies",
-            str(tmp_path),
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "YOUTHMODE_STATE_DIR": str(tmp_path / "state")},
-    )
+    result = run_serve(tmp_path, "--policies", str(tmp_path))
     assert result.returncode == 2
     assert "invalid_timezone" in result.stderr and "bad.toml:4" in result.stderr

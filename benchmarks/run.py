@@ -114,6 +114,8 @@ import youthmode
 t1 = time.perf_counter()
 engine = youthmode.Engine.from_path(sys.argv[1])
 t2 = time.perf_counter()
+engine.warm()
+t2w = time.perf_counter()
 engine.decide({"subject": {"age": 12, "verified": True}, "action": "game.play",
                "at": "2026-11-27T20:30:00+08:00"})
 t3 = time.perf_counter()
@@ -123,7 +125,7 @@ for _ in range(10):
     youthmode.Engine.from_path(sys.argv[1])
     warm.append(time.perf_counter() - s)
 print(json.dumps({"import_ms": (t1 - t0) * 1e3, "first_load_ms": (t2 - t1) * 1e3,
-                  "first_decision_ms": (t3 - t2) * 1e3,
+                  "calendar_ms": (t2w - t2) * 1e3, "first_decision_ms": (t3 - t2w) * 1e3,
                   "warm_load_ms": statistics.median(warm) * 1e3}))
 """
 
@@ -398,7 +400,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["load"] = lt = load_times(args.policies)
         say(
             f"load: import youthmode {lt['import_ms']} ms; Engine.from_path first "
-            f"{lt['first_load_ms']} ms, warm {lt['warm_load_ms']} ms; first decision "
+            f"{lt['first_load_ms']} ms, warm {lt['warm_load_ms']} ms; calendar (Engine.warm: "
+            f"holiday data import and this year's table) {lt['calendar_ms']} ms; first decision "
             f"{lt['first_decision_ms']} ms"
         )
 
@@ -583,7 +586,7 @@ def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     if load:
         out["load+compile < 100 ms"] = {
             "value": load["first_load_ms"],
-            "target": "< 100 (first load)",
+            "target": "< 100 (first load; the calendar's first use is reported apart)",
             "verdict": verdict(load["first_load_ms"], TARGETS["load_compile_ms"], False),
         }
     return out

@@ -13,7 +13,6 @@ from typing import Any
 from youthmode.facts import Moment, RequestFacts, age_on
 from youthmode.model import (
     Decision,
-    DecisionRequest,
     Facts,
     Obligation,
     PolicyRef,
@@ -30,7 +29,6 @@ from youthmode.units import format_time_of_day
 # -- evaluation (pure) -----------------------------------------------------------------------
 def evaluate(
     policy: CompiledPolicy,
-    req: DecisionRequest,
     facts: RequestFacts,
     at: datetime,
     decision_id: str,

@@ -37,6 +37,7 @@ from youthmode.model import (
     RuleTrace,
 )
 from youthmode.policies import CompiledPolicy, load_policies
+from youthmode.request_reader import read_plain
 from youthmode.units import parse_time_of_day
 
 log = logging.getLogger("youthmode.engine")
@@ -102,6 +103,15 @@ class Engine:
     ) -> Engine:
         """Load, validate and compile every policy file under ``paths`` (raises PolicyError)."""
         return cls(load_policies(paths or ("configs",)), clock=clock, default_policy=default_policy)
+
+    def warm(self) -> Engine:
+        """Build each policy's calendar for this year and the next, so the first decisions
+        are as fast as the rest (a holiday calendar's first use imports it: ~100 ms)."""
+        now = self._clock()
+        for policy in self._policies.values():
+            year = now.astimezone(policy.zone).year
+            policy.calendar.warm((year, year + 1))
+        return self
 
     @property
     def policies(self) -> Mapping[str, CompiledPolicy]:
@@ -174,15 +184,23 @@ class Engine:
         store_unavailable: bool = False,
     ) -> tuple[Decision, list[RuleTrace]]:
         now = self._clock()
-        req = self.parse(request)
-        policy = self.policy(req.policy)
-        at = (req.at or now).astimezone(policy.zone).replace(microsecond=0)
-        facts = request_facts(req, policy, at)
+        plain = (
+            read_plain(request, self._policies, self.default_policy, now)
+            if type(request) is dict
+            else None
+        )
+        if plain is not None:
+            policy, at, facts = plain
+        else:  # typed, coercible or invalid: the model decides, and words any error
+            req = self.parse(request)
+            policy = self.policy(req.policy)
+            at = (req.at or now).astimezone(policy.zone).replace(microsecond=0)
+            facts = request_facts(req, policy, at)
         decision_id = new_decision_id(now)
         try:
             if store_unavailable and fails_closed(policy, facts, at):
                 return fail_closed(policy, facts, at, decision_id, STORE_UNAVAILABLE), []
-            decision, trace = evaluate(policy, req, facts, at, decision_id, explain)
+            decision, trace = evaluate(policy, facts, at, decision_id, explain)
         except Exception:  # fail closed: a bug must never allow, nor escape as a 500
             log.exception("engine error in decision %s (policy %s)", decision_id, policy.id)
             return fail_closed(policy, facts, at, decision_id, ENGINE_ERROR), []

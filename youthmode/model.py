@@ -24,22 +24,30 @@ from pydantic_core import PydanticCustomError
 from youthmode.units import UnitError, check_amount, parse_time_of_day
 
 
-def _amount(value: object) -> object:
-    """Amounts arrive as JSON strings or numbers; they become Decimal without passing float."""
+def parse_amount(value: object) -> Decimal:
+    """A request amount from a JSON string or number, without passing through float.
+
+    Raises UnitError (a ValueError) with the reason.
+    """
     if isinstance(value, bool):
-        raise PydanticCustomError("invalid_amount", "amount must be a decimal, not a boolean")
+        raise UnitError("invalid_amount", "amount must be a decimal, not a boolean")
     try:
         if isinstance(value, float):
             amount = Decimal(repr(value))  # shortest repr: 30.1 stays 30.1
         elif isinstance(value, int | str | Decimal):
             amount = Decimal(str(value).strip())
         else:
-            raise PydanticCustomError("invalid_amount", "amount must be a decimal string")
-        return check_amount(amount, places=4)
+            raise UnitError("invalid_amount", "amount must be a decimal string")
+    except ArithmeticError:
+        raise UnitError("invalid_amount", f"`{value}` is not a decimal amount") from None
+    return check_amount(amount, places=4)
+
+
+def _amount(value: object) -> object:
+    try:
+        return parse_amount(value)
     except UnitError as err:
         raise PydanticCustomError("invalid_amount", err.message) from None
-    except ArithmeticError:
-        raise PydanticCustomError("invalid_amount", f"`{value}` is not a decimal amount") from None
 
 
 Amount = Annotated[Decimal, BeforeValidator(_amount)]

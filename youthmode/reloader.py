@@ -94,7 +94,7 @@ class PolicyHolder:
 
     def _boot(self) -> tuple[Engine, datetime, str]:
         try:
-            engine = Engine.from_path(self.folder, default_policy=self.default_policy)
+            engine = Engine.from_path(self.folder, default_policy=self.default_policy).warm()
         except PolicyError as err:
             if not any(self.snapshot_dir.glob("*.toml")):
                 raise
@@ -103,7 +103,7 @@ class PolicyHolder:
             )
             self._record(ReloadResult(False, _now(), None, err.problems, "boot"))
             engine = Engine.from_path(self.snapshot_dir, default_policy=self.default_policy)
-            return engine, _now(), "last-good snapshot"
+            return engine.warm(), _now(), "last-good snapshot"
         self._snapshot(engine)
         return engine, _now(), "files"
 
@@ -112,7 +112,7 @@ class PolicyHolder:
         with self._lock:
             self._fingerprint = fingerprint(self.folder)
             try:
-                engine = Engine.from_path(self.folder, default_policy=self.default_policy)
+                engine = Engine.from_path(self.folder, default_policy=self.default_policy).warm()
             except (PolicyError, ValueError) as err:
                 problems = (
                     err.problems

@@ -45,9 +45,12 @@ def prepare_metrics_dir(config: ServerConfig) -> Path:
 
 def serve(config: ServerConfig) -> None:
     check_bind(config)
+    from youthmode.engine import Engine
     from youthmode.policies import load_policies
 
-    load_policies([config.policies])  # fail fast, in the master, with every problem listed
+    # Fail fast, in the master, with every problem listed; and import the holiday data here,
+    # once, so forked workers share it instead of each importing it on first use.
+    Engine(load_policies([config.policies])).warm()
     if config.default_policy is not None:
         Engine_check(config)
     keys = _load_keys(config)  # read once here; workers inherit them, a HUP re-reads them

@@ -1,0 +1,163 @@
+"""The hot-path request reader against the model: it may only recognise, never decide.
+
+Whatever `read_plain` accepts, the pydantic model must accept too, with the same policy, local
+instant and facts, and `decide` must give the same decision either way. What it declines goes
+the long way and gets the model's answer (a coerced request or a precise error). And it must
+actually take the requests integrations send, or the speed it exists for is silently lost.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from random_requests import random_request
+
+import youthmode
+from youthmode.engine import request_facts
+from youthmode.errors import RequestError
+from youthmode.request_reader import read_plain
+
+NOW = datetime(2026, 5, 4, 12, 30, 15, 250000, tzinfo=UTC)
+SETTINGS = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Values that are valid somewhere, coercible somewhere, and wrong somewhere else.
+ODD_VALUES: tuple[Any, ...] = (
+    None, "", "12", 12, 12.0, 0, -1, 151, 86400, 86401, 10**12, True, False, [], {}, "x" * 300,
+    "abc", "cny", "CNY", "USD", "contact", "stranger", "friend", "app.use", "cn-baseline",
+    "2026-02-30", "2010-05-01", "1849-12-31", "2030-01-01", "20100501",
+    "2026-05-04T10:00:00+08:00", "2026-05-04T10:00:00Z", "2026-05-04T10:00:00",
+    "2026-05-04 10:00:00+08:00", "2026-05-04t10:00:00z", "2026-05-04T10:00:00.1234567+08:00",
+    "2026-05-04T10:00:00.5-05:30", "1969-12-31T23:59:59Z", "2201-01-01T00:00:00Z",
+    "2026-05-04T24:00:00+08:00", "2026-05-04T10:00:00+24:00", "30.00", "30.001", " 30.00 ",
+    "1e2", "NaN", "-1.00", Decimal("12.5"), Decimal("0.001"), 30.5, ["21:00", "06:00"],
+    ["21:00"], ["25:00", "06:00"], [["21:00", "06:00"]], ["livestream.host"], [1, 2],
+    ("curfew",), {"x": 1}, "21:00",
+)  # fmt: skip
+PATHS: tuple[tuple[str, ...], ...] = (
+    ("policy",), ("action",), ("at",), ("subject",), ("subject", "age"),
+    ("subject", "birthdate"), ("subject", "verified"), ("subject", "id"), ("subject", "nick"),
+    ("usage",), ("usage", "today_seconds"), ("usage", "session_seconds"),
+    ("usage", "month_spent"), ("usage", "day_spent"), ("usage", "minutes"), ("resource",),
+    ("resource", "amount"), ("resource", "currency"), ("resource", "min_age"),
+    ("resource", "recipient"), ("resource", "category"), ("resource", "app"),
+    ("resource", "rating"), ("guardian",), ("guardian", "consents"), ("guardian", "exemptions"),
+    ("guardian", "exempt_apps"), ("guardian", "daily_limit_seconds"), ("guardian", "curfew"),
+    ("guardian", "more_curfews"), ("guardian", "extra_seconds"), ("guardian", "pin"), ("extra",),
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def fixed_engine() -> youthmode.Engine:
+    from conftest import CONFIGS
+
+    return youthmode.Engine.from_path(CONFIGS, clock=lambda: NOW)
+
+
+def the_long_way(engine: youthmode.Engine, data: Any) -> tuple[Any, datetime, Any] | RequestError:
+    try:
+        req = engine.parse(data)
+        policy = engine.policy(req.policy)
+        at = (req.at or NOW).astimezone(policy.zone).replace(microsecond=0)
+        return policy, at, request_facts(req, policy, at)
+    except RequestError as err:
+        return err
+
+
+def perturbed(rng: random.Random, request: dict[str, Any], changes: int) -> dict[str, Any]:
+    out = copy.deepcopy(request)
+    for _ in range(changes):
+        path = rng.choice(PATHS)
+        parent = out
+        for key in path[:-1]:
+            if not isinstance(parent.get(key), dict):
+                parent[key] = {}
+            parent = parent[key]
+        if rng.random() < 0.15:
+            parent.pop(path[-1], None)
+        else:
+            parent[path[-1]] = copy.deepcopy(rng.choice(ODD_VALUES))
+    return out
+
+
+def check_same(engine: youthmode.Engine, data: dict[str, Any]) -> bool:
+    fast = read_plain(data, engine.policies, engine.default_policy, NOW)
+    slow = the_long_way(engine, data)
+    if fast is None:
+        return False
+    assert not isinstance(slow, RequestError), f"read {data} that the model rejects: {slow}"
+    policy, at, facts = fast
+    assert policy is slow[0]
+    assert at == slow[1] and at.tzinfo == slow[1].tzinfo and at.utcoffset() == slow[1].utcoffset()
+    assert facts == slow[2], f"facts differ for {data}"
+    quick = engine.decide(data).model_dump(mode="json", exclude={"decision_id"})
+    typed = engine.decide(engine.parse(data)).model_dump(mode="json", exclude={"decision_id"})
+    assert quick == typed
+    return True
+
+
+@SETTINGS
+@given(seed=st.integers(min_value=0, max_value=2**32), changes=st.integers(0, 3))
+def test_what_the_reader_accepts_the_model_accepts_alike(
+    fixed_engine: youthmode.Engine, seed: int, changes: int
+) -> None:
+    rng = random.Random(seed)
+    check_same(fixed_engine, perturbed(rng, random_request(rng), changes))
+
+
+def test_requests_as_integrations_send_them_take_the_hot_path(
+    fixed_engine: youthmode.Engine,
+) -> None:
+    rng = random.Random(7)
+    for _ in range(500):
+        request = random_request(rng)
+        assert check_same(fixed_engine, request), request
+    guardian = {
+        "consents": ["livestream.host"],
+        "exemptions": ["curfew"],
+        "exempt_apps": ["app.reader"],
+        "daily_limit_seconds": 1800,
+        "curfew": ["21:00", "06:00"],
+        "more_curfews": [["12:00", "13:00"]],
+        "extra_seconds": 600,
+    }
+    full = {
+        "policy": "cn-baseline",
+        "subject": {"id": "u1", "birthdate": "2014-05-04", "age": 3, "verified": True},
+        "action": "game.purchase",
+        "at": "2026-05-08T20:15:00.5+08:00",
+        "usage": {"today_seconds": 600, "session_seconds": 60, "month_spent": "10", "day_spent": 0},
+        "resource": {"amount": 30, "currency": "CNY", "app": "g", "category": "game", "x": [1]},
+        "guardian": guardian,
+    }
+    assert check_same(fixed_engine, full)
+    assert check_same(fixed_engine, {"subject": {"age": 12}, "action": "app.use"})
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"subject": {"age": "12"}, "action": "app.use"},  # coerced by the model
+        {"subject": None, "action": "app.use"},
+        {"subject": {"age": 12}, "action": "app.use", "usage": []},
+        {"subject": {"age": 12}, "action": "app.use", "guardian": {"consents": None}},
+        {"subject": {"age": 12}, "action": "app.usee"},
+        {"subject": {"age": 12}, "action": "purchase"},  # missing amount
+        {"subject": {"age": 12}, "action": "purchase", "resource": {"amount": "1.001"}},
+        {"subject": {"age": 12}, "action": "app.use", "resource": {"currency": "USD"}},
+        {"subject": {"birthdate": "2030-01-01"}, "action": "app.use"},
+        {"subject": {"age": 12}, "action": "app.use", "at": "2026-05-04T10:00:00"},
+        {"subject": {"age": 12}, "action": "app.use", "policy": "nope"},
+        {"subject": {"age": 12}, "action": "app.use", "usage": {"today_seconds": 1.0}},
+    ],
+)
+def test_anything_unusual_goes_the_long_way(
+    fixed_engine: youthmode.Engine, data: dict[str, Any]
+) -> None:
+    assert read_plain(data, fixed_engine.policies, fixed_engine.default_policy, NOW) is None

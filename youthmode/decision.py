@@ -14,11 +14,13 @@ from youthmode.facts import Moment, RequestFacts, age_on
 from youthmode.model import (
     Decision,
     Facts,
+    Model,
     Obligation,
     PolicyRef,
     Reason,
     Remedy,
     RuleTrace,
+    trusted,
 )
 from youthmode.policies import CompiledPolicy
 from youthmode.policies.rules import CompiledRule, LockoutWarningRule, RestReminderRule
@@ -35,7 +37,7 @@ def evaluate(
     explain: bool,
 ) -> tuple[Decision, list[RuleTrace]]:
     line = Timeline(policy, facts, at)
-    now = line.moment(line.at_ts)
+    now = line.start()
     denials = line.denials(now)
     active = line.active(now.band)
     remaining = next_at = None
@@ -43,30 +45,70 @@ def evaluate(
     remedies: list[Remedy] = []
     if not denials:
         remaining = line.remaining_seconds(now)
-        obligations = _obligations(active.obligations, now, at, remaining)
+        if active.obligations:
+            obligations = _obligations(active.obligations, now, at, remaining)
     else:
         found = line.next_allowed(now)
         next_at = datetime.fromtimestamp(found, policy.zone) if found is not None else None
         remedies = _remedies(denials, facts, next_at)
-    decision = Decision(
-        decision_id=decision_id,
-        effect="deny" if denials else "allow",
-        allowed=not denials,
-        band=now.band,
-        reasons=[
-            Reason(code=r.code, rule=r.ref, message=r.message, message_en=r.message_en)
-            for r in denials
-        ],
-        obligations=obligations,
-        remedies=remedies,
-        remaining_seconds=remaining,
-        valid_until=at + timedelta(seconds=remaining) if remaining is not None else None,
-        next_allowed_at=next_at,
-        facts=_facts(policy, facts, now, at, [r.code for r in active.waived]),
-        policy=PolicyRef(id=policy.id, version=policy.version, digest=policy.digest),
+    decision = trusted(
+        Decision,
+        {
+            "decision_id": decision_id,
+            "effect": "deny" if denials else "allow",
+            "allowed": not denials,
+            "band": now.band,
+            "reasons": [reason_of(r) for r in denials],
+            "obligations": obligations,
+            "remedies": remedies,
+            "remaining_seconds": remaining,
+            "valid_until": at + timedelta(seconds=remaining) if remaining is not None else None,
+            "next_allowed_at": next_at,
+            "facts": _facts(policy, facts, now, at, [r.code for r in active.waived]),
+            "policy": policy_ref(policy),
+        },
     )
     trace = trace_rules(policy, line, now) if explain else []
     return decision, trace
+
+
+def reason_of(rule: CompiledRule) -> Reason:
+    """The reason a denying rule gives: the same for every decision, so built once."""
+    key = ("reason", rule.ref, rule.code, rule.message, rule.message_en)
+    found: Reason | None = _SHARED.get(key)
+    if found is None:
+        found = _shared(
+            key,
+            trusted(
+                Reason,
+                {
+                    "code": rule.code,
+                    "rule": rule.ref,
+                    "message": rule.message,
+                    "message_en": rule.message_en,
+                },
+            ),
+        )
+    return found
+
+
+def policy_ref(policy: CompiledPolicy) -> PolicyRef:
+    key = ("policy", policy.id, policy.version, policy.digest)
+    found: PolicyRef | None = _SHARED.get(key)
+    if found is None:
+        ref = {"id": policy.id, "version": policy.version, "digest": policy.digest}
+        found = _shared(key, trusted(PolicyRef, ref))
+    return found
+
+
+_SHARED: dict[tuple[str, ...], Any] = {}
+
+
+def _shared(key: tuple[str, ...], value: Model) -> Model:
+    if len(_SHARED) >= 4096:  # rules and policies come and go with reloads
+        _SHARED.clear()
+    _SHARED[key] = value
+    return value
 
 
 def _obligations(
@@ -81,60 +123,59 @@ def _obligations(
             "message_en": rule.message_en,
         }
         if isinstance(rule, RestReminderRule) and rule.due(m):
-            out.append(Obligation(**fields))
+            out.append(trusted(Obligation, fields))
         elif (
             isinstance(rule, LockoutWarningRule)
             and remaining is not None
             and remaining <= rule.before
         ):
-            out.append(Obligation(**fields, at=at + timedelta(seconds=remaining)))
+            fields["at"] = at + timedelta(seconds=remaining)
+            out.append(trusted(Obligation, fields))
     return out
 
 
 def _remedies(
     denials: list[CompiledRule], facts: RequestFacts, next_at: datetime | None
 ) -> list[Remedy]:
-    out: list[Remedy] = []
+    out: list[dict[str, Any]] = []
     for rule in denials:
         if rule.kind == "require_consent":
-            out.append(
-                Remedy(
-                    type="guardian_consent", action=getattr(rule, "consent", None) or facts.action
-                )
-            )
+            consent = getattr(rule, "consent", None) or facts.action
+            out.append({"type": "guardian_consent", "action": consent})
         elif rule.kind == "require_verified":
-            out.append(Remedy(type="verify_identity"))
+            out.append({"type": "verify_identity"})
         elif rule.waivable:
-            out.append(Remedy(type="guardian_waiver", code=rule.code))
+            out.append({"type": "guardian_waiver", "code": rule.code})
     if next_at is not None:
-        out.append(Remedy(type="wait", until=next_at))
-    unique: list[Remedy] = []
+        out.append({"type": "wait", "until": next_at})
+    unique: list[dict[str, Any]] = []
     for remedy in out:
         if remedy not in unique:
             unique.append(remedy)
-    return unique
+    return [trusted(Remedy, r) for r in unique]
 
 
 def _facts(
     policy: CompiledPolicy, req: RequestFacts, m: Moment, at: datetime, waived: list[str]
 ) -> Facts:
     spending = policy.actions[req.action].requires_amount
-    return Facts(
-        local_time=at,
-        timezone=policy.timezone,
-        day_type=m.day_type,
-        calendar_official=policy.calendar.is_official(m.date.year),
-        age=m.age,
-        verified=req.verified,
-        today_seconds=req.today_seconds,
-        session_seconds=req.session_seconds,
-        day_spent=req.day_spent if spending else None,
-        month_spent=req.month_spent if spending else None,
-        amount=req.amount,
-        category=req.category,
-        waived=waived or None,
-        guardian=_guardian_facts(req) if m.band in policy.protected_bands else None,
-    )
+    values: dict[str, Any] = {
+        "local_time": at,
+        "timezone": policy.timezone,
+        "day_type": m.day_type,
+        "calendar_official": policy.calendar.is_official(m.date.year),
+        "age": m.age,
+        "verified": req.verified,
+        "today_seconds": req.today_seconds,
+        "session_seconds": req.session_seconds,
+        "day_spent": req.day_spent if spending else None,
+        "month_spent": req.month_spent if spending else None,
+        "amount": req.amount,
+        "category": req.category,
+        "waived": waived or None,
+        "guardian": _guardian_facts(req) if m.band in policy.protected_bands else None,
+    }
+    return trusted(Facts, values)
 
 
 def _guardian_facts(req: RequestFacts) -> dict[str, Any] | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -51,12 +50,12 @@ def system_clock() -> datetime:
 
 
 def new_decision_id(now: datetime) -> str:
-    """A UUIDv7: time-ordered, so decision logs sort by id. Unique, not secret."""
+    """A UUIDv7 (RFC 9562): time-ordered, so decision logs sort by id. Unique, not secret."""
     millis = int(now.timestamp() * 1000) & ((1 << 48) - 1)
-    rand = _random.getrandbits(80)
-    value = (millis << 80) | (0x7 << 76) | ((rand >> 64) & 0xFFF) << 64
-    value |= (0b10 << 62) | (rand & ((1 << 62) - 1))
-    return str(uuid.UUID(int=value))
+    rand = _random.getrandbits(74)
+    value = (millis << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62)
+    text = f"{value | (rand & ((1 << 62) - 1)):032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 class Engine:

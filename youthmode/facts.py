@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
 from youthmode.calendar import WEEKDAYS, Calendar
+
+ZERO = Decimal(0)
 
 
 def flip_date(birth: date, year: int, rollover: str) -> date:
@@ -38,9 +40,13 @@ def age_on(birth: date, day: date, rollover: str) -> int:
     return max(years, 0)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RequestFacts:
-    """What does not change over a decision's timeline."""
+    """What does not change over a decision's timeline. Never mutated once built.
+
+    Not a frozen dataclass only because freezing makes construction four times slower
+    (every field goes through `object.__setattr__`), and one is built per decision.
+    """
 
     action: str
     metered: bool
@@ -66,43 +72,103 @@ class RequestFacts:
     extra_seconds: int = 0
 
 
+class Day:
+    """One local day of a policy's zone: its bounds as timestamps and its calendar facts.
+
+    Built once per policy and date (see `Timeline`), so a moment inside a known day costs a
+    subtraction instead of a time-zone conversion.
+    """
+
+    __slots__ = ("date", "day_type", "end", "even", "previous", "start", "weekday", "zone")
+
+    def __init__(self, day: date, zone: tzinfo, calendar: Calendar) -> None:
+        self.date = day
+        self.zone = zone
+        self.start = int(datetime.combine(day, time(0), tzinfo=zone).timestamp())
+        following = day + timedelta(days=1)
+        self.end = int(datetime.combine(following, time(0), tzinfo=zone).timestamp())
+        # `even`: the offset is the same all day, so a second of the day is `ts - start`.
+        # Not so on a day with a daylight-saving change; those take the slow road.
+        first = datetime.fromtimestamp(self.start, zone)
+        self.even = (
+            self.end - self.start == 86400
+            and first.time() == time(0)
+            and first.utcoffset() == datetime.fromtimestamp(self.end - 1, zone).utcoffset()
+        )
+        self.weekday = day.weekday()
+        self.day_type: str = calendar.day_type(day)
+        before = day - timedelta(days=1)
+        self.previous = (before.weekday(), calendar.day_type(before))
+
+
 class Moment:
     """The facts at one instant. Plain slots class: built many times per decision."""
 
     __slots__ = (
+        "_local",
+        "_previous",
         "age",
         "band",
         "calendar",
         "date",
         "day_spent",
         "day_type",
-        "local",
         "month_spent",
         "session_seconds",
         "sod",
         "today_seconds",
         "ts",
         "weekday",
+        "zone",
     )
 
     def __init__(self, ts: int, local: datetime, calendar: Calendar) -> None:
         self.ts = ts
-        self.local = local
+        self._local: datetime | None = local
+        self.zone = local.tzinfo
         self.date = local.date()
         self.sod = local.hour * 3600 + local.minute * 60 + local.second
         self.weekday = self.date.weekday()
         self.calendar = calendar
         self.day_type: str = calendar.day_type(self.date)
+        self._previous: tuple[int, str] | None = None
+        self._counters()
+
+    @classmethod
+    def within(cls, day: Day, ts: int, sod: int, calendar: Calendar) -> Moment:
+        """The moment ``ts``, ``sod`` seconds into the local ``day``: no zone conversion."""
+        m = cls.__new__(cls)
+        m.ts = ts
+        m._local = None
+        m.zone = day.zone
+        m.date = day.date
+        m.sod = sod
+        m.weekday = day.weekday
+        m.calendar = calendar
+        m.day_type = day.day_type
+        m._previous = day.previous
+        m._counters()
+        return m
+
+    def _counters(self) -> None:
         self.age: int | None = None
         self.band = "unknown"
         self.today_seconds = 0
         self.session_seconds = 0
-        self.day_spent = Decimal(0)
-        self.month_spent = Decimal(0)
+        self.day_spent = ZERO
+        self.month_spent = ZERO
+
+    @property
+    def local(self) -> datetime:
+        if self._local is None:
+            self._local = datetime.fromtimestamp(self.ts, self.zone)
+        return self._local
 
     def previous_day(self) -> tuple[int, str]:
-        day = self.date - timedelta(days=1)
-        return day.weekday(), self.calendar.day_type(day)
+        if self._previous is None:
+            day = self.date - timedelta(days=1)
+            self._previous = (day.weekday(), self.calendar.day_type(day))
+        return self._previous
 
     def clock(self) -> str:
         return self.local.strftime("%H:%M:%S")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -154,6 +154,8 @@ def sparse(description: str | None = None) -> Any:
 
 
 class Reason(BaseModel):
+    model_config = ConfigDict(frozen=True)  # shared between decisions: one per rule
+
     code: str
     rule: str
     message: str
@@ -199,6 +201,8 @@ class Facts(BaseModel):
 
 
 class PolicyRef(BaseModel):
+    model_config = ConfigDict(frozen=True)  # shared between decisions: one per policy
+
     id: str
     version: str
     digest: str
@@ -243,3 +247,34 @@ class RuleTrace(BaseModel):
 class Explanation(BaseModel):
     decision: Decision
     trace: list[RuleTrace]
+
+
+Model = TypeVar("Model", bound=BaseModel)
+_DEFAULTS: dict[type[BaseModel], dict[str, Any]] = {}
+_set = object.__setattr__
+
+
+def trusted(cls: type[Model], values: dict[str, Any]) -> Model:
+    """A response model built from values the engine made itself, without validating them.
+
+    Validation is for what comes in; the engine's own values already have the declared
+    types, and checking them again costs more than deciding. `model_construct` would skip it
+    too but is slower still (it walks every field in Python). What this sets is what
+    `model_construct` sets. tests/test_engine.py checks that every decision of the scenario
+    corpus validates back to itself, so a wrongly typed value cannot hide here.
+    """
+    defaults = _DEFAULTS.get(cls)
+    if defaults is None:
+        if any(f.default_factory is not None for f in cls.model_fields.values()):
+            raise TypeError(f"{cls.__name__} has default factories; validate it instead")
+        defaults = _DEFAULTS[cls] = {
+            name: field.default
+            for name, field in cls.model_fields.items()
+            if not field.is_required()
+        }
+    obj = cls.__new__(cls)
+    _set(obj, "__dict__", {**defaults, **values})
+    _set(obj, "__pydantic_fields_set__", set(values))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj

@@ -27,21 +27,7 @@ from youthmode.model import parse_amount
 from youthmode.policies import CompiledPolicy
 from youthmode.units import UnitError, parse_time_of_day
 
-# What each object may hold; anything else goes to the model (for `unknown field` errors).
 REQUEST_KEYS = frozenset({"policy", "subject", "action", "at", "usage", "resource", "guardian"})
-SUBJECT_KEYS = frozenset({"id", "birthdate", "age", "verified"})
-USAGE_KEYS = frozenset({"today_seconds", "session_seconds", "month_spent", "day_spent"})
-GUARDIAN_KEYS = frozenset(
-    {
-        "consents",
-        "exemptions",
-        "exempt_apps",
-        "daily_limit_seconds",
-        "curfew",
-        "more_curfews",
-        "extra_seconds",
-    }
-)
 RESOURCE_FIELDS = ("app", "category", "amount", "currency", "min_age", "recipient")
 RECIPIENTS = frozenset({"contact", "stranger"})
 
@@ -51,7 +37,6 @@ ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 EARLIEST_BIRTHDATE = date(1850, 1, 1)
 MAX_SECONDS = 10 * 366 * 86400
 NOTHING: frozenset[str] = frozenset()
-NO_NAMES: list[str] = []  # a missing list; a JSON null is no list, and the model rejects it
 ZERO = Decimal(0)
 EMPTY: Mapping[str, Any] = {}
 
@@ -79,6 +64,8 @@ def _read(
     default_policy: str | None,
     now: datetime,
 ) -> tuple[CompiledPolicy, datetime, RequestFacts]:
+    # Each object is read key by key, so absent keys cost nothing and an unknown one (an
+    # `unknown field` error for the model to word) is noticed on the way.
     if not REQUEST_KEYS.issuperset(data):
         raise NotPlain
     policy = policies.get(_text(data.get("policy")) or default_policy or "")
@@ -90,47 +77,101 @@ def _read(
     action = policy.actions.get(action_name)
     if action is None:
         raise NotPlain
-    at = (_instant(data.get("at")) or now).astimezone(policy.zone).replace(microsecond=0)
+    at = (_instant(data.get("at")) or now).astimezone(policy.zone)
+    if at.microsecond:
+        at = at.replace(microsecond=0)  # not free with a ZoneInfo: only when needed
     local_day = at.date()
-
-    subject = _object(data.get("subject", EMPTY), SUBJECT_KEYS)
-    subject_id = subject.get("id")
-    if subject_id is not None and (type(subject_id) is not str or len(subject_id) > 256):
-        raise NotPlain
-    birthdate = _birthdate(subject.get("birthdate"))
-    if birthdate is not None and birthdate > local_day:
-        raise NotPlain  # `birthdate_in_future`
-    verified = subject.get("verified", False)
-    if type(verified) is not bool:
-        raise NotPlain
-
-    usage = _optional_object(data.get("usage"), USAGE_KEYS)
     places = policy.currency_places
-    month_spent = _money(usage.get("month_spent"), places)
-    day_spent = _money(usage.get("day_spent"), places)
+
+    birthdate = age = None
+    verified = False
+    subject = data.get("subject", EMPTY)
+    if type(subject) is not dict:
+        raise NotPlain
+    for key, value in subject.items():
+        if key == "age":
+            age = _count(value, 0, 150)
+        elif key == "verified":
+            if type(value) is not bool:
+                raise NotPlain
+            verified = value
+        elif key == "birthdate":
+            birthdate = _birthdate(value)
+            if birthdate is not None and birthdate > local_day:
+                raise NotPlain  # `birthdate_in_future`
+        elif key == "id":
+            if value is not None and (type(value) is not str or len(value) > 256):
+                raise NotPlain
+        else:
+            raise NotPlain
+
+    today_seconds = session_seconds = 0
+    day_spent = month_spent = ZERO
+    usage = data.get("usage")
+    if usage is not None:
+        if type(usage) is not dict:
+            raise NotPlain
+        for key, value in usage.items():
+            if key == "today_seconds":
+                today_seconds = _count(value, 0, MAX_SECONDS) or 0
+            elif key == "session_seconds":
+                session_seconds = _count(value, 0, MAX_SECONDS) or 0
+            elif key == "month_spent":
+                month_spent = _money(value, places) or ZERO
+            elif key == "day_spent":
+                day_spent = _money(value, places) or ZERO
+            else:
+                raise NotPlain
 
     resource = data.get("resource")
+    amount = None
     if resource is None:
         fields: dict[str, Any] = {}
-    elif type(resource) is dict and all(type(k) is str for k in resource):
+    elif type(resource) is dict:
         fields = dict.fromkeys(RESOURCE_FIELDS)
         fields.update(resource)
+        if not all(type(k) is str for k in resource):
+            raise NotPlain
+        amount = fields["amount"] = _money(fields["amount"], places)
+        currency = fields["currency"]
+        if currency is not None and currency != policy.currency:
+            raise NotPlain  # `unsupported_currency`, or not a currency code at all
+        recipient = fields["recipient"]
+        if recipient is not None and (type(recipient) is not str or recipient not in RECIPIENTS):
+            raise NotPlain
+        _text(fields["app"])
+        _text(fields["category"])
+        _count(fields["min_age"], 0, 150)
     else:
         raise NotPlain
-    amount = _money(fields.get("amount"), places)
     if action.requires_amount and amount is None:
         raise NotPlain  # `missing_amount`
-    currency = fields.get("currency")
-    if currency is not None and currency != policy.currency:
-        raise NotPlain  # `unsupported_currency`, or not a currency code at all
-    recipient = fields.get("recipient")
-    if recipient is not None and (type(recipient) is not str or recipient not in RECIPIENTS):
-        raise NotPlain
-    if fields:
-        fields["amount"] = amount
 
-    guardian = _optional_object(data.get("guardian"), GUARDIAN_KEYS)
-    extra_seconds = _count(guardian.get("extra_seconds"), 0, 86400)
+    consents = exemptions = exempt_apps = NOTHING
+    daily_limit = None
+    first_curfew = more_curfews = None
+    extra_seconds = 0
+    guardian = data.get("guardian")
+    if guardian is not None:
+        if type(guardian) is not dict:
+            raise NotPlain
+        for key, value in guardian.items():
+            if key == "consents":
+                consents = _names(value)
+            elif key == "exemptions":
+                exemptions = _names(value)
+            elif key == "exempt_apps":
+                exempt_apps = _names(value)
+            elif key == "daily_limit_seconds":
+                daily_limit = _count(value, 1, 86400)
+            elif key == "extra_seconds":
+                extra_seconds = _count(value, 0, 86400) or 0
+            elif key == "curfew":
+                first_curfew = value
+            elif key == "more_curfews":
+                more_curfews = value
+            else:
+                raise NotPlain
     return (
         policy,
         at,
@@ -139,36 +180,26 @@ def _read(
             metered=action.metered,
             verified=verified,
             birthdate=birthdate,
-            declared_age=_count(subject.get("age"), 0, 150),
+            declared_age=age,
             amount=amount,
-            category=_text(fields.get("category")),
-            app=_text(fields.get("app")),
-            min_age=_count(fields.get("min_age"), 0, 150),
-            recipient=recipient,
+            category=fields.get("category"),
+            app=fields.get("app"),
+            min_age=fields.get("min_age"),
+            recipient=fields.get("recipient"),
             resource=fields,
-            consents=_names(guardian.get("consents", NO_NAMES)),
-            exemptions=_names(guardian.get("exemptions", NO_NAMES)),
-            exempt_apps=_names(guardian.get("exempt_apps", NO_NAMES)),
+            consents=consents,
+            exemptions=exemptions,
+            exempt_apps=exempt_apps,
             at_date=local_day,
-            guardian_daily_limit=_count(guardian.get("daily_limit_seconds"), 1, 86400),
-            guardian_curfews=_curfews(guardian.get("curfew"), guardian.get("more_curfews")),
-            extra_seconds=extra_seconds or 0,
-            today_seconds=_count(usage.get("today_seconds"), 0, MAX_SECONDS) or 0,
-            session_seconds=_count(usage.get("session_seconds"), 0, MAX_SECONDS) or 0,
-            day_spent=day_spent or ZERO,
-            month_spent=month_spent or ZERO,
+            guardian_daily_limit=daily_limit,
+            guardian_curfews=_curfews(first_curfew, more_curfews),
+            extra_seconds=extra_seconds,
+            today_seconds=today_seconds,
+            session_seconds=session_seconds,
+            day_spent=day_spent,
+            month_spent=month_spent,
         ),
     )
-
-
-def _object(value: Any, keys: frozenset[str]) -> Mapping[str, Any]:
-    if type(value) is not dict or not keys.issuperset(value):
-        raise NotPlain
-    return value
-
-
-def _optional_object(value: Any, keys: frozenset[str]) -> Mapping[str, Any]:
-    return EMPTY if value is None else _object(value, keys)
 
 
 def _text(value: Any) -> str | None:
@@ -194,7 +225,13 @@ def _names(value: Any) -> frozenset[str]:
 def _money(value: Any, places: int) -> Decimal | None:
     if value is None:
         return None
-    if type(value) is not str and type(value) is not int and type(value) is not Decimal:
+    if type(value) is str and value.isascii():
+        # The usual shape, "30.00": digits with at most `places` decimals, read exactly as
+        # `parse_amount` would read them, without its general checks.
+        whole, dot, fraction = value.partition(".")
+        if whole.isdigit() and (fraction.isdigit() if dot else True) and len(fraction) <= places:
+            return Decimal(value)
+    elif type(value) is not int and type(value) is not Decimal:
         raise NotPlain  # floats and booleans: the model words the answer
     try:
         amount = parse_amount(value)

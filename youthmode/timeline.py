@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 
 from youthmode.calendar import DAY_TYPES
-from youthmode.facts import Moment, RequestFacts, age_on, flip_date
-from youthmode.policies.compile import CompiledPolicy, Plan
+from youthmode.facts import Day, Moment, RequestFacts, age_on, flip_date
+from youthmode.policies.compile import MEMO_LIMIT, CompiledPolicy, Plan
 from youthmode.policies.rules import CompiledRule, DailyBudgetRule, DenyWindowRule, Window
 
 EVERY_DAY = frozenset((wd, dt) for wd in range(7) for dt in DAY_TYPES)
 
 REMAINING_HORIZON = 48 * 3600
 NEXT_ALLOWED_HORIZON = 14 * 86400
+ONE_DAY = timedelta(days=1)
 
 
 class Active:
@@ -57,6 +57,27 @@ class Active:
         # Only the age can change the verdicts of these rules (none at all, for most adults).
         self.timeless = all(r.timeless for r in self.rules)
         self.edges = tuple(sorted({e for r in self.rules for e in r.edges}))
+
+
+def active_rules(policy: CompiledPolicy, req: RequestFacts, band: str) -> Active:
+    """The rules in force for ``req`` in ``band``; shared between requests that agree on
+    everything `Active` reads (most requests carry no guardian settings of their own)."""
+    if req.guardian_curfews or req.guardian_daily_limit is not None or req.extra_seconds:
+        return Active(policy.plan(req.action, band), policy, req, band)
+    key = (
+        "active",
+        req.action,
+        band,
+        req.exemptions & policy.waiver_names if req.exemptions else req.exemptions,
+        req.category in policy.exempt_categories,
+        req.app is not None and req.app in req.exempt_apps,
+    )
+    found: Active | None = policy.memo.get(key)
+    if found is None:
+        if len(policy.memo) >= MEMO_LIMIT:
+            policy.memo.clear()
+        found = policy.memo[key] = Active(policy.plan(req.action, band), policy, req, band)
+    return found
 
 
 def _waived(rule: CompiledRule, exemptions: frozenset[str]) -> bool:
@@ -132,36 +153,64 @@ class Timeline:
         self.at_ts = int(at.timestamp())
         self.start_date = at.date()
         self._active: dict[str, Active] = {}
-        self._midnights: dict[date, int] = {}
+        self._day = policy.day(self.start_date)
+        self._age_day: date | None = None
+        self._age: int | None = None
 
     def active(self, band: str) -> Active:
         found = self._active.get(band)
         if found is None:
-            found = self._active[band] = Active(
-                self.policy.plan(self.req.action, band), self.policy, self.req, band
-            )
+            found = self._active[band] = active_rules(self.policy, self.req, band)
         return found
+
+    def start(self) -> Moment:
+        """The moment of `at` itself."""
+        at = self.at
+        return self._moment(
+            self._day, self.at_ts, at.hour * 3600 + at.minute * 60 + at.second, in_use=False
+        )
 
     def moment(self, ts: int, *, in_use: bool = False) -> Moment:
         """The facts at ``ts``; with ``in_use`` a metered action has been used since `at`."""
-        policy, req = self.policy, self.req
-        local = datetime.fromtimestamp(ts, policy.zone)
-        m = Moment(ts, local, policy.calendar)
+        day = self._day
+        if not day.start <= ts < day.end:
+            day = self._day = self._day_of(ts)
+        if day.even:
+            return self._moment(day, ts, ts - day.start, in_use=in_use)
+        local = datetime.fromtimestamp(ts, self.policy.zone)  # a daylight-saving day
+        day = self._day = self.policy.day(local.date())
+        m = self._moment(day, ts, local.hour * 3600 + local.minute * 60 + local.second, in_use)
+        return m
+
+    def _day_of(self, ts: int) -> Day:
+        after = self.policy.day(self._day.date + ONE_DAY)
+        if after.start <= ts < after.end:
+            return after
+        return self.policy.day(datetime.fromtimestamp(ts, self.policy.zone).date())
+
+    def _moment(self, day: Day, ts: int, sod: int, in_use: bool) -> Moment:
+        req = self.req
+        m = Moment.within(day, ts, sod, self.policy.calendar)
         if req.birthdate is not None:
-            m.age = age_on(req.birthdate, m.date, policy.age_rollover)
+            if day.date != self._age_day:
+                self._age_day = day.date
+                self._age = age_on(req.birthdate, day.date, self.policy.age_rollover)
+            m.age = self._age
         else:
             m.age = req.declared_age
-        m.band = policy.band_of(m.age)
-        same_day = m.date == self.start_date
+        m.band = self.policy.band_of(m.age)
+        same_day = day.date == self.start_date
         elapsed = ts - self.at_ts
         if in_use and req.metered:
-            m.today_seconds = req.today_seconds + elapsed if same_day else ts - self._midnight(m)
+            m.today_seconds = req.today_seconds + elapsed if same_day else ts - day.start
         else:
             m.today_seconds = req.today_seconds if same_day else 0
         m.session_seconds = req.session_seconds + (elapsed if in_use else 0)
-        m.day_spent = req.day_spent if same_day else Decimal(0)
-        same_month = (m.date.year, m.date.month) == (self.start_date.year, self.start_date.month)
-        m.month_spent = req.month_spent if same_month else Decimal(0)
+        if same_day:
+            m.day_spent = req.day_spent
+            m.month_spent = req.month_spent
+        elif (day.date.year, day.date.month) == (self.start_date.year, self.start_date.month):
+            m.month_spent = req.month_spent
         return m
 
     def denials(self, m: Moment) -> list[CompiledRule]:
@@ -220,14 +269,13 @@ class Timeline:
         return best
 
     def _midnight(self, m: Moment, *, next_day: bool = False) -> int:
-        day = m.date + timedelta(days=1) if next_day else m.date
-        found = self._midnights.get(day)
-        if found is None:
-            found = int(datetime.combine(day, time(0), tzinfo=self.policy.zone).timestamp())
-            self._midnights[day] = found
-        return found
+        day = self.policy.day(m.date)
+        return day.end if next_day else day.start
 
     def _local_ts(self, m: Moment, sod: int) -> int:
+        day = self.policy.day(m.date)
+        if day.even:
+            return day.start + sod
         hours, rest = divmod(sod, 3600)
         wall = time(hours, rest // 60, rest % 60)
         return int(datetime.combine(m.date, wall, tzinfo=self.policy.zone).timestamp())

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
 from typing import Any
 
 from youthmode.calendar import DAY_TYPES, WEEKDAYS, Calendar
+from youthmode.facts import Day
 from youthmode.policies import rules as compiled
 from youthmode.policies import schema
 from youthmode.policies.validate import (
@@ -24,6 +27,8 @@ from youthmode.policies.validate import (
     RuleSource,
     expand_actions,
 )
+
+MEMO_LIMIT = 4096
 
 DEFAULT_REASONS = {
     "allow_window": "outside_allowed_window",
@@ -90,6 +95,24 @@ class CompiledPolicy:
     plans: dict[tuple[str, str], Plan]
     protected_bands: frozenset[str] = frozenset()
     _by_age: tuple[str, ...] = field(repr=False, default=())
+    # Memos of request-independent work, filled as decisions need them. Plain dicts: a lost
+    # race only computes the same value twice. Bounded, since dates come from requests.
+    _days: dict[date, Day] = field(repr=False, compare=False, default_factory=dict)
+    memo: dict[Hashable, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    def day(self, on: date) -> Day:
+        """The local day ``on`` in this policy's zone and calendar."""
+        found = self._days.get(on)
+        if found is None:
+            if len(self._days) >= MEMO_LIMIT:
+                self._days.clear()
+            found = self._days[on] = Day(on, self.zone, self.calendar)
+        return found
+
+    @cached_property
+    def waiver_names(self) -> frozenset[str]:
+        """Every name that waives a rule: the code, `policy/rule` ref or id of a waivable rule."""
+        return frozenset(n for r in self.rules if r.waivable for n in (r.code, r.ref, r.id))
 
     def band_of(self, age: int | None) -> str:
         if age is None:

@@ -272,8 +272,26 @@ def _register_routes(app: Flask, state: _State) -> None:
             return False
         return request.args.get("explain", "false").lower() in ("1", "true", "yes")
 
+    def without_ledger(body: Any) -> bool:
+        """Is this a JSON object the ledger has nothing to add to (no subject id)?"""
+        if type(body) is not dict:
+            return False
+        if state.ledger is None:
+            return True
+        subject = body.get("subject", {})
+        return type(subject) is dict and subject.get("id") is None
+
     def decide_one(engine: Engine, body: Any, explain: bool, batch_id: str | None) -> str:
         started = time.perf_counter()
+        decision: Decision
+        if not explain and without_ledger(body):
+            # The engine reads plain JSON straight into facts; the request model is built
+            # only when something needs it (the decision log).
+            decision = engine.decide(body)
+            text = decision.model_dump_json()
+            elapsed = time.perf_counter() - started
+            _account(state, lambda: engine.parse(body), decision, elapsed, batch_id)
+            return text
         parsed = engine.parse(body)
         filled, mode = parsed, None
         if state.ledger is not None:
@@ -281,7 +299,7 @@ def _register_routes(app: Flask, state: _State) -> None:
         degraded, unavailable = mode == "degraded", mode == "unavailable"
         if explain and not unavailable:
             result = engine.explain(filled)
-            decision: Decision = result.decision
+            decision = result.decision
             decision.degraded = degraded
             out = decision.model_dump(mode="json")
             out["trace"] = [t.model_dump(mode="json") for t in result.trace]
@@ -290,7 +308,7 @@ def _register_routes(app: Flask, state: _State) -> None:
             decision = engine.decide(filled, degraded=degraded, store_unavailable=unavailable)
             text = decision.model_dump_json()
         elapsed = time.perf_counter() - started
-        _account(state, filled, decision, elapsed, batch_id)
+        _account(state, lambda: filled, decision, elapsed, batch_id)
         return text
 
     @app.post("/v1/decisions")
@@ -469,13 +487,17 @@ def engine_now() -> Any:
 
 
 def _account(
-    state: _State, parsed: DecisionRequest, decision: Decision, elapsed: float, batch_id: str | None
+    state: _State,
+    parsed: Callable[[], DecisionRequest],
+    decision: Decision,
+    elapsed: float,
+    batch_id: str | None,
 ) -> None:
     state.metrics.record_decision(decision.policy.id, decision.effect, decision.reason_codes)
     if batch_id is None:
         state.metrics.observe_latency("decision", elapsed)
     if state.decision_log.enabled:
-        state.decision_log.record(parsed, decision, elapsed, batch_id)
+        state.decision_log.record(parsed(), decision, elapsed, batch_id)
 
 
 def reload_policies(state: _State, source: str) -> ReloadResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import CONFIGS, DECISION_FIELDS
+from random_requests import random_request
 
 import youthmode
 from youthmode.policies.rules import CompiledRule
@@ -346,3 +348,26 @@ def test_default_policy_and_listing(engine: youthmode.Engine) -> None:
         "adult",
     ]
     assert "livestream.tip" in summary["actions"]
+
+
+def test_decisions_built_without_validation_validate_back_to_themselves(
+    engine: youthmode.Engine,
+) -> None:
+    """The engine builds its response models trusted (model.trusted): each must be exactly
+    what validating the same values would give, with the declared types."""
+    rng = random.Random(11)
+    requests = [random_request(rng) for _ in range(400)]
+    requests += [
+        {"subject": {"age": 12}, "action": "app.use", "at": "2026-11-27T21:55:00+08:00",
+         "usage": {"session_seconds": 4000},
+         "guardian": {"curfew": ["21:00", "06:00"], "daily_limit_seconds": 1800,
+                      "extra_seconds": 600, "exempt_apps": ["a"], "consents": ["dm.send"]}},
+        {"subject": {"age": 17}, "action": "livestream.host", "at": "2026-11-27T12:00:00+08:00"},
+    ]  # fmt: skip
+    for request in requests:
+        decision = engine.decide(request)
+        again = youthmode.Decision.model_validate(decision.model_dump())
+        assert again == decision
+        assert again.model_dump_json() == decision.model_dump_json()
+        for part in (*decision.reasons, *decision.obligations, *decision.remedies):
+            assert type(part).model_validate(part.model_dump()) == part

@@ -250,7 +250,8 @@ class Explanation(BaseModel):
 
 
 Model = TypeVar("Model", bound=BaseModel)
-_DEFAULTS: dict[type[BaseModel], dict[str, Any]] = {}
+_TEMPLATES: dict[type[BaseModel], dict[str, Any]] = {}
+_REQUIRED = object()  # stands for a required value the caller forgot: it cannot serialise
 _set = object.__setattr__
 
 
@@ -260,20 +261,22 @@ def trusted(cls: type[Model], values: dict[str, Any]) -> Model:
     Validation is for what comes in; the engine's own values already have the declared
     types, and checking them again costs more than deciding. `model_construct` would skip it
     too but is slower still (it walks every field in Python). What this sets is what
-    `model_construct` sets. tests/test_engine.py checks that every decision of the scenario
-    corpus validates back to itself, so a wrongly typed value cannot hide here.
+    `model_construct` sets, in declaration order (pydantic writes JSON in `__dict__` order).
+    tests/test_engine.py checks that decisions validate back to themselves, so a wrongly
+    typed or missing value cannot hide here.
     """
-    defaults = _DEFAULTS.get(cls)
-    if defaults is None:
+    template = _TEMPLATES.get(cls)
+    if template is None:
         if any(f.default_factory is not None for f in cls.model_fields.values()):
             raise TypeError(f"{cls.__name__} has default factories; validate it instead")
-        defaults = _DEFAULTS[cls] = {
-            name: field.default
+        template = _TEMPLATES[cls] = {
+            name: _REQUIRED if field.is_required() else field.default
             for name, field in cls.model_fields.items()
-            if not field.is_required()
         }
+    fields = template.copy()
+    fields.update(values)  # an update keeps each key where the template put it
     obj = cls.__new__(cls)
-    _set(obj, "__dict__", {**defaults, **values})
+    _set(obj, "__dict__", fields)
     _set(obj, "__pydantic_fields_set__", set(values))
     _set(obj, "__pydantic_extra__", None)
     _set(obj, "__pydantic_private__", None)

@@ -156,6 +156,8 @@ class Timeline:
         self._day = policy.day(self.start_date)
         self._age_day: date | None = None
         self._age: int | None = None
+        self._denied_at: Moment | None = None
+        self._denied: list[CompiledRule] = []
 
     def active(self, band: str) -> Active:
         found = self._active.get(band)
@@ -214,7 +216,12 @@ class Timeline:
         return m
 
     def denials(self, m: Moment) -> list[CompiledRule]:
-        return [r for r in self.active(m.band).rules if r.denies(m, self.req)]
+        """The rules that deny at ``m`` (the last answer is kept: callers ask twice for `at`)."""
+        if m is self._denied_at:
+            return self._denied
+        found = [r for r in self.active(m.band).rules if r.denies(m, self.req)]
+        self._denied_at, self._denied = m, found
+        return found
 
     def remaining_seconds(self, start: Moment) -> int | None:
         """Seconds of continued use from `at` until the request is first denied (48 h max)."""

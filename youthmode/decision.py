@@ -116,22 +116,21 @@ def _obligations(
 ) -> list[Obligation]:
     out = []
     for rule in rules:
-        fields: dict[str, Any] = {
-            "type": rule.code,
-            "rule": rule.ref,
-            "message": rule.message,
-            "message_en": rule.message_en,
-        }
-        if isinstance(rule, RestReminderRule) and rule.due(m):
-            out.append(trusted(Obligation, fields))
+        if isinstance(rule, RestReminderRule):
+            if rule.due(m):
+                out.append(_obligation(rule))
         elif (
             isinstance(rule, LockoutWarningRule)
             and remaining is not None
             and remaining <= rule.before
         ):
-            fields["at"] = at + timedelta(seconds=remaining)
-            out.append(trusted(Obligation, fields))
+            out.append(_obligation(rule, at=at + timedelta(seconds=remaining)))
     return out
+
+
+def _obligation(rule: CompiledRule, **more: Any) -> Obligation:
+    fields = {"type": rule.code, "rule": rule.ref, "message": rule.message}
+    return trusted(Obligation, {**fields, "message_en": rule.message_en, **more})
 
 
 def _remedies(

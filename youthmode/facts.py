@@ -79,7 +79,7 @@ class Day:
     subtraction instead of a time-zone conversion.
     """
 
-    __slots__ = ("date", "day_type", "end", "even", "previous", "start", "weekday", "zone")
+    __slots__ = ("date", "day_type", "end", "even", "key", "previous", "start", "weekday", "zone")
 
     def __init__(self, day: date, zone: tzinfo, calendar: Calendar) -> None:
         self.date = day
@@ -97,6 +97,7 @@ class Day:
         )
         self.weekday = day.weekday()
         self.day_type: str = calendar.day_type(day)
+        self.key = (self.weekday, self.day_type)
         before = day - timedelta(days=1)
         self.previous = (before.weekday(), calendar.day_type(before))
 
@@ -111,6 +112,7 @@ class Moment:
         "band",
         "calendar",
         "date",
+        "day_key",
         "day_spent",
         "day_type",
         "month_spent",
@@ -131,6 +133,7 @@ class Moment:
         self.weekday = self.date.weekday()
         self.calendar = calendar
         self.day_type: str = calendar.day_type(self.date)
+        self.day_key = (self.weekday, self.day_type)
         self._previous: tuple[int, str] | None = None
         self._counters()
 
@@ -146,6 +149,7 @@ class Moment:
         m.weekday = day.weekday
         m.calendar = calendar
         m.day_type = day.day_type
+        m.day_key = day.key
         m._previous = day.previous
         m._counters()
         return m

@@ -36,9 +36,9 @@ class Window:
 
     def contains(self, m: Moment) -> bool:
         if self.start < self.end:
-            return self.start <= m.sod < self.end and (m.weekday, m.day_type) in self.days
+            return self.start <= m.sod < self.end and m.day_key in self.days
         if m.sod >= self.start:
-            return (m.weekday, m.day_type) in self.days
+            return m.day_key in self.days
         return m.sod < self.end and m.previous_day() in self.days
 
     def describe(self) -> str:
@@ -79,7 +79,10 @@ class DenyWindowRule(CompiledRule):
     windows: tuple[Window, ...] = ()
 
     def denies(self, m: Moment, r: RequestFacts) -> bool:
-        return any(w.contains(m) for w in self.windows)
+        for window in self.windows:  # a loop, not any(): this runs for every moment
+            if window.contains(m):
+                return True
+        return False
 
     def explain(self, m: Moment, r: RequestFacts) -> str:
         spans = ", ".join(w.describe() for w in self.windows)
@@ -92,7 +95,10 @@ class AllowWindowRule(CompiledRule):
     windows: tuple[Window, ...] = ()
 
     def denies(self, m: Moment, r: RequestFacts) -> bool:
-        return not any(w.contains(m) for w in self.windows)
+        for window in self.windows:
+            if window.contains(m):
+                return False
+        return True
 
     def explain(self, m: Moment, r: RequestFacts) -> str:
         spans = ", ".join(w.describe() for w in self.windows)

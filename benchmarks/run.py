@@ -262,11 +262,23 @@ def _short(path: str) -> str:
 def phases(
     engine: youthmode.Engine, reqs: Sequence[dict[str, Any]], answers: Sequence[dict[str, Any]]
 ) -> dict[str, Any]:
-    """Per-decision cost of parsing, deciding and serialising, and of each kind of outcome."""
+    """Per-decision cost of reading, deciding and serialising, and of each kind of outcome."""
+    from datetime import UTC, datetime
+
+    from youthmode.request_reader import read_plain
+
+    now = datetime.now(UTC)
     parsed = [engine.parse(r) for r in reqs]
-    decisions = [engine.decide(p) for p in parsed]
+    decisions = [engine.decide(r) for r in reqs]
     n = len(reqs)
     out: dict[str, Any] = {
+        "read_us": round(
+            one_pass(lambda r: read_plain(r, engine.policies, engine.default_policy, now), reqs)
+            / n
+            * 1e6,
+            2,
+        ),
+        "decide_us": round(one_pass(engine.decide, reqs) / n * 1e6, 2),
         "parse_us": round(one_pass(engine.parse, reqs) / n * 1e6, 2),
         "decide_parsed_us": round(one_pass(engine.decide, parsed) / n * 1e6, 2),
         "model_dump_json_us": round(
@@ -274,7 +286,7 @@ def phases(
         ),
     }
     groups: dict[str, list[Any]] = {"allow": [], "deny, next_allowed_at set": [], "deny, null": []}
-    for req, ans in zip(parsed, answers, strict=True):
+    for req, ans in zip(reqs, answers, strict=True):
         if ans["effect"] == "allow":
             groups["allow"].append(req)
         elif ans["next_allowed"]:
@@ -291,11 +303,11 @@ def phases(
             "share_of_time": round(seconds / total, 3),
         }
     out["by_outcome"] = outcomes
-    out["without_timeline_search_us"] = without_search(engine, parsed)
+    out["without_timeline_search_us"] = without_search(engine, reqs)
     return out
 
 
-def without_search(engine: youthmode.Engine, parsed: Sequence[Any]) -> float | None:
+def without_search(engine: youthmode.Engine, reqs: Sequence[Any]) -> float | None:
     """decide() with the timeline search stubbed out (answers then lack remaining_seconds and
     next_allowed_at): an estimate of what the search costs. Best effort: None if the engine's
     internals have moved."""
@@ -310,7 +322,7 @@ def without_search(engine: youthmode.Engine, parsed: Sequence[Any]) -> float | N
     try:
         for name in names:
             setattr(Timeline, name, lambda self, start: None)
-        return round(one_pass(engine.decide, parsed) / len(parsed) * 1e6, 2)
+        return round(one_pass(engine.decide, reqs) / len(reqs) * 1e6, 2)
     except Exception:
         return None
     finally:
@@ -458,9 +470,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     results["phases"] = ph = phases(engine, reqs, answers)
     say(
-        f"engine phases (us/decision): parse {ph['parse_us']}, decide(parsed) "
-        f"{ph['decide_parsed_us']}, model_dump_json {ph['model_dump_json_us']}; decide(parsed) "
-        f"with the timeline search stubbed out {ph['without_timeline_search_us']}"
+        f"engine phases (us/decision): decide(dict) {ph['decide_us']}, of which the request "
+        f"reader {ph['read_us']}; decide(dict) with the timeline search stubbed out "
+        f"{ph['without_timeline_search_us']}; model_dump_json {ph['model_dump_json_us']}; "
+        f"the typed path: parse (pydantic) {ph['parse_us']}, decide(DecisionRequest) "
+        f"{ph['decide_parsed_us']}"
     )
     for name, row in ph["by_outcome"].items():
         say(

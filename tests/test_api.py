@@ -325,12 +325,15 @@ class TestReload:
 def test_metrics_count_decisions(client: FlaskClient) -> None:
     client.post("/v1/decisions", json=GAME)
     client.post("/v1/decisions", json={**GAME, "at": "2026-11-27T19:00:00+08:00"})
-    client.post("/v1/decisions/batch", json={"requests": [GAME, GAME]})
+    late = {**GAME, "at": "2026-11-27T23:00:00+08:00"}  # curfew and outside the window
+    client.post("/v1/decisions/batch", json={"requests": [GAME, GAME, late, late, {"x": 1}]})
     text = client.get("/metrics").data.decode()
     assert 'youthmode_decisions_total{effect="allow",policy="cn-baseline"} 3.0' in text
+    assert 'youthmode_decisions_total{effect="deny",policy="cn-baseline"} 3.0' in text
     assert (
-        'youthmode_decision_reasons_total{policy="cn-baseline",reason="outside_allowed_window"} 1.0'
+        'youthmode_decision_reasons_total{policy="cn-baseline",reason="outside_allowed_window"} 3.0'
     ) in text
+    assert 'youthmode_decision_reasons_total{policy="cn-baseline",reason="curfew"} 2.0' in text
     assert "youthmode_batch_size_count 1.0" in text
     assert 'youthmode_decision_latency_seconds_count{endpoint="decision"} 2.0' in text
     assert 'youthmode_policy_info{digest="sha256:' in text

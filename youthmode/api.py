@@ -29,7 +29,7 @@ from youthmode.engine import Engine, new_decision_id
 from youthmode.errors import RequestError, did_you_mean
 from youthmode.ledger import Ledger, StoreUnavailable, open_store
 from youthmode.ledger.service import LedgerSettings
-from youthmode.metrics import Metrics
+from youthmode.metrics import DecisionTally, Metrics
 from youthmode.model import Decision, DecisionRequest
 from youthmode.openapi import PROBLEM, build_openapi
 from youthmode.reloader import PolicyHolder, ReloadResult
@@ -281,7 +281,13 @@ def _register_routes(app: Flask, state: _State) -> None:
         subject = body.get("subject", {})
         return type(subject) is dict and subject.get("id") is None
 
-    def decide_one(engine: Engine, body: Any, explain: bool, batch_id: str | None) -> str:
+    def decide_one(
+        engine: Engine,
+        body: Any,
+        explain: bool,
+        batch_id: str | None = None,
+        tally: DecisionTally | None = None,
+    ) -> str:
         started = time.perf_counter()
         decision: Decision
         if not explain and without_ledger(body):
@@ -290,7 +296,7 @@ def _register_routes(app: Flask, state: _State) -> None:
             decision = engine.decide(body)
             text = decision.model_dump_json()
             elapsed = time.perf_counter() - started
-            _account(state, lambda: engine.parse(body), decision, elapsed, batch_id)
+            _account(state, lambda: engine.parse(body), decision, elapsed, batch_id, tally)
             return text
         parsed = engine.parse(body)
         filled, mode = parsed, None
@@ -308,7 +314,7 @@ def _register_routes(app: Flask, state: _State) -> None:
             decision = engine.decide(filled, degraded=degraded, store_unavailable=unavailable)
             text = decision.model_dump_json()
         elapsed = time.perf_counter() - started
-        _account(state, lambda: filled, decision, elapsed, batch_id)
+        _account(state, lambda: filled, decision, elapsed, batch_id, tally)
         return text
 
     @app.post("/v1/decisions")
@@ -316,7 +322,7 @@ def _register_routes(app: Flask, state: _State) -> None:
     def decisions() -> Response:
         body = parse_json_body()
         try:
-            text = decide_one(state.holder.engine, body, explain_flag(), None)
+            text = decide_one(state.holder.engine, body, explain_flag())
         except RequestError as err:
             raise request_problem(err) from None
         return Response(text, mimetype="application/json")
@@ -344,13 +350,15 @@ def _register_routes(app: Flask, state: _State) -> None:
         batch_id = new_decision_id(engine_now())
         explain = explain_flag()
         parts = []
+        tally = DecisionTally()
         for index, item in enumerate(items):
             try:
-                parts.append(decide_one(engine, item, explain, batch_id))
+                parts.append(decide_one(engine, item, explain, batch_id, tally))
             except RequestError as err:
                 parts.append(
                     json.dumps(request_problem(err, index).body(), ensure_ascii=False, default=str)
                 )
+        state.metrics.record_tally(tally)
         state.metrics.batch_size.observe(len(items))
         state.metrics.observe_latency("batch", time.perf_counter() - started)
         text = '{"batch_id":"' + batch_id + '","decisions":[' + ",".join(parts) + "]}"
@@ -492,8 +500,12 @@ def _account(
     decision: Decision,
     elapsed: float,
     batch_id: str | None,
+    tally: DecisionTally | None,
 ) -> None:
-    state.metrics.record_decision(decision.policy.id, decision.effect, decision.reason_codes)
+    if tally is not None:
+        tally.add(decision.policy.id, decision.effect, decision.reason_codes)
+    else:
+        state.metrics.record_decision(decision.policy.id, decision.effect, decision.reason_codes)
     if batch_id is None:
         state.metrics.observe_latency("decision", elapsed)
     if state.decision_log.enabled:

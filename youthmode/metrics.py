@@ -8,6 +8,7 @@ process. Each app gets its own registry, so tests can create many apps.
 from __future__ import annotations
 
 import os
+from collections import Counter as Counter_
 from typing import Any
 
 from prometheus_client import (
@@ -22,6 +23,20 @@ from prometheus_client import (
 
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0)
 BATCH_BUCKETS = (1, 5, 10, 50, 100, 250, 500, 1000, 5000)
+
+
+class DecisionTally:
+    """Decision counts gathered over one batch. Each write to a multiprocess metric takes a
+    lock and a file-backed page, so a batch of 100 writes its counts once, at the end."""
+
+    def __init__(self) -> None:
+        self.decisions: Counter_[tuple[str, str]] = Counter_()
+        self.reasons: Counter_[tuple[str, str]] = Counter_()
+
+    def add(self, policy: str, effect: str, reasons: list[str]) -> None:
+        self.decisions[(policy, effect)] += 1
+        for reason in reasons:
+            self.reasons[(policy, reason)] += 1
 
 
 class Metrics:
@@ -76,6 +91,15 @@ class Metrics:
             self._child(self.reasons, policy, reason).inc()
             if reason == "engine_error":
                 self._child(self.errors, policy).inc()
+
+    def record_tally(self, tally: DecisionTally) -> None:
+        """Write a batch's decision counts: one write per label set, not per decision."""
+        for (policy, effect), count in tally.decisions.items():
+            self._child(self.decisions, policy, effect).inc(count)
+        for (policy, reason), count in tally.reasons.items():
+            self._child(self.reasons, policy, reason).inc(count)
+            if reason == "engine_error":
+                self._child(self.errors, policy).inc(count)
 
     def observe_latency(self, endpoint: str, seconds: float) -> None:
         self._child(self.latency, endpoint).observe(seconds)

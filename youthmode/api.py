@@ -19,7 +19,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any, TypeVar
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from youthmode.auth import KeyRing, load_keys
@@ -78,6 +78,10 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in JSON")
 
 
+# One decoder for every body: `json.loads` with hooks builds a new one per call.
+JSON_BODY = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+
+
 def parse_json_body() -> Any:
     """The request body as JSON with numbers that have a fraction kept as Decimal."""
     if request.mimetype not in ("application/json",) and not request.mimetype.endswith("+json"):
@@ -88,7 +92,8 @@ def parse_json_body() -> Any:
         )
     raw = request.get_data(cache=False)
     try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
+        # As `json.loads` reads bytes: UTF-8, -16 or -32, told apart by the first bytes.
+        return JSON_BODY.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
     except (ValueError, UnicodeDecodeError) as err:
         raise ApiProblem(400, "Malformed JSON", f"the body is not valid JSON: {err}") from None
     except RecursionError:
@@ -196,7 +201,7 @@ def requires_any(*scopes: str) -> Callable[[F], F]:
     def wrap(view: F) -> F:
         @functools.wraps(view)
         def checked(*args: Any, **kwargs: Any) -> Any:
-            state: _State = g.state
+            state: _State = current_app.extensions["youthmode"]
             if state.keys is not None:
                 header = request.headers.get("Authorization", "")
                 kind, _, secret = header.partition(" ")
@@ -256,10 +261,6 @@ def _register_errors(app: Flask) -> None:
 
 
 def _register_routes(app: Flask, state: _State) -> None:
-    @app.before_request
-    def attach_state() -> None:
-        g.state = state
-
     def respond(data: Any, status: int = 200) -> Response:
         return Response(
             json.dumps(data, ensure_ascii=False, default=str),

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sysload import busy_seconds
+from worker_profile import profile_worker
 
 from youthmode.config import ServerConfig
 
@@ -299,8 +300,13 @@ def run_http(
     store: str | None = None,
     wait_idle: Any = None,
     log: Any = print,
+    worker_profile: bool = True,
 ) -> dict[str, Any]:
-    """Single decisions, batches of 100, and the bare Flask baseline; throughput and latency."""
+    """Single decisions, batches of 100, and the bare Flask baseline; throughput and latency.
+
+    With ``worker_profile``, after the timed runs, py-spy samples one worker of each server
+    under the same load (worker_profile.py): where a request's time goes.
+    """
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (Debian/Ubuntu: apt-get install -y wrk)")
     bin_dir = Path(sys.executable).parent
@@ -355,6 +361,8 @@ def run_http(
             out["batch"]["batch_size"] = 100
             out["batch"]["decisions_per_s"] = round(out["batch"]["rps"] * 100)
             out["youthmode_memory"] = server.memory()
+            if worker_profile:
+                out["single_profile"] = _profile(server, single, connections, log)
 
         port = free_port()
         argv = [sys.executable, str(HERE / "bare_server.py"), "--port", str(port),
@@ -364,6 +372,8 @@ def run_http(
                 server, "/v1/decisions", single, cap=single_cap, label="bare Flask", **common
             )
             out["bare_memory"] = server.memory()
+            if worker_profile:
+                out["bare_profile"] = _profile(server, single, connections, log)
 
     bare = out["bare"]["rps"] or float("nan")
     out["single_vs_bare"] = round(out["single"]["rps"] / bare, 3)
@@ -373,6 +383,20 @@ def run_http(
         out["bare"]["worker_cpu_ms_per_request"] / out["single"]["worker_cpu_ms_per_request"], 3
     )
     return out
+
+
+def _profile(server: Server, bodies: Path, connections: int, log: Any) -> dict[str, Any]:
+    def load(seconds: float) -> None:
+        wrk(server.port, "/v1/decisions", bodies, cap=0, seconds=seconds, connections=connections)
+
+    found = profile_worker(server.workers()[0], load)
+    if "skipped" in found:
+        log(f"  {server.name} worker profile skipped: {found['skipped']}")
+        return found
+    log(f"  {server.name} worker profile (py-spy, {found['samples']} samples; share of the time):")
+    for label, share in found["shares"].items():
+        log(f"    {share * 100:5.1f}%  {label}")
+    return found
 
 
 def _line(r: dict[str, Any]) -> str:

@@ -380,7 +380,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20260101)
     parser.add_argument("--repeats", type=int, default=3, help="timed passes per implementation")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP benchmark")
-    parser.add_argument("--no-profile", action="store_true", help="skip the engine profile")
+    parser.add_argument(
+        "--no-profile", action="store_true", help="skip the engine and worker profiles"
+    )
     parser.add_argument("--check-only", action="store_true", help="agreement check only")
     parser.add_argument("--http-runs", type=int, default=5, help="wrk runs per HTTP target")
     parser.add_argument("--http-cap", type=int, default=5_000, help="single/bare: requests a run")
@@ -510,6 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 store=args.store,
                 wait_idle=(lambda: wait_idle(args.wait_idle, log=say)) if args.wait_idle else None,
                 log=say,
+                worker_profile=not args.no_profile,
             )
         except RuntimeError as err:
             say(f"FAIL: HTTP benchmark: {err}")

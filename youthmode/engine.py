@@ -281,6 +281,8 @@ def request_facts(req: DecisionRequest, policy: CompiledPolicy, at: datetime) ->
 
 
 def _curfews(guardian: Guardian) -> tuple[tuple[int, int], ...]:
+    if not guardian.curfew and not guardian.more_curfews:
+        return ()
     windows = [guardian.curfew] if guardian.curfew else []
     windows += guardian.more_curfews or []
     out = {(parse_time_of_day(w[0]), parse_time_of_day(w[1])) for w in windows}
@@ -304,18 +306,21 @@ def _check_money(
             f"policy `{policy.id}` counts money in {policy.currency}, not {currency}",
             code="unsupported_currency",
         )
-    places = policy.currency_places
-    values = [("resource", "amount", amount)]
-    if req.usage:
-        values += [
-            ("usage", "month_spent", req.usage.month_spent),
-            ("usage", "day_spent", req.usage.day_spent),
-        ]
-    for *loc, value in values:
-        exponent = value.as_tuple().exponent if value is not None else 0
-        if isinstance(exponent, int) and -exponent > places:
-            raise RequestError.single(
-                tuple(str(p) for p in loc),
-                f"`{value}` has more than {places} decimal places for {policy.currency}",
-                code="invalid_amount",
-            )
+    if amount is not None:
+        _check_places(("resource", "amount"), amount, policy)
+    if req.usage is not None:  # most requests carry no money at all: check only what is there
+        if req.usage.month_spent is not None:
+            _check_places(("usage", "month_spent"), req.usage.month_spent, policy)
+        if req.usage.day_spent is not None:
+            _check_places(("usage", "day_spent"), req.usage.day_spent, policy)
+
+
+def _check_places(loc: tuple[str, str], value: Decimal, policy: CompiledPolicy) -> None:
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > policy.currency_places:
+        raise RequestError.single(
+            loc,
+            f"`{value}` has more than {policy.currency_places} decimal places for "
+            f"{policy.currency}",
+            code="invalid_amount",
+        )

@@ -2,12 +2,12 @@
 
 `DecisionRequest` (pydantic) defines what a valid request is and words every error. Validating
 through it costs about 5 µs before any fact is built, a sixth of a whole decision (see
-docs/performance.md). So `Engine.decide` first tries this reader. It takes only requests made of exactly the JSON types
-the contract names (what every integration sends: strings, ints, bools, lists, objects) and
-builds their facts in one pass. Anything else (a coercible value such as ``"12"`` for an age,
-a Python `datetime`, an unknown field, a value out of range, a policy-level problem such as an
-unknown action) makes it return None, and the request goes the long way through the model,
-which coerces it or rejects it with a precise error.
+docs/performance.md). So `Engine.decide` first tries this reader. It takes only requests made
+of exactly the JSON types the contract names (what every integration sends: strings, ints,
+bools, lists, objects) and builds their facts in one pass. Anything else (a coercible value
+such as ``"12"`` for an age, a Python `datetime`, an unknown field, a value out of range, a
+policy-level problem such as an unknown action) makes it return None, and the request goes the
+long way through the model, which coerces it or rejects it with a precise error.
 
 So the reader never raises and never decides what is valid: it only recognises what is
 obviously valid. A differential property test (tests/test_request_reader.py) holds it to that:

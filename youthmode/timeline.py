@@ -256,7 +256,7 @@ class Timeline:
         for year in (m.date.year, m.date.year + 1):
             flip = flip_date(birth, year, self.policy.age_rollover)
             if flip > m.date:
-                return int(datetime.combine(flip, time(0), tzinfo=self.policy.zone).timestamp())
+                return self.policy.day(flip).start
         return None
 
     def _next_candidate(self, m: Moment, in_use: bool) -> int:

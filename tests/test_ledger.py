@@ -353,3 +353,34 @@ def test_review_fixes_for_guardian_and_usage(ledger: Ledger) -> None:
         ledger.record_purchase(
             {"subject_id": "kid", "id": "p", "action": "purchase", "amount": "11.00"}
         )
+
+
+def test_a_decision_reads_the_ledger_in_one_round_trip(
+    engine: youthmode.Engine, tmp_path: Path, freezer: Any
+) -> None:
+    """Redis: the decision's documents come in one HMGET, whatever was stored before."""
+    freezer.move_to("2026-11-27T12:30:00Z")
+    store = open_store(f"redis://127.0.0.1:6379/0?prefix=ym-test-{uuid.uuid4().hex}:")
+    try:
+        ledger = Ledger(engine, store)
+        ledger.record_usage("kid", [ev("1", t("20:00:00"), t("20:20:00"), "game.play")])
+        ledger.update_guardian("kid", {"daily_limit": "30m"}, actor="parent")
+        ledger.grant_time("kid", "10m", actor="parent")
+        client: Any = store.client  # type: ignore[attr-defined]
+        calls: list[str] = []
+        real = client.execute_command
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            calls.append(str(args[0]))
+            return real(*args, **kwargs)
+
+        client.execute_command = counting
+        request = {"subject": {"id": "kid", "age": 12, "verified": True}, "action": "game.play"}
+        decision = ledger.decide(request)
+        assert calls == ["HMGET"]
+        assert decision.facts.today_seconds == 1200
+        assert decision.facts.guardian == {"daily_limit_seconds": 1800, "extra_seconds": 600}
+        assert decision.remaining_seconds == 1800 + 600 - 1200
+    finally:
+        store.delete_all()  # type: ignore[attr-defined]
+        store.close()

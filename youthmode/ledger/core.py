@@ -50,6 +50,15 @@ def iso_day(day: date) -> str:
     return day.isoformat()
 
 
+def decision_keys(day: date, *, usage: bool) -> list[str]:
+    """The documents a decision on the local ``day`` reads: guardian settings and grants, and
+    with ``usage`` the use of today and yesterday (sessions cross midnight), spend and holds."""
+    keys = ["guardian", f"g:{iso_day(day)}"]
+    if usage:
+        keys += [f"u:{iso_day(day)}", f"u:{iso_day(day - timedelta(days=1))}", "spend", "orders"]
+    return keys
+
+
 def month_of(day: date) -> str:
     return day.strftime("%Y-%m")
 
@@ -308,6 +317,7 @@ class LedgerCore:
         policy = engine.policy(request.policy)
         at = request.at or self._now()
         local_day = at.astimezone(policy.zone).date()
+        tx.prefetch(decision_keys(local_day, usage=request.usage is None))
         updates: dict[str, Any] = {}
         if request.usage is None:
             totals = self._totals(tx, request.subject.id or "", policy, at)

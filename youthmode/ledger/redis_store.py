@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -25,10 +25,19 @@ class _RedisTx:
     def __init__(self, pipe: Any, key: str, writable: bool) -> None:
         self.pipe, self.key, self.writable = pipe, key, writable
         self.pending: dict[str, str | None] = {}
+        self.fetched: dict[str, Any] = {}
+
+    def prefetch(self, fields: Iterable[str]) -> None:
+        """One HMGET instead of a round trip per field (a decision reads six)."""
+        wanted = [f for f in fields if f not in self.pending and f not in self.fetched]
+        if wanted:
+            self.fetched.update(zip(wanted, self.pipe.hmget(self.key, wanted), strict=True))
 
     def get(self, field: str) -> Any:
         if field in self.pending:
             raw = self.pending[field]
+        elif field in self.fetched:
+            raw = self.fetched[field]
         else:
             raw = self.pipe.hget(self.key, field)
         return json.loads(raw) if raw is not None else None

@@ -10,7 +10,7 @@ import json
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,6 +32,10 @@ class _SqliteTx:
     def __init__(self, conn: sqlite3.Connection, subject: str, writable: bool) -> None:
         self.conn, self.subject, self.writable = conn, subject, writable
         self.pending: dict[str, str | None] = {}
+
+    def prefetch(self, keys: Iterable[str]) -> None:
+        """Nothing to save: a read here is a local index lookup, not a round trip (one query
+        for several keys measured no faster)."""
 
     def get(self, key: str) -> Any:
         if key in self.pending:

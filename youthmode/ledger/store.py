@@ -9,7 +9,7 @@ or nothing: an exception inside `fn` writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 from youthmode.errors import RequestError, YouthmodeError
@@ -29,6 +29,11 @@ class NotFound(RequestError):
 
 class Transaction(Protocol):
     def get(self, key: str) -> Any: ...
+
+    def prefetch(self, keys: Iterable[str]) -> None:
+        """These keys are about to be read: fetch them at once. Only saves round trips; what
+        `get` returns is the same with or without it."""
+        ...
 
     def put(self, key: str, value: Any) -> None: ...
 

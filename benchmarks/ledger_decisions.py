@@ -1,0 +1,79 @@
+"""Decisions that take usage and guardian settings from the ledger, per backend (no HTTP).
+
+What a production request with a subject id costs: `Ledger.decide` reads the subject's usage,
+spend, holds, guardian settings and grants, then decides. The workload's requests get one of
+200 subject ids and lose their `usage`; each subject first gets some recorded use and a guardian
+limit. One thread, against a fresh SQLite file and the Redis on 127.0.0.1:6379 (own key prefix,
+removed afterwards). Prints microseconds per decision for each, and for the engine alone.
+
+    .venv/bin/python benchmarks/ledger_decisions.py [--requests 3000] [--subjects 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from workload import workload  # noqa: E402
+
+import youthmode  # noqa: E402
+from youthmode.ledger import Ledger, open_store  # noqa: E402
+
+NOW = datetime(2026, 11, 27, 12, 30, tzinfo=UTC)  # Friday 20:30 in Shanghai
+
+
+def per_decision(fn: Any, requests: list[dict[str, Any]], repeats: int = 3) -> float:
+    runs = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for request in requests:
+            fn(request)
+        runs.append((time.perf_counter() - started) / len(requests) * 1e6)
+    return round(statistics.median(runs), 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--subjects", type=int, default=200)
+    args = parser.parse_args()
+    engine = youthmode.Engine.from_path(HERE.parent / "configs", clock=lambda: NOW).warm()
+    requests = []
+    for i, request in enumerate(workload(args.requests)):
+        request = {k: v for k, v in request.items() if k != "usage"}
+        request["subject"] = {**request.get("subject", {}), "id": f"s-{i % args.subjects}"}
+        requests.append(request)
+    print(f"engine alone (requests as given): {per_decision(engine.decide, requests)} us")
+    with tempfile.TemporaryDirectory() as folder:
+        urls = {
+            "sqlite": f"sqlite:///{folder}/ledger.db",
+            "redis": f"redis://127.0.0.1:6379/0?prefix=ym-bench-{uuid.uuid4().hex}:",
+        }
+        for name, url in urls.items():
+            store = open_store(url)
+            try:
+                ledger = Ledger(engine, store, clock=lambda: NOW)
+                for s in range(args.subjects):
+                    use = {"id": "u", "action": "app.use", "start": "2026-11-27T19:00:00+08:00",
+                           "end": "2026-11-27T19:25:00+08:00"}  # fmt: skip
+                    ledger.record_usage(f"s-{s}", [use])
+                    ledger.update_guardian(f"s-{s}", {"daily_limit": "50m"}, actor="parent")
+                print(f"{name}: {per_decision(ledger.decide, requests)} us per decision")
+            finally:
+                if name == "redis":
+                    store.delete_all()  # type: ignore[attr-defined]
+                store.close()
+
+
+if __name__ == "__main__":
+    main()

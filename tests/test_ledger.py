@@ -94,6 +94,27 @@ def test_rejections_name_the_reason(ledger: Ledger) -> None:
     assert answer["totals"]["today_seconds"] == 600
 
 
+def test_unknown_event_fields_are_reported_not_fatal(ledger: Ledger) -> None:
+    """A typo must not silently change what counts, nor lose the use the event records."""
+    answer = ledger.record_usage(
+        "kid",
+        [
+            ev("typo", t("19:00:00"), t("19:10:00"), catgory="system_core", platform="ios"),
+            ev("bad", t("19:20:00"), t("19:30:00"), category=["system_core"]),
+            ev("app", t("19:20:00"), t("19:30:00"), app=7),
+        ],
+    )
+    typo, bad, app = answer["results"]
+    assert typo["status"] == "accepted" and typo["counted"] is True
+    assert typo["warnings"] == [
+        "unknown field `catgory` ignored; did you mean `category`?",
+        "unknown field `platform` ignored",
+    ]
+    assert bad == {"id": "bad", "status": "rejected", "reason": "`category` must be a string"}
+    assert app == {"id": "app", "status": "rejected", "reason": "`app` must be a string"}
+    assert answer["totals"]["today_seconds"] == 600
+
+
 def test_midnight_splits_and_sessions(ledger: Ledger, freezer: Any) -> None:
     freezer.move_to("2026-11-27T16:25:00Z")  # 00:25 Saturday in Shanghai
     answer = ledger.record_usage(

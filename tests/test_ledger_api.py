@@ -67,6 +67,18 @@ def test_usage_then_decision_reads_it(client: FlaskClient) -> None:
     assert summary["today_seconds"] == 4200 and summary["day"] == "2026-11-27"
 
 
+def test_malformed_event_fields_are_answered_not_a_500(client: FlaskClient) -> None:
+    events = usage_events(("e1", "19:00:00", "19:40:00"), ("e2", "19:50:00", "20:00:00"))
+    events["events"][0]["category"] = {"nested": True}
+    events["events"][1]["catgory"] = "system_core"
+    response = client.post("/v1/usage", json=events)
+    assert response.status_code == 200
+    first, second = response.get_json()["results"]
+    assert first["status"] == "rejected" and first["reason"] == "`category` must be a string"
+    assert second["status"] == "accepted"
+    assert second["warnings"] == ["unknown field `catgory` ignored; did you mean `category`?"]
+
+
 def test_purchase_flow_over_http(client: FlaskClient) -> None:
     paid = client.post(
         "/v1/purchases",

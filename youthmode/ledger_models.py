@@ -41,6 +41,7 @@ class EventResult(BaseModel):
     status: Literal["accepted", "duplicate", "rejected"]
     reason: str | None = sparse("why it was rejected")
     counted: bool | None = sparse("false for exempt apps and actions that are not metered")
+    warnings: list[str] | None = sparse("fields of the event that were not understood (ignored)")
 
 
 class SpendFigures(BaseModel):

@@ -44,6 +44,12 @@ class _Event:
     end: int
     counted: bool
     app: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+# What a usage event may carry (ledger_models.UsageEvent); other fields are reported, not fatal:
+# refusing the event would lose the use it records.
+EVENT_FIELDS = ("id", "action", "start", "end", "app", "category", "device")
 
 
 def iso_day(day: date) -> str:
@@ -117,7 +123,10 @@ class LedgerCore:
         results = []
         for item in checked:
             if isinstance(item, _Event):
-                results.append({k: v for k, v in by_index[item.index].items() if k != "index"})
+                result = {k: v for k, v in by_index[item.index].items() if k != "index"}
+                if item.warnings:
+                    result["warnings"] = list(item.warnings)
+                results.append(result)
             else:
                 results.append(item)
         return {"subject_id": subject_id, "results": results, "totals": totals}
@@ -149,9 +158,16 @@ class LedgerCore:
             return reject("the interval is longer than a day", event_id)
         if end > now + timedelta(seconds=self.settings.max_skew):
             return reject("the interval ends in the future", event_id)
+        for name in ("app", "category", "device"):
+            if raw.get(name) is not None and not isinstance(raw[name], str):
+                return reject(f"`{name}` must be a string", event_id)
         category = raw.get("category")
         counted = policy.actions[action].metered and category not in policy.exempt_categories
-        app = raw.get("app")
+        warnings = []
+        for name in raw:
+            if name not in EVENT_FIELDS:
+                hint = did_you_mean(str(name), EVENT_FIELDS)
+                warnings.append(f"unknown field `{name}` ignored" + (f"; {hint}" if hint else ""))
         return _Event(
             index,
             event_id,
@@ -159,7 +175,8 @@ class LedgerCore:
             int(start.timestamp()),
             int(end.timestamp()),
             counted,
-            app if isinstance(app, str) else None,
+            raw.get("app"),
+            tuple(warnings),
         )
 
     def _record_events(

@@ -332,6 +332,21 @@ def test_time_grants_and_requests(ledger: Ledger, freezer: Any) -> None:
     ]
 
 
+def test_old_time_grants_are_pruned_but_stay_in_the_log(
+    ledger: Ledger, store: Store, freezer: Any
+) -> None:
+    ledger.grant_time("kid", 15, actor="mum")
+    freezer.tick(timedelta(days=40))
+    ledger.grant_time("kid", 20, actor="mum")
+    assert len(store.read("kid", lambda tx: tx.keys("g:"))) == 2  # 40 days: still kept
+    freezer.tick(timedelta(days=1))
+    ledger.grant_time("kid", 30, actor="dad")
+    kept = store.read("kid", lambda tx: tx.keys("g:"))
+    assert kept == ["g:2027-01-06", "g:2027-01-07"]
+    grants = [e["after"]["seconds"] for e in ledger.guardian_log("kid")]
+    assert grants == [900, 1200, 1800]
+
+
 def test_rest_of_day_grant_lifts_only_today(ledger: Ledger) -> None:
     ledger.grant_time("kid", "rest_of_day", actor="mum")
     request = {

@@ -208,6 +208,9 @@ def apply_settings(tx: Transaction, clean: dict[str, Any], actor: str, now: date
         _log(tx, actor, now, "settings", before, after)
 
 
+GRANT_DAYS = 40  # days a time grant document is kept (as usage documents are)
+
+
 def add_grant(
     tx: Transaction, day: date, seconds: int, actor: str, now: datetime, source: str
 ) -> None:
@@ -215,6 +218,11 @@ def add_grant(
     grants = tx.get(key) or []
     grants.append({"seconds": seconds, "actor": actor, "at": now.isoformat(), "source": source})
     tx.put(key, grants)
+    # A grant only counts on its own day; the change log below keeps the record of it.
+    cutoff = (day - timedelta(days=GRANT_DAYS)).isoformat()
+    for old in tx.keys("g:"):
+        if old[2:] < cutoff:
+            tx.delete(old)
     _log(
         tx,
         actor,

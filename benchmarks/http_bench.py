@@ -234,33 +234,53 @@ def measure(
     path: str,
     bodies: Path,
     *,
-    runs: int,
     cap: int,
+    label: str,
+    **common: Any,
+) -> dict[str, Any]:
+    """One target alone: see `measure_interleaved`."""
+    return measure_interleaved([(label, server, path, bodies, cap)], **common)[label]
+
+
+Target = tuple[str, Server, str, Path, int]  # label, server, path, bodies, cap
+
+
+def measure_interleaved(
+    targets: Sequence[Target],
+    *,
+    runs: int,
     seconds: float,
     connections: int,
     warmup_seconds: float,
     log: Any,
-    label: str,
     wait_idle: Any = None,
-) -> dict[str, Any]:
-    """A warm-up, then ``runs`` wrk runs with fresh connections; medians and every run.
+) -> dict[str, dict[str, Any]]:
+    """A warm-up of each target, then ``runs`` rounds of one wrk run per target, in turn.
 
-    Several runs because gunicorn's gthread workers split a burst of new keep-alive connections
-    unevenly (sometimes one worker takes them all): one run alone is a coin toss.
+    Taking turns puts the targets' runs side by side in time, so a slow drift of the machine
+    (a VM's neighbours) hits them alike, as the library passes are interleaved. Several runs
+    because one alone is a coin toss: each starts with fresh connections, and how they spread
+    over the workers varies.
     """
-    if wait_idle is not None:
-        wait_idle()
-    wrk(server.port, path, bodies, cap=0, seconds=warmup_seconds, connections=connections)
-    every = []
-    for index in range(runs):
-        if wait_idle is not None and index:
+    for _, server, path, bodies, _ in targets:
+        if wait_idle is not None:
             wait_idle()
-        r = wrk(
-            server.port, path, bodies, cap=cap, seconds=seconds, connections=connections,
-            server=server,
-        )  # fmt: skip
-        every.append(r)
-        log(f"  {label} run {index + 1}: {_line(r)}")
+        wrk(server.port, path, bodies, cap=0, seconds=warmup_seconds, connections=connections)
+    every: dict[str, list[dict[str, Any]]] = {label: [] for label, *_ in targets}
+    for index in range(runs):
+        for label, server, path, bodies, cap in targets:
+            if wait_idle is not None and (index or len(targets) > 1):
+                wait_idle()
+            r = wrk(
+                server.port, path, bodies, cap=cap, seconds=seconds, connections=connections,
+                server=server,
+            )  # fmt: skip
+            every[label].append(r)
+            log(f"  {label} run {index + 1}: {_line(r)}")
+    return {label: _summary(runs_of) for label, runs_of in every.items()}
+
+
+def _summary(every: list[dict[str, Any]]) -> dict[str, Any]:
     cpu = sum(sum(r["worker_cpu_s"]) for r in every)
     done = sum(r["completed"] for r in every)
     return {
@@ -347,13 +367,25 @@ def run_http(
         port = free_port()
         argv = [str(bin_dir / "youthmode"), "serve", "--port", str(port), "--policies", "configs",
                 "--workers", str(workers)]  # fmt: skip
-        with Server("youthmode", argv, env, port) as server:
+        bare_port = free_port()
+        bare_argv = [sys.executable, str(HERE / "bare_server.py"), "--port", str(bare_port),
+                     "--workers", str(workers)]  # fmt: skip
+        with (
+            Server("youthmode", argv, env, port) as server,
+            Server("bare-flask", bare_argv, env, bare_port) as bare_server,
+        ):
             wrong = check_answers(port, requests[:100], expected_effects[:100])
             out["answers_checked"], out["answers_wrong"] = 200, wrong
             log(f"  youthmode serve on 127.0.0.1:{port}: {wrong} wrong answers of 200 checked")
-            out["single"] = measure(
-                server, "/v1/decisions", single, cap=single_cap, label="single", **common
+            # Single decisions and the bare baseline take turns, run by run.
+            pair = measure_interleaved(
+                [
+                    ("single", server, "/v1/decisions", single, single_cap),
+                    ("bare Flask", bare_server, "/v1/decisions", single, single_cap),
+                ],
+                **common,
             )
+            out["single"], out["bare"] = pair["single"], pair["bare Flask"]
             out["single"]["decisions_per_s"] = out["single"]["rps"]
             out["batch"] = measure(
                 server, "/v1/decisions/batch", batch, cap=batch_cap, label="batch", **common
@@ -361,19 +393,10 @@ def run_http(
             out["batch"]["batch_size"] = 100
             out["batch"]["decisions_per_s"] = round(out["batch"]["rps"] * 100)
             out["youthmode_memory"] = server.memory()
+            out["bare_memory"] = bare_server.memory()
             if worker_profile:
                 out["single_profile"] = _profile(server, single, connections, log)
-
-        port = free_port()
-        argv = [sys.executable, str(HERE / "bare_server.py"), "--port", str(port),
-                "--workers", str(workers)]  # fmt: skip
-        with Server("bare-flask", argv, env, port) as server:
-            out["bare"] = measure(
-                server, "/v1/decisions", single, cap=single_cap, label="bare Flask", **common
-            )
-            out["bare_memory"] = server.memory()
-            if worker_profile:
-                out["bare_profile"] = _profile(server, single, connections, log)
+                out["bare_profile"] = _profile(bare_server, single, connections, log)
 
     bare = out["bare"]["rps"] or float("nan")
     out["single_vs_bare"] = round(out["single"]["rps"] / bare, 3)
@@ -382,6 +405,13 @@ def run_http(
     out["single_vs_bare_by_cpu"] = round(
         out["bare"]["worker_cpu_ms_per_request"] / out["single"]["worker_cpu_ms_per_request"], 3
     )
+    # Each round's two runs were taken back to back: their ratio is the least drift-prone.
+    rounds = [
+        a["rps"] / b["rps"]
+        for a, b in zip(out["single"]["runs"], out["bare"]["runs"], strict=True)
+        if b["rps"]
+    ]
+    out["single_vs_bare_by_round"] = [round(r, 3) for r in rounds]
     return out
 
 

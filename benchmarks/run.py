@@ -536,7 +536,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ym = [w["rss_mib"] for w in h["youthmode_memory"]["workers"]]
             bare = [w["rss_mib"] for w in h["bare_memory"]["workers"]]
             say(
-                f"  single/bare = {h['single_vs_bare']:.3f} by throughput, "
+                f"  single/bare = {h['single_vs_bare']:.3f} by throughput (round by round: "
+                f"{', '.join(f'{r:.2f}' for r in h['single_vs_bare_by_round'])}), "
                 f"{h['single_vs_bare_by_cpu']:.3f} by worker CPU per request; batch "
                 f"{h['batch']['decisions_per_s']:,} decisions/s; worker RSS {ym} MiB "
                 f"(bare Flask {bare} MiB)"

@@ -129,8 +129,13 @@ def _obligations(
 
 
 def _obligation(rule: CompiledRule, **more: Any) -> Obligation:
-    fields = {"type": rule.code, "rule": rule.ref, "message": rule.message}
-    return trusted(Obligation, {**fields, "message_en": rule.message_en, **more})
+    fields = {
+        "type": rule.code,
+        "rule": rule.ref,
+        "message": rule.message,
+        "message_en": rule.message_en,
+    }
+    return trusted(Obligation, fields | more)
 
 
 def _remedies(

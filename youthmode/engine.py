@@ -27,7 +27,7 @@ from youthmode.decision import (
     fails_closed,
 )
 from youthmode.errors import RequestError, RequestProblem, did_you_mean
-from youthmode.facts import RequestFacts
+from youthmode.facts import RequestFacts, curfew_windows
 from youthmode.model import (
     Decision,
     DecisionRequest,
@@ -37,7 +37,6 @@ from youthmode.model import (
 )
 from youthmode.policies import CompiledPolicy, load_policies
 from youthmode.request_reader import read_plain
-from youthmode.units import parse_time_of_day
 
 log = logging.getLogger("youthmode.engine")
 _random = random.Random()  # decision ids need uniqueness, not secrecy
@@ -281,12 +280,8 @@ def request_facts(req: DecisionRequest, policy: CompiledPolicy, at: datetime) ->
 
 
 def _curfews(guardian: Guardian) -> tuple[tuple[int, int], ...]:
-    if not guardian.curfew and not guardian.more_curfews:
-        return ()
     windows = [guardian.curfew] if guardian.curfew else []
-    windows += guardian.more_curfews or []
-    out = {(parse_time_of_day(w[0]), parse_time_of_day(w[1])) for w in windows}
-    return tuple(sorted(w for w in out if w[0] != w[1]))
+    return curfew_windows(windows + (guardian.more_curfews or []))
 
 
 def _check_money(

@@ -7,13 +7,14 @@ stand then. The timeline builds moments for the instants where a decision could 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
 from youthmode.calendar import WEEKDAYS, Calendar
+from youthmode.units import parse_time_of_day
 
 ZERO = Decimal(0)
 
@@ -31,6 +32,14 @@ def flip_date(birth: date, year: int, rollover: str) -> date:
     except ValueError:  # 29 February in a common year
         return date(year, 3, 1)
     return anniversary + timedelta(days=1) if rollover == "next_day" else anniversary
+
+
+def curfew_windows(windows: Iterable[Sequence[str]]) -> tuple[tuple[int, int], ...]:
+    """A guardian's curfews as sorted, distinct (start, end) seconds of day; empty ones dropped.
+
+    Raises UnitError for a time that does not parse."""
+    out = {(parse_time_of_day(w[0]), parse_time_of_day(w[1])) for w in windows}
+    return tuple(sorted(w for w in out if w[0] != w[1]))
 
 
 def age_on(birth: date, day: date, rollover: str) -> int:

@@ -88,18 +88,19 @@ class Metrics:
     def record_decision(self, policy: str, effect: str, reasons: list[str]) -> None:
         self._child(self.decisions, policy, effect).inc()
         for reason in reasons:
-            self._child(self.reasons, policy, reason).inc()
-            if reason == "engine_error":
-                self._child(self.errors, policy).inc()
+            self._count_reason(policy, reason, 1)
 
     def record_tally(self, tally: DecisionTally) -> None:
         """Write a batch's decision counts: one write per label set, not per decision."""
         for (policy, effect), count in tally.decisions.items():
             self._child(self.decisions, policy, effect).inc(count)
         for (policy, reason), count in tally.reasons.items():
-            self._child(self.reasons, policy, reason).inc(count)
-            if reason == "engine_error":
-                self._child(self.errors, policy).inc(count)
+            self._count_reason(policy, reason, count)
+
+    def _count_reason(self, policy: str, reason: str, count: int) -> None:
+        self._child(self.reasons, policy, reason).inc(count)
+        if reason == "engine_error":
+            self._child(self.errors, policy).inc(count)
 
     def observe_latency(self, endpoint: str, seconds: float) -> None:
         self._child(self.latency, endpoint).observe(seconds)

@@ -17,15 +17,15 @@ whatever it accepts, the model accepts with the same policy, instant and facts.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from youthmode.facts import RequestFacts
+from youthmode.facts import RequestFacts, curfew_windows
 from youthmode.model import parse_amount
 from youthmode.policies import CompiledPolicy
-from youthmode.units import UnitError, parse_time_of_day
+from youthmode.units import UnitError
 
 REQUEST_KEYS = frozenset({"policy", "subject", "action", "at", "usage", "resource", "guardian"})
 RESOURCE_FIELDS = ("app", "category", "amount", "currency", "min_age", "recipient")
@@ -39,6 +39,7 @@ MAX_SECONDS = 10 * 366 * 86400
 NOTHING: frozenset[str] = frozenset()
 ZERO = Decimal(0)
 EMPTY: Mapping[str, Any] = {}
+T = TypeVar("T")
 
 
 class NotPlain(Exception):
@@ -244,52 +245,43 @@ def _money(value: Any, places: int) -> Decimal | None:
 
 
 def _instant(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if type(value) is not str or not RFC3339.fullmatch(value):
-        raise NotPlain
-    try:
-        found = datetime.fromisoformat(value)
-    except ValueError:
-        raise NotPlain from None
-    if not 1970 <= found.year <= 2200:
+    found = _iso(value, RFC3339, datetime.fromisoformat)
+    if found is not None and not 1970 <= found.year <= 2200:
         raise NotPlain
     return found
 
 
 def _birthdate(value: Any) -> date | None:
-    if value is None:
-        return None
-    if type(value) is not str or not ISO_DATE.fullmatch(value):
-        raise NotPlain
-    try:
-        found = date.fromisoformat(value)
-    except ValueError:
-        raise NotPlain from None
-    if found < EARLIEST_BIRTHDATE:
+    found = _iso(value, ISO_DATE, date.fromisoformat)
+    if found is not None and found < EARLIEST_BIRTHDATE:
         raise NotPlain
     return found
+
+
+def _iso(value: Any, shape: re.Pattern[str], parse: Callable[[str], T]) -> T | None:
+    """An ISO string of exactly ``shape``, parsed; None for null."""
+    if value is None:
+        return None
+    if type(value) is not str or not shape.fullmatch(value):
+        raise NotPlain
+    try:
+        return parse(value)
+    except ValueError:
+        raise NotPlain from None
 
 
 def _curfews(first: Any, more: Any) -> tuple[tuple[int, int], ...]:
     if first is None and more is None:
         return ()
-    windows = ([first] if first is not None else []) + (_list(more) if more is not None else [])
-    out = set()
+    if more is not None and type(more) is not list:
+        raise NotPlain
+    windows = ([first] if first is not None else []) + (more or [])
     for window in windows:
         if type(window) is not list or len(window) != 2:
             raise NotPlain
-        start, end = window
-        if type(start) is not str or type(end) is not str:
+        if type(window[0]) is not str or type(window[1]) is not str:
             raise NotPlain
-        try:
-            out.add((parse_time_of_day(start), parse_time_of_day(end)))
-        except UnitError:
-            raise NotPlain from None
-    return tuple(sorted(w for w in out if w[0] != w[1]))
-
-
-def _list(value: Any) -> list[Any]:
-    if type(value) is not list:
-        raise NotPlain
-    return value
+    try:
+        return curfew_windows(windows)
+    except UnitError:
+        raise NotPlain from None

@@ -56,12 +56,17 @@ def iso_day(day: date) -> str:
     return day.isoformat()
 
 
+def usage_key(day: date) -> str:
+    """The document of one local day's use (intervals and the event ids seen)."""
+    return f"u:{iso_day(day)}"
+
+
 def decision_keys(day: date, *, usage: bool) -> list[str]:
     """The documents a decision on the local ``day`` reads: guardian settings and grants, and
     with ``usage`` the use of today and yesterday (sessions cross midnight), spend and holds."""
-    keys = ["guardian", f"g:{iso_day(day)}"]
+    keys = ["guardian", guardian_rules.grant_key(day)]
     if usage:
-        keys += [f"u:{iso_day(day)}", f"u:{iso_day(day - timedelta(days=1))}", "spend", "orders"]
+        keys += [usage_key(day), usage_key(day - timedelta(days=1)), "spend", "orders"]
     return keys
 
 
@@ -185,7 +190,7 @@ class LedgerCore:
         docs: dict[str, dict[str, Any]] = {}
 
         def doc(day: date) -> dict[str, Any]:
-            key = f"u:{iso_day(day)}"
+            key = usage_key(day)
             if key not in docs:
                 docs[key] = tx.get(key) or {"iv": [], "ev": {}}
             return docs[key]
@@ -249,9 +254,9 @@ class LedgerCore:
     ) -> dict[str, Any]:
         local = at.astimezone(policy.zone)
         day, at_ts = local.date(), int(at.timestamp())
-        today = [(s, e) for s, e in (tx.get(f"u:{iso_day(day)}") or {"iv": []})["iv"]]
+        today = [(s, e) for s, e in (tx.get(usage_key(day)) or {"iv": []})["iv"]]
         yesterday = [
-            (s, e) for s, e in (tx.get(f"u:{iso_day(day - timedelta(days=1))}") or {"iv": []})["iv"]
+            (s, e) for s, e in (tx.get(usage_key(day - timedelta(days=1))) or {"iv": []})["iv"]
         ]
         spend = self._spend(tx, day, at)
         return {

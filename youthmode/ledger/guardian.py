@@ -211,10 +211,15 @@ def apply_settings(tx: Transaction, clean: dict[str, Any], actor: str, now: date
 GRANT_DAYS = 40  # days a time grant document is kept (as usage documents are)
 
 
+def grant_key(day: date) -> str:
+    """The document of the time granted for one local day."""
+    return f"g:{day.isoformat()}"
+
+
 def add_grant(
     tx: Transaction, day: date, seconds: int, actor: str, now: datetime, source: str
 ) -> None:
-    key = f"g:{day.isoformat()}"
+    key = grant_key(day)
     grants = tx.get(key) or []
     grants.append({"seconds": seconds, "actor": actor, "at": now.isoformat(), "source": source})
     tx.put(key, grants)
@@ -295,7 +300,7 @@ def answer(
 
 
 def view(tx: Transaction, subject_id: str, day: date, now: datetime) -> dict[str, Any]:
-    grants = tx.get(f"g:{day.isoformat()}") or []
+    grants = tx.get(grant_key(day)) or []
     requests = [_current(r, now) for r in (tx.get("requests") or {}).values()]
     extra = sum(g["seconds"] for g in grants)
     return {
@@ -316,7 +321,7 @@ def read_log(tx: Transaction) -> list[dict[str, Any]]:
 
 def for_decision(tx: Transaction, day: date) -> dict[str, Any] | None:
     settings = _settings(tx)
-    extra = sum(g["seconds"] for g in tx.get(f"g:{day.isoformat()}") or [])
+    extra = sum(g["seconds"] for g in tx.get(grant_key(day)) or [])
     if not settings and not extra:
         return None
     return {**settings, "extra_seconds": min(extra, REST_OF_DAY)}

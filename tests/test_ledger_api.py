@@ -247,6 +247,11 @@ def test_redis_outage_fails_closed_and_recovers(
     assert client.get("/readyz").get_json()["store"]["ok"] is False
 
     redis_process.start()  # a new, empty Redis on the same port
+    # Three failures in a row opened the circuit breaker: the store is not asked again until
+    # its cooldown has passed, then one probe closes it.
+    still_open = client.post("/v1/decisions", json=kid).get_json()
+    assert [r["code"] for r in still_open["reasons"]] == ["store_unavailable"]
+    freezer.tick(6)
     back = client.post("/v1/decisions", json=kid).get_json()
     assert back["allowed"] and "degraded" not in back
     assert (

@@ -137,9 +137,12 @@ def create_app(
     if config.store_url is not None:
         ledger = Ledger(
             lambda: holder.engine,
-            open_store(config.store_url),
+            open_store(config.store_url, read_deadline=config.store_deadline_ms / 1000),
             settings=LedgerSettings(
-                session_gap=config.session_gap_seconds, hold_seconds=config.hold_seconds
+                session_gap=config.session_gap_seconds,
+                hold_seconds=config.hold_seconds,
+                accept_past_days=config.accept_past_days,
+                max_skew=config.max_skew_seconds,
             ),
         )
     state = _State(config, holder, keys, decision_log, metrics, ledger)

@@ -40,6 +40,12 @@ class ServerConfig:
     store: str | None = field(default=None, metadata={"env": "YOUTHMODE_STORE"})
     session_gap_seconds: int = field(default=600, metadata={"env": "YOUTHMODE_SESSION_GAP"})
     hold_seconds: int = field(default=900, metadata={"env": "YOUTHMODE_HOLD_SECONDS"})
+    # Ledger writes accept times within [now - accept_past_days, now + max_skew_seconds]: a
+    # record is only accepted while its id is still remembered (docs/operations.md).
+    accept_past_days: int = field(default=30, metadata={"env": "YOUTHMODE_ACCEPT_PAST_DAYS"})
+    max_skew_seconds: int = field(default=120, metadata={"env": "YOUTHMODE_MAX_SKEW_SECONDS"})
+    # Reads on the decision path give up after this long (then `on_store_error` applies).
+    store_deadline_ms: int = field(default=200, metadata={"env": "YOUTHMODE_STORE_DEADLINE_MS"})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> ServerConfig:

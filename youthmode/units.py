@@ -95,11 +95,20 @@ def parse_money(value: object, *, places: int = 2) -> Decimal:
     return check_amount(amount, places=places)
 
 
+# No price, cap or top-up reaches this in any currency; beyond it Decimal arithmetic on
+# exponents like 1E+999999999 is slow or overflows the context, so such input is refused.
+MAX_AMOUNT = Decimal("1000000000000")
+
+
 def check_amount(amount: Decimal, *, places: int = 2) -> Decimal:
     if not amount.is_finite():
         raise UnitError("invalid_amount", f"amount `{amount}` must be a finite number")
     if amount < 0:
         raise UnitError("invalid_amount", f"amount `{amount}` must not be negative")
+    if amount > MAX_AMOUNT:
+        raise UnitError(
+            "invalid_amount", f"amount `{amount:.6g}` is larger than {MAX_AMOUNT:,} allows"
+        )
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:
         raise UnitError(

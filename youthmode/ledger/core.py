@@ -8,31 +8,64 @@ with a subject id and no `usage` get today's use, the session and the spend from
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from pydantic_core import PydanticSerializationError
 
 from youthmode.engine import Engine, system_clock
 from youthmode.errors import RequestError, did_you_mean
 from youthmode.ledger import guardian as guardian_rules
 from youthmode.ledger.store import Store, StoreUnavailable, Transaction
-from youthmode.ledger.usage import merge, session_seconds, split_days, total
+from youthmode.ledger.text import is_clean_text
+from youthmode.ledger.usage import Interval, coalesce, merge, session_seconds, split_days, total
 from youthmode.model import Decision, DecisionRequest, Guardian, Usage
 from youthmode.policies import CompiledPolicy
 
+T = TypeVar("T")
 DAY_DOC_DAYS = 40  # usage documents kept, in days
 RECORD_DAYS = 70  # purchases and orders kept, in days
+# Per-subject documents stay bounded whatever a caller sends (docs/operations.md).
+MAX_EVENTS_PER_DAY = 20_000  # event ids remembered for one local day
+MAX_INTERVALS_PER_DAY = 1_000  # disjoint intervals kept for one day (shortest gaps closed)
 
 
 @dataclass(frozen=True)
 class LedgerSettings:
     session_gap: int = 600  # a break this long ends a session (seconds)
-    max_skew: int = 120  # how far in the future an event may end (seconds)
+    max_skew: int = 120  # how far in the future a write may be dated (seconds)
     hold_seconds: int = 900  # reservations expire after this
     request_ttl: int = 3600  # unanswered ask-for-more-time requests expire after this
     max_event_seconds: int = 86400
+    accept_past_days: int = 30  # how far back a ledger write may be dated (days)
+
+    def __post_init__(self) -> None:
+        # A record is accepted only while the ids that make it idempotent are still kept:
+        # usage ids live DAY_DOC_DAYS, purchase and order ids RECORD_DAYS. Two days of margin
+        # cover a local day that starts before the UTC one.
+        if not 1 <= self.accept_past_days <= DAY_DOC_DAYS - 2:
+            raise ValueError(
+                f"accept_past_days must be from 1 to {DAY_DOC_DAYS - 2} (usage ids are kept "
+                f"{DAY_DOC_DAYS} days), not {self.accept_past_days}"
+            )
+        if not 0 <= self.max_skew <= 3600:
+            raise ValueError(f"max_skew must be from 0 to 3600 seconds, not {self.max_skew}")
+        if not 60 <= self.hold_seconds <= 86400:
+            raise ValueError(f"hold_seconds must be from 60 to 86400, not {self.hold_seconds}")
+        if not 60 <= self.session_gap <= 86400:
+            raise ValueError(f"session_gap must be from 60 to 86400, not {self.session_gap}")
+
+    def window(self, now: datetime) -> tuple[datetime, datetime]:
+        """The earliest and latest instants a ledger write may be dated at."""
+        return (
+            now - timedelta(days=self.accept_past_days),
+            now + timedelta(seconds=self.max_skew),
+        )
 
 
 @dataclass(frozen=True)
@@ -57,8 +90,13 @@ def iso_day(day: date) -> str:
 
 
 def usage_key(day: date) -> str:
-    """The document of one local day's use (intervals and the event ids seen)."""
+    """The document of one local day's counted use: {"iv": [[start, end], ...]}."""
     return f"u:{iso_day(day)}"
+
+
+def ids_key(day: date) -> str:
+    """The event ids recorded on one local day (only writes read it, never decisions)."""
+    return f"e:{iso_day(day)}"
 
 
 def decision_keys(day: date, *, usage: bool) -> list[str]:
@@ -101,6 +139,22 @@ class LedgerCore:
     def _now(self) -> datetime:
         return self.clock().astimezone(UTC)
 
+    def _write(self, subject_id: str, fn: Callable[[Transaction], T]) -> T:
+        """One atomic read-modify-write of the subject's documents. The answer is encoded
+        before the transaction ends, so an answer that cannot be sent keeps nothing."""
+        check_subject_id(subject_id)
+
+        def checked(tx: Transaction) -> T:
+            answer = fn(tx)
+            check_encodable(answer)
+            return answer
+
+        return self.store.atomic(subject_id, checked)
+
+    def _read(self, subject_id: str, fn: Callable[[Transaction], T]) -> T:
+        check_subject_id(subject_id)
+        return self.store.read(subject_id, fn)
+
     def _today(self, policy_id: str | None) -> tuple[CompiledPolicy, datetime, date]:
         """The policy, the current instant, and the local day it falls on in that policy."""
         policy = self.engine.policy(policy_id)
@@ -123,7 +177,7 @@ class LedgerCore:
             answers = self._record_events(tx, valid, policy)
             return answers, self._totals(tx, subject_id, policy, now)
 
-        answers, totals = self.store.atomic(subject_id, apply)
+        answers, totals = self._write(subject_id, apply)
         by_index = {a["index"]: a for a in answers}
         results = []
         for item in checked:
@@ -152,25 +206,39 @@ class LedgerCore:
         if not isinstance(action, str) or action not in policy.actions:
             hint = did_you_mean(str(action), policy.actions)
             return reject(f"unknown action `{action}`" + (f"; {hint}" if hint else ""), event_id)
+        if not is_clean_text(event_id):
+            return reject("`id` is not valid Unicode (a lone surrogate)")
         try:
-            start = aware_time(raw.get("start"))
-            end = aware_time(raw.get("end"))
+            start = utc_time(raw.get("start"))
+            end = utc_time(raw.get("end"))
         except ValueError as err:
             return reject(str(err), event_id)
         if end <= start:
             return reject("`end` is not after `start`", event_id)
         if (end - start).total_seconds() > self.settings.max_event_seconds:
             return reject("the interval is longer than a day", event_id)
-        if end > now + timedelta(seconds=self.settings.max_skew):
+        earliest, latest = self.settings.window(now)
+        if end > latest:
             return reject("the interval ends in the future", event_id)
+        if start < earliest:
+            return reject(
+                f"the interval starts more than {self.settings.accept_past_days} days ago; "
+                "it is too old to record",
+                event_id,
+            )
         for name in ("app", "category", "device"):
             if raw.get(name) is not None and not isinstance(raw[name], str):
                 return reject(f"`{name}` must be a string", event_id)
+            if raw.get(name) is not None and not is_clean_text(raw[name], 200):
+                return reject(f"`{name}` must be valid Unicode of at most 200 characters", event_id)
         category = raw.get("category")
         counted = policy.actions[action].metered and category not in policy.exempt_categories
         warnings = []
         for name in raw:
             if name not in EVENT_FIELDS:
+                if not is_clean_text(name, 100):
+                    warnings.append("an unknown field with an unprintable name was ignored")
+                    continue
                 hint = did_you_mean(str(name), EVENT_FIELDS)
                 warnings.append(f"unknown field `{name}` ignored" + (f"; {hint}" if hint else ""))
         return _Event(
@@ -187,28 +255,35 @@ class LedgerCore:
     def _record_events(
         self, tx: Transaction, events: list[_Event], policy: CompiledPolicy
     ) -> list[dict[str, Any]]:
-        docs: dict[str, dict[str, Any]] = {}
+        days: dict[date, list[Interval]] = {}  # the counted intervals, per local day
+        seen: dict[date, dict[str, Any]] = {}  # the event ids recorded, per local day
+        changed: set[date] = set()
 
-        def doc(day: date) -> dict[str, Any]:
-            key = usage_key(day)
-            if key not in docs:
-                docs[key] = tx.get(key) or {"iv": [], "ev": {}}
-            return docs[key]
+        def ids(day: date) -> dict[str, Any]:
+            if day not in seen:
+                legacy = (tx.get(usage_key(day)) or {}).get("ev", {})  # before ids moved out
+                seen[day] = {**legacy, **(tx.get(ids_key(day)) or {})}
+            return seen[day]
+
+        def intervals(day: date) -> list[Interval]:
+            if day not in days:
+                days[day] = [(s, e) for s, e in (tx.get(usage_key(day)) or {"iv": []})["iv"]]
+            return days[day]
 
         exempt_apps = set((tx.get("guardian") or {}).get("exempt_apps", []))
         answers = []
         for event in events:
             first = split_days(event.start, event.start + 1, policy.zone)[0][0]
-            seen = next(
+            known = next(
                 (
-                    doc(day)["ev"][event.id]
+                    ids(day)[event.id]
                     for day in (first, first - timedelta(days=1), first + timedelta(days=1))
-                    if event.id in doc(day)["ev"]
+                    if event.id in ids(day)
                 ),
                 None,
             )
-            if seen is not None:
-                same = seen == [event.start, event.end, event.action]
+            if known is not None:
+                same = known == [event.start, event.end, event.action]
                 answers.append(
                     {
                         "index": event.index,
@@ -218,21 +293,32 @@ class LedgerCore:
                     }
                 )
                 continue
-            doc(first)["ev"][event.id] = [event.start, event.end, event.action]
+            if len(ids(first)) >= MAX_EVENTS_PER_DAY:
+                answers.append(
+                    {
+                        "index": event.index,
+                        "id": event.id,
+                        "status": "rejected",
+                        "reason": f"more than {MAX_EVENTS_PER_DAY} events on one day; "
+                        "send longer intervals",
+                    }
+                )
+                continue
+            ids(first)[event.id] = [event.start, event.end, event.action]
+            changed.add(first)
             counted = event.counted and event.app not in exempt_apps
             if counted:
                 for day, piece in split_days(event.start, event.end, policy.zone):
-                    day_doc = doc(day)
-                    day_doc["iv"] = [
-                        list(iv) for iv in merge([(s, e) for s, e in day_doc["iv"]] + [piece])
-                    ]
+                    days[day] = coalesce(merge([*intervals(day), piece]), MAX_INTERVALS_PER_DAY)
+                    changed.add(day)
             answers.append(
                 {"index": event.index, "id": event.id, "status": "accepted", "counted": counted}
             )
-        for key, value in docs.items():
-            if value["iv"] or value["ev"]:
-                tx.put(key, value)
+        for day in sorted(changed):
+            tx.put(usage_key(day), {"iv": [list(iv) for iv in intervals(day)]})
+            tx.put(ids_key(day), ids(day))
         self._prune(tx, "u:", DAY_DOC_DAYS)
+        self._prune(tx, "e:", DAY_DOC_DAYS)
         return answers
 
     def _prune(self, tx: Transaction, prefix: str, days: int) -> None:
@@ -247,7 +333,7 @@ class LedgerCore:
     ) -> dict[str, Any]:
         policy = self.engine.policy(policy_id)
         when = at or self._now()
-        return self.store.read(subject_id, lambda tx: self._totals(tx, subject_id, policy, when))
+        return self._read(subject_id, lambda tx: self._totals(tx, subject_id, policy, when))
 
     def _totals(
         self, tx: Transaction, subject_id: str, policy: CompiledPolicy, at: datetime
@@ -310,7 +396,9 @@ class LedgerCore:
         if subject_id is None:
             return request, None
         try:
-            filled = self.store.read(subject_id, lambda tx: self._fill(tx, request, engine))
+            filled = self.store.read(
+                subject_id, lambda tx: self._fill(tx, request, engine), decision=True
+            )
         except StoreUnavailable:
             return request, "degraded" if request.usage is not None else "unavailable"
         return filled, None
@@ -358,13 +446,18 @@ class LedgerCore:
         return request.model_copy(update=updates) if updates else request
 
 
-def add_spend(tx: Transaction, kind: str, day: date, amount: Decimal) -> None:
+def add_spend(tx: Transaction, kind: str, day: date, amount: Decimal, today: date) -> None:
+    """Add ``amount`` to the day's and month's figures of ``kind``.
+
+    Old figures are pruned relative to ``today`` (the server clock), never to ``day``: a record
+    dated in the future must not erase figures that are still inside retention.
+    """
     spend = tx.get("spend") or {}
     figures = spend.setdefault(kind, {})
     for key in (f"d:{iso_day(day)}", f"m:{month_of(day)}"):
         figures[key] = str(_dec(figures.get(key)) + amount)
-    cutoff_day = iso_day(day - timedelta(days=DAY_DOC_DAYS))
-    cutoff_month = month_of(day - timedelta(days=RECORD_DAYS))
+    cutoff_day = iso_day(today - timedelta(days=DAY_DOC_DAYS))
+    cutoff_month = month_of(today - timedelta(days=RECORD_DAYS))
     spend[kind] = {
         k: v
         for k, v in figures.items()
@@ -379,13 +472,74 @@ def prune_records(records: dict[str, Any], field: str, today: date) -> dict[str,
     return {k: v for k, v in records.items() if v.get(field, cutoff) >= cutoff}
 
 
+def check_subject_id(subject_id: Any) -> None:
+    if not isinstance(subject_id, str) or not subject_id or not is_clean_text(subject_id):
+        raise RequestError.single(
+            ("subject_id",),
+            "a subject id must be a non-empty string of valid Unicode, at most 200 characters",
+            code="invalid_value",
+        )
+
+
+def check_encodable(answer: Any) -> None:
+    """Raise a RequestError (which rolls the write back) if ``answer`` cannot be sent as
+    UTF-8 JSON: a lone surrogate, or an integer too long to print."""
+    try:
+        if isinstance(answer, tuple):
+            for part in answer:
+                check_encodable(part)
+        elif isinstance(answer, BaseModel):
+            answer.model_dump_json().encode("utf-8")
+        else:
+            json.dumps(answer, ensure_ascii=False, default=str).encode("utf-8")
+    except (ValueError, UnicodeError, PydanticSerializationError):
+        raise RequestError.single(
+            ("body",), "the answer to this request cannot be encoded", code="invalid_value"
+        ) from None
+
+
 def required_str(body: Mapping[str, Any], key: str) -> str:
     value = body.get(key)
     if not isinstance(value, str) or not value or len(value) > 200:
         raise RequestError.single(
             (key,), f"`{key}` must be a non-empty string", code="missing_field"
         )
+    if not is_clean_text(value):
+        raise RequestError.single(
+            (key,), f"`{key}` is not valid Unicode (a lone surrogate)", code="invalid_value"
+        )
     return value
+
+
+def utc_time(value: Any) -> datetime:
+    """An RFC 3339 time with an offset, as UTC; a time that has no UTC equivalent (year 1 at
+    +14:00, year 9999 at -14:00) is a ValueError, not an OverflowError."""
+    parsed = aware_time(value)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"`{value}` is out of range") from None
+
+
+def ledger_time(value: Any, key: str, now: datetime, settings: LedgerSettings) -> datetime:
+    """The time a ledger write is dated at, which must lie within the settings' window: an
+    older record would be pruned in the same write (its id forgotten, so a retry counts twice),
+    and a later one would date spend figures where no decision looks."""
+    if value is None:
+        return now
+    try:
+        at = utc_time(value)
+    except ValueError as err:
+        raise RequestError.single((key,), str(err), code="invalid_time") from None
+    earliest, latest = settings.window(now)
+    if not earliest <= at <= latest:
+        raise RequestError.single(
+            (key,),
+            f"`{key}` must be within {settings.accept_past_days} days before and "
+            f"{settings.max_skew} seconds after the server's clock ({now.isoformat()})",
+            code="out_of_window",
+        )
+    return at
 
 
 def aware_time(value: Any) -> datetime:

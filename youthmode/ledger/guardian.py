@@ -16,11 +16,13 @@ from zoneinfo import ZoneInfo
 
 from youthmode.errors import RequestError, RequestProblem, did_you_mean
 from youthmode.ledger.store import LedgerConflict, NotFound, Transaction
+from youthmode.ledger.text import is_clean_text
 from youthmode.model import Guardian
 from youthmode.policies import CompiledPolicy
 from youthmode.policies.rules import ConsentRule, DailyBudgetRule
 from youthmode.units import UnitError, parse_duration, parse_time_of_day
 
+MAX_PENDING = 20  # unanswered time requests a subject may have at once
 SETTINGS = ("daily_limit", "curfew", "exempt_apps", "waivers", "consents")
 ANSWERS = {"15m": 900, "1h": 3600, "rest_of_day": 86400, "deny": 0}
 REST_OF_DAY = 86400
@@ -72,6 +74,8 @@ def _validate_one(key: str, value: Any, policy: CompiledPolicy) -> Any:
         return None  # clears the setting: always allowed (back to the policy's default)
     if key == "daily_limit":
         try:
+            if isinstance(value, str) and len(value) > 20:
+                raise ValueError(value)
             seconds = parse_duration(value) if isinstance(value, str) else _positive_int(value) * 60
         except (UnitError, ValueError):
             raise _refuse(key, f"`{value}` is not a duration", 'e.g. "45m", or minutes') from None
@@ -122,10 +126,28 @@ def _positive_int(value: Any) -> int:
     return value
 
 
+MAX_LIST = 200  # entries in one settings list (exempt apps, waivers, consents)
+
+
 def _string_list(key: str, value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise _refuse(key, f"`{key}` must be a list of strings")
+    if len(value) > MAX_LIST or not all(is_clean_text(v) for v in value):
+        raise _refuse(
+            key, f"`{key}` takes at most {MAX_LIST} names of valid Unicode, 200 characters each"
+        )
     return sorted(set(value))
+
+
+def check_actor(actor: Any) -> str:
+    """Who makes a change, as it goes into the change log."""
+    if not isinstance(actor, str) or not actor or not is_clean_text(actor):
+        raise RequestError.single(
+            ("actor",),
+            "`actor` must be a non-empty string of valid Unicode, at most 200 characters",
+            code="invalid_value",
+        )
+    return actor
 
 
 def _has_waivable_exemptions(policy: CompiledPolicy) -> bool:
@@ -140,14 +162,19 @@ def grant_seconds(amount: Any, policy: CompiledPolicy) -> int:
         return REST_OF_DAY
     try:
         if isinstance(amount, str):
-            return parse_duration(amount)
-        return _positive_int(amount) * 60
+            seconds = parse_duration(amount) if len(amount) <= 20 else 0
+        else:
+            seconds = _positive_int(amount) * 60 if _positive_int(amount) <= 1440 else 0
     except (UnitError, ValueError):
+        seconds = 0
+    if not 0 < seconds <= REST_OF_DAY:
+        shown = amount if not isinstance(amount, str | int) or len(str(amount)) <= 20 else "…"
         raise _refuse(
             "minutes",
-            f"`{amount}` is not a number of minutes",
+            f"`{shown}` is not a number of minutes from 1 to 1440",
             'minutes as a number, a duration like "30m", or "rest_of_day"',
-        ) from None
+        )
+    return seconds
 
 
 def answer_seconds(answer: Any, policy: CompiledPolicy) -> int:
@@ -247,11 +274,24 @@ def file_request(
         raise RequestError.single(
             ("minutes",), "minutes must be a whole number from 1 to 1440", code="invalid_value"
         )
+    if note is not None and not is_clean_text(note, 500):
+        raise RequestError.single(
+            ("note",),
+            "`note` must be a string of valid Unicode, at most 500 characters",
+            code="invalid_value",
+        )
     requests = tx.get("requests") or {}
+    pending = [r for r in requests.values() if _current(r, now)["status"] == "pending"]
+    if len(pending) >= MAX_PENDING:
+        raise LedgerConflict.single(
+            ("request_id",),
+            f"{len(pending)} time requests are waiting for an answer; answer one first",
+            code="too_many_requests",
+        )
     entry = {
         "id": request_id,
         "minutes": minutes,
-        "note": str(note)[:500] if note else None,
+        "note": note or None,
         "status": "pending",
         "created_at": now.isoformat(),
         "expires_at": expires.isoformat(),

@@ -17,8 +17,8 @@ from youthmode.errors import RequestError, did_you_mean
 from youthmode.ledger.core import (
     LedgerCore,
     add_spend,
-    aware_time,
     iso_day,
+    ledger_time,
     month_of,
     prune_records,
     required_str,
@@ -71,8 +71,10 @@ class PurchaseLedger(LedgerCore):
         policy = self.engine.policy(body.get("policy"))
         kind = self._spend_kind(policy, body.get("action"))
         amount = self._amount(policy, body.get("amount"), body.get("currency"))
-        at = aware_time(body["at"]) if body.get("at") is not None else self._now()
+        now = self._now()
+        at = ledger_time(body.get("at"), "at", now, self.settings)
         day = at.astimezone(policy.zone).date()
+        today = now.astimezone(policy.zone).date()
 
         def apply(tx: Transaction) -> tuple[str, dict[str, Any]]:
             purchases = tx.get("purchases") or {}
@@ -92,12 +94,12 @@ class PurchaseLedger(LedgerCore):
                     "day": iso_day(day),
                     "at": at.isoformat(),
                 }
-                add_spend(tx, kind, day, amount)
-                tx.put("purchases", prune_records(purchases, "day", self._now().date()))
+                add_spend(tx, kind, day, amount, today)
+                tx.put("purchases", prune_records(purchases, "day", today))
                 status = "recorded"
-            return status, self._totals(tx, subject_id, policy, self._now())
+            return status, self._totals(tx, subject_id, policy, now)
 
-        status, totals = self.store.atomic(subject_id, apply)
+        status, totals = self._write(subject_id, apply)
         return {"id": purchase_id, "status": status, "totals": totals}
 
     def reserve(self, body: Mapping[str, Any]) -> tuple[Decision, dict[str, Any] | None]:
@@ -108,12 +110,24 @@ class PurchaseLedger(LedgerCore):
         policy = engine.policy(body.get("policy"))
         kind = self._spend_kind(policy, body.get("action"))
         amount = self._amount(policy, body.get("amount"), body.get("currency"))
+        now = self._now()
+        # Decided at the server's clock: a caller's `at` could move the purchase into a game
+        # window or onto a day whose figures are gone. One within the skew is tolerated.
+        if body.get("at") is not None:
+            at = ledger_time(body["at"], "at", now, self.settings)
+            if abs((at - now).total_seconds()) > self.settings.max_skew:
+                raise RequestError.single(
+                    ("at",),
+                    "a reservation is decided at the server's clock; leave `at` out or send "
+                    f"a time within {self.settings.max_skew} seconds of {now.isoformat()}",
+                    code="out_of_window",
+                )
         request = engine.parse(
             {
                 "policy": policy.id,
                 "subject": {**(body.get("subject") or {}), "id": subject_id},
                 "action": body["action"],
-                "at": body.get("at"),
+                "at": now.isoformat(),
                 "resource": {
                     **(body.get("resource") or {}),
                     "amount": str(amount),
@@ -123,7 +137,6 @@ class PurchaseLedger(LedgerCore):
             }
         )
         self._claim_order(order_id, subject_id)
-        now = self._now()
 
         def apply(tx: Transaction) -> tuple[Decision, dict[str, Any] | None]:
             orders = tx.get("orders") or {}
@@ -140,8 +153,7 @@ class PurchaseLedger(LedgerCore):
             decision = engine.decide(filled)
             if not decision.allowed:
                 return decision, None
-            at = filled.at or now
-            day = at.astimezone(policy.zone).date()
+            day = now.astimezone(policy.zone).date()
             expires = now + timedelta(seconds=self.settings.hold_seconds)
             orders[order_id] = {
                 "state": "held",
@@ -152,10 +164,10 @@ class PurchaseLedger(LedgerCore):
                 "expires_at": expires.timestamp(),
                 "decision": decision.model_dump(mode="json"),
             }
-            tx.put("orders", prune_records(orders, "day", now.date()))
+            tx.put("orders", prune_records(orders, "day", day))
             return decision, _reservation(order_id, orders[order_id], policy)
 
-        return self.store.atomic(subject_id, apply)
+        return self._write(subject_id, apply)
 
     def _existing_order(
         self, order: dict[str, Any], order_id: str, now: datetime
@@ -179,7 +191,7 @@ class PurchaseLedger(LedgerCore):
                 return subject_id
             return str(owner)
 
-        owner = self.store.atomic(f"order:{order_id}", claim)
+        owner = self._write(f"order:{order_id}", claim)
         if owner != subject_id:
             raise LedgerConflict.single(
                 ("order_id",),
@@ -188,7 +200,7 @@ class PurchaseLedger(LedgerCore):
             )
 
     def _order_subject(self, order_id: str, subject_id: str | None) -> str:
-        owner = self.store.read(f"order:{order_id}", lambda tx: tx.get("subject"))
+        owner = self._read(f"order:{order_id}", lambda tx: tx.get("subject"))
         if owner is None:
             raise _no_order(order_id)
         if subject_id is not None and subject_id != owner:
@@ -219,12 +231,16 @@ class PurchaseLedger(LedgerCore):
             if order["state"] == "held":
                 order["state"] = "committed"
                 add_spend(
-                    tx, order["kind"], date.fromisoformat(order["day"]), Decimal(order["amount"])
+                    tx,
+                    order["kind"],
+                    date.fromisoformat(order["day"]),
+                    Decimal(order["amount"]),
+                    now.date(),
                 )
                 tx.put("orders", orders)
             return {"order_id": order_id, "state": "committed", "amount": order["amount"]}
 
-        return self.store.atomic(subject, apply)
+        return self._write(subject, apply)
 
     def release(self, order_id: str, subject_id: str | None = None) -> dict[str, Any]:
         """The payment failed (drop the hold) or was refunded (take the spend back)."""
@@ -237,12 +253,16 @@ class PurchaseLedger(LedgerCore):
             elif order["state"] == "committed":
                 order["state"] = "refunded"
                 add_spend(
-                    tx, order["kind"], date.fromisoformat(order["day"]), -Decimal(order["amount"])
+                    tx,
+                    order["kind"],
+                    date.fromisoformat(order["day"]),
+                    -Decimal(order["amount"]),
+                    self._now().date(),
                 )
             tx.put("orders", orders)
             return {"order_id": order_id, "state": order["state"], "amount": order["amount"]}
 
-        return self.store.atomic(subject, apply)
+        return self._write(subject, apply)
 
 
 def _reservation(

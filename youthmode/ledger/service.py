@@ -37,7 +37,7 @@ class Ledger(PurchaseLedger):
     def guardian(self, subject_id: str, policy_id: str | None = None) -> dict[str, Any]:
         policy = self.engine.policy(policy_id)
         day = self._now().astimezone(policy.zone).date()
-        return self.store.read(
+        return self._read(
             subject_id, lambda tx: guardian_rules.view(tx, subject_id, day, self._now())
         )
 
@@ -51,7 +51,7 @@ class Ledger(PurchaseLedger):
             guardian_rules.apply_settings(tx, clean, actor, now)
             return guardian_rules.view(tx, subject_id, day, now)
 
-        return self.store.atomic(subject_id, apply)
+        return self._write(subject_id, apply)
 
     def grant_time(
         self, subject_id: str, amount: Any, actor: str, policy_id: str | None = None
@@ -63,7 +63,7 @@ class Ledger(PurchaseLedger):
             guardian_rules.add_grant(tx, day, seconds, actor, now, source="guardian")
             return guardian_rules.view(tx, subject_id, day, now)
 
-        return self.store.atomic(subject_id, apply)
+        return self._write(subject_id, apply)
 
     def ask_for_time(
         self, subject_id: str, minutes: Any, note: Any, policy_id: str | None = None
@@ -80,7 +80,7 @@ class Ledger(PurchaseLedger):
         def apply(tx: Transaction) -> dict[str, Any]:
             return guardian_rules.file_request(tx, request_id, minutes, note, now, expires)
 
-        return self.store.atomic(subject_id, apply)
+        return self._write(subject_id, apply)
 
     def answer_request(
         self,
@@ -96,7 +96,7 @@ class Ledger(PurchaseLedger):
         def apply(tx: Transaction) -> dict[str, Any]:
             return guardian_rules.answer(tx, request_id, answer, seconds, actor, now, day)
 
-        return self.store.atomic(subject_id, apply)
+        return self._write(subject_id, apply)
 
     def guardian_log(self, subject_id: str) -> list[dict[str, Any]]:
-        return self.store.read(subject_id, guardian_rules.read_log)
+        return self._read(subject_id, guardian_rules.read_log)

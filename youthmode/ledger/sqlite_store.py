@@ -2,11 +2,16 @@
 
 Writers take the database lock with BEGIN IMMEDIATE, so concurrent read-modify-writes of the
 same subject serialise instead of losing updates; readers never wait for writers (WAL).
+A writer waits at most `timeout` for the lock (another process may hold it); after a run of
+such failures a circuit breaker answers "unavailable" at once instead of holding a worker.
+Commits are synchronous=FULL: an acknowledged purchase survives a power cut, not only a crash.
+The file is created readable by its owner only.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import weakref
@@ -15,7 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from youthmode.ledger.store import StoreUnavailable
+from youthmode.ledger.breaker import CircuitBreaker
+from youthmode.ledger.store import StoreUnavailable, encode_document
 
 T = TypeVar("T")
 _SCHEMA = """
@@ -50,7 +56,7 @@ class _SqliteTx:
     def put(self, key: str, value: Any) -> None:
         if not self.writable:
             raise RuntimeError("write inside a read-only snapshot")
-        self.pending[key] = json.dumps(value, separators=(",", ":"))
+        self.pending[key] = encode_document(value)
 
     def delete(self, key: str) -> None:
         if not self.writable:
@@ -84,7 +90,18 @@ class _SqliteTx:
 class SqliteStore:
     backend = "sqlite"
 
-    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 2.0,
+        read_deadline: float | None = None,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        # WAL readers take no lock, so a decision's read never waits for a writer; the
+        # deadline is kept for the interface (a Redis read has one).
+        self.read_deadline = read_deadline
+        self.breaker = breaker or CircuitBreaker()
         self.url = url
         self.path = _path_of(url)
         self.timeout = timeout
@@ -102,12 +119,12 @@ class SqliteStore:
         if conn is None:
             try:
                 if self.path != ":memory:":
-                    Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                    _create_private(Path(self.path))
                 conn = sqlite3.connect(
                     self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
                 )
                 conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA synchronous=FULL")
             except (sqlite3.Error, OSError) as err:
                 raise StoreUnavailable(f"cannot open SQLite store `{self.path}`: {err}") from err
             self._local.conn = conn
@@ -130,16 +147,23 @@ class SqliteStore:
             raise
 
     def atomic(self, subject: str, fn: Callable[[Any], T]) -> T:
+        if not self.breaker.allow():
+            raise StoreUnavailable("SQLite store busy: too many recent lock timeouts")
         try:
             with self._write() as conn:
                 tx = _SqliteTx(conn, subject, writable=True)
                 result = fn(tx)
                 tx.flush()
-                return result
+        except StoreUnavailable:
+            self.breaker.failed()
+            raise
         except sqlite3.Error as err:
+            self.breaker.failed()
             raise StoreUnavailable(f"SQLite store error: {err}") from err
+        self.breaker.succeeded()
+        return result
 
-    def read(self, subject: str, fn: Callable[[Any], T]) -> T:
+    def read(self, subject: str, fn: Callable[[Any], T], *, decision: bool = False) -> T:
         conn = self._conn()
         try:
             conn.execute("BEGIN")
@@ -162,6 +186,13 @@ class SqliteStore:
                 conn.close()
             self._all.clear()
         self._local = threading.local()
+
+
+def _create_private(path: Path) -> None:
+    """The folder (0700 when new) and the database file (0600), before SQLite opens it."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
 def _close_all(connections: list[sqlite3.Connection]) -> None:

@@ -9,6 +9,7 @@ or nothing: an exception inside `fn` writes nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
@@ -17,6 +18,28 @@ from youthmode.errors import RequestError, YouthmodeError
 
 class StoreUnavailable(YouthmodeError):
     """The store cannot be read or written right now. Nothing was changed."""
+
+
+class StoreOutcomeUnknown(StoreUnavailable):
+    """A write was sent but its answer was lost: it may or may not have been applied. Every
+    ledger write is idempotent by its id, so the caller retries with the same id."""
+
+
+class UnstorableText(RequestError):
+    """A document holds text that cannot be written as UTF-8 (a lone surrogate)."""
+
+
+def encode_document(value: Any) -> str:
+    """A document as stored: compact JSON, checked to encode as UTF-8 before anything is kept
+    (a lone surrogate stored would break every later answer about the subject)."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnstorableText.single(
+            ("body",), "text that is not valid Unicode cannot be stored", code="invalid_value"
+        ) from None
+    return text
 
 
 class LedgerConflict(RequestError):
@@ -53,8 +76,12 @@ class Store(Protocol):
         """Run ``fn`` as one all-or-nothing read-modify-write of the subject's documents."""
         ...
 
-    def read(self, subject: str, fn: Callable[[Transaction], T]) -> T:
-        """Run ``fn`` against a read-only view (no lock); writes inside it are an error."""
+    def read(self, subject: str, fn: Callable[[Transaction], T], *, decision: bool = False) -> T:
+        """Run ``fn`` against a read-only view (no lock); writes inside it are an error.
+
+        ``decision``: a read on the decision path, which gives up after the store's short
+        read deadline, without retries, and at once while the circuit breaker is open.
+        """
         ...
 
     def ping(self) -> None: ...

@@ -70,3 +70,23 @@ def session_seconds(intervals: list[Interval], at: int, gap: int) -> int:
         seconds += end - start
         previous_start = start
     return seconds
+
+
+def coalesce(intervals: list[Interval], limit: int) -> list[Interval]:
+    """At most ``limit`` disjoint intervals: the shortest gaps are closed first.
+
+    Closing a gap counts it as use, so a day's total can only grow: a document stays bounded
+    (a flood of one-second events cannot make every decision slow) and errs toward
+    protection, never toward more time.
+    """
+    if len(intervals) <= limit:
+        return intervals
+    gaps = sorted(range(1, len(intervals)), key=lambda i: intervals[i][0] - intervals[i - 1][1])
+    closed = set(gaps[: len(intervals) - limit])
+    out: list[Interval] = [intervals[0]]
+    for i in range(1, len(intervals)):
+        if i in closed:
+            out[-1] = (out[-1][0], intervals[i][1])
+        else:
+            out.append(intervals[i])
+    return out

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from redis_support import shared_redis_url
 
 import youthmode
 
@@ -20,3 +23,18 @@ DECISION_FIELDS = (
 @pytest.fixture(scope="session")
 def engine() -> youthmode.Engine:
     return youthmode.Engine.from_path(CONFIGS)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis for the ledger tests (see redis_support.py); each test adds its own prefix."""
+    url, started = shared_redis_url()
+    yield url
+    if started is not None:
+        started.stop()
+
+
+@pytest.fixture
+def redis_store_url(redis_url: str) -> str:
+    """A store URL with a key prefix of this test's own."""
+    return f"{redis_url}?prefix=ym-test-{uuid.uuid4().hex}:"

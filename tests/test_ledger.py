@@ -1,4 +1,4 @@
-"""The ledger on both real backends: SQLite files and the Redis on 127.0.0.1:6379."""
+"""The ledger on both real backends: SQLite files and a real Redis (see redis_support.py)."""
 
 from __future__ import annotations
 
@@ -20,13 +20,13 @@ FRIDAY_EVENING = "2026-11-27T20:30:00+08:00"
 
 
 @pytest.fixture(params=["sqlite", "redis"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+def store(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> Iterator[Store]:
     if request.param == "sqlite":
         opened = open_store(f"sqlite:///{tmp_path}/ledger.db")
         yield opened
         opened.close()
     else:
-        opened = open_store(f"redis://127.0.0.1:6379/0?prefix=ym-test-{uuid.uuid4().hex}:")
+        opened = open_store(f"{redis_url}?prefix=ym-test-{uuid.uuid4().hex}:")
         yield opened
         opened.delete_all()  # type: ignore[attr-defined]
         opened.close()
@@ -392,11 +392,11 @@ def test_review_fixes_for_guardian_and_usage(ledger: Ledger) -> None:
 
 
 def test_a_decision_reads_the_ledger_in_one_round_trip(
-    engine: youthmode.Engine, tmp_path: Path, freezer: Any
+    engine: youthmode.Engine, redis_store_url: str, freezer: Any
 ) -> None:
     """Redis: the decision's documents come in one HMGET, whatever was stored before."""
     freezer.move_to("2026-11-27T12:30:00Z")
-    store = open_store(f"redis://127.0.0.1:6379/0?prefix=ym-test-{uuid.uuid4().hex}:")
+    store = open_store(redis_store_url)
     try:
         ledger = Ledger(engine, store)
         ledger.record_usage("kid", [ev("1", t("20:00:00"), t("20:20:00"), "game.play")])

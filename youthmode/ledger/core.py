@@ -8,6 +8,7 @@ with a subject id and no `usage` get today's use, the session and the spend from
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from pydantic_core import PydanticSerializationError
 from youthmode.engine import Engine, system_clock
 from youthmode.errors import RequestError, did_you_mean
 from youthmode.ledger import guardian as guardian_rules
-from youthmode.ledger.store import Store, StoreUnavailable, Transaction
+from youthmode.ledger.store import LedgerConflict, Store, StoreUnavailable, Transaction
 from youthmode.ledger.text import is_clean_text
 from youthmode.ledger.usage import Interval, coalesce, merge, session_seconds, split_days, total
 from youthmode.model import Decision, DecisionRequest, Guardian, Usage
@@ -139,14 +140,37 @@ class LedgerCore:
     def _now(self) -> datetime:
         return self.clock().astimezone(UTC)
 
-    def _write(self, subject_id: str, fn: Callable[[Transaction], T]) -> T:
+    def _write(
+        self,
+        subject_id: str,
+        fn: Callable[[Transaction], T],
+        idempotency: Idempotency | None = None,
+    ) -> T:
         """One atomic read-modify-write of the subject's documents. The answer is encoded
-        before the transaction ends, so an answer that cannot be sent keeps nothing."""
+        before the transaction ends, so an answer that cannot be sent keeps nothing.
+
+        With ``idempotency`` (a caller's key and what the request was), a retried request
+        gets the first answer instead of being applied again (writes that have no id of their
+        own: guardian settings, grants, time requests and answers)."""
         check_subject_id(subject_id)
+        now = self._now().timestamp()
 
         def checked(tx: Transaction) -> T:
+            seen: dict[str, Any] = {}
+            if idempotency is not None:
+                seen = {
+                    k: v
+                    for k, v in (tx.get("idem") or {}).items()
+                    if v["at"] > now - IDEMPOTENCY_SECONDS
+                }
+                if idempotency.key in seen:
+                    return idempotency.replay(seen[idempotency.key])  # type: ignore[no-any-return]
             answer = fn(tx)
             check_encodable(answer)
+            if idempotency is not None:
+                seen[idempotency.key] = idempotency.remember(answer, now)
+                newest = sorted(seen.items(), key=lambda kv: kv[1]["at"])[-MAX_IDEMPOTENCY_KEYS:]
+                tx.put("idem", dict(newest))
             return answer
 
         return self.store.atomic(subject_id, checked)
@@ -309,13 +333,14 @@ class LedgerCore:
             counted = event.counted and event.app not in exempt_apps
             if counted:
                 for day, piece in split_days(event.start, event.end, policy.zone):
-                    days[day] = coalesce(merge([*intervals(day), piece]), MAX_INTERVALS_PER_DAY)
+                    intervals(day).append(piece)  # merged once per day, below
                     changed.add(day)
             answers.append(
                 {"index": event.index, "id": event.id, "status": "accepted", "counted": counted}
             )
         for day in sorted(changed):
-            tx.put(usage_key(day), {"iv": [list(iv) for iv in intervals(day)]})
+            union = coalesce(merge(intervals(day)), MAX_INTERVALS_PER_DAY)
+            tx.put(usage_key(day), {"iv": [list(iv) for iv in union]})
             tx.put(ids_key(day), ids(day))
         self._prune(tx, "u:", DAY_DOC_DAYS)
         self._prune(tx, "e:", DAY_DOC_DAYS)
@@ -470,6 +495,43 @@ def add_spend(tx: Transaction, kind: str, day: date, amount: Decimal, today: dat
 def prune_records(records: dict[str, Any], field: str, today: date) -> dict[str, Any]:
     cutoff = iso_day(today - timedelta(days=RECORD_DAYS))
     return {k: v for k, v in records.items() if v.get(field, cutoff) >= cutoff}
+
+
+IDEMPOTENCY_SECONDS = 86400  # how long an idempotency key's answer is kept
+MAX_IDEMPOTENCY_KEYS = 500  # keys remembered per subject (the newest)
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """A caller's idempotency key for one write, and a fingerprint of what was asked."""
+
+    key: str
+    fingerprint: str
+
+    @classmethod
+    def of(cls, key: str | None, operation: str, *args: Any) -> Idempotency | None:
+        if key is None:
+            return None
+        if not is_clean_text(key, 200) or not key:
+            raise RequestError.single(
+                ("Idempotency-Key",),
+                "an idempotency key is 1 to 200 characters of valid Unicode",
+                code="invalid_value",
+            )
+        asked = json.dumps([operation, *args], sort_keys=True, default=str, ensure_ascii=False)
+        return cls(key, hashlib.sha256(asked.encode("utf-8", "surrogatepass")).hexdigest())
+
+    def remember(self, answer: Any, now: float) -> dict[str, Any]:
+        return {"at": now, "fp": self.fingerprint, "answer": answer}
+
+    def replay(self, entry: dict[str, Any]) -> Any:
+        if entry["fp"] != self.fingerprint:
+            raise LedgerConflict.single(
+                ("Idempotency-Key",),
+                f"idempotency key `{self.key}` was used for another request",
+                code="idempotency_key_reused",
+            )
+        return entry["answer"]
 
 
 def check_subject_id(subject_id: Any) -> None:

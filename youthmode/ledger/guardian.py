@@ -206,9 +206,14 @@ def _settings(tx: Transaction) -> dict[str, Any]:
     return stored
 
 
+LOG_ENTRIES = 1_000  # the most recent guardian changes kept per subject
+
+
 def _log(tx: Transaction, actor: str, now: datetime, what: str, before: Any, after: Any) -> None:
     seq = int(tx.get("logseq") or 0) + 1
     tx.put("logseq", seq)
+    if seq > LOG_ENTRIES:  # the document stays bounded: the oldest change makes room
+        tx.delete(f"log:{seq - LOG_ENTRIES:09d}")
     tx.put(
         f"log:{seq:09d}",
         {

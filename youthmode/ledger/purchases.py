@@ -15,6 +15,7 @@ from typing import Any
 
 from youthmode.errors import RequestError, did_you_mean
 from youthmode.ledger.core import (
+    RECORD_DAYS,
     LedgerCore,
     add_spend,
     iso_day,
@@ -77,7 +78,7 @@ class PurchaseLedger(LedgerCore):
         today = now.astimezone(policy.zone).date()
 
         def apply(tx: Transaction) -> tuple[str, dict[str, Any]]:
-            purchases = tx.get("purchases") or {}
+            purchases = prune_records(tx.get("purchases") or {}, "day", today)
             if purchase_id in purchases:
                 seen = purchases[purchase_id]
                 if (seen["kind"], seen["amount"]) != (kind, str(amount)):
@@ -88,6 +89,13 @@ class PurchaseLedger(LedgerCore):
                     )
                 status = "duplicate"
             else:
+                if len(purchases) >= MAX_PURCHASES:
+                    raise LedgerConflict.single(
+                        ("id",),
+                        f"{len(purchases)} purchases recorded in {RECORD_DAYS} days for one "
+                        f"subject; at most {MAX_PURCHASES} are kept",
+                        code="too_many_purchases",
+                    )
                 purchases[purchase_id] = {
                     "kind": kind,
                     "amount": str(amount),
@@ -95,7 +103,7 @@ class PurchaseLedger(LedgerCore):
                     "at": at.isoformat(),
                 }
                 add_spend(tx, kind, day, amount, today)
-                tx.put("purchases", prune_records(purchases, "day", today))
+                tx.put("purchases", purchases)
                 status = "recorded"
             return status, self._totals(tx, subject_id, policy, now)
 
@@ -139,8 +147,8 @@ class PurchaseLedger(LedgerCore):
         self._claim_order(order_id, subject_id)
 
         def apply(tx: Transaction) -> tuple[Decision, dict[str, Any] | None]:
-            orders = tx.get("orders") or {}
-            existing = orders.get(order_id)
+            book = OrderBook(tx)
+            existing = book.find(order_id)
             if existing is not None:
                 if (existing["kind"], existing["amount"]) != (kind, str(amount)):
                     raise LedgerConflict.single(
@@ -149,13 +157,14 @@ class PurchaseLedger(LedgerCore):
                         code="order_conflict",
                     )
                 return self._existing_order(existing, order_id, now)
+            book.check_room(now)
             filled = self._fill(tx, request.model_copy(update={"usage": None}), engine)
             decision = engine.decide(filled)
             if not decision.allowed:
                 return decision, None
             day = now.astimezone(policy.zone).date()
             expires = now + timedelta(seconds=self.settings.hold_seconds)
-            orders[order_id] = {
+            book.open[order_id] = {
                 "state": "held",
                 "kind": kind,
                 "amount": str(amount),
@@ -164,8 +173,8 @@ class PurchaseLedger(LedgerCore):
                 "expires_at": expires.timestamp(),
                 "decision": decision.model_dump(mode="json"),
             }
-            tx.put("orders", prune_records(orders, "day", day))
-            return decision, _reservation(order_id, orders[order_id], policy)
+            book.save(now, day)
+            return decision, _reservation(order_id, book.open[order_id], policy)
 
         return self._write(subject_id, apply)
 
@@ -217,7 +226,7 @@ class PurchaseLedger(LedgerCore):
         now = self._now()
 
         def apply(tx: Transaction) -> dict[str, Any]:
-            orders, order = _order(tx, order_id)
+            book, order = _order(tx, order_id)
             if order["state"] == "held" and order["expires_at"] <= now.timestamp():
                 raise LedgerConflict.single(
                     ("order_id",),
@@ -237,7 +246,7 @@ class PurchaseLedger(LedgerCore):
                     Decimal(order["amount"]),
                     now.date(),
                 )
-                tx.put("orders", orders)
+                book.save(now, now.date())
             return {"order_id": order_id, "state": "committed", "amount": order["amount"]}
 
         return self._write(subject, apply)
@@ -246,8 +255,10 @@ class PurchaseLedger(LedgerCore):
         """The payment failed (drop the hold) or was refunded (take the spend back)."""
         subject = self._order_subject(order_id, subject_id)
 
+        now = self._now()
+
         def apply(tx: Transaction) -> dict[str, Any]:
-            orders, order = _order(tx, order_id)
+            book, order = _order(tx, order_id)
             if order["state"] == "held":
                 order["state"] = "released"
             elif order["state"] == "committed":
@@ -257,9 +268,9 @@ class PurchaseLedger(LedgerCore):
                     order["kind"],
                     date.fromisoformat(order["day"]),
                     -Decimal(order["amount"]),
-                    self._now().date(),
+                    now.date(),
                 )
-            tx.put("orders", orders)
+            book.save(now, now.date())
             return {"order_id": order_id, "state": order["state"], "amount": order["amount"]}
 
         return self._write(subject, apply)
@@ -281,10 +292,51 @@ def _no_order(order_id: str) -> NotFound:
     return NotFound.single(("order_id",), f"no reservation `{order_id}`", code="unknown_order")
 
 
-def _order(tx: Transaction, order_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _order(tx: Transaction, order_id: str) -> tuple[OrderBook, dict[str, Any]]:
     """The subject's orders and the one named; NotFound when it is not there."""
-    orders: dict[str, Any] = tx.get("orders") or {}
-    order = orders.get(order_id)
+    book = OrderBook(tx)
+    order = book.find(order_id)
     if order is None:
         raise _no_order(order_id)
-    return orders, order
+    return book, order
+
+
+MAX_PURCHASES = 5_000  # purchases remembered for one subject (RECORD_DAYS)
+MAX_OPEN_HOLDS = 100  # reservations held at once for one subject
+MAX_ORDERS = 5_000  # orders remembered for one subject (RECORD_DAYS)
+
+
+class OrderBook:
+    """A subject's orders in two documents: `orders`, the open holds, which every decision
+    reads to count them against the caps, kept small; and `closed` (committed, released,
+    refunded, expired), which only writes read, to stay idempotent for RECORD_DAYS."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+        self.open: dict[str, Any] = tx.get("orders") or {}
+        self.closed: dict[str, Any] = tx.get("closed") or {}
+
+    def find(self, order_id: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self.open.get(order_id) or self.closed.get(order_id)
+        return found
+
+    def check_room(self, now: datetime) -> None:
+        holding = sum(1 for o in self.open.values() if _is_held(o, now))
+        if holding >= MAX_OPEN_HOLDS or len(self.open) + len(self.closed) >= MAX_ORDERS:
+            raise LedgerConflict.single(
+                ("order_id",),
+                f"too many orders for one subject ({holding} held, at most {MAX_OPEN_HOLDS}; "
+                f"{len(self.open) + len(self.closed)} in {RECORD_DAYS} days, at most "
+                f"{MAX_ORDERS}); commit or release some first",
+                code="too_many_orders",
+            )
+
+    def save(self, now: datetime, today: date) -> None:
+        held = {k: o for k, o in self.open.items() if _is_held(o, now)}
+        self.closed.update((k, o) for k, o in self.open.items() if k not in held)
+        self.tx.put("orders", held)
+        self.tx.put("closed", prune_records(self.closed, "day", today))
+
+
+def _is_held(order: dict[str, Any], now: datetime) -> bool:
+    return order["state"] == "held" and bool(order["expires_at"] > now.timestamp())

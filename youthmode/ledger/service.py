@@ -23,6 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from youthmode.ledger import guardian as guardian_rules
+from youthmode.ledger.core import Idempotency
 from youthmode.ledger.core import LedgerSettings as LedgerSettings
 from youthmode.ledger.purchases import PurchaseLedger
 from youthmode.ledger.store import Transaction
@@ -42,31 +43,50 @@ class Ledger(PurchaseLedger):
         )
 
     def update_guardian(
-        self, subject_id: str, changes: Mapping[str, Any], actor: str, policy_id: str | None = None
+        self,
+        subject_id: str,
+        changes: Mapping[str, Any],
+        actor: str,
+        policy_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         policy, now, day = self._today(policy_id)
+        actor = guardian_rules.check_actor(actor)
         clean = guardian_rules.validate_settings(changes, policy)
 
         def apply(tx: Transaction) -> dict[str, Any]:
             guardian_rules.apply_settings(tx, clean, actor, now)
             return guardian_rules.view(tx, subject_id, day, now)
 
-        return self._write(subject_id, apply)
+        asked = Idempotency.of(idempotency_key, "settings", clean, actor, policy.id)
+        return self._write(subject_id, apply, asked)
 
     def grant_time(
-        self, subject_id: str, amount: Any, actor: str, policy_id: str | None = None
+        self,
+        subject_id: str,
+        amount: Any,
+        actor: str,
+        policy_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         policy, now, day = self._today(policy_id)
+        actor = guardian_rules.check_actor(actor)
         seconds = guardian_rules.grant_seconds(amount, policy)
 
         def apply(tx: Transaction) -> dict[str, Any]:
             guardian_rules.add_grant(tx, day, seconds, actor, now, source="guardian")
             return guardian_rules.view(tx, subject_id, day, now)
 
-        return self._write(subject_id, apply)
+        asked = Idempotency.of(idempotency_key, "grant", seconds, actor, policy.id)
+        return self._write(subject_id, apply, asked)
 
     def ask_for_time(
-        self, subject_id: str, minutes: Any, note: Any, policy_id: str | None = None
+        self,
+        subject_id: str,
+        minutes: Any,
+        note: Any,
+        policy_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         policy = self.engine.policy(policy_id)
         guardian_rules.grant_seconds("15m", policy)  # the policy must allow grants at all
@@ -80,7 +100,8 @@ class Ledger(PurchaseLedger):
         def apply(tx: Transaction) -> dict[str, Any]:
             return guardian_rules.file_request(tx, request_id, minutes, note, now, expires)
 
-        return self._write(subject_id, apply)
+        asked = Idempotency.of(idempotency_key, "ask", minutes, note, policy.id)
+        return self._write(subject_id, apply, asked)
 
     def answer_request(
         self,
@@ -89,14 +110,17 @@ class Ledger(PurchaseLedger):
         answer: Any,
         actor: str,
         policy_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         policy, now, day = self._today(policy_id)
+        actor = guardian_rules.check_actor(actor)
         seconds = guardian_rules.answer_seconds(answer, policy)
 
         def apply(tx: Transaction) -> dict[str, Any]:
             return guardian_rules.answer(tx, request_id, answer, seconds, actor, now, day)
 
-        return self._write(subject_id, apply)
+        asked = Idempotency.of(idempotency_key, "answer", request_id, answer, actor, policy.id)
+        return self._write(subject_id, apply, asked)
 
     def guardian_log(self, subject_id: str) -> list[dict[str, Any]]:
         return self._read(subject_id, guardian_rules.read_log)

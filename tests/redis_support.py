@@ -80,9 +80,9 @@ class RedisProcess:
 
 
 def shared_redis_url() -> tuple[str, RedisProcess | None]:
-    """The Redis the ledger tests share: YOUTHMODE_TEST_REDIS, else 127.0.0.1:6379 if it
+    """The Redis the ledger tests share: REDIS_TEST_URL, else 127.0.0.1:6379 if it
     answers, else one started here (returned, for the caller to stop)."""
-    given = os.environ.get("YOUTHMODE_TEST_REDIS")
+    given = os.environ.get("REDIS_TEST_URL")
     if given:
         return given, None
     if answers("127.0.0.1", 6379):

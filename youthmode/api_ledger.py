@@ -1,8 +1,10 @@
 """The ledger half of the API (CONTRACT section 4): usage, purchases, guardian controls.
 
-Writes that the store cannot take answer 503 with Retry-After and change nothing; conflicts
+Writes that the store cannot take answer 503 with Retry-After and change nothing (or, when the
+store took the write but its answer was lost, 503 saying the outcome is unknown: every write is
+idempotent by its id or `Idempotency-Key`, so the caller retries it as it was); conflicts
 (an order id reused, an expired reservation) answer 409; a guardian change the policy does not
-allow answers 422 and changes nothing.
+allow answers 422 and changes nothing. A key bound to a tenant acts only on its own subjects.
 """
 
 from __future__ import annotations
@@ -17,15 +19,23 @@ from pydantic import BaseModel, ValidationError
 from youthmode.api import (
     ApiProblem,
     _State,
+    caller_key,
+    check_subject,
+    may_see,
     parse_json_body,
+    problem_response,
     request_problem,
     requires,
     requires_any,
 )
+from youthmode.api import (
+    request_id as current_request_id,
+)
+from youthmode.decision import redacted
 from youthmode.engine import request_problem_from
 from youthmode.errors import RequestError
 from youthmode.ledger.guardian import GuardianRefused
-from youthmode.ledger.store import LedgerConflict, NotFound
+from youthmode.ledger.store import LedgerConflict, NotFound, StoreOutcomeUnknown
 from youthmode.ledger_models import (
     AnswerBody,
     AskBody,
@@ -87,9 +97,26 @@ def _actor(given: str | None) -> str:
     return actor[:200]
 
 
+def _idempotency_key() -> str | None:
+    """The caller's `Idempotency-Key` header, for writes that have no id of their own."""
+    return request.headers.get("Idempotency-Key")
+
+
 def register_ledger_routes(app: Flask, state: _State) -> None:  # a route table
     ledger = state.ledger
     assert ledger is not None  # INVARIANT: only registered with a ledger
+
+    @app.errorhandler(StoreOutcomeUnknown)
+    def on_unknown(err: StoreOutcomeUnknown) -> Response:
+        detail = (
+            "the ledger took the write but its answer was lost: it may or may not have been "
+            "applied; send the same request again (same id or Idempotency-Key) to find out"
+        )
+        problem = ApiProblem(503, "Outcome unknown", detail)
+        return problem_response(problem, {"Retry-After": "1"})
+
+    def own(subject_id: str | None, loc: tuple[str, ...] = ("subject_id",)) -> None:
+        check_subject(subject_id, loc=loc)
 
     @app.errorhandler(RequestError)
     def on_request_error(err: RequestError) -> Response:
@@ -104,6 +131,7 @@ def register_ledger_routes(app: Flask, state: _State) -> None:  # a route table
     @requires("usage")
     def usage() -> Response:
         body = _body(UsageBody)
+        own(body.subject_id)
         if len(body.events) > state.config.batch_limit:
             raise ApiProblem(
                 413,
@@ -116,6 +144,7 @@ def register_ledger_routes(app: Flask, state: _State) -> None:  # a route table
     @requires("usage")
     def purchases() -> Response:
         body = _body(PurchaseBody)
+        own(body.subject_id)
         return _respond(ledger.record_purchase(body.model_dump(exclude_none=True)))
 
     @app.post("/v1/purchases/reserve")
@@ -123,8 +152,10 @@ def register_ledger_routes(app: Flask, state: _State) -> None:  # a route table
     def reserve() -> Response:
         started = time.perf_counter()
         body = _body(ReserveBody)
+        own(body.subject_id)
         decision, reservation = ledger.reserve(body.model_dump(exclude_none=True))
-        out = decision.model_dump(mode="json")
+        withheld = () if may_see("guardian") else ("guardian",)
+        out = redacted(decision, withheld).model_dump(mode="json")
         if reservation is not None:
             out["reservation"] = reservation
         state.metrics.record_decision(decision.policy.id, decision.effect, decision.reason_codes)
@@ -137,22 +168,36 @@ def register_ledger_routes(app: Flask, state: _State) -> None:  # a route table
                 at=decision.facts.local_time,
                 resource={**(body.resource or {}), "amount": body.amount},
             )
-            state.decision_log.record(logged, decision, time.perf_counter() - started)
+            key = caller_key()
+            state.decision_log.record(
+                logged,
+                decision,
+                time.perf_counter() - started,
+                request_id=current_request_id(),
+                key_id=key.id if key is not None else None,
+            )
         return _respond(out)
 
     @app.post("/v1/purchases/<order_id>/commit")
     @requires("usage")
     def commit(order_id: str) -> Response:
-        return _respond(ledger.commit(order_id, _body(OrderBody, optional=True).subject_id))
+        return _respond(ledger.commit(order_id, owner_of(order_id)))
 
     @app.post("/v1/purchases/<order_id>/release")
     @requires("usage")
     def release(order_id: str) -> Response:
-        return _respond(ledger.release(order_id, _body(OrderBody, optional=True).subject_id))
+        return _respond(ledger.release(order_id, owner_of(order_id)))
+
+    def owner_of(order_id: str) -> str:
+        """The subject the order belongs to, checked against the caller's tenant."""
+        subject = ledger.order_subject(order_id, _body(OrderBody, optional=True).subject_id)
+        own(subject)
+        return subject
 
     @app.get("/v1/subjects/<subject_id>/usage")
     @requires("usage")
     def subject_usage(subject_id: str) -> Response:
+        own(subject_id, ("subject_id",))
         return _respond(ledger.totals(subject_id, request.args.get("policy")))
 
     base = "/v1/subjects/<subject_id>/guardian"
@@ -160,42 +205,60 @@ def register_ledger_routes(app: Flask, state: _State) -> None:  # a route table
     @app.get(base)
     @requires("guardian")
     def guardian(subject_id: str) -> Response:
+        own(subject_id)
         return _respond(ledger.guardian(subject_id, request.args.get("policy")))
 
     @app.patch(base)
     @requires("guardian")
     def guardian_update(subject_id: str) -> Response:
+        own(subject_id)
         body = _body(GuardianPatch)
         changes = body.settings.model_dump(exclude_unset=True)
         return _respond(
-            ledger.update_guardian(subject_id, changes, _actor(body.actor), body.policy)
+            ledger.update_guardian(
+                subject_id, changes, _actor(body.actor), body.policy, _idempotency_key()
+            )
         )
 
     @app.post(base + "/grants")
     @requires("guardian")
     def grant(subject_id: str) -> Response:
+        own(subject_id)
         body = _body(GrantBody)
         return _respond(
-            ledger.grant_time(subject_id, body.minutes, _actor(body.actor), body.policy)
+            ledger.grant_time(
+                subject_id, body.minutes, _actor(body.actor), body.policy, _idempotency_key()
+            )
         )
 
     @app.post(base + "/requests")
     @requires_any("usage", "guardian")
     def ask(subject_id: str) -> Response:
+        own(subject_id)
         body = _body(AskBody, optional=True)
-        return _respond(ledger.ask_for_time(subject_id, body.minutes, body.note, body.policy), 201)
+        asked = ledger.ask_for_time(
+            subject_id, body.minutes, body.note, body.policy, _idempotency_key()
+        )
+        return _respond(asked, 201)
 
     @app.post(base + "/requests/<request_id>/answer")
     @requires("guardian")
     def answer(subject_id: str, request_id: str) -> Response:
+        own(subject_id)
         body = _body(AnswerBody)
         return _respond(
             ledger.answer_request(
-                subject_id, request_id, body.answer, _actor(body.actor), body.policy
+                subject_id,
+                request_id,
+                body.answer,
+                _actor(body.actor),
+                body.policy,
+                _idempotency_key(),
             )
         )
 
     @app.get(base + "/log")
     @requires("guardian")
     def guardian_log(subject_id: str) -> Response:
+        own(subject_id)
         return _respond({"subject_id": subject_id, "changes": ledger.guardian_log(subject_id)})

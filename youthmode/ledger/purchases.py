@@ -208,7 +208,8 @@ class PurchaseLedger(LedgerCore):
                 code="order_conflict",
             )
 
-    def _order_subject(self, order_id: str, subject_id: str | None) -> str:
+    def order_subject(self, order_id: str, subject_id: str | None = None) -> str:
+        """The subject an order belongs to; a conflict if ``subject_id`` names another."""
         owner = self._read(f"order:{order_id}", lambda tx: tx.get("subject"))
         if owner is None:
             raise _no_order(order_id)
@@ -222,7 +223,7 @@ class PurchaseLedger(LedgerCore):
 
     def commit(self, order_id: str, subject_id: str | None = None) -> dict[str, Any]:
         """The payment went through: the held amount becomes recorded spending."""
-        subject = self._order_subject(order_id, subject_id)
+        subject = self.order_subject(order_id, subject_id)
         now = self._now()
 
         def apply(tx: Transaction) -> dict[str, Any]:
@@ -253,7 +254,7 @@ class PurchaseLedger(LedgerCore):
 
     def release(self, order_id: str, subject_id: str | None = None) -> dict[str, Any]:
         """The payment failed (drop the hold) or was refunded (take the spend back)."""
-        subject = self._order_subject(order_id, subject_id)
+        subject = self.order_subject(order_id, subject_id)
 
         now = self._now()
 

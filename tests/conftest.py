@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from redis_support import shared_redis_url
+from redis_support import RedisProcess, shared_redis_url
 
 import youthmode
 
@@ -38,3 +38,12 @@ def redis_url() -> Iterator[str]:
 def redis_store_url(redis_url: str) -> str:
     """A store URL with a key prefix of this test's own."""
     return f"{redis_url}?prefix=ym-test-{uuid.uuid4().hex}:"
+
+
+@pytest.fixture
+def redis_process(tmp_path: Path) -> Iterator[RedisProcess]:
+    """A redis-server of this test's own, to stop, stall (SIGSTOP) or restart."""
+    server = RedisProcess(tmp_path)
+    server.start()
+    yield server
+    server.stop()

@@ -223,10 +223,16 @@ class TestAuth:
         assert client.post("/v1/admin/reload", headers=admin).status_code == 200
 
     def test_open_endpoints(self, keyed: tuple[FlaskClient, dict[str, str]]) -> None:
-        client, _ = keyed
+        client, secrets = keyed
         for path in ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"):
             assert client.get(path).status_code == 200, path
-        assert client.get("/readyz").get_json()["mode"] == "production"
+        # Without a key, readiness and nothing more; any valid key sees the details.
+        assert client.get("/readyz").get_json() == {"status": "ready", "ready": True}
+        wrong = {"Authorization": "Bearer ym_wrong"}
+        assert client.get("/readyz", headers=wrong).get_json() == {"status": "ready", "ready": True}
+        for secret in secrets.values():
+            full = client.get("/readyz", headers={"Authorization": f"Bearer {secret}"})
+            assert full.get_json()["mode"] == "production" and "digest" in full.get_json()
 
 
 def test_decision_log_is_pseudonymous_and_replayable(client: FlaskClient, tmp_path: Path) -> None:
@@ -381,3 +387,269 @@ def test_polled_reloads_are_counted_and_published(tmp_path: Path, policy_dir: Pa
     text = app.test_client().get("/metrics").data.decode()
     assert 'youthmode_policy_reloads_total{outcome="ok",source="poll"} 1.0' in text
     assert 'version="2024.12"} 1.0' in text and 'version="2024.11"} 0.0' in text
+
+
+# -- request ids --------------------------------------------------------------------------------
+def test_every_answer_carries_a_request_id(client: FlaskClient) -> None:
+    given = {"X-Request-Id": "req-42.a:b_C"}
+    answers = [
+        client.post("/v1/decisions", json=GAME, headers=given),
+        client.post("/v1/decisions", json={"action": "nope"}, headers=given),  # 400
+        client.get("/v1/nothing", headers=given),  # 404
+        client.get("/healthz", headers=given),
+        client.get("/readyz", headers=given),
+        client.get("/metrics", headers=given),
+    ]
+    assert [a.headers["X-Request-Id"] for a in answers] == ["req-42.a:b_C"] * len(answers)
+    for bad in ("", "has space", "x" * 129, "semi;colon", "ünï"):
+        made = client.get("/healthz", headers={"X-Request-Id": bad}).headers["X-Request-Id"]
+        assert made != bad and len(made) == 32 and int(made, 16) >= 0
+    ids = {client.get("/healthz").headers["X-Request-Id"] for _ in range(3)}
+    assert len(ids) == 3  # made up afresh for each request
+    assert client.get("/healthz", headers={"X-Request-Id": "x" * 128}).headers["X-Request-Id"] == (
+        "x" * 128
+    )
+
+
+def test_an_internal_error_names_its_request_id(tmp_path: Path, policy_dir: Path) -> None:
+    app = make_app(tmp_path, policy_dir)
+    app.add_url_rule("/boom", "boom", lambda: 1 // 0)  # a bug, as no real route has one
+    response = app.test_client().get("/boom", headers={"X-Request-Id": "r-500"})
+    assert response.status_code == 500 and response.headers["X-Request-Id"] == "r-500"
+    assert response.get_json()["detail"] == "unexpected error; trace id r-500"
+
+
+def test_the_decision_log_gets_the_request_id_and_the_key(tmp_path: Path, policy_dir: Path) -> None:
+    keys = tmp_path / "keys.toml"
+    secret = create_key(keys, "game-backend", ["decide"])
+    client = make_app(tmp_path, policy_dir, keys_file=str(keys)).test_client()
+    headers = {"Authorization": f"Bearer {secret}", "X-Request-Id": "r-1"}
+    client.post("/v1/decisions", json=GAME, headers=headers)
+    client.post("/v1/decisions/batch", json={"requests": [GAME, GAME]}, headers=headers)
+    made = client.post(
+        "/v1/decisions", json=GAME, headers={"Authorization": f"Bearer {secret}"}
+    ).headers["X-Request-Id"]
+    entries = [(e["request_id"], e["key_id"]) for e in log_lines(tmp_path)]
+    assert entries == [("r-1", "game-backend")] * 3 + [(made, "game-backend")]
+
+
+# -- scopes: what a `decide` key sees of the ledger ---------------------------------------------
+SUBJECT = {"id": "kid-1", "age": 12, "verified": True}
+
+
+class TestScopes:
+    @pytest.fixture
+    def keyed(
+        self, tmp_path: Path, policy_dir: Path, freezer: Any
+    ) -> tuple[FlaskClient, dict[str, dict[str, str]]]:
+        freezer.move_to("2026-11-27T12:30:00Z")  # Friday 20:30 in Shanghai
+        keys = tmp_path / "keys.toml"
+        scopes = {
+            "decide": ["decide"],
+            "decide+usage": ["decide", "usage"],
+            "decide+guardian": ["decide", "guardian"],
+            "all": ["decide", "usage", "guardian"],
+        }
+        headers = {
+            name: {"Authorization": f"Bearer {create_key(keys, name.replace('+', '-'), s)}"}
+            for name, s in scopes.items()
+        }
+        client = make_app(tmp_path, policy_dir, keys_file=str(keys)).test_client()
+        events = {
+            "subject_id": "kid-1",
+            "events": [
+                {
+                    "id": "e1",
+                    "action": "app.use",
+                    "start": "2026-11-27T19:00:00+08:00",
+                    "end": "2026-11-27T19:40:00+08:00",
+                }
+            ],
+        }
+        assert client.post("/v1/usage", json=events, headers=headers["all"]).status_code == 200
+        settings = {"actor": "mum", "settings": {"daily_limit": "45m", "waivers": ["curfew"]}}
+        path = "/v1/subjects/kid-1/guardian"
+        assert client.patch(path, json=settings, headers=headers["all"]).status_code == 200
+        grant = {"actor": "mum", "minutes": 15}
+        assert client.post(path + "/grants", json=grant, headers=headers["all"]).status_code == 200
+        return client, headers
+
+    def decide(
+        self, client: FlaskClient, headers: dict[str, str], query: str = "", **more: Any
+    ) -> dict[str, Any]:
+        body = {"subject": SUBJECT, "action": "app.use", **more}
+        response = client.post("/v1/decisions" + query, json=body, headers=headers)
+        assert response.status_code == 200, response.get_json()
+        result: dict[str, Any] = response.get_json()
+        return result
+
+    def test_a_decide_key_gets_the_decision_without_the_ledger_figures(
+        self, keyed: tuple[FlaskClient, dict[str, dict[str, str]]]
+    ) -> None:
+        client, headers = keyed
+        full = self.decide(client, headers["all"])
+        assert full["facts"]["today_seconds"] == 2400 and full["facts"]["guardian"] == {
+            "daily_limit_seconds": 2700,
+            "extra_seconds": 900,
+        }
+        assert full["facts"]["waived"] == ["curfew"] and "redacted" not in full["facts"]
+        bare = self.decide(client, headers["decide"])
+        for name in ("today_seconds", "session_seconds", "guardian", "waived"):
+            assert name not in bare["facts"], name
+        assert bare["facts"]["redacted"] == [
+            "today_seconds",
+            "session_seconds",
+            "guardian",
+            "waived",
+        ]
+        # The decision itself is the same.
+        for name in ("effect", "reasons", "remaining_seconds", "next_allowed_at", "band"):
+            assert bare[name] == full[name], name
+        usage = self.decide(client, headers["decide+usage"])["facts"]
+        assert usage["today_seconds"] == 2400 and usage["redacted"] == ["guardian", "waived"]
+        guardian = self.decide(client, headers["decide+guardian"])["facts"]
+        assert guardian["guardian"]["extra_seconds"] == 900 and "today_seconds" not in guardian
+        assert guardian["redacted"] == ["today_seconds", "session_seconds"]
+
+    def test_usage_the_caller_sent_is_its_own(
+        self, keyed: tuple[FlaskClient, dict[str, dict[str, str]]]
+    ) -> None:
+        client, headers = keyed
+        facts = self.decide(client, headers["decide"], usage={"today_seconds": 60})["facts"]
+        assert facts["today_seconds"] == 60 and facts["redacted"] == ["guardian", "waived"]
+        anonymous = {"subject": {"age": 12, "verified": True}, "action": "app.use"}
+        facts = client.post("/v1/decisions", json=anonymous, headers=headers["decide"]).get_json()
+        assert "redacted" not in facts["facts"]  # no subject id: nothing from the ledger
+
+    def test_explain_traces_do_not_tell_either(
+        self, keyed: tuple[FlaskClient, dict[str, dict[str, str]]]
+    ) -> None:
+        client, headers = keyed
+        full = self.decide(client, headers["all"], "?explain=true")
+        details = {t["rule"]: t["detail"] for t in full["trace"]}
+        assert "2400s" in details["guardian/daily-limit"]
+        assert "2400s" in details["cn-baseline/daily-limit-under-16"]
+        bare = self.decide(client, headers["decide"], "?explain=true")
+        trace = {t["rule"]: t for t in bare["trace"]}
+        assert "guardian/daily-limit" not in trace  # it passed: only its existence would tell
+        budget = trace["cn-baseline/daily-limit-under-16"]
+        assert budget["detail"] == "withheld: needs the `guardian` scope"
+        assert trace["cn-baseline/curfew"]["outcome"] == full_outcome(full, "cn-baseline/curfew")
+        text = json.dumps(bare)
+        assert "2400" not in json.dumps(bare["trace"]) and "2700" not in text and "900s" not in text
+        assert bare["effect"] == full["effect"]
+
+    def test_batches_are_redacted_item_by_item(
+        self, keyed: tuple[FlaskClient, dict[str, dict[str, str]]]
+    ) -> None:
+        client, headers = keyed
+        item = {"subject": SUBJECT, "action": "app.use"}
+        body = {"requests": [item, {**item, "usage": {"today_seconds": 5}}]}
+        first, second = client.post(
+            "/v1/decisions/batch", json=body, headers=headers["decide"]
+        ).get_json()["decisions"]
+        assert "today_seconds" not in first["facts"] and second["facts"]["today_seconds"] == 5
+
+
+def full_outcome(decision: dict[str, Any], rule: str) -> str:
+    return str({t["rule"]: t["outcome"] for t in decision["trace"]}[rule])
+
+
+# -- tenants: keys bound to a subject-id prefix -------------------------------------------------
+class TestTenants:
+    @pytest.fixture
+    def acme(self, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+        keys = tmp_path / "keys.toml"
+        secret = create_key(keys, "acme", ["decide", "usage"], subjects="acme:")
+        return keys, {"Authorization": f"Bearer {secret}"}
+
+    @pytest.mark.parametrize("store", [None, "off"])  # with the ledger and without
+    def test_a_tenant_key_decides_only_its_subjects(
+        self, tmp_path: Path, policy_dir: Path, acme: tuple[Path, dict[str, str]], store: Any
+    ) -> None:
+        keys, headers = acme
+        client = make_app(tmp_path, policy_dir, keys_file=str(keys), store=store).test_client()
+        mine = {**GAME, "subject": {**KID, "id": "acme:42"}}
+        assert client.post("/v1/decisions", json=mine, headers=headers).status_code == 200
+        anonymous = client.post("/v1/decisions", json=GAME, headers=headers)
+        assert anonymous.status_code == 200
+        foreign = {**GAME, "subject": {**KID, "id": "globex:42"}}
+        for query in ("", "?explain=true"):
+            response = client.post("/v1/decisions" + query, json=foreign, headers=headers)
+            assert response.status_code == 403 and response.mimetype == "application/problem+json"
+            problem = response.get_json()
+            assert problem["errors"][0]["loc"] == ["subject", "id"]
+            assert (
+                "`acme:`" in problem["detail"] and problem["errors"][0]["code"] == "foreign_subject"
+            )
+        batch = client.post(
+            "/v1/decisions/batch", json={"requests": [mine, foreign, GAME]}, headers=headers
+        )
+        assert batch.status_code == 200
+        first, refused, third = batch.get_json()["decisions"]
+        assert first["effect"] == third["effect"] == "allow"
+        assert refused["status"] == 403 and refused["index"] == 1
+        assert refused["errors"][0]["code"] == "foreign_subject"
+
+    def test_keys_create_binds_a_key_to_a_prefix(self, tmp_path: Path) -> None:
+        from youthmode.auth import load_keys
+        from youthmode.cli import main
+
+        path = tmp_path / "keys.toml"
+        code = main(["keys", "create", "--id", "t", "--scopes", "decide", "--subjects", "acme:",
+                     "--file", str(path)])  # fmt: skip
+        assert code == 0
+        create_key(path, "odd", ["decide"], subjects='a"b\\c:é')
+        create_key(path, "free", ["decide"])
+        by_id = {k.id: k for k in load_keys(path)}
+        assert by_id["t"].subjects == "acme:" and by_id["odd"].subjects == 'a"b\\c:é'
+        assert by_id["free"].subjects is None
+        assert main(["keys", "create", "--id", "u", "--scopes", "decide", "--subjects", "",
+                     "--file", str(path)]) == 2  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"x = " + b"[" * 5000 + b"]" * 5000,  # RecursionError inside tomllib
+        b"\xff\xfe[[keys]]",  # not UTF-8
+        b'[[keys]]\nid = "a"\nsha256 = "' + b"0" * 64 + b'"\nscopes = ["decide"]\nsubjects = 5\n',
+        b'[[keys]]\nid = "a"\nsha256 = "' + b"0" * 64 + b'"\nscopes = ["decide"]\nsubjects = ""\n',
+        b"keys = 5",
+        b'keys = ["a"]',
+        b"[keys]\nid = 1",
+    ],
+)
+def test_any_broken_keys_file_is_a_key_file_error(tmp_path: Path, content: bytes) -> None:
+    from youthmode.auth import KeyFileError, load_keys
+
+    path = tmp_path / "keys.toml"
+    path.write_bytes(content)
+    with pytest.raises(KeyFileError):
+        load_keys(path)
+
+
+def test_readyz_tells_the_store_address_only_to_a_key(tmp_path: Path, policy_dir: Path) -> None:
+    keys = tmp_path / "keys.toml"
+    secret = create_key(keys, "ops", ["usage"])
+    client = make_app(
+        tmp_path, policy_dir, keys_file=str(keys), store="redis://127.0.0.1:1/0"
+    ).test_client()
+    bare = client.get("/readyz")
+    assert bare.status_code == 200 and bare.get_json() == {"status": "ready", "ready": True}
+    assert "127.0.0.1" not in bare.get_data(as_text=True)
+    full = client.get("/readyz", headers={"Authorization": f"Bearer {secret}"}).get_json()
+    assert full["store"]["ok"] is False and full["policies"]
+    dev = make_app(tmp_path, policy_dir).test_client().get("/readyz").get_json()
+    assert dev["mode"] == "development" and "policies" in dev  # no keys: everyone sees it
+
+
+def test_explain_agrees_with_decide_on_guardian_grants(client: FlaskClient) -> None:
+    request = {**GAME, "action": "app.use", "usage": {"today_seconds": 3500}}
+    request["guardian"] = {"extra_seconds": 600}
+    decided = client.post("/v1/decisions", json=request).get_json()
+    explained = client.post("/v1/decisions?explain=true", json=request).get_json()
+    assert explained.pop("trace") and decided["allowed"] and decided["remaining_seconds"] == 700
+    for body in (decided, explained):
+        body.pop("decision_id")
+    assert explained == decided

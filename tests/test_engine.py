@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from conftest import CONFIGS, DECISION_FIELDS
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from random_requests import random_request
 
 import youthmode
@@ -371,3 +373,71 @@ def test_decisions_built_without_validation_validate_back_to_themselves(
         assert again.model_dump_json() == decision.model_dump_json()
         for part in (*decision.reasons, *decision.obligations, *decision.remedies):
             assert type(part).model_validate(part.model_dump()) == part
+
+
+def with_guardian_settings(rng: random.Random, request: dict[str, Any]) -> dict[str, Any]:
+    """``request`` with a guardian's time grant, and often a tighter limit, a curfew or an
+    exempt app besides (the settings a subject's stored guardian record adds)."""
+    guardian = dict(request.get("guardian") or {})
+    guardian["extra_seconds"] = rng.choice((1, 600, 900, 3600, 86400, rng.randrange(1, 86401)))
+    if rng.random() < 0.4:
+        guardian["daily_limit_seconds"] = rng.choice((600, 1800, 3600, rng.randrange(1, 86401)))
+    if rng.random() < 0.3:
+        guardian["curfew"] = rng.choice(
+            (["21:00", "06:00"], ["20:30", "07:00"], ["12:00", "13:00"])
+        )
+    if rng.random() < 0.2:
+        guardian["exempt_apps"] = ["com.reader"]
+        request = {**request, "resource": {**request.get("resource", {}), "app": "com.reader"}}
+    return {**request, "guardian": guardian}
+
+
+def test_explain_with_a_guardian_grant_is_the_decision(engine: youthmode.Engine) -> None:
+    # On e482a15 a time grant put an extended copy of the daily budget in force, the trace
+    # looked for the policy's own rule object, an assertion failed, and explain answered a
+    # fail-closed `engine_error` deny where decide allowed.
+    request = {
+        "subject": KID,
+        "action": "app.use",
+        "at": "2026-11-27T20:30:00+08:00",
+        "usage": {"today_seconds": 3000},
+        "guardian": {"extra_seconds": 600},
+    }
+    result = engine.explain(request)
+    assert result.decision.allowed and result.decision.remaining_seconds == 1200
+    budget = {t.rule: t for t in result.trace}["cn-baseline/daily-limit-under-16"]
+    assert budget.outcome == "pass" and "3000s < limit 4200s" in budget.detail
+    used_up = engine.explain({**request, "usage": {"today_seconds": 4200}})
+    assert used_up.decision.reason_codes == ["daily_limit"]
+    assert {t.rule: t.outcome for t in used_up.trace}["cn-baseline/daily-limit-under-16"] == "deny"
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(seed=st.integers(min_value=0, max_value=2**32))
+def test_explain_decides_as_decide_does(engine: youthmode.Engine, seed: int) -> None:
+    """Property: explain's decision is decide's (but for the id), on the fast reader's route
+    and the model's, for random requests with guardian grants and settings."""
+    rng = random.Random(seed)
+    request = with_guardian_settings(rng, random_request(rng))
+    decided = engine.decide(request).model_dump(mode="json", exclude={"decision_id"})
+    explained = engine.explain(request)
+    assert explained.decision.model_dump(mode="json", exclude={"decision_id"}) == decided
+    assert "engine_error" not in explained.decision.reason_codes
+    typed = engine.decide(engine.parse(request)).model_dump(mode="json", exclude={"decision_id"})
+    assert typed == decided
+    denying = {t.rule for t in explained.trace if t.outcome == "deny"}
+    assert denying == {r.rule for r in explained.decision.reasons}
+
+
+def test_huge_decimals_from_library_callers_are_refused_at_once(engine: youthmode.Engine) -> None:
+    """A Decimal like 1E+999999999 read into an int field would build a billion-digit int."""
+    from decimal import Decimal
+
+    request = {
+        "subject": {"age": Decimal("1E+999999999")},
+        "usage": {"today_seconds": Decimal("1E+99999999")},
+        "action": "app.use",
+        "at": "2026-11-27T20:30:00+08:00",
+    }
+    with pytest.raises(youthmode.RequestError, match="too large"):
+        engine.decide(request)

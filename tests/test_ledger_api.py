@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -158,14 +157,6 @@ def test_sqlite_ledger_survives_a_restart(tmp_path: Path, freezer: Any) -> None:
     assert summary["today_seconds"] == 1800
     assert summary["spend"]["purchase"]["month"] == "20.00"
     assert (tmp_path / "state" / "ledger.db").exists()
-
-
-@pytest.fixture
-def redis_process(tmp_path: Path) -> Iterator[RedisProcess]:
-    server = RedisProcess(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_redis_outage_fails_closed_and_recovers(

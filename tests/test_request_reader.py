@@ -39,6 +39,11 @@ ODD_VALUES: tuple[Any, ...] = (
     "1e2", "NaN", "-1.00", Decimal("12.5"), Decimal("0.001"), 30.5, ["21:00", "06:00"],
     ["21:00"], ["25:00", "06:00"], [["21:00", "06:00"]], ["livestream.host"], [1, 2],
     ("curfew",), {"x": 1}, "21:00",
+    # The edges of what decisions accept: `at` in [2000, 2100) UTC, amounts up to 10^12.
+    "1999-12-31T23:59:59Z", "2000-01-01T00:30:00+01:00", "2000-01-01T00:00:00Z",
+    "2000-01-01T07:59:59+08:00", "2099-12-31T23:59:59Z", "2099-12-31T23:30:00-01:00",
+    "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "999999999999.99",
+    "1000000000000", "1000000000000.01", "1E+999999999", 10**13,
 )  # fmt: skip
 PATHS: tuple[tuple[str, ...], ...] = (
     ("policy",), ("action",), ("at",), ("subject",), ("subject", "age"),
@@ -161,3 +166,43 @@ def test_anything_unusual_goes_the_long_way(
     fixed_engine: youthmode.Engine, data: dict[str, Any]
 ) -> None:
     assert read_plain(data, fixed_engine.policies, fixed_engine.default_policy, NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("at", "valid"),
+    [
+        ("0001-01-01T00:00:00+14:00", False),  # overflows if converted to UTC first
+        ("9999-12-31T23:59:59-14:00", False),
+        ("1999-12-31T23:59:59Z", False),
+        ("2000-01-01T07:59:59+08:00", False),  # 1999 in UTC
+        ("2000-01-01T00:00:00Z", True),
+        ("2000-01-01T08:00:00+08:00", True),
+        ("2099-12-31T23:59:59Z", True),
+        ("2100-01-01T00:59:59+01:00", True),  # 2099 in UTC
+        ("2099-12-31T23:30:00-01:00", False),  # 2100 in UTC
+        ("2100-01-01T00:00:00Z", False),
+    ],
+)
+def test_both_routes_bound_at_to_2000_through_2099_utc(
+    fixed_engine: youthmode.Engine, at: str, valid: bool
+) -> None:
+    data = {"subject": {"age": 12}, "action": "app.use", "at": at}
+    fast = read_plain(data, fixed_engine.policies, fixed_engine.default_policy, NOW)
+    slow = the_long_way(fixed_engine, data)
+    assert (fast is not None) is valid  # in range: the hot path takes it
+    assert isinstance(slow, RequestError) is not valid
+    if not valid:
+        assert slow.problems[0].loc == ("at",)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("amount", "fast"),
+    [("999999999999.99", True), ("1000000000000", True), ("1000000000000.01", False)],
+)
+def test_the_reader_takes_only_amounts_the_model_takes(
+    fixed_engine: youthmode.Engine, amount: str, fast: bool
+) -> None:
+    data = {"subject": {"age": 12}, "action": "purchase", "resource": {"amount": amount}}
+    taken = read_plain(data, fixed_engine.policies, fixed_engine.default_policy, NOW)
+    assert (taken is not None) is fast
+    check_same(fixed_engine, data)

@@ -38,13 +38,16 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     from youthmode.auth import KeyFileError, create_key
 
     try:
-        secret = create_key(args.file, args.id, [s.strip() for s in args.scopes.split(",")])
+        scopes = [s.strip() for s in args.scopes.split(",")]
+        secret = create_key(args.file, args.id, scopes, subjects=args.subjects)
     except KeyFileError as err:
         print(f"youthmode: {err}", file=sys.stderr)
         return 2
     print(secret)
     print(
-        f"key `{args.id}` added to {args.file}; this secret is shown once and not stored",
+        f"key `{args.id}` added to {args.file}"
+        + (f" (subject ids starting with `{args.subjects}` only)" if args.subjects else "")
+        + "; this secret is shown once and not stored",
         file=sys.stderr,
     )
     return 0
@@ -76,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--scopes", required=True, help="comma-separated: decide,usage,guardian,admin"
     )
     create.add_argument("--file", default="keys.toml", help="keys file (default keys.toml)")
+    create.add_argument(
+        "--subjects",
+        metavar="PREFIX",
+        help='bind the key to a tenant: only subject ids starting with PREFIX, e.g. "acme:"',
+    )
     create.set_defaults(run=cmd_keys_create)
     _register_authoring(sub)
     return parser

@@ -6,11 +6,21 @@ Every setting has one name, one environment variable and one default; docs/api.m
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from youthmode.errors import did_you_mean
+
+if TYPE_CHECKING:
+    from youthmode.ledger.core import LedgerSettings
+
+DEFAULT_WORKER = "youthmode.server_worker.BufferedSyncWorker"
+# YOUTHMODE_* variables that are not settings but are read by the project's own tests.
+NOT_SETTINGS = frozenset({"YOUTHMODE_UPDATE_GOLDEN"})
 
 
 @dataclass(frozen=True)
@@ -26,7 +36,10 @@ class ServerConfig:
     # to an idle worker. gthread workers (threads > 1) kept whole bursts of keep-alive
     # connections on one worker, halving throughput on a 2-core machine (docs/performance.md).
     threads: int = field(default=1, metadata={"env": "YOUTHMODE_THREADS"})
-    worker_class: str = field(default="sync", metadata={"env": "YOUTHMODE_WORKER_CLASS"})
+    # gunicorn's sync worker, but a connection reaches it only once its request has arrived,
+    # so slow clients cannot hold the workers (youthmode/server_worker.py). `sync` is plain
+    # gunicorn; with threads > 1, gunicorn uses gthread instead of either.
+    worker_class: str = field(default=DEFAULT_WORKER, metadata={"env": "YOUTHMODE_WORKER_CLASS"})
     keys_file: str | None = field(default=None, metadata={"env": "YOUTHMODE_KEYS_FILE"})
     decision_log: str = field(default="-", metadata={"env": "YOUTHMODE_DECISION_LOG"})
     log_key: str | None = field(default=None, metadata={"env": "YOUTHMODE_LOG_KEY"})
@@ -46,6 +59,54 @@ class ServerConfig:
     max_skew_seconds: int = field(default=120, metadata={"env": "YOUTHMODE_MAX_SKEW_SECONDS"})
     # Reads on the decision path give up after this long (then `on_store_error` applies).
     store_deadline_ms: int = field(default=200, metadata={"env": "YOUTHMODE_STORE_DEADLINE_MS"})
+    # A request head must arrive within header_timeout seconds of the connection, its body
+    # within body_timeout seconds after the head, and the client must take the response within
+    # send_timeout seconds; else the connection is closed (408 when a reply can still be sent).
+    # Callers are backends or a proxy on a near network: a head is one packet, sent at once.
+    # 5 s still allows two lost packets (TCP retransmits after 1 s, then 2 s) and frees a
+    # worker six times sooner than gunicorn's 30 s worker timeout did (docs/operations.md).
+    header_timeout: float = field(default=5.0, metadata={"env": "YOUTHMODE_HEADER_TIMEOUT"})
+    body_timeout: float = field(default=10.0, metadata={"env": "YOUTHMODE_BODY_TIMEOUT"})
+    send_timeout: float = field(default=10.0, metadata={"env": "YOUTHMODE_SEND_TIMEOUT"})
+
+    def __post_init__(self) -> None:
+        problems = [
+            f"setting `{name}`: `{getattr(self, name)}` {why}"
+            for name, ok, why in self._rules()
+            if not ok
+        ]
+        try:
+            self.ledger_settings()
+        except ValueError as err:
+            problems.append(f"ledger settings: {err}")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def ledger_settings(self) -> LedgerSettings:
+        """The ledger's settings, checked (the acceptance window must be shorter than the
+        time ids are kept; see docs/ledger.md#retention)."""
+        from youthmode.ledger.core import LedgerSettings
+
+        return LedgerSettings(
+            session_gap=self.session_gap_seconds,
+            hold_seconds=self.hold_seconds,
+            accept_past_days=self.accept_past_days,
+            max_skew=self.max_skew_seconds,
+        )
+
+    def _rules(self) -> list[tuple[str, bool, str]]:
+        seconds = "must be a number of seconds over 0"
+        return [
+            ("workers", self.workers >= 1, "must be at least 1"),
+            ("threads", self.threads >= 1, "must be at least 1"),
+            ("port", 0 <= self.port <= 65535, "is not a port (0-65535)"),
+            ("max_body_bytes", self.max_body_bytes >= 0, "must not be negative"),
+            ("batch_limit", self.batch_limit >= 1, "must be at least 1"),
+            ("store_deadline_ms", 1 <= self.store_deadline_ms <= 10_000, "must be 1 to 10000"),
+            ("header_timeout", _positive(self.header_timeout), seconds),
+            ("body_timeout", _positive(self.body_timeout), seconds),
+            ("send_timeout", _positive(self.send_timeout), seconds),
+        ]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> ServerConfig:
@@ -74,6 +135,25 @@ class ServerConfig:
         if self.store == "off":
             return None
         return self.store or "sqlite:///" + str(Path(self.state_dir) / "ledger.db")
+
+
+def _positive(seconds: float) -> bool:
+    return 0 < seconds < math.inf
+
+
+def unknown_variables(env: Mapping[str, str]) -> list[str]:
+    """A message for each YOUTHMODE_* variable that names no setting: a typo would otherwise
+    leave the default in force without a word."""
+    prefix = "YOUTHMODE_"
+    known = {f.metadata["env"] for f in fields(ServerConfig)}
+    out = []
+    for name in sorted(n for n in env if n.startswith(prefix)):
+        if name not in known and name not in NOT_SETTINGS:
+            # Compared without the prefix they all share, or every name looks close.
+            hint = did_you_mean(name[len(prefix) :], [k[len(prefix) :] for k in known])
+            hint = hint and hint.replace("`", f"`{prefix}", 1)
+            out.append(f"unknown environment variable `{name}`" + (f"; {hint}" if hint else ""))
+    return out
 
 
 def _convert(name: str, raw: str, kind: Any) -> Any:

@@ -2,7 +2,8 @@
 
 Deny overrides; reasons keep the policy's rule order; an allow looks ahead for
 `remaining_seconds`, a deny for `next_allowed_at`; obligations, remedies and the facts used are
-attached. Fail-closed decisions (`engine_error`, `store_unavailable`) are built here too.
+attached. Fail-closed decisions (`engine_error`, `store_unavailable`) are built here too, and
+the redacted copies the API answers to keys that may not see the ledger's figures.
 """
 
 from __future__ import annotations
@@ -200,9 +201,11 @@ def _guardian_facts(req: RequestFacts) -> dict[str, Any] | None:
 
 def trace_rules(policy: CompiledPolicy, line: Timeline, m: Moment) -> list[RuleTrace]:
     active = line.active(m.band)
-    in_force = {id(r) for r in active.rules} | {id(r) for r in active.obligations}
-    waived = {id(r) for r in active.waived}
-    exempt = {id(r) for r in active.exempt}
+    # Rules are matched by ref, not identity: a guardian's time grant puts an extended copy of
+    # a daily budget in force (timeline._with_grant), and that copy is what `decide` evaluated.
+    in_force = {r.ref: r for r in (*active.rules, *active.obligations)}
+    waived = {r.ref for r in active.waived}
+    exempt = {r.ref for r in active.exempt}
     out = []
     guardian = [
         r for r in (*active.rules, *active.waived, *active.exempt) if r.ref.startswith("guardian/")
@@ -217,16 +220,17 @@ def trace_rules(policy: CompiledPolicy, line: Timeline, m: Moment) -> list[RuleT
                 "not_applicable",
                 f"{scope} out of scope ({line.req.action}, {m.band})",
             )
-        elif id(rule) in waived:
+        elif rule.ref in waived:
             outcome, detail = "waived", f"guardian waived `{rule.code}` (rule is waivable)"
-        elif id(rule) in exempt:
+        elif rule.ref in exempt:
             outcome, detail = "exempt", f"app category `{line.req.category}` is exempt"
         elif rule.obligation:
             outcome, detail = "obligation", rule.explain(m, line.req)
         else:
-            assert id(rule) in in_force  # INVARIANT: in scope and neither waived nor exempt
-            outcome = "deny" if rule.denies(m, line.req) else "pass"
-            detail = rule.explain(m, line.req)
+            live = in_force.get(rule.ref)
+            assert live is not None  # INVARIANT: in scope and neither waived nor exempt
+            outcome = "deny" if live.denies(m, line.req) else "pass"
+            detail = live.explain(m, line.req)
         out.append(
             RuleTrace(
                 rule=rule.ref,
@@ -238,6 +242,65 @@ def trace_rules(policy: CompiledPolicy, line: Timeline, m: Moment) -> list[RuleT
             )
         )
     return out
+
+
+# -- redaction (the API's scopes) ------------------------------------------------------------
+# What a decision's facts tell that a `decide` key may not see (docs/api.md "Scopes and
+# redaction"): the ledger's usage figures, and the subject's stored guardian settings.
+WITHHELD_FACTS = {
+    "usage": ("today_seconds", "session_seconds", "day_spent", "month_spent"),
+    "guardian": ("guardian", "waived"),
+}
+USAGE_KINDS = frozenset({"daily_budget", "spending_cap", "rest_reminder"})
+GUARDIAN_KINDS = frozenset({"daily_budget", "require_consent"})  # grants, stored consents
+
+
+def redacted(decision: Decision, withheld: tuple[str, ...]) -> Decision:
+    """The decision with the withheld facts left out and named in `facts.redacted`."""
+    if not withheld:
+        return decision
+    facts = decision.facts
+    names = [
+        name
+        for scope in withheld
+        for name in WITHHELD_FACTS[scope]
+        # Whether usage figures exist depends on the action alone; guardian facts on the
+        # ledger: those are named always.
+        if scope == "guardian" or getattr(facts, name) is not None
+    ]
+    if not names:
+        return decision
+    hidden = facts.model_copy(update={**dict.fromkeys(names), "redacted": names})
+    return decision.model_copy(update={"facts": hidden})
+
+
+def redacted_trace(trace: list[RuleTrace], withheld: tuple[str, ...]) -> list[RuleTrace]:
+    """The trace without what the withheld facts would tell: a detail quoting them is
+    replaced; a guardian's own rule is listed only when it denies (it is in `reasons`)."""
+    if not withheld:
+        return trace
+    out = []
+    for entry in trace:
+        own = entry.rule.startswith("guardian/")
+        if "guardian" in withheld and own and entry.outcome != "deny":
+            continue
+        scope = _detail_scope(entry, own, withheld)
+        if scope is not None:
+            entry = entry.model_copy(update={"detail": f"withheld: needs the `{scope}` scope"})
+        out.append(entry)
+    return out
+
+
+def _detail_scope(entry: RuleTrace, own: bool, withheld: tuple[str, ...]) -> str | None:
+    if entry.outcome == "not_applicable":
+        return None  # "action out of scope": nothing about the subject
+    if "guardian" in withheld and (
+        own or entry.kind in GUARDIAN_KINDS or entry.outcome in ("waived", "exempt")
+    ):
+        return "guardian"
+    if "usage" in withheld and entry.kind in USAGE_KINDS:
+        return "usage"
+    return None
 
 
 ENGINE_ERROR = (

@@ -7,40 +7,116 @@ the facts (local time, day type, age) and the policy digest, a decision can be r
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import hmac
 import json
 import logging
-import sys
+import os
+import stat
 import threading
+import time
 import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import IO, Any
+from pathlib import Path
+from typing import Any
 
 from youthmode.model import Decision, DecisionRequest
 
 log = logging.getLogger("youthmode.decision_log")
+OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+# A failing log is reported at most this often; the messages between are counted.
+REPORT_EVERY_SECONDS = 60.0
+
+
+class DecisionLogError(ValueError):
+    """The decision-log target cannot be written: `youthmode serve` refuses to start."""
+
+
+def check_target(target: str) -> None:
+    """Refuse, before any worker starts, a log file that cannot be created or appended to."""
+    if target in ("-", "off"):
+        return
+    path = Path(target)
+    folder = path.parent
+    if not folder.is_dir():
+        raise DecisionLogError(
+            f"decision log `{target}`: the folder `{folder}` does not exist; create it or "
+            "set YOUTHMODE_DECISION_LOG to `-` (stdout) or `off`"
+        )
+    if path.is_dir():
+        raise DecisionLogError(f"decision log `{target}` is a folder, not a file")
+    try:
+        os.close(os.open(path, OPEN_FLAGS, 0o600))
+    except OSError as err:
+        raise DecisionLogError(
+            f"decision log `{target}` cannot be opened for appending: {err.strerror or err}"
+        ) from None
+
+
+class RateLimited:
+    """Logs at most one message per `every` seconds; says how many it held back."""
+
+    def __init__(self, logger: logging.Logger, every: float = REPORT_EVERY_SECONDS) -> None:
+        self._logger = logger
+        self._every = every
+        self._next = float("-inf")
+        self._held = 0
+
+    def error(self, message: str) -> None:
+        now = time.monotonic()
+        if now < self._next:
+            self._held += 1
+            return
+        if self._held:
+            message += f" ({self._held} more like this since the last report)"
+        self._logger.error(message)
+        self._held = 0
+        self._next = now + self._every
+
+
+def _count_failure() -> None:
+    from youthmode.metrics import decision_log_failures
+
+    decision_log_failures().inc()
 
 
 class DecisionLog:
-    """Writes decision records to a file, stdout (`-`), or nowhere (`off`)."""
+    """Writes decision records to a file, stdout (`-`), or nowhere (`off`).
 
-    def __init__(self, target: str, key: bytes) -> None:
+    Each record is one line, written by one write() and so never interleaved with another
+    worker's, and never buffered: a record is on disk (or in the pipe) when `record` returns.
+    A record that cannot be written whole is lost, logged (rate-limited) and counted in
+    `youthmode_decision_log_failures_total`; deciding goes on. A file that cannot be opened
+    is tried again at the next record.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        key: bytes,
+        *,
+        on_failure: Callable[[], None] = _count_failure,
+        report_every: float = REPORT_EVERY_SECONDS,
+    ) -> None:
         self._key = key
+        self._target = target
         self._lock = threading.Lock()
-        self._out: IO[str] | None
-        if target == "off":
-            self._out = None
-        elif target == "-":
-            self._out = sys.stdout
-        else:
-            handle = open(target, "a", encoding="utf-8", buffering=1)
-            weakref.finalize(self, handle.close)  # open for the log's lifetime, then closed
-            self._out = handle
+        self._on_failure = on_failure
+        self._complaints = RateLimited(log, report_every)
+        self._fd: int | None = 1 if target == "-" else None
+        self._regular = False
+        if target not in ("-", "off"):
+            try:
+                self._open()
+            except OSError as err:
+                self._complaints.error(f"decision log `{target}` cannot be opened: {err}")
 
     @property
     def enabled(self) -> bool:
-        return self._out is not None
+        return self._target != "off"
 
     def pseudonym(self, subject_id: str | None) -> str | None:
         if subject_id is None:
@@ -53,12 +129,17 @@ class DecisionLog:
         decision: Decision,
         latency_seconds: float,
         batch_id: str | None = None,
+        *,
+        request_id: str | None = None,
+        key_id: str | None = None,
     ) -> dict[str, Any]:
         body = decision.model_dump(mode="json")
         entry: dict[str, Any] = {
             "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "decision_id": decision.decision_id,
             "batch_id": batch_id,
+            "request_id": request_id,
+            "key_id": key_id,
             "policy": body["policy"],
             "subject": self.pseudonym(request.subject.id),
             "request": _replayable(request, decision),
@@ -74,14 +155,59 @@ class DecisionLog:
         return entry
 
     def write(self, entry: dict[str, Any]) -> None:
-        if self._out is None:
+        if not self.enabled:
             return
-        line = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str)
+        try:
+            data = _encode(entry)
+        except (TypeError, ValueError) as err:
+            self._lost(err)
+            return
         with self._lock:
             try:
-                self._out.write(line + "\n")
-            except (OSError, ValueError):
-                log.exception("could not write the decision log")
+                self._append(data)
+            except OSError as err:
+                self._lost(err)
+
+    def _lost(self, err: Exception) -> None:
+        self._on_failure()
+        self._complaints.error(f"decision log `{self._target}`: a record was lost: {err}")
+
+    def _open(self) -> int:
+        fd = os.open(self._target, OPEN_FLAGS, 0o600)
+        self._fd = fd
+        self._regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        weakref.finalize(self, os.close, fd)  # open for the log's lifetime, then closed
+        return fd
+
+    def _append(self, data: bytes) -> None:
+        fd = self._fd if self._fd is not None else self._open()
+        if not self._regular:
+            _write_all(fd, data)  # a pipe or terminal: nothing to undo, finish the line
+            return
+        # The lock is only contended for the length of one write; it lets a short write
+        # (a full disk) be cut off again before another worker appends after it.
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            written = os.write(fd, data)
+            if written != len(data):
+                os.ftruncate(fd, os.fstat(fd).st_size - written)
+                raise OSError(errno.ENOSPC, f"short write: {written} of {len(data)} bytes")
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _encode(entry: dict[str, Any]) -> bytes:
+    line = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str)
+    try:
+        return (line + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from the request: keep the line UTF-8
+        return (json.dumps(entry, separators=(",", ":"), default=str) + "\n").encode("ascii")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _replayable(request: DecisionRequest, decision: Decision) -> dict[str, Any]:

@@ -2,13 +2,25 @@
 
 When PROMETHEUS_MULTIPROC_DIR is set (as `youthmode serve` does), prometheus_client keeps each
 worker's values in files there and `/metrics` merges them; otherwise values live in this
-process. Each app gets its own registry, so tests can create many apps.
+process. Each app gets its own registry, so tests can create many apps; the few metrics of the
+process itself (decision-log failures, dropped connections) live in one process registry.
+
+A worker's files would outlive it, and every SIGHUP starts new workers: when one exits, the
+master adds its counters and histograms into one `*_merged.db` file per type and deletes its
+files (`merge_dead_process`), so the folder stays small and totals never go down. Readers and
+the merge take a lock on the folder, so a scrape never counts a worker twice or not at all.
 """
 
 from __future__ import annotations
 
+import fcntl
+import glob
 import os
+import threading
 from collections import Counter as Counter_
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import (
@@ -20,6 +32,9 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.mmap_dict import MmapedDict as _MmapedDict
+
+MmapedDict: Any = _MmapedDict  # prometheus_client's value files; untyped
 
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0)
 BATCH_BUCKETS = (1, 5, 10, 50, 100, 250, 500, 1000, 5000)
@@ -114,8 +129,92 @@ class Metrics:
             self.policy_info.labels(*labels).set(1)
 
     def exposition(self) -> tuple[bytes, str]:
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if folder:
             registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped lib
+            registry.register(_FolderCollector(Path(folder)))
             return generate_latest(registry), CONTENT_TYPE_LATEST
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        own = generate_latest(self.registry) + generate_latest(PROCESS_REGISTRY)
+        return own, CONTENT_TYPE_LATEST
+
+
+PROCESS_REGISTRY = CollectorRegistry()
+_process_metrics: dict[str, Any] = {}
+_process_lock = threading.Lock()
+
+
+def _process_counter(name: str, documentation: str, labels: tuple[str, ...] = ()) -> Counter:
+    """One counter per process, made on first use: after the multiprocess folder is set."""
+    with _process_lock:
+        metric = _process_metrics.get(name)
+        if metric is None:
+            metric = Counter(name, documentation, labels, registry=PROCESS_REGISTRY)
+            _process_metrics[name] = metric
+        counter: Counter = metric
+        return counter
+
+
+def decision_log_failures() -> Counter:
+    return _process_counter(
+        "youthmode_decision_log_failures", "Decision-log records lost: not written whole"
+    )
+
+
+def connections_dropped() -> Counter:
+    return _process_counter(
+        "youthmode_connections_dropped",
+        "Connections closed because a request did not arrive in time, the client did not "
+        "take its response in time, or too many were waiting",
+        ("reason",),
+    )
+
+
+# Value files of workers that have exited are folded into these, per metric type.
+MERGED_TYPES = ("counter", "histogram", "summary")
+
+
+@contextmanager
+def _folder_lock(folder: Path, kind: int) -> Iterator[None]:
+    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, kind)
+        yield
+    finally:
+        os.close(fd)  # also releases the lock
+
+
+class _FolderCollector:
+    """prometheus_client's MultiProcessCollector, reading under the folder's shared lock."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def collect(self) -> Iterator[Any]:
+        with _folder_lock(self.folder, fcntl.LOCK_SH):
+            files = glob.glob(str(self.folder / "*.db"))
+            merged = list(multiprocess.MultiProcessCollector.merge(files, accumulate=True))  # type: ignore[no-untyped-call]  # untyped lib
+        yield from merged
+
+
+def merge_dead_process(pid: int, folder: str | Path | None = None) -> None:
+    """Fold an exited worker's counters and histograms into the merged files; delete its
+    files. Its `live*` gauges go (prometheus_client's `mark_process_dead`)."""
+    where = Path(folder or os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    with _folder_lock(where, fcntl.LOCK_EX):
+        multiprocess.mark_process_dead(pid, str(where))  # type: ignore[no-untyped-call]  # untyped lib
+        for kind in MERGED_TYPES:
+            dead = where / f"{kind}_{pid}.db"
+            if dead.exists():
+                _add_into(where / f"{kind}_merged.db", dead)
+                dead.unlink()
+
+
+def _add_into(target: Path, source: Path) -> None:
+    values = list(MmapedDict.read_all_values_from_file(str(source)))
+    merged = MmapedDict(str(target))
+    try:
+        for key, value, timestamp, _ in values:
+            total, _ = merged.read_value(key)
+            merged.write_value(key, total + value, timestamp)
+    finally:
+        merged.close()

@@ -7,7 +7,7 @@ Fields may be added; none may be renamed or removed.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -18,16 +18,29 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from youthmode.units import UnitError, check_amount, parse_time_of_day
 
+# The limits every route reads, the fast reader (request_reader.py) and this model alike; the
+# HTTP layer adds its own for bodies (api.py). docs/api.md "Limits" lists them all.
+EARLIEST_AT = datetime(2000, 1, 1, tzinfo=UTC)  # CONTRACT section 1: decisions from 2000 ...
+LATEST_AT = datetime(2100, 1, 1, tzinfo=UTC)  # ... to the end of 2099 (this bound excluded)
+AT_RANGE = "from 2000-01-01T00:00:00Z up to 2100-01-01T00:00:00Z (excluded)"
+
+
+def at_in_range(value: datetime) -> bool:
+    """Is this aware instant one a decision may be asked for? (No UTC conversion: it could
+    overflow for year 1 or 9999; comparing aware datetimes cannot.)"""
+    return EARLIEST_AT <= value < LATEST_AT
+
 
 def parse_amount(value: object) -> Decimal:
     """A request amount from a JSON string or number, without passing through float.
 
-    Raises UnitError (a ValueError) with the reason.
+    Raises UnitError (a ValueError) with the reason. Amounts are at most `units.MAX_AMOUNT`.
     """
     if isinstance(value, bool):
         raise UnitError("invalid_amount", "amount must be a decimal, not a boolean")
@@ -67,6 +80,20 @@ Seconds = Annotated[int, Field(ge=0, le=10 * 366 * 86400)]
 
 class Closed(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_huge_numbers(cls, data: Any) -> Any:
+        # A Decimal such as 1E+999999999 is a whole number to pydantic: read into an int
+        # field it would build a billion-digit integer. The API's JSON decoder refuses such
+        # numbers already; library callers pass Python values, so they are checked here too.
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if isinstance(value, Decimal) and value.is_finite() and value.adjusted() > 40:
+                    raise PydanticCustomError(
+                        "number_out_of_range", f"`{key}`: the number is too large"
+                    )
+        return data
 
 
 class Subject(Closed):
@@ -125,8 +152,8 @@ class Guardian(Closed):
 
 
 def _sane_time(value: datetime | None) -> datetime | None:
-    if value is not None and not 1970 <= value.year <= 2200:
-        raise PydanticCustomError("invalid_time", "`at` must be between the years 1970 and 2200")
+    if value is not None and not at_in_range(value):
+        raise PydanticCustomError("invalid_time", f"`at` must be {AT_RANGE}")
     return value
 
 
@@ -198,6 +225,10 @@ class Facts(BaseModel):
     category: str | None = sparse("the app's category")
     waived: list[str] | None = sparse("guardian waivers in force for this request")
     guardian: dict[str, Any] | None = sparse("guardian settings applied: limit, curfew, grants")
+    redacted: list[str] | None = sparse(
+        "facts withheld from this API key: ledger usage figures need the `usage` scope, "
+        "guardian settings (`guardian`, `waived`) the `guardian` scope"
+    )
 
 
 class PolicyRef(BaseModel):

@@ -108,16 +108,22 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
+    """Without an API key (in production mode) only `status` and `ready`; with any valid key,
+    or in development mode, everything."""
+
     status: str
     ready: bool
-    mode: str
-    digest: str
-    loaded_at: str
-    source: str
-    stale: bool
-    policies: list[dict[str, Any]]
-    last_reload: dict[str, Any] | None
-    calendar: list[dict[str, Any]]
+    mode: str | None = None
+    digest: str | None = None
+    loaded_at: str | None = None
+    source: str | None = None
+    stale: bool | None = None
+    policies: list[dict[str, Any]] | None = None
+    last_reload: dict[str, Any] | None = None
+    calendar: list[dict[str, Any]] | None = None
+    store: dict[str, Any] | None = Field(
+        default=None, description="the ledger store: backend, ok, and the error when not ok"
+    )
 
 
 _INPUT = [DecisionRequest, BatchRequest]
@@ -159,7 +165,7 @@ def _errors(*codes: int) -> dict[str, Any]:
     text = {
         400: "invalid request",
         401: "missing or unknown API key",
-        403: "key lacks the scope",
+        403: "the key lacks the scope, or the subject is outside the key's tenant prefix",
         404: "not found",
         405: "method not allowed",
         409: "conflicts with the ledger (order id reused, reservation expired)",
@@ -179,6 +185,7 @@ def _operation(
     params: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": summary, "responses": responses}
+    params = [*(params or []), REQUEST_ID_PARAM]
     if scope:
         op["security"] = [{"bearer": []}]
         op["description"] = f"Scope: `{scope}`."
@@ -189,9 +196,26 @@ def _operation(
             "content": {"application/json": {"schema": _ref(body)}},
         }
         responses.update(_errors(400, 413, 415))
-    if params:
-        op["parameters"] = params
+    if any(p["in"] in ("path", "query") for p in params):
+        responses.update(_errors(400))  # parameters that are not valid UTF-8
+    op["parameters"] = params
+    for answer in responses.values():
+        answer["headers"] = {"X-Request-Id": REQUEST_ID_HEADER}
     return op
+
+
+REQUEST_ID_PARAM = {
+    "name": "X-Request-Id",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "your id for this request: echoed when 1-128 characters of "
+    "[A-Za-z0-9._:-], else the server makes one up",
+}
+REQUEST_ID_HEADER = {
+    "description": "the request's id (yours, or one the server made up); also in the logs",
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"},
+}
 
 
 def _ledger_paths() -> dict[str, Any]:

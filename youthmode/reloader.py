@@ -95,13 +95,13 @@ class PolicyHolder:
     def _boot(self) -> tuple[Engine, datetime, str]:
         try:
             engine = Engine.from_path(self.folder, default_policy=self.default_policy).warm()
-        except PolicyError as err:
+        except Exception as err:  # any failure: a worker that fails to boot stops gunicorn
             if not any(self.snapshot_dir.glob("*.toml")):
                 raise
             log.error(
                 "policies in %s do not load; serving the last good snapshot:\n%s", self.folder, err
             )
-            self._record(ReloadResult(False, _now(), None, err.problems, "boot"))
+            self._record(ReloadResult(False, _now(), None, load_problems(err, self.folder), "boot"))
             engine = Engine.from_path(self.snapshot_dir, default_policy=self.default_policy)
             return engine.warm(), _now(), "last-good snapshot"
         self._snapshot(engine)
@@ -113,12 +113,8 @@ class PolicyHolder:
             self._fingerprint = fingerprint(self.folder)
             try:
                 engine = Engine.from_path(self.folder, default_policy=self.default_policy).warm()
-            except (PolicyError, ValueError) as err:
-                problems = (
-                    err.problems
-                    if isinstance(err, PolicyError)
-                    else (Problem("unknown_policy", str(err), str(self.folder)),)
-                )
+            except Exception as err:  # whatever fails, the load is rejected, never the server
+                problems = load_problems(err, self.folder)
                 result = ReloadResult(False, _now(), self.digest, problems, source)
                 log.error("reload (%s) rejected; still serving %s:\n%s", source, self.digest, err)
             else:
@@ -196,6 +192,16 @@ class PolicyHolder:
             tmp.replace(self.status_file)
         except OSError:
             log.warning("could not record the reload status", exc_info=True)
+
+
+def load_problems(err: Exception, folder: Path) -> tuple[Problem, ...]:
+    """Why a load failed, as problems for `/readyz` and the admin reload answer."""
+    if isinstance(err, PolicyError):
+        return tuple(err.problems)
+    if isinstance(err, ValueError):  # a default policy that is not loaded
+        return (Problem("unknown_policy", str(err), str(folder)),)
+    reason = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+    return (Problem("unreadable_file", f"policies in `{folder}` could not be loaded: {reason}"),)
 
 
 def _now() -> datetime:

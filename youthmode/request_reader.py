@@ -23,9 +23,9 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from youthmode.facts import RequestFacts, curfew_windows
-from youthmode.model import parse_amount
+from youthmode.model import at_in_range, parse_amount
 from youthmode.policies import CompiledPolicy
-from youthmode.units import UnitError
+from youthmode.units import MAX_AMOUNT, UnitError
 
 REQUEST_KEYS = frozenset({"policy", "subject", "action", "at", "usage", "resource", "guardian"})
 RESOURCE_FIELDS = ("app", "category", "amount", "currency", "min_age", "recipient")
@@ -35,6 +35,7 @@ RECIPIENTS = frozenset({"contact", "stranger"})
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 EARLIEST_BIRTHDATE = date(1850, 1, 1)
+FAST_AMOUNT_DIGITS = len(str(MAX_AMOUNT)) - 1  # 999999999999.99 < MAX_AMOUNT: no check needed
 MAX_SECONDS = 10 * 366 * 86400
 NOTHING: frozenset[str] = frozenset()
 ZERO = Decimal(0)
@@ -230,7 +231,12 @@ def _money(value: Any, places: int) -> Decimal | None:
         # The usual shape, "30.00": digits with at most `places` decimals, read exactly as
         # `parse_amount` would read them, without its general checks.
         whole, dot, fraction = value.partition(".")
-        if whole.isdigit() and (fraction.isdigit() if dot else True) and len(fraction) <= places:
+        if (
+            whole.isdigit()
+            and len(whole) <= FAST_AMOUNT_DIGITS
+            and (fraction.isdigit() if dot else True)
+            and len(fraction) <= places
+        ):
             return Decimal(value)
     elif type(value) is not int and type(value) is not Decimal:
         raise NotPlain  # floats and booleans: the model words the answer
@@ -246,7 +252,8 @@ def _money(value: Any, places: int) -> Decimal | None:
 
 def _instant(value: Any) -> datetime | None:
     found = _iso(value, RFC3339, datetime.fromisoformat)
-    if found is not None and not 1970 <= found.year <= 2200:
+    # Years 2001-2098 are in range whatever the offset; only the edges need the exact check.
+    if found is not None and not 2000 < found.year < 2099 and not at_in_range(found):
         raise NotPlain
     return found
 

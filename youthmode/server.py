@@ -1,8 +1,11 @@
 """`youthmode serve`: the decision API under gunicorn, a production WSGI server.
 
-The master validates the policies before it starts any worker, sets up Prometheus
-multiprocess metrics, and turns SIGHUP into a graceful restart of every worker (gunicorn's own
-behaviour); workers that start while the files are broken serve the last good snapshot.
+The master checks everything it can before it starts any worker (settings, environment, the
+listening address, the decision-log file, the policies), sets up Prometheus multiprocess
+metrics, and turns SIGHUP into a graceful restart of every worker (gunicorn's own behaviour);
+workers that start while the files are broken serve the last good snapshot. Workers are
+`BufferedSyncWorker`s (youthmode/server_worker.py), so slow clients cannot hold them.
+docs/operations.md describes every limit and failure mode.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import logging
 import os
 import secrets
 import shutil
+import socket
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from youthmode.config import ServerConfig, is_loopback
+from youthmode.config import ServerConfig, is_loopback, unknown_variables
 
 log = logging.getLogger("youthmode.server")
 
@@ -25,12 +30,66 @@ class RefusedToServe(SystemExit):
     pass
 
 
-def check_bind(config: ServerConfig) -> None:
-    if config.dev_mode and not is_loopback(config.host):
+def check_bind(config: ServerConfig, env: Mapping[str, str] | None = None) -> None:
+    if not config.dev_mode:
+        return
+    if not is_loopback(config.host):
         raise RefusedToServe(
             f"refusing to listen on {config.host}: no API keys are configured (development "
             "mode). Set YOUTHMODE_KEYS_FILE (create keys with `youthmode keys create`) or "
             "bind to 127.0.0.1."
+        )
+    # gunicorn also serves sockets it inherits (systemd socket activation, or its own
+    # re-exec on USR2) instead of binding `host`: those must be loopback too.
+    for fd in inherited_fds(os.environ if env is None else env):
+        if not _is_local_socket(fd):
+            raise RefusedToServe(
+                f"refusing to serve inherited socket {fd}, not a loopback socket, in "
+                "development mode (no API keys). Set YOUTHMODE_KEYS_FILE or bind it to "
+                "127.0.0.1."
+            )
+
+
+def inherited_fds(env: Mapping[str, str]) -> list[int]:
+    """The listening sockets gunicorn would take over instead of binding, as it reads them."""
+    fds: list[int] = []
+    if env.get("LISTEN_PID", "") == str(os.getpid()):
+        fds.extend(range(3, 3 + _int(env.get("LISTEN_FDS"))))
+    if env.get("GUNICORN_FD"):
+        fds.extend(_int(fd) for fd in env["GUNICORN_FD"].split(","))
+    return fds
+
+
+def _int(text: str | None) -> int:
+    try:
+        return int(text or 0)
+    except ValueError:
+        raise RefusedToServe(f"`{text}` is not a file descriptor count or number") from None
+
+
+def _is_local_socket(fd: int) -> bool:
+    """Is this a Unix socket, or a socket bound to a loopback address?"""
+    try:
+        with socket.socket(fileno=os.dup(fd)) as sock:
+            family, name = sock.family, sock.getsockname()
+    except OSError:
+        return False
+    return family == socket.AF_UNIX or is_loopback(str(name[0]))
+
+
+def check_environment(env: Mapping[str, str] | None = None) -> None:
+    problems = unknown_variables(os.environ if env is None else env)
+    if problems:
+        raise RefusedToServe("; ".join(problems))
+
+
+def check_log_key(config: ServerConfig) -> None:
+    """With API keys (production), pseudonyms must survive a restart: a key is required."""
+    if not config.dev_mode and config.log_key is None and config.decision_log != "off":
+        raise RefusedToServe(
+            "refusing to serve in production (YOUTHMODE_KEYS_FILE is set) without "
+            "YOUTHMODE_LOG_KEY: decision-log pseudonyms would change at every restart. Set it "
+            "to a secret, e.g. `openssl rand -hex 32`, or set YOUTHMODE_DECISION_LOG=off."
         )
 
 
@@ -44,10 +103,16 @@ def prepare_metrics_dir(config: ServerConfig) -> Path:
 
 
 def serve(config: ServerConfig) -> None:
+    # State files (decision log, snapshots, metrics, the ledger) are for this user only.
+    os.umask(0o077)
+    check_environment()
+    check_log_key(config)
     check_bind(config)
+    from youthmode.decision_log import check_target
     from youthmode.engine import Engine
     from youthmode.policies import load_policies
 
+    check_target(config.decision_log)
     # Fail fast, in the master, with every problem listed; and import the holiday data here,
     # once, so forked workers share it instead of each importing it on first use.
     Engine(load_policies([config.policies])).warm()
@@ -81,13 +146,16 @@ def _load_keys(config: ServerConfig) -> Any:
 
 
 def _child_exit(server: Any, worker: Any) -> None:
-    from prometheus_client import multiprocess
+    from youthmode.metrics import merge_dead_process
 
-    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]  # untyped lib
+    try:
+        merge_dead_process(worker.pid)
+    except Exception:  # the master must outlive any bookkeeping failure
+        log.exception("could not merge the metrics of worker %s", worker.pid)
 
 
 def _post_worker_init(worker: Any) -> None:
-    app = worker.wsgi
+    app = getattr(worker.wsgi, "app", worker.wsgi)  # inside the BodyGuard
     state = getattr(app, "extensions", {}).get("youthmode")
     if state is not None:
         state.signal_master = True
@@ -113,6 +181,11 @@ class _GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no 
             "post_worker_init": _post_worker_init,
             "graceful_timeout": 30,
             "keepalive": 5,
+            # gunicorn's defaults, named here because the worker answers them as problems:
+            # a longer request line is a 414, more or longer header fields a 431.
+            "limit_request_line": 4094,
+            "limit_request_fields": 100,
+            "limit_request_field_size": 8190,
             "accesslog": None,
             "errorlog": "-",
             "proc_name": "youthmode",
@@ -120,8 +193,9 @@ class _GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no 
         if getattr(self, "ym_keys", None) is not None:  # a HUP: re-read the keys file
             try:
                 self.ym_keys = _load_keys(c)
-            except ValueError as err:
-                log.error("keys file not reloaded, keeping the previous keys: %s", err)
+            except Exception as err:  # anything: an exception here would stop the master
+                reason = str(err) or type(err).__name__
+                log.error("keys file not reloaded, keeping the previous keys: %s", reason)
         if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 27
             settings["control_socket_disable"] = True
         for key, value in settings.items():
@@ -129,8 +203,10 @@ class _GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no 
 
     def load(self) -> Any:
         from youthmode.api import create_app
+        from youthmode.server_worker import BodyGuard
 
-        return create_app(self.ym_config, keys=self.ym_keys)
+        app = create_app(self.ym_config, keys=self.ym_keys)
+        return BodyGuard(app, self.ym_config.max_body_bytes)
 
 
 def main_serve(config: ServerConfig) -> int:

@@ -9,7 +9,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -110,16 +109,8 @@ def _close(*sockets: socket.socket) -> None:
 
 
 @pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisProcess]:
-    server = RedisProcess(tmp_path)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def proxy(redis_server: RedisProcess) -> Iterator[FlakyProxy]:
-    flaky = FlakyProxy(redis_server.port)
+def proxy(redis_process: RedisProcess) -> Iterator[FlakyProxy]:
+    flaky = FlakyProxy(redis_process.port)
     yield flaky
     flaky.close()
 
@@ -193,14 +184,14 @@ def test_an_unknown_outcome_is_said_to_be_unknown(
 
 
 def test_a_stalled_redis_costs_a_decision_the_deadline_then_nothing(
-    redis_server: RedisProcess, engine: youthmode.Engine, freezer: Any
+    redis_process: RedisProcess, engine: youthmode.Engine, freezer: Any
 ) -> None:
     freezer.move_to(NOW)
-    store = RedisStore(f"{redis_server.url}?prefix=ym-{uuid.uuid4().hex}:", read_deadline=0.2)
+    store = RedisStore(f"{redis_process.url}?prefix=ym-{uuid.uuid4().hex}:", read_deadline=0.2)
     ledger = Ledger(engine, store)
     kid = {"subject": {"id": "kid", "age": 12, "verified": True}, "action": "app.use"}
     assert ledger.decide(kid).allowed
-    redis_server.stall()
+    redis_process.stall()
     try:
         took = []
         for _ in range(10):
@@ -214,7 +205,7 @@ def test_a_stalled_redis_costs_a_decision_the_deadline_then_nothing(
         with pytest.raises(StoreUnavailable):
             ledger.grant_time("kid", "10m", actor="parent")  # writes fail fast too
     finally:
-        redis_server.resume()
+        redis_process.resume()
     freezer.tick(6)  # the cooldown: one probe goes through and closes the breaker
     assert ledger.decide(kid).allowed
     assert not store.breaker.is_open

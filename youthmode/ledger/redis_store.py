@@ -18,6 +18,8 @@ so a stalled Redis costs a decision at most the deadline, and nothing once the b
 from __future__ import annotations
 
 import json
+import random
+import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable
@@ -137,7 +139,10 @@ class RedisStore:
                         self.breaker.succeeded()
                         return answers[attempt]
                     except redis.WatchError:
-                        continue  # a lost race, or a lost reply: the marker tells next time
+                        # A lost race, or a lost reply (the marker tells next time). Writers
+                        # that collided back off by a random, growing pause, so one of them
+                        # gets through instead of all retrying in step.
+                        time.sleep(random.uniform(0, min(0.05, 0.0005 * 2**attempt)))
         except redis.RedisError as err:
             self.breaker.failed()
             if sent:

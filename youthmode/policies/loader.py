@@ -110,12 +110,23 @@ def policy_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def load_file(path: Path) -> tuple[SourceFile | None, list[Problem]]:
+    """One file's document, or its problems. Never raises: whatever goes wrong reading one
+    file is a problem of that file, and the load that includes it is rejected."""
     name = str(path)
     try:
         data = path.read_bytes()
     except OSError as err:
-        return None, [Problem("unreadable_file", f"cannot read `{name}`: {err.strerror}", name)]
-    return load_text(data, name)
+        reason = err.strerror or str(err)
+        return None, [Problem("unreadable_file", f"cannot read `{name}`: {reason}", name)]
+    try:
+        return load_text(data, name)
+    except RecursionError:
+        message = "values are nested too deeply to read (arrays or tables inside each other)"
+        hint = "a policy needs a few levels of nesting; is this the file you meant?"
+        return None, [Problem("toml_syntax", message, name, hint=hint)]
+    except Exception as err:  # MemoryError, a parser bug, ...: the file, not the server, fails
+        reason = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+        return None, [Problem("unreadable_file", f"cannot read `{name}`: {reason}", name)]
 
 
 def load_text(data: bytes, name: str) -> tuple[SourceFile | None, list[Problem]]:

@@ -9,10 +9,13 @@ The pipeline, one way:
 5. combine   deny overrides; remaining time, next allowed instant, trace (`timeline`, `decision`)
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
 from youthmode.engine import Engine as Engine
 from youthmode.errors import PolicyError as PolicyError
 from youthmode.errors import Problem as Problem
 from youthmode.errors import RequestError as RequestError
+from youthmode.errors import YouthmodeError as YouthmodeError
 from youthmode.model import Decision as Decision
 from youthmode.model import DecisionRequest as DecisionRequest
 from youthmode.model import Explanation as Explanation
@@ -25,5 +28,11 @@ __all__ = [
     "PolicyError",
     "Problem",
     "RequestError",
+    "YouthmodeError",
+    "__version__",
 ]
-__version__ = "0.1.0"
+
+try:  # the version lives in pyproject.toml alone
+    __version__ = version("youthmode")
+except PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
+    __version__ = "0+unknown"

@@ -54,7 +54,10 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from youthmode import __version__
+
     parser = argparse.ArgumentParser(prog="youthmode", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"youthmode {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve the decision API under gunicorn")
     serve.add_argument("--host", help="listen address (YOUTHMODE_HOST, default 127.0.0.1)")

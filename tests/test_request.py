@@ -24,6 +24,7 @@ from random_requests import random_request
 
 import youthmode
 from youthmode import model
+from youthmode import request as request_module
 from youthmode.errors import RequestError
 from youthmode.model import (
     AMOUNT_PLACES,
@@ -60,6 +61,10 @@ ODD_VALUES: tuple[Any, ...] = (
     "2000-01-01T07:59:59+08:00", "2099-12-31T23:59:59Z", "2099-12-31T23:30:00-01:00",
     "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "999999999999.99",
     "1000000000000", "1000000000000.01", "1E+999999999", 10**13,
+    # The named limits, from model.py, at and past each.
+    MAX_AGE, MAX_AGE + 1, MAX_SECONDS, MAX_SECONDS + 1, DAY_SECONDS, DAY_SECONDS + 1,
+    "x" * MAX_ID_LENGTH, "x" * (MAX_ID_LENGTH + 1), EARLIEST_BIRTHDATE.isoformat(),
+    (EARLIEST_BIRTHDATE - timedelta(days=1)).isoformat(), str(MAX_AMOUNT), MAX_AMOUNT + 1,
 )  # fmt: skip
 PATHS: tuple[tuple[str, ...], ...] = (
     ("policy",), ("action",), ("at",), ("subject",), ("subject", "age"),
@@ -261,6 +266,16 @@ def with_value(path: tuple[str, ...], value: Any) -> dict[str, Any]:
         parent = parent.setdefault(key, {})
     parent[path[-1]] = value
     return out
+
+
+def test_the_plain_route_knows_every_field_of_the_model() -> None:
+    """A new field takes the typed route (safe, but slow) until the plain route reads it."""
+    known = {
+        request_module.REQUEST_KEYS: model.DecisionRequest,
+        frozenset(request_module.RESOURCE_FIELDS): model.Resource,
+    }
+    for keys, fields in known.items():
+        assert keys == set(fields.model_fields), f"read the new fields of {fields.__name__}"
 
 
 def test_every_named_limit_is_asked_at_its_edges() -> None:

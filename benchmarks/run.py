@@ -265,7 +265,7 @@ def phases(
     """Per-decision cost of reading, deciding and serialising, and of each kind of outcome."""
     from datetime import UTC, datetime
 
-    from youthmode.request_reader import read_plain
+    from youthmode.request import read_plain
 
     now = datetime.now(UTC)
     parsed = [engine.parse(r) for r in reqs]

@@ -25,7 +25,7 @@ from typing import Any
 PARTS: tuple[tuple[str, str, str], ...] = (
     ("the decision endpoint (all of it)", ".decisions", "youthmode/api.py"),
     ("  engine.decide", "Engine.decide", "youthmode/engine.py"),
-    ("    the request reader", "read_plain", "youthmode/request_reader.py"),
+    ("    the request reader", "read_plain", "youthmode/request.py"),
     ("    evaluate (timeline, response models)", "evaluate", "youthmode/decision.py"),
     ("  JSON response (model_dump_json)", "model_dump_json", "pydantic/main.py"),
     ("  metrics", "_account", "youthmode/api.py"),

@@ -19,7 +19,7 @@ from conftest import CONFIGS
 
 import youthmode
 from youthmode.facts import Moment
-from youthmode.request_reader import read_plain
+from youthmode.request import read_plain
 from youthmode.timeline import Timeline
 
 ZONES = (

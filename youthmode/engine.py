@@ -13,12 +13,10 @@ import os
 import random
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
+from youthmode import request as request_module
 from youthmode.decision import (
     ENGINE_ERROR,
     STORE_UNAVAILABLE,
@@ -26,17 +24,10 @@ from youthmode.decision import (
     fail_closed,
     fails_closed,
 )
-from youthmode.errors import RequestError, RequestProblem, did_you_mean
-from youthmode.facts import RequestFacts, curfew_windows
-from youthmode.model import (
-    Decision,
-    DecisionRequest,
-    Explanation,
-    Guardian,
-    RuleTrace,
-)
+from youthmode.model import Decision, DecisionRequest, Explanation, RuleTrace
+from youthmode.model import request_problem_from as request_problem_from  # api_ledger.py
 from youthmode.policies import CompiledPolicy, load_policies
-from youthmode.request_reader import read_plain
+from youthmode.request import read
 
 log = logging.getLogger("youthmode.engine")
 _random = random.Random()  # decision ids need uniqueness, not secrecy
@@ -116,25 +107,8 @@ class Engine:
         return self._policies
 
     def policy(self, policy_id: str | None = None) -> CompiledPolicy:
-        chosen = policy_id or self.default_policy
-        if chosen is None:
-            raise RequestError.single(
-                ("policy",),
-                "no policy named and no default policy is set",
-                code="unknown_policy",
-                hint="name one of: " + ", ".join(sorted(self._policies)),
-                known=sorted(self._policies),
-            )
-        found = self._policies.get(chosen)
-        if found is None:
-            raise RequestError.single(
-                ("policy",),
-                f"unknown policy `{chosen}`",
-                code="unknown_policy",
-                hint=did_you_mean(chosen, self._policies),
-                known=sorted(self._policies),
-            )
-        return found
+        """The policy named, else the default one (raises RequestError if there is none)."""
+        return request_module.find_policy(self._policies, self.default_policy, policy_id)
 
     # -- deciding ---------------------------------------------------------------------------
     def decide(
@@ -164,14 +138,8 @@ class Engine:
         return Explanation(decision=decision, trace=trace)
 
     def parse(self, request: DecisionRequest | Mapping[str, Any]) -> DecisionRequest:
-        if isinstance(request, DecisionRequest):
-            return request
-        if not isinstance(request, Mapping):
-            raise RequestError.single((), "a decision request must be a JSON object")
-        try:
-            return DecisionRequest.model_validate(request)
-        except ValidationError as err:
-            raise RequestError([request_problem_from(e) for e in err.errors()]) from None
+        """The request as the model reads it (raises RequestError)."""
+        return request_module.parse(request)
 
     def _run(
         self,
@@ -182,18 +150,7 @@ class Engine:
         store_unavailable: bool = False,
     ) -> tuple[Decision, list[RuleTrace]]:
         now = self._clock()
-        plain = (
-            read_plain(request, self._policies, self.default_policy, now)
-            if type(request) is dict
-            else None
-        )
-        if plain is not None:
-            policy, at, facts = plain
-        else:  # typed, coercible or invalid: the model decides, and words any error
-            req = self.parse(request)
-            policy = self.policy(req.policy)
-            at = (req.at or now).astimezone(policy.zone).replace(microsecond=0)
-            facts = request_facts(req, policy, at)
+        policy, at, facts = read(request, self._policies, self.default_policy, now)
         decision_id = new_decision_id(now)
         try:
             if store_unavailable and fails_closed(policy, facts, at):
@@ -205,117 +162,3 @@ class Engine:
         if degraded:
             decision.degraded = True
         return decision, trace
-
-
-def request_problem_from(error: Any) -> RequestProblem:
-    loc = tuple(error["loc"])
-    if error["type"] == "extra_forbidden":
-        name = str(loc[-1])
-        fields = _fields_at(loc[:-1])
-        return RequestProblem(
-            loc, f"unknown field `{name}`", "unknown_field", did_you_mean(name, fields)
-        )
-    if error["type"] == "missing":
-        return RequestProblem(loc, f"`{loc[-1]}` is required", "missing_field")
-    return RequestProblem(loc, error["msg"], "invalid_value")
-
-
-def _fields_at(loc: tuple[Any, ...]) -> list[str]:
-    from youthmode import model
-
-    models: dict[tuple[Any, ...], type[Any]] = {
-        (): model.DecisionRequest,
-        ("subject",): model.Subject,
-        ("usage",): model.Usage,
-        ("guardian",): model.Guardian,
-        ("resource",): model.Resource,
-    }
-    found = models.get(loc)
-    return list(found.model_fields) if found else []
-
-
-def request_facts(req: DecisionRequest, policy: CompiledPolicy, at: datetime) -> RequestFacts:
-    """Check the request against the policy's catalog and build its static facts."""
-    action = policy.actions.get(req.action)
-    if action is None:
-        raise RequestError.single(
-            ("action",),
-            f"unknown action `{req.action}` for policy `{policy.id}`",
-            code="unknown_action",
-            hint=did_you_mean(req.action, policy.actions),
-            known=sorted(policy.actions),
-        )
-    resource = req.resource
-    amount = resource.amount if resource else None
-    _check_money(req, policy, action.requires_amount, amount)
-    subject, usage, guardian = req.subject, req.usage, req.guardian
-    if subject.birthdate is not None and subject.birthdate > at.date():
-        raise RequestError.single(
-            ("subject", "birthdate"), "birthdate is after `at`", code="birthdate_in_future"
-        )
-    return RequestFacts(
-        action=req.action,
-        metered=action.metered,
-        verified=subject.verified,
-        birthdate=subject.birthdate,
-        declared_age=subject.age,
-        amount=amount,
-        category=resource.category if resource else None,
-        app=resource.app if resource else None,
-        min_age=resource.min_age if resource else None,
-        recipient=resource.recipient if resource else None,
-        resource={**resource.__dict__, **(resource.__pydantic_extra__ or {})} if resource else {},
-        consents=frozenset(guardian.consents) if guardian else frozenset(),
-        exemptions=frozenset(guardian.exemptions) if guardian else frozenset(),
-        exempt_apps=frozenset(guardian.exempt_apps) if guardian else frozenset(),
-        at_date=at.date(),
-        guardian_daily_limit=guardian.daily_limit_seconds if guardian else None,
-        guardian_curfews=_curfews(guardian) if guardian else (),
-        extra_seconds=(guardian.extra_seconds or 0) if guardian else 0,
-        today_seconds=(usage.today_seconds or 0) if usage else 0,
-        session_seconds=(usage.session_seconds or 0) if usage else 0,
-        day_spent=(usage.day_spent or Decimal(0)) if usage else Decimal(0),
-        month_spent=(usage.month_spent or Decimal(0)) if usage else Decimal(0),
-    )
-
-
-def _curfews(guardian: Guardian) -> tuple[tuple[int, int], ...]:
-    windows = [guardian.curfew] if guardian.curfew else []
-    return curfew_windows(windows + (guardian.more_curfews or []))
-
-
-def _check_money(
-    req: DecisionRequest, policy: CompiledPolicy, required: bool, amount: Decimal | None
-) -> None:
-    if required and amount is None:
-        raise RequestError.single(
-            ("resource", "amount"),
-            f"`{req.action}` is a spending action and needs `resource.amount`",
-            code="missing_amount",
-            hint='e.g. "amount": "30.00"',
-        )
-    currency = req.resource.currency if req.resource else None
-    if currency is not None and currency != policy.currency:
-        raise RequestError.single(
-            ("resource", "currency"),
-            f"policy `{policy.id}` counts money in {policy.currency}, not {currency}",
-            code="unsupported_currency",
-        )
-    if amount is not None:
-        _check_places(("resource", "amount"), amount, policy)
-    if req.usage is not None:  # most requests carry no money at all: check only what is there
-        if req.usage.month_spent is not None:
-            _check_places(("usage", "month_spent"), req.usage.month_spent, policy)
-        if req.usage.day_spent is not None:
-            _check_places(("usage", "day_spent"), req.usage.day_spent, policy)
-
-
-def _check_places(loc: tuple[str, str], value: Decimal, policy: CompiledPolicy) -> None:
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > policy.currency_places:
-        raise RequestError.single(
-            loc,
-            f"`{value}` has more than {policy.currency_places} decimal places for "
-            f"{policy.currency}",
-            code="invalid_amount",
-        )

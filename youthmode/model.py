@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -22,13 +22,28 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from youthmode import units
+from youthmode.errors import RequestProblem, did_you_mean
 from youthmode.units import UnitError, check_amount, parse_time_of_day
 
-# The limits every route reads, the fast reader (request_reader.py) and this model alike; the
-# HTTP layer adds its own for bodies (api.py). docs/api.md "Limits" lists them all.
+# -- the limits of a decision request ------------------------------------------------------
+# Named once, here, and read by both routes that turn a request into facts (request.py): the
+# pydantic fields below and the fast plain-dict reader. tests/test_request.py asks both routes
+# about every one of them, at the limit and just past it. The HTTP layer adds its own limits
+# for bodies (api.py); docs/api.md "Limits" lists them all.
+MAX_AGE = 150  # `subject.age`, `resource.min_age`: whole years, from 0
+EARLIEST_BIRTHDATE = date(1850, 1, 1)  # `subject.birthdate` (and not after `at`)
+MAX_ID_LENGTH = 256  # `subject.id`, in characters
+MAX_SECONDS = 10 * 366 * 86400  # `usage.today_seconds`, `usage.session_seconds`: ten years
+DAY_SECONDS = 86400  # `guardian.daily_limit_seconds` (from 1), `guardian.extra_seconds`
+MIN_DAILY_LIMIT_SECONDS = 1  # `guardian.daily_limit_seconds`
 EARLIEST_AT = datetime(2000, 1, 1, tzinfo=UTC)  # CONTRACT section 1: decisions from 2000 ...
 LATEST_AT = datetime(2100, 1, 1, tzinfo=UTC)  # ... to the end of 2099 (this bound excluded)
-AT_RANGE = "from 2000-01-01T00:00:00Z up to 2100-01-01T00:00:00Z (excluded)"
+AT_RANGE = f"from {EARLIEST_AT:%Y-%m-%dT%H:%M:%SZ} up to {LATEST_AT:%Y-%m-%dT%H:%M:%SZ} (excluded)"
+MAX_AMOUNT = units.MAX_AMOUNT  # amounts: from 0 to 10^12 ...
+AMOUNT_PLACES = 4  # ... with at most 4 decimal places, and no more than the currency has
+Recipient = Literal["contact", "stranger"]  # `resource.recipient`
+RECIPIENTS = frozenset(get_args(Recipient))
 
 
 def at_in_range(value: datetime) -> bool:
@@ -40,7 +55,7 @@ def at_in_range(value: datetime) -> bool:
 def parse_amount(value: object) -> Decimal:
     """A request amount from a JSON string or number, without passing through float.
 
-    Raises UnitError (a ValueError) with the reason. Amounts are at most `units.MAX_AMOUNT`.
+    Raises UnitError (a ValueError) with the reason. Amounts are at most `MAX_AMOUNT`.
     """
     if isinstance(value, bool):
         raise UnitError("invalid_amount", "amount must be a decimal, not a boolean")
@@ -53,7 +68,7 @@ def parse_amount(value: object) -> Decimal:
             raise UnitError("invalid_amount", "amount must be a decimal string")
     except ArithmeticError:
         raise UnitError("invalid_amount", f"`{value}` is not a decimal amount") from None
-    return check_amount(amount, places=4)
+    return check_amount(amount, places=AMOUNT_PLACES)
 
 
 def _amount(value: object) -> object:
@@ -75,7 +90,7 @@ def _time_text(value: object) -> object:
 
 
 TimeText = Annotated[str, BeforeValidator(_time_text)]
-Seconds = Annotated[int, Field(ge=0, le=10 * 366 * 86400)]
+Seconds = Annotated[int, Field(ge=0, le=MAX_SECONDS)]
 
 
 class Closed(BaseModel):
@@ -97,11 +112,13 @@ class Closed(BaseModel):
 
 
 class Subject(Closed):
-    id: str | None = Field(default=None, max_length=256, description="opaque, stable user id")
-    birthdate: date | None = Field(
-        default=None, ge=date(1850, 1, 1), description="ISO date; wins over `age`"
+    id: str | None = Field(
+        default=None, max_length=MAX_ID_LENGTH, description="opaque, stable user id"
     )
-    age: int | None = Field(default=None, ge=0, le=150, description="age in whole years")
+    birthdate: date | None = Field(
+        default=None, ge=EARLIEST_BIRTHDATE, description="ISO date; wins over `age`"
+    )
+    age: int | None = Field(default=None, ge=0, le=MAX_AGE, description="age in whole years")
     verified: bool = Field(default=False, description="identity and age verified (real name)")
 
 
@@ -121,8 +138,8 @@ class Resource(BaseModel):
     category: str | None = None
     amount: Amount | None = None
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    min_age: int | None = Field(default=None, ge=0, le=150)
-    recipient: Literal["contact", "stranger"] | None = None
+    min_age: int | None = Field(default=None, ge=0, le=MAX_AGE)
+    recipient: Recipient | None = None
 
 
 class Guardian(Closed):
@@ -132,7 +149,10 @@ class Guardian(Closed):
         default_factory=list, description="apps a guardian exempted from waivable time limits"
     )
     daily_limit_seconds: int | None = Field(
-        default=None, ge=1, le=86400, description="a guardian's tighter daily limit"
+        default=None,
+        ge=MIN_DAILY_LIMIT_SECONDS,
+        le=DAY_SECONDS,
+        description="a guardian's tighter daily limit",
     )
     curfew: list[TimeText] | None = Field(
         default=None,
@@ -146,7 +166,7 @@ class Guardian(Closed):
     extra_seconds: int | None = Field(
         default=None,
         ge=0,
-        le=86400,
+        le=DAY_SECONDS,
         description="minutes a guardian granted for the local day of `at` (waivable limits)",
     )
 
@@ -169,6 +189,33 @@ class DecisionRequest(Closed):
     usage: Usage | None = None
     resource: Resource | None = None
     guardian: Guardian | None = None
+
+
+def request_problem_from(error: Any) -> RequestProblem:
+    """One pydantic validation error as a request problem, with a "did you mean" for an
+    unknown field of a decision request."""
+    loc = tuple(error["loc"])
+    if error["type"] == "extra_forbidden":
+        name = str(loc[-1])
+        fields = _fields_at(loc[:-1])
+        return RequestProblem(
+            loc, f"unknown field `{name}`", "unknown_field", did_you_mean(name, fields)
+        )
+    if error["type"] == "missing":
+        return RequestProblem(loc, f"`{loc[-1]}` is required", "missing_field")
+    return RequestProblem(loc, error["msg"], "invalid_value")
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    models: dict[tuple[Any, ...], type[Any]] = {
+        (): DecisionRequest,
+        ("subject",): Subject,
+        ("usage",): Usage,
+        ("guardian",): Guardian,
+        ("resource",): Resource,
+    }
+    found = models.get(loc)
+    return list(found.model_fields) if found else []
 
 
 def _is_none(value: object) -> bool:

@@ -1,16 +1,19 @@
-"""The hot-path request reader against the model: it may only recognise, never decide.
+"""The two routes from a request to its facts (youthmode/request.py), held to each other.
 
-Whatever `read_plain` accepts, the pydantic model must accept too, with the same policy, local
-instant and facts, and `decide` must give the same decision either way. What it declines goes
-the long way and gets the model's answer (a coerced request or a precise error). And it must
+The plain route may only recognise, never decide: whatever `read_plain` accepts, the typed
+route (the pydantic model, then the policy's checks) must accept too, with the same policy,
+local instant and facts, and `decide` must give the same decision either way. What it declines
+goes the long way and gets the model's answer (a coerced request or a precise error). It must
 actually take the requests integrations send, or the speed it exists for is silently lost.
+And at every named limit of model.py, at the limit and just past it, both routes must agree.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import random
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -20,9 +23,23 @@ from hypothesis import strategies as st
 from random_requests import random_request
 
 import youthmode
-from youthmode.engine import request_facts
+from youthmode import model
+from youthmode import request as request_module
 from youthmode.errors import RequestError
-from youthmode.request_reader import read_plain
+from youthmode.model import (
+    AMOUNT_PLACES,
+    DAY_SECONDS,
+    EARLIEST_AT,
+    EARLIEST_BIRTHDATE,
+    LATEST_AT,
+    MAX_AGE,
+    MAX_AMOUNT,
+    MAX_ID_LENGTH,
+    MAX_SECONDS,
+    MIN_DAILY_LIMIT_SECONDS,
+    RECIPIENTS,
+)
+from youthmode.request import read_plain, typed_facts
 
 NOW = datetime(2026, 5, 4, 12, 30, 15, 250000, tzinfo=UTC)
 SETTINGS = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -44,6 +61,10 @@ ODD_VALUES: tuple[Any, ...] = (
     "2000-01-01T07:59:59+08:00", "2099-12-31T23:59:59Z", "2099-12-31T23:30:00-01:00",
     "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "999999999999.99",
     "1000000000000", "1000000000000.01", "1E+999999999", 10**13,
+    # The named limits, from model.py, at and past each.
+    MAX_AGE, MAX_AGE + 1, MAX_SECONDS, MAX_SECONDS + 1, DAY_SECONDS, DAY_SECONDS + 1,
+    "x" * MAX_ID_LENGTH, "x" * (MAX_ID_LENGTH + 1), EARLIEST_BIRTHDATE.isoformat(),
+    (EARLIEST_BIRTHDATE - timedelta(days=1)).isoformat(), str(MAX_AMOUNT), MAX_AMOUNT + 1,
 )  # fmt: skip
 PATHS: tuple[tuple[str, ...], ...] = (
     ("policy",), ("action",), ("at",), ("subject",), ("subject", "age"),
@@ -70,7 +91,7 @@ def the_long_way(engine: youthmode.Engine, data: Any) -> tuple[Any, datetime, An
         req = engine.parse(data)
         policy = engine.policy(req.policy)
         at = (req.at or NOW).astimezone(policy.zone).replace(microsecond=0)
-        return policy, at, request_facts(req, policy, at)
+        return policy, at, typed_facts(req, policy, at)
     except RequestError as err:
         return err
 
@@ -206,3 +227,91 @@ def test_the_reader_takes_only_amounts_the_model_takes(
     taken = read_plain(data, fixed_engine.policies, fixed_engine.default_policy, NOW)
     assert (taken is not None) is fast
     check_same(fixed_engine, data)
+
+
+# -- the named limits: both routes read them, so both must agree at and past each ------------
+SECOND = timedelta(seconds=1)
+EAST, WEST = timezone(timedelta(hours=14)), timezone(timedelta(hours=-14))
+AMOUNTS = (("resource", "amount"), ("usage", "month_spent"), ("usage", "day_spent"))
+SECONDS = (("usage", "today_seconds"), ("usage", "session_seconds"))
+# (the constant, where it applies, a value at the limit, the nearest value past it)
+LIMITS: list[tuple[str, tuple[str, ...], Any, Any]] = [
+    *[("MAX_AGE", path, 0, -1) for path in (("subject", "age"), ("resource", "min_age"))],
+    *[("MAX_AGE", p, MAX_AGE, MAX_AGE + 1) for p in (("subject", "age"), ("resource", "min_age"))],
+    ("EARLIEST_BIRTHDATE", ("subject", "birthdate"), EARLIEST_BIRTHDATE.isoformat(),
+     (EARLIEST_BIRTHDATE - timedelta(days=1)).isoformat()),
+    ("MAX_ID_LENGTH", ("subject", "id"), "x" * MAX_ID_LENGTH, "x" * (MAX_ID_LENGTH + 1)),
+    *[("MAX_SECONDS", path, 0, -1) for path in SECONDS],
+    *[("MAX_SECONDS", path, MAX_SECONDS, MAX_SECONDS + 1) for path in SECONDS],
+    ("MIN_DAILY_LIMIT_SECONDS", ("guardian", "daily_limit_seconds"), MIN_DAILY_LIMIT_SECONDS,
+     MIN_DAILY_LIMIT_SECONDS - 1),
+    ("DAY_SECONDS", ("guardian", "daily_limit_seconds"), DAY_SECONDS, DAY_SECONDS + 1),
+    ("DAY_SECONDS", ("guardian", "extra_seconds"), 0, -1),
+    ("DAY_SECONDS", ("guardian", "extra_seconds"), DAY_SECONDS, DAY_SECONDS + 1),
+    *[("EARLIEST_AT", ("at",), EARLIEST_AT.astimezone(zone).isoformat(),
+       (EARLIEST_AT - SECOND).astimezone(zone).isoformat()) for zone in (UTC, EAST, WEST)],
+    *[("LATEST_AT", ("at",), (LATEST_AT - SECOND).astimezone(zone).isoformat(),
+       LATEST_AT.astimezone(zone).isoformat()) for zone in (UTC, EAST, WEST)],
+    *[("MAX_AMOUNT", path, f"{MAX_AMOUNT}.00", f"{MAX_AMOUNT}.01") for path in AMOUNTS],
+    *[("MAX_AMOUNT", path, int(MAX_AMOUNT), int(MAX_AMOUNT) + 1) for path in AMOUNTS],
+    *[("RECIPIENTS", ("resource", "recipient"), name, name.upper()) for name in RECIPIENTS],
+]  # fmt: skip
+BASE = {"subject": {"age": 12}, "action": "purchase", "resource": {"amount": "1.00"}}
+
+
+def with_value(path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    out = copy.deepcopy(BASE)
+    parent: dict[str, Any] = out
+    for key in path[:-1]:
+        parent = parent.setdefault(key, {})
+    parent[path[-1]] = value
+    return out
+
+
+def test_the_plain_route_knows_every_field_of_the_model() -> None:
+    """A new field takes the typed route (safe, but slow) until the plain route reads it."""
+    known = {
+        request_module.REQUEST_KEYS: model.DecisionRequest,
+        frozenset(request_module.RESOURCE_FIELDS): model.Resource,
+    }
+    for keys, fields in known.items():
+        assert keys == set(fields.model_fields), f"read the new fields of {fields.__name__}"
+
+
+def test_every_named_limit_is_asked_at_its_edges() -> None:
+    kinds = int | date | Decimal | frozenset
+    named = {n for n, v in vars(model).items() if n.isupper() and isinstance(v, kinds)}
+    assert named == {name for name, *_ in LIMITS} | {"AMOUNT_PLACES"}  # that one: below
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "within", "beyond"),
+    LIMITS,
+    ids=[f"{name}-{'.'.join(path)}-{i}" for i, (name, path, *_) in enumerate(LIMITS)],
+)
+def test_both_routes_agree_at_and_just_past_each_limit(
+    fixed_engine: youthmode.Engine, name: str, path: tuple[str, ...], within: Any, beyond: Any
+) -> None:
+    assert check_same(fixed_engine, with_value(path, within)), f"{name}: the plain route declined"
+    past = with_value(path, beyond)
+    assert read_plain(past, fixed_engine.policies, fixed_engine.default_policy, NOW) is None
+    slow = the_long_way(fixed_engine, past)
+    assert isinstance(slow, RequestError), f"{name}: the model took {past}"
+    assert slow.problems[0].loc == path
+
+
+def test_amount_places_are_the_currencys_up_to_the_named_limit(
+    fixed_engine: youthmode.Engine,
+) -> None:
+    """AMOUNT_PLACES binds only for a currency with more places than that: none ships yet."""
+    cny = fixed_engine.policy(None)
+    for places in (cny.currency_places, AMOUNT_PLACES + 1):
+        policy = dataclasses.replace(cny, currency_places=places)
+        engine = youthmode.Engine([policy], clock=lambda: NOW)
+        most = min(places, AMOUNT_PLACES)
+        for path in AMOUNTS:
+            assert check_same(engine, with_value(path, "0." + "0" * (most - 1) + "1"))
+            past = with_value(path, "0." + "0" * most + "1")
+            assert read_plain(past, engine.policies, engine.default_policy, NOW) is None
+            slow = the_long_way(engine, past)
+            assert isinstance(slow, RequestError) and slow.problems[0].loc == path

@@ -1,0 +1,472 @@
+"""Request -> facts, in one place: `read` gives a request's policy, local instant and
+`RequestFacts`, or raises `RequestError`. Two routes, one set of limits (model.py's constants):
+
+- The typed route, `parse` then `typed_facts`: `DecisionRequest` says what is valid, coerces
+  what may be coerced and words every error; the policy's checks (action, currency, decimal
+  places, a birthdate after `at`) follow.
+- The plain route, `read_plain`, the hot path of `Engine.decide`: validating through pydantic
+  costs ~5 µs before any fact is built (docs/performance.md), so this takes only requests of
+  exactly the contract's JSON types (what integrations send) and builds their facts in one
+  pass. Anything else (a coercible ``"12"`` for an age, a `datetime`, an unknown field, a value
+  out of range, an unknown action) gives None, and the request takes the typed route. It never
+  raises and never decides what is valid: it only recognises what obviously is.
+
+tests/test_request.py: whatever the plain route takes, the typed route takes alike
+(policy, instant, facts), and both agree at and just past every named limit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from youthmode.errors import RequestError, did_you_mean
+from youthmode.facts import RequestFacts, curfew_windows
+from youthmode.model import (
+    AMOUNT_PLACES,
+    DAY_SECONDS,
+    EARLIEST_AT,
+    EARLIEST_BIRTHDATE,
+    LATEST_AT,
+    MAX_AGE,
+    MAX_AMOUNT,
+    MAX_ID_LENGTH,
+    MAX_SECONDS,
+    MIN_DAILY_LIMIT_SECONDS,
+    RECIPIENTS,
+    DecisionRequest,
+    Guardian,
+    at_in_range,
+    parse_amount,
+    request_problem_from,
+)
+from youthmode.policies import CompiledPolicy
+from youthmode.units import UnitError
+
+Read = tuple[CompiledPolicy, datetime, RequestFacts]
+# Only the fields the plain route reads: a field added to the model goes the typed route until
+# the plain route learns it (tests/test_request.py notices the difference).
+REQUEST_KEYS = frozenset({"policy", "subject", "action", "at", "usage", "resource", "guardian"})
+RESOURCE_FIELDS = ("app", "category", "amount", "currency", "min_age", "recipient")
+# The one RFC 3339 shape both `datetime.fromisoformat` and pydantic read the same way.
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Offsets are under a day, so every instant of these years is in range whatever its offset:
+# only the years at the edges need the exact comparison.
+_SURE_YEARS = range(
+    (EARLIEST_AT + timedelta(days=1)).year + 1, (LATEST_AT - timedelta(days=1)).year
+)
+# Amounts of at most this many whole digits are below MAX_AMOUNT: no comparison needed.
+FAST_AMOUNT_DIGITS = len(str(int(MAX_AMOUNT))) - 1
+NOTHING: frozenset[str] = frozenset()
+ZERO = Decimal(0)
+EMPTY: Mapping[str, Any] = {}
+NO_USAGE = (0, 0, ZERO, ZERO)
+NO_GUARDIAN: tuple[Any, ...] = (NOTHING, NOTHING, NOTHING, None, 0, ())
+T = TypeVar("T")
+
+
+def read(
+    request: DecisionRequest | Mapping[str, Any],
+    policies: Mapping[str, CompiledPolicy],
+    default_policy: str | None,
+    now: datetime,
+) -> Read:
+    """The policy, local instant (``now`` if the request names none) and facts of a request.
+
+    Raises RequestError for an invalid one."""
+    plain = read_plain(request, policies, default_policy, now) if type(request) is dict else None
+    if plain is not None:
+        return plain
+    req = parse(request)  # typed, coercible or invalid: the model decides, and words any error
+    policy = find_policy(policies, default_policy, req.policy)
+    at = (req.at or now).astimezone(policy.zone).replace(microsecond=0)
+    return policy, at, typed_facts(req, policy, at)
+
+
+# -- the typed route --------------------------------------------------------------------------
+def parse(request: DecisionRequest | Mapping[str, Any]) -> DecisionRequest:
+    """The request as the model reads it; RequestError with every problem if it cannot."""
+    if isinstance(request, DecisionRequest):
+        return request
+    if not isinstance(request, Mapping):
+        raise RequestError.single((), "a decision request must be a JSON object")
+    try:
+        return DecisionRequest.model_validate(request)
+    except ValidationError as err:
+        raise RequestError([request_problem_from(e) for e in err.errors()]) from None
+
+
+def find_policy(
+    policies: Mapping[str, CompiledPolicy], default_policy: str | None, policy_id: str | None
+) -> CompiledPolicy:
+    """The policy a request names, else the default; RequestError if there is none such."""
+    chosen = policy_id or default_policy
+    if chosen is None:
+        raise RequestError.single(
+            ("policy",),
+            "no policy named and no default policy is set",
+            code="unknown_policy",
+            hint="name one of: " + ", ".join(sorted(policies)),
+            known=sorted(policies),
+        )
+    found = policies.get(chosen)
+    if found is None:
+        raise RequestError.single(
+            ("policy",),
+            f"unknown policy `{chosen}`",
+            code="unknown_policy",
+            hint=did_you_mean(chosen, policies),
+            known=sorted(policies),
+        )
+    return found
+
+
+def typed_facts(req: DecisionRequest, policy: CompiledPolicy, at: datetime) -> RequestFacts:
+    """Check a parsed request against the policy's catalog and build its static facts."""
+    action = policy.actions.get(req.action)
+    if action is None:
+        raise RequestError.single(
+            ("action",),
+            f"unknown action `{req.action}` for policy `{policy.id}`",
+            code="unknown_action",
+            hint=did_you_mean(req.action, policy.actions),
+            known=sorted(policy.actions),
+        )
+    resource, usage, guardian = req.resource, req.usage, req.guardian
+    amount = resource.amount if resource else None
+    _check_money(req, policy, action.requires_amount, amount)
+    subject = req.subject
+    if subject.birthdate is not None and subject.birthdate > at.date():
+        raise RequestError.single(
+            ("subject", "birthdate"), "birthdate is after `at`", code="birthdate_in_future"
+        )
+    return RequestFacts(
+        action=req.action,
+        metered=action.metered,
+        verified=subject.verified,
+        birthdate=subject.birthdate,
+        declared_age=subject.age,
+        amount=amount,
+        category=resource.category if resource else None,
+        app=resource.app if resource else None,
+        min_age=resource.min_age if resource else None,
+        recipient=resource.recipient if resource else None,
+        resource={**resource.__dict__, **(resource.__pydantic_extra__ or {})} if resource else {},
+        consents=frozenset(guardian.consents) if guardian else frozenset(),
+        exemptions=frozenset(guardian.exemptions) if guardian else frozenset(),
+        exempt_apps=frozenset(guardian.exempt_apps) if guardian else frozenset(),
+        at_date=at.date(),
+        guardian_daily_limit=guardian.daily_limit_seconds if guardian else None,
+        guardian_curfews=_guardian_curfews(guardian) if guardian else (),
+        extra_seconds=(guardian.extra_seconds or 0) if guardian else 0,
+        today_seconds=(usage.today_seconds or 0) if usage else 0,
+        session_seconds=(usage.session_seconds or 0) if usage else 0,
+        day_spent=(usage.day_spent or ZERO) if usage else ZERO,
+        month_spent=(usage.month_spent or ZERO) if usage else ZERO,
+    )
+
+
+def _guardian_curfews(guardian: Guardian) -> tuple[tuple[int, int], ...]:
+    windows = [guardian.curfew] if guardian.curfew else []
+    return curfew_windows(windows + (guardian.more_curfews or []))
+
+
+def _check_money(
+    req: DecisionRequest, policy: CompiledPolicy, required: bool, amount: Decimal | None
+) -> None:
+    if required and amount is None:
+        raise RequestError.single(
+            ("resource", "amount"),
+            f"`{req.action}` is a spending action and needs `resource.amount`",
+            code="missing_amount",
+            hint='e.g. "amount": "30.00"',
+        )
+    currency = req.resource.currency if req.resource else None
+    if currency is not None and currency != policy.currency:
+        raise RequestError.single(
+            ("resource", "currency"),
+            f"policy `{policy.id}` counts money in {policy.currency}, not {currency}",
+            code="unsupported_currency",
+        )
+    if amount is not None:
+        _check_places(("resource", "amount"), amount, policy)
+    if req.usage is not None:  # most requests carry no money at all: check only what is there
+        if req.usage.month_spent is not None:
+            _check_places(("usage", "month_spent"), req.usage.month_spent, policy)
+        if req.usage.day_spent is not None:
+            _check_places(("usage", "day_spent"), req.usage.day_spent, policy)
+
+
+def _check_places(loc: tuple[str, str], value: Decimal, policy: CompiledPolicy) -> None:
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > policy.currency_places:
+        raise RequestError.single(
+            loc,
+            f"`{value}` has more than {policy.currency_places} decimal places for "
+            f"{policy.currency}",
+            code="invalid_amount",
+        )
+
+
+# -- the plain route --------------------------------------------------------------------------
+class NotPlain(Exception):
+    """This request needs the model: to be coerced, or rejected with a precise error."""
+
+
+def read_plain(
+    data: Mapping[str, Any],
+    policies: Mapping[str, CompiledPolicy],
+    default_policy: str | None,
+    now: datetime,
+) -> Read | None:
+    """The policy, local instant and facts of a plain, valid request; None for any other."""
+    try:
+        return _read(data, policies, default_policy, now)
+    except NotPlain:
+        return None
+
+
+def _read(
+    data: Mapping[str, Any],
+    policies: Mapping[str, CompiledPolicy],
+    default_policy: str | None,
+    now: datetime,
+) -> Read:
+    # Each object is read key by key, so absent keys cost nothing and an unknown one (an
+    # `unknown field` error for the model to word) is noticed on the way.
+    if not REQUEST_KEYS.issuperset(data):
+        raise NotPlain
+    policy = policies.get(_text(data.get("policy")) or default_policy or "")
+    if policy is None:
+        raise NotPlain
+    action_name: Any = data.get("action")
+    action = policy.actions.get(action_name) if type(action_name) is str else None
+    if action is None:
+        raise NotPlain
+    at = (_instant(data.get("at")) or now).astimezone(policy.zone)
+    if at.microsecond:
+        at = at.replace(microsecond=0)  # not free with a ZoneInfo: only when needed
+    local_day = at.date()
+    usage = data.get("usage")
+    fields, amount = _resource(data.get("resource"), policy)
+    if action.requires_amount and amount is None:
+        raise NotPlain  # `missing_amount`
+    verified, birthdate, age = _subject(data.get("subject", EMPTY), local_day)
+    today, session, day_spent, month_spent = (
+        NO_USAGE if usage is None else _usage(usage, policy.currency_places)
+    )
+    guardian = data.get("guardian")
+    consents, exemptions, exempt_apps, daily_limit, extra_seconds, curfews = (
+        NO_GUARDIAN if guardian is None else _guardian(guardian)
+    )
+    facts = RequestFacts(
+        action=action_name,
+        metered=action.metered,
+        verified=verified,
+        birthdate=birthdate,
+        declared_age=age,
+        amount=amount,
+        category=fields.get("category"),
+        app=fields.get("app"),
+        min_age=fields.get("min_age"),
+        recipient=fields.get("recipient"),
+        resource=fields,
+        consents=consents,
+        exemptions=exemptions,
+        exempt_apps=exempt_apps,
+        at_date=local_day,
+        guardian_daily_limit=daily_limit,
+        guardian_curfews=curfews,
+        extra_seconds=extra_seconds,
+        today_seconds=today,
+        session_seconds=session,
+        day_spent=day_spent,
+        month_spent=month_spent,
+    )
+    return policy, at, facts
+
+
+def _subject(subject: Any, local_day: date) -> tuple[bool, date | None, int | None]:
+    if type(subject) is not dict:
+        raise NotPlain
+    birthdate = age = None
+    verified = False
+    for key, value in subject.items():
+        if key == "age":
+            age = _count(value, 0, MAX_AGE)
+        elif key == "verified":
+            if type(value) is not bool:
+                raise NotPlain
+            verified = value
+        elif key == "birthdate":
+            birthdate = _birthdate(value)
+            if birthdate is not None and birthdate > local_day:
+                raise NotPlain  # `birthdate_in_future`
+        elif key == "id":
+            if value is not None and (type(value) is not str or len(value) > MAX_ID_LENGTH):
+                raise NotPlain
+        else:
+            raise NotPlain
+    return verified, birthdate, age
+
+
+def _usage(usage: Any, places: int) -> tuple[int, int, Decimal, Decimal]:
+    if type(usage) is not dict:
+        raise NotPlain
+    today_seconds = session_seconds = 0
+    day_spent = month_spent = ZERO
+    for key, value in usage.items():
+        if key == "today_seconds":
+            today_seconds = _count(value, 0, MAX_SECONDS) or 0
+        elif key == "session_seconds":
+            session_seconds = _count(value, 0, MAX_SECONDS) or 0
+        elif key == "month_spent":
+            month_spent = _money(value, places) or ZERO
+        elif key == "day_spent":
+            day_spent = _money(value, places) or ZERO
+        else:
+            raise NotPlain
+    return today_seconds, session_seconds, day_spent, month_spent
+
+
+def _resource(resource: Any, policy: CompiledPolicy) -> tuple[dict[str, Any], Decimal | None]:
+    if resource is None:
+        return {}, None
+    if type(resource) is not dict or not all(type(k) is str for k in resource):
+        raise NotPlain
+    fields = dict.fromkeys(RESOURCE_FIELDS)
+    fields.update(resource)
+    amount = fields["amount"] = _money(fields["amount"], policy.currency_places)
+    currency = fields["currency"]
+    if currency is not None and currency != policy.currency:
+        raise NotPlain  # `unsupported_currency`, or not a currency code at all
+    recipient = fields["recipient"]
+    if recipient is not None and (type(recipient) is not str or recipient not in RECIPIENTS):
+        raise NotPlain
+    _text(fields["app"])
+    _text(fields["category"])
+    _count(fields["min_age"], 0, MAX_AGE)
+    return fields, amount
+
+
+def _guardian(guardian: Any) -> tuple[Any, ...]:
+    if type(guardian) is not dict:
+        raise NotPlain
+    consents = exemptions = exempt_apps = NOTHING
+    daily_limit = first_curfew = more_curfews = None
+    extra_seconds = 0
+    for key, value in guardian.items():
+        if key == "consents":
+            consents = _names(value)
+        elif key == "exemptions":
+            exemptions = _names(value)
+        elif key == "exempt_apps":
+            exempt_apps = _names(value)
+        elif key == "daily_limit_seconds":
+            daily_limit = _count(value, MIN_DAILY_LIMIT_SECONDS, DAY_SECONDS)
+        elif key == "extra_seconds":
+            extra_seconds = _count(value, 0, DAY_SECONDS) or 0
+        elif key == "curfew":
+            first_curfew = value
+        elif key == "more_curfews":
+            more_curfews = value
+        else:
+            raise NotPlain
+    curfews = _curfews(first_curfew, more_curfews)
+    return consents, exemptions, exempt_apps, daily_limit, extra_seconds, curfews
+
+
+def _text(value: Any) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    raise NotPlain
+
+
+def _count(value: Any, low: int, high: int) -> int | None:
+    if value is None:
+        return None
+    if type(value) is not int or not low <= value <= high:
+        raise NotPlain
+    return value
+
+
+def _names(value: Any) -> frozenset[str]:
+    if type(value) is not list or not all(type(v) is str for v in value):
+        raise NotPlain
+    return frozenset(value) if value else NOTHING
+
+
+def _money(value: Any, places: int) -> Decimal | None:
+    if value is None:
+        return None
+    if type(value) is str and value.isascii():
+        # The usual shape, "30.00": digits with at most `places` decimals, read exactly as
+        # `parse_amount` would read them, without its general checks.
+        whole, dot, fraction = value.partition(".")
+        if (
+            whole.isdigit()
+            and len(whole) <= FAST_AMOUNT_DIGITS
+            and (fraction.isdigit() if dot else True)
+            and len(fraction) <= places
+            and len(fraction) <= AMOUNT_PLACES
+        ):
+            return Decimal(value)
+    elif type(value) is not int and type(value) is not Decimal:
+        raise NotPlain  # floats and booleans: the model words the answer
+    try:
+        amount = parse_amount(value)
+    except ValueError:
+        raise NotPlain from None
+    exponent = amount.as_tuple().exponent
+    if not isinstance(exponent, int) or -exponent > places:
+        raise NotPlain  # `invalid_amount`: more places than the currency has
+    return amount
+
+
+def _instant(value: Any) -> datetime | None:
+    found = _iso(value, RFC3339, datetime.fromisoformat)
+    if found is not None and found.year not in _SURE_YEARS and not at_in_range(found):
+        raise NotPlain
+    return found
+
+
+def _birthdate(value: Any) -> date | None:
+    found = _iso(value, ISO_DATE, date.fromisoformat)
+    if found is not None and found < EARLIEST_BIRTHDATE:
+        raise NotPlain
+    return found
+
+
+def _iso(value: Any, shape: re.Pattern[str], parse: Callable[[str], T]) -> T | None:
+    """An ISO string of exactly ``shape``, parsed; None for null."""
+    if value is None:
+        return None
+    if type(value) is not str or not shape.fullmatch(value):
+        raise NotPlain
+    try:
+        return parse(value)
+    except ValueError:
+        raise NotPlain from None
+
+
+def _curfews(first: Any, more: Any) -> tuple[tuple[int, int], ...]:
+    if first is None and more is None:
+        return ()
+    if more is not None and type(more) is not list:
+        raise NotPlain
+    windows = ([first] if first is not None else []) + (more or [])
+    for window in windows:
+        if type(window) is not list or len(window) != 2:
+            raise NotPlain
+        if type(window[0]) is not str or type(window[1]) is not str:
+            raise NotPlain
+    try:
+        return curfew_windows(windows)
+    except UnitError:
+        raise NotPlain from None

@@ -17,8 +17,11 @@ domain is the product of a few values per fact:
   just over every spending cap.
 
 A dimension that no rule of either policy reads for the action and band is left at one value.
-Candidate values that every rule treats alike are merged. Each point is evaluated with the
-engine's own rule objects (`Active` and `CompiledRule.denies`), without building a decision.
+Which rules read which dimension is the `reads` of their kind in the registry
+(`youthmode.policies.kinds`); a kind reading a dimension through an evaluator this module does
+not know fails loudly (`_reading`) rather than leaving regions out. Candidate values that every
+rule treats alike are merged. Each point is evaluated with the engine's own rule objects
+(`Active` and `CompiledRule.denies`), without building a decision.
 
 Not in the domain: a guardian's own settings (`daily_limit_seconds`, `curfew`,
 `extra_seconds`): they add the same denials under both policies. Birthdays (ages are declared),
@@ -34,28 +37,57 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from youthmode.calendar import DAY_TYPES, WEEKDAYS
 from youthmode.errors import PolicyError, Problem
 from youthmode.facts import Moment, RequestFacts
 from youthmode.policies import CompiledPolicy, check_policies, policy_files
 from youthmode.policies.compile import Plan
+from youthmode.policies.kinds import kind_of
 from youthmode.policies.loader import load_file
 from youthmode.policies.rules import (
-    AllowWindowRule,
     CompiledRule,
     ConsentRule,
-    ContentAgeRule,
     DailyBudgetRule,
-    DenyWindowRule,
     ResourceMatchRule,
     RestReminderRule,
     SpendingCapRule,
-    VerifiedRule,
 )
 from youthmode.timeline import Active
 from youthmode.units import format_duration, format_time_of_day
+
+# The dimensions of `kinds.Dimension` this module varies; `lookahead` (lockout warnings) is left
+# out of the domain on purpose (see above).
+DIMENSIONS_HANDLED = frozenset(
+    {
+        "time",
+        "today",
+        "session",
+        "money",
+        "verified",
+        "consents",
+        "min_age",
+        "resource",
+        "lookahead",
+    }
+)
+R = TypeVar("R", bound=CompiledRule)
+
+
+def _reading(rules: Iterable[CompiledRule], dimension: str, cls: type[R]) -> list[R]:
+    """The rules whose kind reads ``dimension``; the domain knows its values through ``cls``."""
+    out: list[R] = []
+    for rule in rules:
+        if dimension in kind_of(rule).reads:
+            if not isinstance(rule, cls):
+                raise TypeError(
+                    f"rule kind `{rule.kind}` reads `{dimension}`, which authoring/domain.py "
+                    f"varies only for {cls.__name__} rules: teach it this kind"
+                )
+            out.append(rule)
+    return out
+
 
 # Resource fields with a meaning of their own; `resource_match` values for others are free text.
 TYPED_FIELDS = ("category", "app", "min_age", "amount", "currency")
@@ -431,7 +463,7 @@ class Domain:
         edges = sorted({0, *(e for plan in plans if plan is not None for e in plan.edges)})
         spans = list(zip(edges, [*edges[1:], 86400], strict=True))
         timed = [
-            [r for r in plan.rules if isinstance(r, DenyWindowRule | AllowWindowRule)]
+            _reading(plan.rules, "time", CompiledRule)  # windows read only the moment
             if plan is not None
             else []
             for plan in plans
@@ -462,10 +494,10 @@ class Domain:
         self, unit: Unit, rules: list[CompiledRule], obligations: list[CompiledRule]
     ) -> list[Guard]:
         age = unit.age
-        matches = [r for r in rules if isinstance(r, ResourceMatchRule)]
-        verified = [True, False] if any(isinstance(r, VerifiedRule) for r in rules) else [True]
+        matches = _reading(rules, "resource", ResourceMatchRule)
+        verified = [True, False] if _reading(rules, "verified", CompiledRule) else [True]
         waivers = _waiver_sets([r for r in (*rules, *obligations) if r.waivable])
-        consents = _consent_sets([r for r in rules if isinstance(r, ConsentRule)], unit.action)
+        consents = _consent_sets(_reading(rules, "consents", ConsentRule), unit.action)
         categories = self._categories(rules, matches)
         apps = _apps(rules, matches)
         min_ages = _min_ages(rules, matches, age)
@@ -516,7 +548,7 @@ class Domain:
         spends = any(
             unit.action in p.actions and p.actions[unit.action].spend for p in self.policies
         )
-        caps = [r for r in rules if isinstance(r, SpendingCapRule)]
+        caps = _reading(rules, "money", SpendingCapRule)
         if not caps:
             return [(Decimal(1).quantize(self.step) if spends else None, zero, zero)]
         step = self.step
@@ -590,7 +622,8 @@ def _signature(active: Active, m: Moment, req: RequestFacts, obligations: bool) 
     codes = tuple(r.code for r in active.rules if r.denies(m, req))
     if codes or not obligations:
         return (not codes, codes, ())
-    due = tuple(r.code for r in active.obligations if isinstance(r, RestReminderRule) and r.due(m))
+    reminders = _reading(active.obligations, "session", RestReminderRule)
+    due = tuple(r.code for r in reminders if r.due(m))
     return (True, (), due)
 
 
@@ -616,15 +649,14 @@ def _distinct(candidates: Iterable[Any], signature: Callable[[Any], Any]) -> lis
 def _todays(rules: list[CompiledRule]) -> list[int]:
     limits = {
         limit
-        for r in rules
-        if isinstance(r, DailyBudgetRule)
+        for r in _reading(rules, "today", DailyBudgetRule)
         for limit in (r.limit, *(r.limit_by_day or {}).values())
     }
     return sorted({0, *(x for limit in limits for x in (limit - 1, limit) if x >= 0)})
 
 
 def _sessions(obligations: list[CompiledRule]) -> list[int]:
-    after = {r.after for r in obligations if isinstance(r, RestReminderRule)}
+    after = {r.after for r in _reading(obligations, "session", RestReminderRule)}
     return sorted({0, *(x for a in after for x in (a, a + 1))})
 
 
@@ -677,7 +709,7 @@ def _min_ages(
         for v in sorted((r.match or {}).get("min_age", ()))
         if v.isdigit() and int(v) <= 150
     ]
-    content = any(isinstance(r, ContentAgeRule) for r in rules)
+    content = bool(_reading(rules, "min_age", CompiledRule))
     if not content and not listed:
         return [None]
     near = [0] if age is None else [age, age + 1] if age < 150 else [age]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import CONFIGS
 
-from youthmode.authoring import domain
+from youthmode.authoring import dimensions
 from youthmode.authoring.jsonschema import policy_schema
 from youthmode.policies import check_policies, kinds, schema
 from youthmode.policies import rules as compiled
@@ -88,7 +88,7 @@ def test_every_kind_has_every_part(kind: kinds.Kind) -> None:
     assert (kind.obligation is not None) == kind.rule.obligation
     # the analysis hook: only facts `youthmode diff` / `floor` know how to vary
     assert kind.reads <= kinds.DIMENSIONS
-    assert kind.reads <= domain.DIMENSIONS_HANDLED, "teach authoring/domain.py this dimension"
+    assert kind.reads <= dimensions.DIMENSIONS_HANDLED, "teach authoring/dimensions.py it"
     # the checks, the API scopes
     assert callable(kind.check) and callable(kind.check_inherited)
     assert kind.withheld_by <= {"usage", "guardian"}
@@ -170,7 +170,7 @@ def test_the_diff_domain_refuses_a_kind_it_cannot_vary() -> None:
         bands=frozenset(),
         actions=frozenset(),
     )
-    assert domain._reading([reminder], "session", compiled.RestReminderRule) == [reminder]
-    assert domain._reading([reminder], "money", compiled.SpendingCapRule) == []
+    assert dimensions.reading([reminder], "session", compiled.RestReminderRule) == [reminder]
+    assert dimensions.reading([reminder], "money", compiled.SpendingCapRule) == []
     with pytest.raises(TypeError, match="teach it this kind"):
-        domain._reading([reminder], "session", compiled.DailyBudgetRule)
+        dimensions.reading([reminder], "session", compiled.DailyBudgetRule)

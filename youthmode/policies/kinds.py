@@ -2,10 +2,10 @@
 
 A `Kind` names its TOML model (`schema.py`), its evaluator (`rules.py`), its compile step, its
 default reason code, its checks, its remedy and obligation behaviour, what facts it reads (for
-`youthmode diff` and `floor`, `authoring/domain.py`), which API scopes hide its trace detail,
+`youthmode diff` and `floor`, `authoring/dimensions.py`), which API scopes hide its trace detail,
 and its row of the docs table. Everything that used to switch on the kind string reads `KINDS`:
 the loader (kind names, models), `validate.py` (kind checks), `compile.py`, `decision.py`
-(remedies, obligations, redaction), `authoring/domain.py` and `authoring/jsonschema.py`.
+(remedies, obligations, redaction), `authoring/dimensions.py` and `authoring/jsonschema.py`.
 
 A new kind = its model + its evaluator + one entry here (+ its docs section);
 `tests/test_kinds.py` fails when an entry lacks a part or a kind exists outside the registry.
@@ -27,8 +27,8 @@ from youthmode.policies.positions import Path as KeyPath
 if TYPE_CHECKING:
     from youthmode.facts import Moment, RequestFacts
 
-# The facts of a request a rule's verdict can read: `authoring/domain.py` gives each dimension
-# its candidate values. A kind reading a fact not listed here needs the domain taught it first.
+# The facts of a request a rule's verdict can read: `authoring/dimensions.py` gives each
+# dimension its candidate values. A kind reading a fact not listed here needs it taught first.
 Dimension = Literal[
     "time",  # local time and day: window edges
     "today",  # usage.today_seconds: daily limits (per day type)

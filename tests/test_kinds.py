@@ -3,6 +3,7 @@ no kind exists outside it (schema, evaluators, configs, JSON Schema, docs)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 import typing
@@ -88,7 +89,9 @@ def test_every_kind_has_every_part(kind: kinds.Kind) -> None:
     assert (kind.obligation is not None) == kind.rule.obligation
     # the analysis hook: only facts `youthmode diff` / `floor` know how to vary
     assert kind.reads <= kinds.DIMENSIONS
-    assert kind.reads <= dimensions.DIMENSIONS_HANDLED, "teach authoring/dimensions.py it"
+    assert dimensions.unhandled(kind.reads, kind.rule) == [], (
+        "teach authoring/dimensions.py this kind"
+    )
     # the checks, the API scopes
     assert callable(kind.check) and callable(kind.check_inherited)
     assert kind.withheld_by <= {"usage", "guardian"}
@@ -156,13 +159,25 @@ def _number(n: int) -> str:
 
 
 def test_the_diff_domain_refuses_a_kind_it_cannot_vary() -> None:
-    """A kind reading a dimension through an evaluator the domain does not know is an error,
-    not a region `diff` and `floor` silently leave out."""
-    reminder = compiled.RestReminderRule(
+    """A kind reading a dimension the domain does not vary for its evaluator is an error, not
+    a region `diff` and `floor` silently leave out."""
+    assert dimensions.unhandled({"today"}, compiled.DailyBudgetRule) == []
+    # an obligation reading today's use, a denying rule reading the session, a cap's amounts
+    # through another evaluator: unknown
+    assert dimensions.unhandled({"today"}, compiled.RestReminderRule) == [
+        "`today` (obligation, RestReminderRule)"
+    ]
+    assert dimensions.unhandled({"session"}, compiled.DailyBudgetRule) == [
+        "`session` (denying rule, DailyBudgetRule)"
+    ]
+    assert dimensions.unhandled({"money"}, compiled.ForbidRule) == [
+        "`money` (denying rule, ForbidRule)"
+    ]
+    rule = compiled.ForbidRule(
         id="r",
         ref="p/r",
-        kind="rest_reminder",
-        code="rest_reminder",
+        kind="forbid",
+        code="feature_forbidden",
         waivable=False,
         category_exemptions=False,
         message="x",
@@ -170,7 +185,6 @@ def test_the_diff_domain_refuses_a_kind_it_cannot_vary() -> None:
         bands=frozenset(),
         actions=frozenset(),
     )
-    assert dimensions.reading([reminder], "session", compiled.RestReminderRule) == [reminder]
-    assert dimensions.reading([reminder], "money", compiled.SpendingCapRule) == []
-    with pytest.raises(TypeError, match="teach it this kind"):
-        dimensions.reading([reminder], "session", compiled.DailyBudgetRule)
+    dimensions.check_known([rule])
+    with pytest.raises(TypeError, match="reads `session`"):
+        dimensions.check_known([dataclasses.replace(rule, kind="rest_reminder")])

@@ -19,23 +19,50 @@ from youthmode.policies.rules import (
     DailyBudgetRule,
     ResourceMatchRule,
     RestReminderRule,
+    SpendingCapRule,
 )
 
-# The dimensions of `kinds.Dimension` the domain varies; `lookahead` (lockout warnings) is left
-# out of it on purpose (see domain.py).
-DIMENSIONS_HANDLED = frozenset(
-    {
-        "time",
-        "today",
-        "session",
-        "money",
-        "verified",
-        "consents",
-        "min_age",
-        "resource",
-        "lookahead",
-    }
-)
+# The dimensions of `kinds.Dimension` the domain varies, for denying rules and for obligations,
+# and the evaluator each is read through. `lookahead` (lockout warnings) is left out of the
+# domain on purpose (see domain.py).
+FOR_DENIALS: dict[str, type[CompiledRule]] = {
+    "time": CompiledRule,  # any rule: its answer at the start of each slice
+    "today": DailyBudgetRule,
+    "money": SpendingCapRule,
+    "verified": CompiledRule,
+    "consents": ConsentRule,
+    "min_age": CompiledRule,
+    "resource": ResourceMatchRule,
+}
+FOR_OBLIGATIONS: dict[str, type[CompiledRule]] = {
+    "session": RestReminderRule,
+    "lookahead": CompiledRule,
+}
+DIMENSIONS_HANDLED = frozenset(FOR_DENIALS) | frozenset(FOR_OBLIGATIONS)
+
+
+def unhandled(reads: Iterable[str], evaluator: type[CompiledRule]) -> list[str]:
+    """What the domain cannot vary of what a kind ``reads`` through ``evaluator``."""
+    obligation = evaluator.obligation
+    table = FOR_OBLIGATIONS if obligation else FOR_DENIALS
+    return [
+        f"`{d}` ({'obligation' if obligation else 'denying rule'}, {evaluator.__name__})"
+        for d in sorted(reads)
+        if d not in table or not issubclass(evaluator, table[d])
+    ]
+
+
+def check_known(rules: Iterable[CompiledRule]) -> None:
+    """Refuse rules of a kind the domain cannot vary, rather than leave their regions out."""
+    for rule in rules:
+        missing = unhandled(kind_of(rule).reads, type(rule))
+        if missing:
+            raise TypeError(
+                f"rule kind `{rule.kind}` reads {', '.join(missing)}, which "
+                "authoring/dimensions.py does not vary: teach it this kind"
+            )
+
+
 R = TypeVar("R", bound=CompiledRule)
 
 

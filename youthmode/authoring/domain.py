@@ -390,6 +390,7 @@ class Domain:
             return None
         rules = [r for plan in plans if plan is not None for r in plan.rules]
         obligations = [r for plan in plans if plan is not None for r in plan.obligations]
+        dims.check_known((*rules, *obligations))
         unit = Unit(
             action=action,
             age=age,

@@ -26,6 +26,8 @@ ERRORS = ROOT / "docs" / "errors"
 SOURCES = [
     ROOT / "youthmode/policies/loader.py",
     ROOT / "youthmode/policies/validate.py",
+    ROOT / "youthmode/policies/kinds.py",
+    ROOT / "youthmode/policies/windows.py",
     ROOT / "youthmode/policies/__init__.py",
     ROOT / "youthmode/authoring/checking.py",
 ]
@@ -81,7 +83,7 @@ def codes_in(path: Path) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Call):
             name, args = _call_name(node), node.args
-            position = {"Problem": 0, "problem": 1, "add": 2}.get(name)
+            position = {"Problem": 0, "problem": 1, "report": 1, "add": 2}.get(name)
             if position is not None and len(args) > position:
                 code = _string(args[position])
                 if code:

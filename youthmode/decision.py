@@ -24,7 +24,8 @@ from youthmode.model import (
     trusted,
 )
 from youthmode.policies import CompiledPolicy
-from youthmode.policies.rules import CompiledRule, LockoutWarningRule, RestReminderRule
+from youthmode.policies.kinds import kind_of, withheld_kinds
+from youthmode.policies.rules import CompiledRule
 from youthmode.timeline import Timeline
 from youthmode.units import format_time_of_day
 
@@ -117,15 +118,10 @@ def _obligations(
 ) -> list[Obligation]:
     out = []
     for rule in rules:
-        if isinstance(rule, RestReminderRule):
-            if rule.due(m):
-                out.append(_obligation(rule))
-        elif (
-            isinstance(rule, LockoutWarningRule)
-            and remaining is not None
-            and remaining <= rule.before
-        ):
-            out.append(_obligation(rule, at=at + timedelta(seconds=remaining)))
+        due = kind_of(rule).obligation
+        extra = due(rule, m, at, remaining) if due is not None else None
+        if extra is not None:
+            out.append(_obligation(rule, **extra))
     return out
 
 
@@ -144,13 +140,9 @@ def _remedies(
 ) -> list[Remedy]:
     out: list[dict[str, Any]] = []
     for rule in denials:
-        if rule.kind == "require_consent":
-            consent = getattr(rule, "consent", None) or facts.action
-            out.append({"type": "guardian_consent", "action": consent})
-        elif rule.kind == "require_verified":
-            out.append({"type": "verify_identity"})
-        elif rule.waivable:
-            out.append({"type": "guardian_waiver", "code": rule.code})
+        remedy = kind_of(rule).remedy(rule, facts)
+        if remedy is not None:
+            out.append(remedy)
     if next_at is not None:
         out.append({"type": "wait", "until": next_at})
     unique: list[dict[str, Any]] = []
@@ -251,8 +243,8 @@ WITHHELD_FACTS = {
     "usage": ("today_seconds", "session_seconds", "day_spent", "month_spent"),
     "guardian": ("guardian", "waived"),
 }
-USAGE_KINDS = frozenset({"daily_budget", "spending_cap", "rest_reminder"})
-GUARDIAN_KINDS = frozenset({"daily_budget", "require_consent"})  # grants, stored consents
+USAGE_KINDS = withheld_kinds("usage")
+GUARDIAN_KINDS = withheld_kinds("guardian")  # grants, stored consents
 
 
 def redacted(decision: Decision, withheld: tuple[str, ...]) -> Decision:

@@ -17,8 +17,11 @@ domain is the product of a few values per fact:
   just over every spending cap.
 
 A dimension that no rule of either policy reads for the action and band is left at one value.
-Candidate values that every rule treats alike are merged. Each point is evaluated with the
-engine's own rule objects (`Active` and `CompiledRule.denies`), without building a decision.
+Which rules read which dimension is the `reads` of their kind in the registry
+(`youthmode.policies.kinds`); a kind reading a dimension through an evaluator this module does
+not know fails loudly (`_reading`) rather than leaving regions out. Candidate values that every
+rule treats alike are merged. Each point is evaluated with the engine's own rule objects
+(`Active` and `CompiledRule.denies`), without building a decision.
 
 Not in the domain: a guardian's own settings (`daily_limit_seconds`, `curfew`,
 `extra_seconds`): they add the same denials under both policies. Birthdays (ages are declared),
@@ -36,6 +39,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from youthmode.authoring import dimensions as dims
 from youthmode.calendar import DAY_TYPES, WEEKDAYS
 from youthmode.errors import PolicyError, Problem
 from youthmode.facts import Moment, RequestFacts
@@ -43,23 +47,14 @@ from youthmode.policies import CompiledPolicy, check_policies, policy_files
 from youthmode.policies.compile import Plan
 from youthmode.policies.loader import load_file
 from youthmode.policies.rules import (
-    AllowWindowRule,
     CompiledRule,
     ConsentRule,
-    ContentAgeRule,
-    DailyBudgetRule,
-    DenyWindowRule,
     ResourceMatchRule,
     RestReminderRule,
     SpendingCapRule,
-    VerifiedRule,
 )
 from youthmode.timeline import Active
 from youthmode.units import format_duration, format_time_of_day
-
-# Resource fields with a meaning of their own; `resource_match` values for others are free text.
-TYPED_FIELDS = ("category", "app", "min_age", "amount", "currency")
-EXEMPT_APP = "guardian-exempt-app"
 
 
 # -- loading ---------------------------------------------------------------------------------
@@ -395,6 +390,7 @@ class Domain:
             return None
         rules = [r for plan in plans if plan is not None for r in plan.rules]
         obligations = [r for plan in plans if plan is not None for r in plan.obligations]
+        dims.check_known((*rules, *obligations))
         unit = Unit(
             action=action,
             age=age,
@@ -402,8 +398,8 @@ class Domain:
             plans=tuple(plans),
             classes=self._classes(plans),
             guards=[],
-            todays=_todays(rules),
-            sessions=_sessions(obligations) if self.obligations else [0],
+            todays=dims.todays(rules),
+            sessions=dims.sessions(obligations) if self.obligations else [0],
         )
         unit.guards = self._guards(unit, rules, obligations)
         unit.candidates = _candidate_labels(unit)
@@ -431,7 +427,7 @@ class Domain:
         edges = sorted({0, *(e for plan in plans if plan is not None for e in plan.edges)})
         spans = list(zip(edges, [*edges[1:], 86400], strict=True))
         timed = [
-            [r for r in plan.rules if isinstance(r, DenyWindowRule | AllowWindowRule)]
+            dims.reading(plan.rules, "time", CompiledRule)  # windows read only the moment
             if plan is not None
             else []
             for plan in plans
@@ -462,14 +458,14 @@ class Domain:
         self, unit: Unit, rules: list[CompiledRule], obligations: list[CompiledRule]
     ) -> list[Guard]:
         age = unit.age
-        matches = [r for r in rules if isinstance(r, ResourceMatchRule)]
-        verified = [True, False] if any(isinstance(r, VerifiedRule) for r in rules) else [True]
-        waivers = _waiver_sets([r for r in (*rules, *obligations) if r.waivable])
-        consents = _consent_sets([r for r in rules if isinstance(r, ConsentRule)], unit.action)
+        matches = dims.reading(rules, "resource", ResourceMatchRule)
+        verified = [True, False] if dims.reading(rules, "verified", CompiledRule) else [True]
+        waivers = dims.waiver_sets([r for r in (*rules, *obligations) if r.waivable])
+        consents = dims.consent_sets(dims.reading(rules, "consents", ConsentRule), unit.action)
         categories = self._categories(rules, matches)
-        apps = _apps(rules, matches)
-        min_ages = _min_ages(rules, matches, age)
-        extras = _extras(matches)
+        apps = dims.apps(rules, matches)
+        min_ages = dims.min_ages(rules, matches, age)
+        extras = dims.extras(matches)
         money = self._money(unit, rules)
         out = []
         for v, ex, co, cat, (app, app_exempt), mn, extra, (amount, ms, ds) in itertools.product(
@@ -507,7 +503,7 @@ class Domain:
                 *(cat is not None and cat in (r.match or {}).get("category", ()) for r in matches),
             )
 
-        return _distinct(candidates, signature)
+        return dims.distinct(candidates, signature)
 
     def _money(
         self, unit: Unit, rules: list[CompiledRule]
@@ -516,7 +512,7 @@ class Domain:
         spends = any(
             unit.action in p.actions and p.actions[unit.action].spend for p in self.policies
         )
-        caps = [r for r in rules if isinstance(r, SpendingCapRule)]
+        caps = dims.reading(rules, "money", SpendingCapRule)
         if not caps:
             return [(Decimal(1).quantize(self.step) if spends else None, zero, zero)]
         step = self.step
@@ -540,7 +536,7 @@ class Domain:
                 out.append(total > cap.max)
             return tuple(out)
 
-        kept = _distinct(combos, signature)
+        kept = dims.distinct(combos, signature)
         return [(a, ms.quantize(step), ds.quantize(step)) for a, ms, ds in kept]
 
     # -- evaluation
@@ -590,7 +586,8 @@ def _signature(active: Active, m: Moment, req: RequestFacts, obligations: bool) 
     codes = tuple(r.code for r in active.rules if r.denies(m, req))
     if codes or not obligations:
         return (not codes, codes, ())
-    due = tuple(r.code for r in active.obligations if isinstance(r, RestReminderRule) and r.due(m))
+    reminders = dims.reading(active.obligations, "session", RestReminderRule)
+    due = tuple(r.code for r in reminders if r.due(m))
     return (True, (), due)
 
 
@@ -599,122 +596,6 @@ class _Probe:
 
 
 _PROBE: Any = _Probe()
-
-
-def _distinct(candidates: Iterable[Any], signature: Callable[[Any], Any]) -> list[Any]:
-    """The first candidate of every signature, in order."""
-    seen: set[Any] = set()
-    out = []
-    for c in candidates:
-        key = signature(c)
-        if key not in seen:
-            seen.add(key)
-            out.append(c)
-    return out
-
-
-def _todays(rules: list[CompiledRule]) -> list[int]:
-    limits = {
-        limit
-        for r in rules
-        if isinstance(r, DailyBudgetRule)
-        for limit in (r.limit, *(r.limit_by_day or {}).values())
-    }
-    return sorted({0, *(x for limit in limits for x in (limit - 1, limit) if x >= 0)})
-
-
-def _sessions(obligations: list[CompiledRule]) -> list[int]:
-    after = {r.after for r in obligations if isinstance(r, RestReminderRule)}
-    return sorted({0, *(x for a in after for x in (a, a + 1))})
-
-
-def _waived(rule: CompiledRule, exemptions: Iterable[str]) -> bool:
-    names = set(exemptions)
-    return rule.code in names or rule.id in names or rule.ref in names
-
-
-def _waiver_sets(waivable: list[CompiledRule]) -> list[tuple[str, ...]]:
-    """No waiver, each reason code or rule id alone, and all of them. Full names
-    (`policy/rule`) are left out: they only rename what the id waives."""
-    tokens = list(dict.fromkeys(t for r in waivable for t in (r.code, r.id)))
-    sets: list[tuple[str, ...]] = [(), *((t,) for t in tokens)]
-    if len(tokens) > 1:
-        sets.append(tuple(tokens))
-    return _distinct(sets, lambda s: tuple(_waived(r, s) for r in waivable))
-
-
-def _consent_sets(rules: list[ConsentRule], action: str) -> list[tuple[str, ...]]:
-    names = list(dict.fromkeys(r.consent or action for r in rules))
-    sets: list[tuple[str, ...]] = [(), *((n,) for n in names)]
-    if len(names) > 1:
-        sets.append(tuple(names))
-    return _distinct(sets, lambda s: tuple((r.consent or action) in s for r in rules))
-
-
-def _apps(
-    rules: list[CompiledRule], matches: list[ResourceMatchRule]
-) -> list[tuple[str | None, bool]]:
-    out: list[tuple[str | None, bool]] = [(None, False)]
-    if any(r.category_exemptions and r.waivable for r in rules):
-        out.append((EXEMPT_APP, True))
-    listed = [v for r in matches for v in sorted((r.match or {}).get("app", ()))]
-    out.extend((v, False) for v in listed)
-    return _distinct(
-        out,
-        lambda c: (
-            c[1],
-            *(c[0] is not None and c[0] in (r.match or {}).get("app", ()) for r in matches),
-        ),
-    )
-
-
-def _min_ages(
-    rules: list[CompiledRule], matches: list[ResourceMatchRule], age: int | None
-) -> list[int | None]:
-    listed = [
-        int(v)
-        for r in matches
-        for v in sorted((r.match or {}).get("min_age", ()))
-        if v.isdigit() and int(v) <= 150
-    ]
-    content = any(isinstance(r, ContentAgeRule) for r in rules)
-    if not content and not listed:
-        return [None]
-    near = [0] if age is None else [age, age + 1] if age < 150 else [age]
-    candidates: list[int | None] = [None, *(near if content else []), *listed]
-
-    def signature(mn: int | None) -> tuple[bool, ...]:
-        restricted = mn is not None and (age is None or mn > age)
-        return (
-            mn is None,
-            restricted,
-            *(mn is not None and str(mn) in (r.match or {}).get("min_age", ()) for r in matches),
-        )
-
-    return _distinct(candidates, signature)
-
-
-def _extras(matches: list[ResourceMatchRule]) -> list[tuple[tuple[str, str], ...]]:
-    """Values for the other resource fields `resource_match` rules read (e.g. `recipient`)."""
-    keys = sorted({k for r in matches for k in (r.match or {}) if k not in TYPED_FIELDS})
-    if not keys:
-        return [()]
-    per_key: list[list[tuple[str, str] | None]] = []
-    for key in keys:
-        values = sorted({v for r in matches for v in (r.match or {}).get(key, ())})
-        if key == "recipient":
-            values = [v for v in values if v in ("contact", "stranger")]
-        per_key.append([None, *((key, v) for v in values)])
-    combos = [tuple(x for x in combo if x is not None) for combo in itertools.product(*per_key)]
-
-    def signature(combo: tuple[tuple[str, str], ...]) -> tuple[bool, ...]:
-        fields = dict(combo)
-        return tuple(
-            all(fields.get(k) in vs for k, vs in (r.match or {}).items() if k not in TYPED_FIELDS)
-            for r in matches
-        )
-
-    return _distinct(combos, signature)
 
 
 def _candidate_labels(unit: Unit) -> dict[str, list[str]]:

@@ -32,10 +32,9 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from youthmode.authoring.testing import CaseFile
-from youthmode.calendar import DAY_TYPES
 from youthmode.model import DecisionRequest
-from youthmode.policies import schema
-from youthmode.policies.validate import ACTION_PATTERN, CODE_PATTERN, DAY_SELECTORS, ID_PATTERN
+from youthmode.policies import kinds, schema, windows
+from youthmode.policies.validate import ACTION_PATTERN, CODE_PATTERN, ID_PATTERN
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 DURATION: dict[str, Any] = {
@@ -62,7 +61,6 @@ DATE_OR_RANGE: dict[str, Any] = {
     "description": "a date (2027-01-01) or a range in quotes, both ends included: "
     '"2027-02-05..2027-02-11"',
 }
-DAY_SELECTOR: dict[str, Any] = {"enum": list(DAY_SELECTORS)}
 ACTION_SELECTOR: dict[str, Any] = {
     "type": "string",
     "pattern": rf"^(?:\*|{ACTION_PATTERN.pattern[1:-1]}(?:\.\*)?)$",
@@ -127,6 +125,7 @@ def _has_null(value: Any) -> bool:
 CODE = {"type": "string", "pattern": CODE_PATTERN.pattern}
 ID = {"type": "string", "pattern": ID_PATTERN.pattern}
 
+# Keys every rule has; each kind's own keys are annotated by its registry entry (`kinds.py`).
 RULE_KEYS: dict[str, dict[str, Any]] = {
     "id": {**ID, "description": "rule id, unique in the policy; decisions name it policy-id/id"},
     "kind": {"description": "what the rule does; see docs/policy-language.md#rule-kinds"},
@@ -150,26 +149,6 @@ RULE_KEYS: dict[str, dict[str, Any]] = {
     "message": {"description": 'what the person is shown: { zh-CN = "…", en = "…" }'},
     "description": {"description": "notes for people; the engine ignores it"},
     "source": {"description": "the regulation or decision behind the rule; ignored"},
-    "between": {
-        "description": 'the window [start, end), e.g. ["22:00", "06:00"]; crosses midnight '
-        "when end <= start",
-    },
-    "days": {"items": DAY_SELECTOR, "description": "days the window is on (default: every day)"},
-    "except_days": {"items": DAY_SELECTOR, "description": "days taken out of `days`"},
-    "windows": {"description": "several windows, each with between, days and except_days"},
-    "limit": {"description": "the daily limit: allowed while less than this is used today"},
-    "limit_by_day": {
-        "propertyNames": {"enum": list(DAY_TYPES)},
-        "description": "another limit on days of a type: workday, weekend, holiday, makeup_workday",
-    },
-    "period": {"description": "transaction: the amount alone; day or month: spent + amount"},
-    "max": {"description": "the cap; denies when the total is more than this"},
-    "consent": {"description": "the consent needed (default: the requested action's name)"},
-    "match": {
-        "description": 'resource fields and the values that deny, e.g. { item_type = ["lootbox"] }',
-    },
-    "after": {"description": "session length after which the reminder is due (more than this)"},
-    "before": {"description": "how long before use stops the warning starts"},
 }
 
 TABLE_KEYS: dict[str, dict[str, dict[str, Any]]] = {
@@ -233,17 +212,23 @@ TABLE_KEYS: dict[str, dict[str, dict[str, Any]]] = {
         "en": {"description": "the message in English"},
     },
     "Window": {
-        "between": RULE_KEYS["between"],
-        "days": {**RULE_KEYS["days"], "description": "days the window is on (default: all)"},
-        "except_days": RULE_KEYS["except_days"],
+        "between": windows.KEYS["between"],
+        "days": {**windows.KEYS["days"], "description": "days the window is on (default: all)"},
+        "except_days": windows.KEYS["except_days"],
     },
+}
+
+
+# The annotations of every rule table, by model name: the common keys and the kind's own.
+RULES: dict[str, dict[str, dict[str, Any]]] = {
+    kind.model.__name__: {**RULE_KEYS, **kind.keys} for kind in kinds.KINDS
 }
 
 
 def _annotate(definitions: dict[str, Any]) -> None:
     """Add descriptions, patterns and choices to the generated definitions, in place."""
     for name, definition in definitions.items():
-        keys = TABLE_KEYS.get(name) or (RULE_KEYS if name.endswith("Rule") else {})
+        keys = TABLE_KEYS.get(name) or RULES.get(name, {})
         for key, extra in keys.items():
             prop = definition.get("properties", {}).get(key)
             if prop is None:

@@ -16,10 +16,10 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
-from youthmode.calendar import DAY_TYPES, WEEKDAYS, Calendar
+from youthmode.calendar import Calendar
 from youthmode.facts import Day
+from youthmode.policies import kinds, schema
 from youthmode.policies import rules as compiled
-from youthmode.policies import schema
 from youthmode.policies.validate import (
     ALL,
     UNKNOWN_BAND,
@@ -29,23 +29,6 @@ from youthmode.policies.validate import (
 )
 
 MEMO_LIMIT = 4096
-
-DEFAULT_REASONS = {
-    "allow_window": "outside_allowed_window",
-    "daily_budget": "daily_limit",
-    "forbid": "feature_forbidden",
-    "require_consent": "guardian_consent_required",
-    "require_verified": "unverified",
-    "content_age": "age_restricted",
-    "stranger_contact": "stranger_contact",
-    "rest_reminder": "rest_reminder",
-    "lockout_warning": "lockout_warning",
-}
-CAP_REASONS = {
-    "transaction": "per_transaction_cap",
-    "day": "daily_spend_cap",
-    "month": "monthly_cap",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,40 +206,12 @@ def _expand_bands(
     return frozenset(out)
 
 
-def _days(selectors: Iterable[str], excluded: Iterable[str]) -> frozenset[compiled.DayKey]:
-    every: set[compiled.DayKey] = {(wd, dt) for wd in range(7) for dt in DAY_TYPES}
-
-    def matching(selector: str) -> set[compiled.DayKey]:
-        if selector == ALL:
-            return every
-        if selector in WEEKDAYS:
-            return {k for k in every if k[0] == WEEKDAYS.index(selector)}
-        if selector == "workday":
-            return {k for k in every if k[1] in ("workday", "makeup_workday")}
-        return {k for k in every if k[1] == selector}
-
-    included = set().union(*(matching(s) for s in selectors))
-    return frozenset(included - set().union(*(matching(s) for s in excluded)))
-
-
-def _windows(rule: Any) -> tuple[compiled.Window, ...]:
-    if rule.between is not None:
-        days = [ALL] if rule.days is None else rule.days
-        specs = [(rule.between, days, rule.except_days or [])]
-    else:
-        specs = [(w.between, w.days, w.except_days) for w in rule.windows]
-    return tuple(
-        compiled.Window(start, end, _days(days, excl)) for (start, end), days, excl in specs
-    )
-
-
 def _compile_rule(
     item: RuleSource, policy: ResolvedPolicy, band_ids: tuple[str, ...]
 ) -> compiled.CompiledRule:
     rule = item.rule
-    code = rule.reason or (
-        CAP_REASONS[rule.period] if rule.kind == "spending_cap" else DEFAULT_REASONS[rule.kind]
-    )
+    kind = kinds.BY_NAME[rule.kind]
+    code = rule.reason or kind.default_reason(rule)
     common: dict[str, Any] = {
         "id": rule.id,
         "ref": f"{item.origin}/{rule.id}",
@@ -269,32 +224,4 @@ def _compile_rule(
         "bands": _expand_bands(rule.bands, policy, band_ids),
         "actions": frozenset(expand_actions(rule.actions, rule.tags, policy.actions)),
     }
-    kind = rule.kind
-    if kind in ("deny_window", "allow_window"):
-        windows = _windows(rule)
-        edges = tuple(sorted({e % 86400 for w in windows for e in (w.start, w.end)} - {0}))
-        cls = compiled.DenyWindowRule if kind == "deny_window" else compiled.AllowWindowRule
-        return cls(**common, edges=edges, windows=windows)
-    if kind == "daily_budget":
-        return compiled.DailyBudgetRule(
-            **common, limit=rule.limit, limit_by_day=dict(rule.limit_by_day)
-        )
-    if kind == "spending_cap":
-        return compiled.SpendingCapRule(**common, period=rule.period, max=rule.max)
-    if kind == "require_consent":
-        return compiled.ConsentRule(**common, consent=rule.consent)
-    if kind == "resource_match":
-        match = {k: frozenset([v] if isinstance(v, str) else v) for k, v in rule.match.items()}
-        return compiled.ResourceMatchRule(**common, match=match)
-    if kind == "stranger_contact":
-        return compiled.ResourceMatchRule(**common, match={"recipient": frozenset({"stranger"})})
-    if kind == "rest_reminder":
-        return compiled.RestReminderRule(**common, after=rule.after)
-    if kind == "lockout_warning":
-        return compiled.LockoutWarningRule(**common, before=rule.before)
-    simple: dict[str, type[compiled.CompiledRule]] = {
-        "forbid": compiled.ForbidRule,
-        "require_verified": compiled.VerifiedRule,
-        "content_age": compiled.ContentAgeRule,
-    }
-    return simple[kind](**common)
+    return kind.compile(rule, common)

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from youthmode.errors import Problem, did_you_mean
-from youthmode.policies import schema
+from youthmode.policies import kinds, schema
 from youthmode.policies.positions import Path as KeyPath
 from youthmode.policies.positions import PositionIndex, index_positions
 
@@ -45,20 +45,6 @@ _MISSING_HINTS = {
     "between": 'e.g. between = ["20:00", "21:00"]',
 }
 _ID_EXAMPLES = {"policy": '"acme-kids"', "bands": '"8-12"', "rules": '"curfew"'}
-_RULE_MODELS: dict[str, type[BaseModel]] = {
-    "deny_window": schema.DenyWindowRule,
-    "allow_window": schema.AllowWindowRule,
-    "daily_budget": schema.DailyBudgetRule,
-    "spending_cap": schema.SpendingCapRule,
-    "forbid": schema.ForbidRule,
-    "require_consent": schema.ConsentRule,
-    "require_verified": schema.VerifiedRule,
-    "content_age": schema.ContentAgeRule,
-    "stranger_contact": schema.StrangerContactRule,
-    "resource_match": schema.ResourceMatchRule,
-    "rest_reminder": schema.RestReminderRule,
-    "lockout_warning": schema.LockoutWarningRule,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,12 +222,12 @@ def _schema_problem(
     elif kind == "union_tag_invalid":
         code, message = "unknown_rule_kind", f"unknown rule kind `{ctx.get('tag')}`"
         loc = (*loc, "kind")
-        hint = did_you_mean(str(ctx.get("tag")), schema.RULE_KINDS) or (
-            "kinds: " + ", ".join(schema.RULE_KINDS)
+        hint = did_you_mean(str(ctx.get("tag")), kinds.NAMES) or (
+            "kinds: " + ", ".join(kinds.NAMES)
         )
     elif kind == "union_tag_not_found":
         code, message = "missing_key", "rule needs a `kind`"
-        hint = "kinds: " + ", ".join(schema.RULE_KINDS)
+        hint = "kinds: " + ", ".join(kinds.NAMES)
     elif kind == "literal_error":
         expected = str(ctx.get("expected", ""))
         choices = re.findall(r"'([^']*)'", expected)
@@ -305,7 +291,7 @@ def _clean_loc(loc: tuple[Any, ...]) -> KeyPath:
     """Drop pydantic's union-member tags so the path is the file's own key path."""
     out: list[str | int] = []
     for i, part in enumerate(loc):
-        if i == 2 and loc[0] == "rules" and part in _RULE_MODELS:
+        if i == 2 and loc[0] == "rules" and part in kinds.MODELS:
             continue
         if isinstance(part, str) and ("[" in part or part.startswith("function-")):
             continue
@@ -331,7 +317,7 @@ def _model_at(path: KeyPath, raw: dict[str, Any]) -> type[BaseModel] | None:
         rules = raw.get("rules")
         rule = rules[path[1]] if isinstance(rules, list) and path[1] < len(rules) else {}
         if len(path) == 2:
-            return _RULE_MODELS.get(rule.get("kind", "")) if isinstance(rule, dict) else None
+            return kinds.MODELS.get(rule.get("kind", "")) if isinstance(rule, dict) else None
         if path[2] == "message":
             return schema.Messages
         if path[2] == "windows":

@@ -1,16 +1,18 @@
 """Pydantic models of policy documents: the TOML format, one model per table.
 
 Unknown keys are rejected (with a did-you-mean added by the loader), durations, times and money
-are parsed here by the functions in `youthmode.units`, and every rule table is one of a fixed set
-of kinds chosen by its `kind` key. Cross-references (bands, actions, days) are checked later, in
-`validate.py`, when the whole policy set is known.
+are parsed here by the functions in `youthmode.units`, and every rule table is one of the kinds
+of the registry (`kinds.py`), chosen by its `kind` key. Cross-references (bands, actions,
+days) are checked later, in `validate.py`, when the whole policy set is known.
 """
 
 from __future__ import annotations
 
+import functools
+import operator
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
@@ -193,37 +195,23 @@ class LockoutWarningRule(RuleBase):
     before: Duration
 
 
-Rule = Annotated[
-    DenyWindowRule
-    | AllowWindowRule
-    | DailyBudgetRule
-    | SpendingCapRule
-    | ForbidRule
-    | ConsentRule
-    | VerifiedRule
-    | ContentAgeRule
-    | StrangerContactRule
-    | ResourceMatchRule
-    | RestReminderRule
-    | LockoutWarningRule,
-    Field(discriminator="kind"),
-]
+def _kind_models(base: type[RuleBase]) -> list[type[RuleBase]]:
+    """The models below ``base`` that have a `kind`, in the order they are defined here."""
+    out: list[type[RuleBase]] = []
+    for sub in base.__subclasses__():
+        if "kind" in sub.model_fields:
+            out.append(sub)
+        out.extend(_kind_models(sub))
+    return out
 
-RULE_KINDS = (
-    "deny_window",
-    "allow_window",
-    "daily_budget",
-    "spending_cap",
-    "forbid",
-    "require_consent",
-    "require_verified",
-    "content_age",
-    "stranger_contact",
-    "resource_match",
-    "rest_reminder",
-    "lockout_warning",
-)
-OBLIGATION_KINDS = frozenset({"rest_reminder", "lockout_warning"})
+
+# Every rule kind's table, chosen by its `kind` key. The registry (`kinds.py`) names each model
+# with the rest of its kind; tests/test_kinds.py checks the two agree.
+RULE_MODELS: tuple[type[RuleBase], ...] = tuple(_kind_models(RuleBase))
+if TYPE_CHECKING:
+    Rule = RuleBase
+else:
+    Rule = Annotated[functools.reduce(operator.or_, RULE_MODELS), Field(discriminator="kind")]
 
 
 class PolicyDocument(Document):

@@ -7,6 +7,7 @@ inheritance, and duplicate ids. All problems are collected; a set with any error
 
 from __future__ import annotations
 
+import functools
 import re
 import zoneinfo
 from collections.abc import Iterable, Sequence
@@ -14,17 +15,15 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from youthmode.calendar import DAY_TYPES, WEEKDAYS, CalendarOverrides, supported_countries
+from youthmode.calendar import CalendarOverrides, supported_countries
 from youthmode.errors import Problem, did_you_mean
-from youthmode.policies import schema
+from youthmode.policies import kinds, schema
 from youthmode.policies.loader import SourceFile
 from youthmode.policies.positions import Path as KeyPath
-from youthmode.units import format_time_of_day
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-DAY_SELECTORS = (*WEEKDAYS, "weekend", "workday", "holiday", "makeup_workday", "*")
 UNKNOWN_BAND = "unknown"
 ALL = "*"
 # Minor units of currencies whose minor unit is not 2 (ISO 4217).
@@ -244,29 +243,31 @@ def _merge(
         rules=rules,
     )
     for rule in rules:
+        kind = kinds.BY_NAME[rule.rule.kind]
         if rule.file is src:
             _check_rule(policy, rule, check)
-        elif rule.rule.kind == "spending_cap":
-            _check_inherited_cap(policy, rule, src, check)
+            kind.check(_rule_check(policy, rule, src, check))
+        else:
+            kind.check_inherited(_rule_check(policy, rule, src, check))
     return policy
 
 
-def _check_inherited_cap(
+def _rule_check(
     policy: ResolvedPolicy, item: RuleSource, src: SourceFile, check: _Checker
-) -> None:
-    """An inherited cap that selects a new action of this pack needs that action to spend."""
+) -> kinds.RuleCheck:
+    """What a kind's own checks see of ``item``; problems are reported in ``src``."""
     rule = item.rule
-    for action in sorted(expand_actions(rule.actions, rule.tags, policy.actions)):
-        if action in src.document.catalog.actions and policy.actions[action].spend is None:
-            check.add(
-                src,
-                ("catalog", "actions", action),
-                "cap_on_non_spending_action",
-                f"inherited spending cap `{item.origin}/{rule.id}` applies to `{action}`, "
-                "which has no `spend` kind",
-                hint='set spend = "..." on this action, or give it other tags',
-                rule=rule.id,
-            )
+    selected = expand_actions(rule.actions, rule.tags, policy.actions)
+    return kinds.RuleCheck(
+        rule=rule,
+        path=item.path,
+        origin=item.origin,
+        currency=policy.currency,
+        currency_places=policy.currency_places,
+        selected={a: policy.actions[a] for a in sorted(selected)},
+        own_actions=frozenset(src.document.catalog.actions),
+        report=functools.partial(check.add, src),
+    )
 
 
 def _check_timezone(src: SourceFile, name: str, check: _Checker) -> None:
@@ -624,7 +625,7 @@ def _check_rule(policy: ResolvedPolicy, item: RuleSource, check: _Checker) -> No
             hint='lowercase words joined by `_`, e.g. "curfew" or "game_time"',
             rule=rule.id,
         )
-    if rule.reason is None and rule.kind in ("deny_window", "resource_match"):
+    if rule.reason is None and kinds.BY_NAME[rule.kind].reason is None:
         check.add(
             src,
             (*path, "reason"),
@@ -633,51 +634,6 @@ def _check_rule(policy: ResolvedPolicy, item: RuleSource, check: _Checker) -> No
             hint='e.g. reason = "curfew"',
             rule=rule.id,
         )
-    if rule.kind in ("deny_window", "allow_window"):
-        _check_windows(item, check)
-    elif rule.kind == "daily_budget":
-        for day in rule.limit_by_day:
-            if day not in DAY_TYPES:
-                check.add(
-                    src,
-                    (*path, "limit_by_day", day),
-                    "unknown_day_type",
-                    f"`{day}` is not a day type",
-                    hint=did_you_mean(day, DAY_TYPES) or "day types: " + ", ".join(DAY_TYPES),
-                    rule=rule.id,
-                )
-    elif rule.kind == "resource_match" and not rule.match:
-        check.add(
-            src,
-            (*path, "match"),
-            "invalid_value",
-            f"rule `{rule.id}` has an empty `match`, which would deny everything",
-            hint='e.g. match = { recipient = "stranger" }; use kind `forbid` to deny all',
-            rule=rule.id,
-        )
-    elif rule.kind == "spending_cap":
-        exponent = rule.max.as_tuple().exponent
-        if isinstance(exponent, int) and -exponent > policy.currency_places:
-            check.add(
-                src,
-                (*path, "max"),
-                "invalid_amount",
-                f"amount `{rule.max}` has more than {policy.currency_places} decimal places "
-                f"for {policy.currency}",
-                hint="amounts are exact to the currency's minor unit",
-                rule=rule.id,
-            )
-        selected = expand_actions(rule.actions, rule.tags, policy.actions)
-        for action in sorted(selected):
-            if policy.actions[action].spend is None:
-                check.add(
-                    src,
-                    (*path, "actions" if rule.actions else "tags"),
-                    "cap_on_non_spending_action",
-                    f"spending cap `{rule.id}` applies to `{action}`, which has no `spend` kind",
-                    hint=f'set spend = "..." on [catalog.actions."{action}"]',
-                    rule=rule.id,
-                )
 
 
 def _check_actions(policy: ResolvedPolicy, item: RuleSource, check: _Checker) -> None:
@@ -718,73 +674,3 @@ def _check_actions(policy: ResolvedPolicy, item: RuleSource, check: _Checker) ->
                 hint=did_you_mean(tag, known_tags),
                 rule=rule.id,
             )
-
-
-def _check_windows(item: RuleSource, check: _Checker) -> None:
-    rule, src, path = item.rule, item.file, item.path
-    shorthand = rule.between is not None
-    if shorthand == bool(rule.windows):
-        check.add(
-            src,
-            path,
-            "invalid_window",
-            f"rule `{rule.id}` needs either `between` or `windows`, not both or neither",
-            hint='e.g. between = ["22:00", "06:00"]',
-            rule=rule.id,
-        )
-        return
-    if not shorthand and (rule.days is not None or rule.except_days is not None):
-        check.add(
-            src,
-            (*path, "days"),
-            "invalid_window",
-            "`days` and `except_days` go inside each window when `windows` is used",
-            rule=rule.id,
-        )
-    windows: list[tuple[KeyPath, tuple[int, int], list[str], list[str]]] = []
-    if shorthand:
-        days = [ALL] if rule.days is None else rule.days
-        windows.append((path, rule.between, days, rule.except_days or []))
-    else:
-        for j, w in enumerate(rule.windows):
-            windows.append(((*path, "windows", j), w.between, w.days, w.except_days))
-    for wpath, (start, end), days, except_days in windows:
-        if start == end or (start, end) == (0, 86400):
-            check.add(
-                src,
-                (*wpath, "between"),
-                "empty_window",
-                f"a window from {format_time_of_day(start)} to {format_time_of_day(end)} "
-                "is empty or the whole day",
-                hint="use kind `forbid` to deny all day",
-                rule=rule.id,
-            )
-        if start == 86400:
-            check.add(
-                src,
-                (*wpath, "between", 0),
-                "invalid_time",
-                "a window cannot start at 24:00",
-                rule=rule.id,
-            )
-        if not days:
-            check.add(
-                src,
-                (*wpath, "days"),
-                "unknown_day",
-                "`days` is empty, so the window never applies",
-                hint='list days, e.g. ["fri", "sat"], or leave `days` out for every day',
-                rule=rule.id,
-            )
-        for key, selectors in (("days", days), ("except_days", except_days)):
-            for j, day in enumerate(selectors):
-                if day not in DAY_SELECTORS:
-                    check.add(
-                        src,
-                        (*wpath, key, j),
-                        "unknown_day",
-                        f"`{day}` is not a day selector",
-                        hint=did_you_mean(day, DAY_SELECTORS)
-                        or "days: " + ", ".join(DAY_SELECTORS),
-                        rule=rule.id,
-                    )

@@ -1,0 +1,200 @@
+"""The values each dimension of the diff domain takes, from the rules that read it.
+
+Which rules read which dimension is their kind's `reads` in the registry
+(`youthmode.policies.kinds`). A dimension's candidate values are the thresholds those rules
+name (limits, caps, consents, listed resource values) and the values just beside them; values
+every rule treats alike are merged (`distinct`). `domain.py` takes the product.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from youthmode.policies.kinds import kind_of
+from youthmode.policies.rules import (
+    CompiledRule,
+    ConsentRule,
+    DailyBudgetRule,
+    ResourceMatchRule,
+    RestReminderRule,
+    SpendingCapRule,
+)
+
+# The dimensions of `kinds.Dimension` the domain varies, for denying rules and for obligations,
+# and the evaluator each is read through. `lookahead` (lockout warnings) is left out of the
+# domain on purpose (see domain.py).
+FOR_DENIALS: dict[str, type[CompiledRule]] = {
+    "time": CompiledRule,  # any rule: its answer at the start of each slice
+    "today": DailyBudgetRule,
+    "money": SpendingCapRule,
+    "verified": CompiledRule,
+    "consents": ConsentRule,
+    "min_age": CompiledRule,
+    "resource": ResourceMatchRule,
+}
+FOR_OBLIGATIONS: dict[str, type[CompiledRule]] = {
+    "session": RestReminderRule,
+    "lookahead": CompiledRule,
+}
+DIMENSIONS_HANDLED = frozenset(FOR_DENIALS) | frozenset(FOR_OBLIGATIONS)
+
+
+def unhandled(reads: Iterable[str], evaluator: type[CompiledRule]) -> list[str]:
+    """What the domain cannot vary of what a kind ``reads`` through ``evaluator``."""
+    obligation = evaluator.obligation
+    table = FOR_OBLIGATIONS if obligation else FOR_DENIALS
+    return [
+        f"`{d}` ({'obligation' if obligation else 'denying rule'}, {evaluator.__name__})"
+        for d in sorted(reads)
+        if d not in table or not issubclass(evaluator, table[d])
+    ]
+
+
+def check_known(rules: Iterable[CompiledRule]) -> None:
+    """Refuse rules of a kind the domain cannot vary, rather than leave their regions out."""
+    for rule in rules:
+        missing = unhandled(kind_of(rule).reads, type(rule))
+        if missing:
+            raise TypeError(
+                f"rule kind `{rule.kind}` reads {', '.join(missing)}, which "
+                "authoring/dimensions.py does not vary: teach it this kind"
+            )
+
+
+R = TypeVar("R", bound=CompiledRule)
+
+
+def reading(rules: Iterable[CompiledRule], dimension: str, cls: type[R]) -> list[R]:
+    """The rules whose kind reads ``dimension``; the domain knows its values through ``cls``."""
+    out: list[R] = []
+    for rule in rules:
+        if dimension in kind_of(rule).reads:
+            if not isinstance(rule, cls):
+                raise TypeError(
+                    f"rule kind `{rule.kind}` reads `{dimension}`, which authoring/dimensions.py "
+                    f"varies only for {cls.__name__} rules: teach it this kind"
+                )
+            out.append(rule)
+    return out
+
+
+# Resource fields with a meaning of their own; `resource_match` values for others are free text.
+TYPED_FIELDS = ("category", "app", "min_age", "amount", "currency")
+EXEMPT_APP = "guardian-exempt-app"
+
+
+def distinct(candidates: Iterable[Any], signature: Callable[[Any], Any]) -> list[Any]:
+    """The first candidate of every signature, in order."""
+    seen: set[Any] = set()
+    out = []
+    for c in candidates:
+        key = signature(c)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
+def todays(rules: list[CompiledRule]) -> list[int]:
+    limits = {
+        limit
+        for r in reading(rules, "today", DailyBudgetRule)
+        for limit in (r.limit, *(r.limit_by_day or {}).values())
+    }
+    return sorted({0, *(x for limit in limits for x in (limit - 1, limit) if x >= 0)})
+
+
+def sessions(obligations: list[CompiledRule]) -> list[int]:
+    after = {r.after for r in reading(obligations, "session", RestReminderRule)}
+    return sorted({0, *(x for a in after for x in (a, a + 1))})
+
+
+def waived(rule: CompiledRule, exemptions: Iterable[str]) -> bool:
+    names = set(exemptions)
+    return rule.code in names or rule.id in names or rule.ref in names
+
+
+def waiver_sets(waivable: list[CompiledRule]) -> list[tuple[str, ...]]:
+    """No waiver, each reason code or rule id alone, and all of them. Full names
+    (`policy/rule`) are left out: they only rename what the id waives."""
+    tokens = list(dict.fromkeys(t for r in waivable for t in (r.code, r.id)))
+    sets: list[tuple[str, ...]] = [(), *((t,) for t in tokens)]
+    if len(tokens) > 1:
+        sets.append(tuple(tokens))
+    return distinct(sets, lambda s: tuple(waived(r, s) for r in waivable))
+
+
+def consent_sets(rules: list[ConsentRule], action: str) -> list[tuple[str, ...]]:
+    names = list(dict.fromkeys(r.consent or action for r in rules))
+    sets: list[tuple[str, ...]] = [(), *((n,) for n in names)]
+    if len(names) > 1:
+        sets.append(tuple(names))
+    return distinct(sets, lambda s: tuple((r.consent or action) in s for r in rules))
+
+
+def apps(
+    rules: list[CompiledRule], matches: list[ResourceMatchRule]
+) -> list[tuple[str | None, bool]]:
+    out: list[tuple[str | None, bool]] = [(None, False)]
+    if any(r.category_exemptions and r.waivable for r in rules):
+        out.append((EXEMPT_APP, True))
+    listed = [v for r in matches for v in sorted((r.match or {}).get("app", ()))]
+    out.extend((v, False) for v in listed)
+    return distinct(
+        out,
+        lambda c: (
+            c[1],
+            *(c[0] is not None and c[0] in (r.match or {}).get("app", ()) for r in matches),
+        ),
+    )
+
+
+def min_ages(
+    rules: list[CompiledRule], matches: list[ResourceMatchRule], age: int | None
+) -> list[int | None]:
+    listed = [
+        int(v)
+        for r in matches
+        for v in sorted((r.match or {}).get("min_age", ()))
+        if v.isdigit() and int(v) <= 150
+    ]
+    content = bool(reading(rules, "min_age", CompiledRule))
+    if not content and not listed:
+        return [None]
+    near = [0] if age is None else [age, age + 1] if age < 150 else [age]
+    candidates: list[int | None] = [None, *(near if content else []), *listed]
+
+    def signature(mn: int | None) -> tuple[bool, ...]:
+        restricted = mn is not None and (age is None or mn > age)
+        return (
+            mn is None,
+            restricted,
+            *(mn is not None and str(mn) in (r.match or {}).get("min_age", ()) for r in matches),
+        )
+
+    return distinct(candidates, signature)
+
+
+def extras(matches: list[ResourceMatchRule]) -> list[tuple[tuple[str, str], ...]]:
+    """Values for the other resource fields `resource_match` rules read (e.g. `recipient`)."""
+    keys = sorted({k for r in matches for k in (r.match or {}) if k not in TYPED_FIELDS})
+    if not keys:
+        return [()]
+    per_key: list[list[tuple[str, str] | None]] = []
+    for key in keys:
+        values = sorted({v for r in matches for v in (r.match or {}).get(key, ())})
+        if key == "recipient":
+            values = [v for v in values if v in ("contact", "stranger")]
+        per_key.append([None, *((key, v) for v in values)])
+    combos = [tuple(x for x in combo if x is not None) for combo in itertools.product(*per_key)]
+
+    def signature(combo: tuple[tuple[str, str], ...]) -> tuple[bool, ...]:
+        fields = dict(combo)
+        return tuple(
+            all(fields.get(k) in vs for k, vs in (r.match or {}).items() if k not in TYPED_FIELDS)
+            for r in matches
+        )
+
+    return distinct(combos, signature)

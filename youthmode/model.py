@@ -25,7 +25,7 @@ from pydantic_core import PydanticCustomError
 from youthmode.units import UnitError, check_amount, parse_time_of_day
 
 # The limits every route reads, the fast reader (request_reader.py) and this model alike; the
-# HTTP layer adds its own for bodies (api.py). docs/api.md "Limits" lists them all.
+# HTTP layer adds its own for bodies (server/body.py). docs/api.md "Limits" lists them all.
 EARLIEST_AT = datetime(2000, 1, 1, tzinfo=UTC)  # CONTRACT section 1: decisions from 2000 ...
 LATEST_AT = datetime(2100, 1, 1, tzinfo=UTC)  # ... to the end of 2099 (this bound excluded)
 AT_RANGE = "from 2000-01-01T00:00:00Z up to 2100-01-01T00:00:00Z (excluded)"

@@ -78,7 +78,7 @@ class RateLimited:
 
 
 def _count_failure() -> None:
-    from youthmode.metrics import decision_log_failures
+    from youthmode.server.metrics import decision_log_failures
 
     decision_log_failures().inc()
 

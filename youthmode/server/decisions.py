@@ -21,6 +21,7 @@ from youthmode.ledger import deciding
 from youthmode.model import Decision, DecisionRequest
 from youthmode.server.body import parse_json_body
 from youthmode.server.caller import caller_key, check_tenant, request_id, requires, withheld
+from youthmode.server.decision_log import plain_request
 from youthmode.server.metrics import DecisionTally
 from youthmode.server.problems import ApiProblem, request_problem, respond
 from youthmode.server.state import ServerState, engine_now
@@ -69,12 +70,12 @@ class Decider:
         if state.keys is not None and state.keys.tenants:
             check_tenant(body)
         if not explain and self.without_ledger(body):
-            # The engine reads plain JSON straight into facts; the request model is built
-            # only when something needs it (the decision log).
+            # The engine reads plain JSON straight into facts, and so does the decision log:
+            # the request model is built only for a body that is not plain.
             decision = engine.decide(body)
             text = decision.model_dump_json()
             elapsed = time.perf_counter() - started
-            self.account(lambda: engine.parse(body), decision, elapsed, batch_id, tally)
+            self.account(lambda: _logged(engine, body), decision, elapsed, batch_id, tally)
             return text
         parsed = engine.parse(body)
         done = deciding.decide(engine, state.ledger, parsed, explain=explain)
@@ -92,7 +93,7 @@ class Decider:
 
     def account(
         self,
-        parsed: Callable[[], DecisionRequest],
+        parsed: Callable[[], DecisionRequest | dict[str, Any]],
         decision: Decision,
         elapsed: float,
         batch_id: str | None,
@@ -172,6 +173,12 @@ def blueprint(state: ServerState) -> Blueprint:
         return respond(_policy_detail(state.holder.engine, policy_id))
 
     return bp
+
+
+def _logged(engine: Engine, body: Any) -> DecisionRequest | dict[str, Any]:
+    """The request to log for a decided body: read as plain JSON, or through the model."""
+    plain = plain_request(body)
+    return plain if plain is not None else engine.parse(body)
 
 
 def _batch_items(body: Any, limit: int) -> list[Any]:

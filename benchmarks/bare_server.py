@@ -2,7 +2,7 @@
 
 `POST /v1/decisions` reads the body and answers a fixed decision JSON of typical size (no
 parsing, no engine), so "youthmode / bare" is the cost of the decision work on top of Flask and
-gunicorn. The server is youthmode.server's gunicorn application with only `load()` replaced,
+gunicorn. The server is youthmode.server.runner's gunicorn application with only `load()` replaced,
 so every gunicorn setting (gthread, workers, threads, keep-alive, logging, hooks) is the same.
 
     python benchmarks/bare_server.py --port 8099 --workers 2
@@ -16,8 +16,8 @@ from typing import Any
 from flask import Flask, Response, request
 from gunicorn.app.base import BaseApplication
 
-from youthmode.config import ServerConfig
-from youthmode.server import _GunicornApp, prepare_metrics_dir
+from youthmode.server.config import ServerConfig
+from youthmode.server.runner import _GunicornApp, prepare_metrics_dir
 
 BODY = (
     '{"decision_id":"01a21eff-d6ae-709c-9bd5-cad7860abf24","effect":"deny","allowed":false,'

@@ -26,7 +26,7 @@ from typing import Any
 from sysload import busy_seconds
 from worker_profile import profile_worker
 
-from youthmode.config import ServerConfig
+from youthmode.server.config import ServerConfig
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

@@ -23,13 +23,13 @@ from typing import Any
 
 # (label, function name as py-spy prints it, file it lives in)
 PARTS: tuple[tuple[str, str, str], ...] = (
-    ("the decision endpoint (all of it)", ".decisions", "youthmode/api.py"),
+    ("the decision endpoint (all of it)", ".decide", "youthmode/server/decisions.py"),
     ("  engine.decide", "Engine.decide", "youthmode/engine.py"),
     ("    the request reader", "read_plain", "youthmode/request.py"),
     ("    evaluate (timeline, response models)", "evaluate", "youthmode/decision.py"),
     ("  JSON response (model_dump_json)", "model_dump_json", "pydantic/main.py"),
-    ("  metrics", "_account", "youthmode/api.py"),
-    ("  JSON body parsing", "parse_json_body", "youthmode/api.py"),
+    ("  metrics", "Decider.account", "youthmode/server/decisions.py"),
+    ("  JSON body parsing", "parse_json_body", "youthmode/server/body.py"),
     ("bare Flask's endpoint (all of it)", ".decisions", "bare_server.py"),
     ("Flask and werkzeug, the endpoint included", "Flask.wsgi_app", "flask/app.py"),
 )

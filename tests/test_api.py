@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 
 import youthmode
 from youthmode.api import create_app
-from youthmode.auth import create_key
-from youthmode.config import ServerConfig
+from youthmode.server.auth import create_key
+from youthmode.server.config import ServerConfig
 
 KID = {"age": 12, "verified": True}
 GAME = {
@@ -592,8 +592,8 @@ class TestTenants:
         assert refused["errors"][0]["code"] == "foreign_subject"
 
     def test_keys_create_binds_a_key_to_a_prefix(self, tmp_path: Path) -> None:
-        from youthmode.auth import load_keys
         from youthmode.cli import main
+        from youthmode.server.auth import load_keys
 
         path = tmp_path / "keys.toml"
         code = main(["keys", "create", "--id", "t", "--scopes", "decide", "--subjects", "acme:",
@@ -621,7 +621,7 @@ class TestTenants:
     ],
 )
 def test_any_broken_keys_file_is_a_key_file_error(tmp_path: Path, content: bytes) -> None:
-    from youthmode.auth import KeyFileError, load_keys
+    from youthmode.server.auth import KeyFileError, load_keys
 
     path = tmp_path / "keys.toml"
     path.write_bytes(content)

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from redis_support import RedisProcess
 
 from youthmode.api import create_app
-from youthmode.config import ServerConfig
+from youthmode.server.config import ServerConfig
 
 KID = {"id": "kid-1", "age": 12, "verified": True}
 

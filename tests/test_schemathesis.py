@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from youthmode.api import create_app
-from youthmode.config import ServerConfig
+from youthmode.server.config import ServerConfig
 
 _STATE = tempfile.TemporaryDirectory(prefix="youthmode-schemathesis-")
 LEDGER = Path(_STATE.name) / "ledger.db"

@@ -388,7 +388,7 @@ def test_serve_refuses_bad_settings_before_listening(
 
 
 def test_production_refuses_to_start_without_a_log_key(tmp_path: Path) -> None:
-    from youthmode.auth import create_key
+    from youthmode.server.auth import create_key
 
     create_key(tmp_path / "keys.toml", "backend", ["decide"])
     env = {"YOUTHMODE_KEYS_FILE": str(tmp_path / "keys.toml"), "YOUTHMODE_LOG_KEY": ""}
@@ -524,7 +524,7 @@ def test_sighup_with_a_too_deep_policy_file_keeps_serving(server: Server) -> Non
 
 
 def test_sighup_with_a_too_deep_keys_file_keeps_the_keys(tmp_path: Path) -> None:
-    from youthmode.auth import create_key
+    from youthmode.server.auth import create_key
 
     keys = tmp_path / "keys.toml"
     secret = create_key(keys, "backend", ["decide"])

@@ -10,9 +10,9 @@ from typing import Any
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from youthmode.config import ServerConfig
     from youthmode.errors import PolicyError
-    from youthmode.server import main_serve
+    from youthmode.server.config import ServerConfig
+    from youthmode.server.runner import main_serve
 
     try:
         config = ServerConfig.from_env(
@@ -35,7 +35,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
-    from youthmode.auth import KeyFileError, create_key
+    from youthmode.server.auth import KeyFileError, create_key
 
     try:
         scopes = [s.strip() for s in args.scopes.split(",")]

@@ -30,7 +30,7 @@ from youthmode.units import UnitError, check_amount, parse_time_of_day
 # Named once, here, and read by both routes that turn a request into facts (request.py): the
 # pydantic fields below and the fast plain-dict reader. tests/test_request.py asks both routes
 # about every one of them, at the limit and just past it. The HTTP layer adds its own limits
-# for bodies (api.py); docs/api.md "Limits" lists them all.
+# for bodies (server/body.py); docs/api.md "Limits" lists them all.
 MAX_AGE = 150  # `subject.age`, `resource.min_age`: whole years, from 0
 EARLIEST_BIRTHDATE = date(1850, 1, 1)  # `subject.birthdate` (and not after `at`)
 MAX_ID_LENGTH = 256  # `subject.id`, in characters

@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from youthmode.api import create_app
-from youthmode.config import ServerConfig
+from youthmode.server.config import ServerConfig
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 FUZZ = settings(

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from youthmode.api import MAX_DEPTH, create_app
-from youthmode.config import ServerConfig
+from youthmode.api import create_app
+from youthmode.server.body import MAX_DEPTH
+from youthmode.server.config import ServerConfig
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 NOW = "2026-11-27T12:30:00Z"  # Friday 20:30 in Shanghai

@@ -14,9 +14,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from youthmode.api import create_app
-from youthmode.auth import KeyRing, hash_key, load_keys
-from youthmode.config import ServerConfig
 from youthmode.ledger.store import StoreOutcomeUnknown
+from youthmode.server.auth import KeyRing, hash_key, load_keys
+from youthmode.server.config import ServerConfig
 
 NOW = "2026-11-27T12:30:00Z"  # Friday 20:30 in Shanghai
 KID = {"age": 12, "verified": True}

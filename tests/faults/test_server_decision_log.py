@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 import youthmode
-from youthmode import decision_log as module
-from youthmode.decision_log import DecisionLog, DecisionLogError, check_target
-from youthmode.metrics import PROCESS_REGISTRY
+from youthmode.server import decision_log as module
+from youthmode.server.decision_log import DecisionLog, DecisionLogError, check_target
+from youthmode.server.metrics import PROCESS_REGISTRY
 
 GAME = {
     "subject": {"id": "u-42", "age": 12, "verified": True},
@@ -133,7 +133,7 @@ def test_a_really_full_disk_keeps_lines_whole(tiny_disk: Path) -> None:
 
 WRITER = """
 import sys
-from youthmode.decision_log import DecisionLog
+from youthmode.server.decision_log import DecisionLog
 log = DecisionLog(sys.argv[1], b"k")
 for n in range(400):
     log.write({"writer": sys.argv[2], "n": n, "pad": "x" * (n * 37 % 9000)})

@@ -18,10 +18,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from youthmode.api import create_app
-from youthmode.config import ServerConfig
 from youthmode.engine import Engine
 from youthmode.policies import loader
-from youthmode.reloader import PolicyHolder
+from youthmode.server.config import ServerConfig
+from youthmode.server.reloader import PolicyHolder
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 DEEP = "x = " + "[" * 5000 + "]" * 5000 + "\n"
@@ -120,7 +120,7 @@ def test_a_worker_booting_on_a_too_deep_file_serves_the_snapshot(
 def test_the_keys_re_read_on_sighup_survives_any_exception(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from youthmode import server
+    from youthmode.server import runner as server
 
     keys = object()
     config = ServerConfig(policies=str(CONFIGS), keys_file=str(tmp_path / "keys.toml"))

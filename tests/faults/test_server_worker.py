@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from prometheus_client.mmap_dict import MmapedDict, mmap_key
 
-from youthmode.config import ServerConfig, unknown_variables
-from youthmode.metrics import _FolderCollector, merge_dead_process
-from youthmode.server import inherited_fds
-from youthmode.server_worker import (
+from youthmode.server.config import ServerConfig, unknown_variables
+from youthmode.server.metrics import _FolderCollector, merge_dead_process
+from youthmode.server.runner import inherited_fds
+from youthmode.server.worker import (
     BodyGuard,
     DeadlineSocket,
     ReadDeadline,

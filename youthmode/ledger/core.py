@@ -21,11 +21,12 @@ from pydantic_core import PydanticSerializationError
 
 from youthmode.engine import Engine, system_clock
 from youthmode.errors import RequestError, did_you_mean
+from youthmode.ledger import deciding
 from youthmode.ledger import guardian as guardian_rules
 from youthmode.ledger.store import LedgerConflict, Store, StoreUnavailable, Transaction
 from youthmode.ledger.text import is_clean_text
 from youthmode.ledger.usage import Interval, coalesce, merge, session_seconds, split_days, total
-from youthmode.model import Decision, DecisionRequest, Guardian, Usage
+from youthmode.model import Decision, DecisionRequest, Explanation, Guardian, Usage
 from youthmode.policies import CompiledPolicy
 
 T = TypeVar("T")
@@ -431,22 +432,12 @@ class LedgerCore:
     def decide(self, request: DecisionRequest | Mapping[str, Any]) -> Decision:
         """Decide with usage and guardian settings from the ledger (explicit `usage` wins)."""
         engine = self.engine
-        filled, mode = self.prepare(engine.parse(request), engine)
-        return engine.decide(
-            filled, degraded=mode == "degraded", store_unavailable=mode == "unavailable"
-        )
+        return deciding.decide(engine, self, engine.parse(request)).decision
 
-    def explain(self, request: DecisionRequest | Mapping[str, Any]) -> Any:
+    def explain(self, request: DecisionRequest | Mapping[str, Any]) -> Explanation:
         engine = self.engine
-        filled, mode = self.prepare(engine.parse(request), engine)
-        if mode == "unavailable":
-            from youthmode.model import Explanation
-
-            return Explanation(decision=engine.decide(filled, store_unavailable=True), trace=[])
-        result = engine.explain(filled)
-        if mode == "degraded":
-            result.decision.degraded = True
-        return result
+        done = deciding.decide(engine, self, engine.parse(request), explain=True)
+        return Explanation(decision=done.decision, trace=done.trace or [])
 
     def _fill(self, tx: Transaction, request: DecisionRequest, engine: Engine) -> DecisionRequest:
         policy = engine.policy(request.policy)

@@ -87,20 +87,3 @@ class Store(Protocol):
     def ping(self) -> None: ...
 
     def close(self) -> None: ...
-
-
-def open_store(url: str, **options: Any) -> Store:
-    """`sqlite:///path/to/file.db` or `redis://host:port/db` (with `?prefix=...`)."""
-    if url.startswith("sqlite:"):
-        from youthmode.ledger.sqlite_store import SqliteStore
-
-        if url.rstrip("/") in ("sqlite:", "sqlite:/", "sqlite://"):
-            raise ValueError(
-                "a SQLite store needs a file: sqlite:///relative.db or sqlite:////absolute/path.db"
-            )
-        return SqliteStore(url, **options)
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        from youthmode.ledger.redis_store import RedisStore
-
-        return RedisStore(url, **options)
-    raise ValueError(f"unknown store URL `{url}`; use sqlite:///file.db or redis://host:port/db")

@@ -1,11 +1,14 @@
 """The OpenAPI 3.1 document, generated from the same pydantic models the engine uses.
 
 Nothing here restates a field by hand: request and response bodies come from `youthmode.model`
-and the API's envelope models below, so the document cannot drift from the code.
+and the API's envelope models below, so the document cannot drift from the code. Which paths
+it lists, and each operation's `operationId` and `tags`, come from the app's own route table
+(`Route`, one per blueprint view: `youthmode.server.app.route_table`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -14,6 +17,63 @@ from pydantic.json_schema import models_json_schema
 from youthmode.model import Decision, DecisionRequest, RuleTrace
 
 PROBLEM = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One operation the app serves: its method and OpenAPI path, blueprint and operationId."""
+
+    method: str  # lowercase, as OpenAPI keys operations
+    path: str  # `{name}` parameters, as OpenAPI writes them
+    tag: str  # the blueprint's name
+    operation_id: str
+
+
+# An example body per operation that takes one (shown by /docs, tried by schemathesis).
+_DECISION_EXAMPLE: dict[str, Any] = {
+    "policy": "cn-baseline",
+    "subject": {"id": "u-42", "birthdate": "2014-03-02", "verified": True},
+    "action": "game.play",
+    "at": "2026-11-27T20:30:00+08:00",
+    "usage": {"today_seconds": 1200, "session_seconds": 600},
+}
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "decide": _DECISION_EXAMPLE,
+    "decideBatch": {"requests": [_DECISION_EXAMPLE]},
+    "recordUsage": {
+        "subject_id": "u-42",
+        "events": [
+            {
+                "id": "e-1",
+                "action": "app.use",
+                "app": "com.example.game",
+                "start": "2026-11-27T20:00:00+08:00",
+                "end": "2026-11-27T20:20:00+08:00",
+            }
+        ],
+    },
+    "recordPurchase": {
+        "subject_id": "u-42",
+        "id": "p-1",
+        "action": "game.purchase",
+        "amount": "30.00",
+        "currency": "CNY",
+    },
+    "reservePurchase": {
+        "subject_id": "u-42",
+        "order_id": "o-9",
+        "action": "game.purchase",
+        "amount": "30.00",
+        "currency": "CNY",
+        "subject": {"birthdate": "2014-03-02", "verified": True},
+    },
+    "commitPurchase": {"subject_id": "u-42"},
+    "releasePurchase": {"subject_id": "u-42"},
+    "updateGuardian": {"actor": "parent-1", "settings": {"daily_limit": "45m"}},
+    "grantTime": {"actor": "parent-1", "minutes": 30},
+    "askForTime": {"minutes": 30, "note": "finishing homework"},
+    "answerTimeRequest": {"actor": "parent-1", "answer": "15m"},
+}
 
 
 class ProblemError(BaseModel):
@@ -337,9 +397,16 @@ def _ledger_paths() -> dict[str, Any]:
 
 
 def build_openapi(
-    actions: list[str] | None = None, version: str = "0.1.0", ledger: bool = True
+    actions: list[str] | None = None,
+    version: str = "0.1.0",
+    ledger: bool = True,
+    routes: list[Route] | None = None,
 ) -> dict[str, Any]:
-    """The whole document. ``actions`` narrows `action` to the loaded catalogs' names."""
+    """The whole document. ``actions`` narrows `action` to the loaded catalogs' names.
+
+    With ``routes`` (the app's route table), the document lists exactly those operations,
+    each with its `operationId`, its blueprint as tag and, when it takes a body, an example.
+    """
     schemas = _schemas()
     if actions:
         for name in ("DecisionRequest",):
@@ -444,8 +511,10 @@ def build_openapi(
             )
         },
     }
-    if ledger:
+    if ledger or routes is not None:
         paths.update(_ledger_paths())
+    if routes is not None:
+        paths = _served(paths, routes)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -465,3 +534,24 @@ def build_openapi(
             },
         },
     }
+
+
+def _served(described: dict[str, Any], routes: list[Route]) -> dict[str, Any]:
+    """The operations of ``routes``, in the order described, with ids, tags and examples."""
+    served = {(r.path, r.method): r for r in routes}
+    missing = sorted(set(served) - {(p, m) for p, ops in described.items() for m in ops})
+    if missing:  # INVARIANT: every route is described; a new one needs its entry above
+        raise LookupError(f"routes without an OpenAPI description: {missing}")
+    paths: dict[str, Any] = {}
+    for path, ops in described.items():
+        for method, op in ops.items():
+            route = served.get((path, method))
+            if route is None:
+                continue
+            op = {"operationId": route.operation_id, "tags": [route.tag], **op}
+            body = op.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is not None and route.operation_id in EXAMPLES:
+                body = {**body, "example": EXAMPLES[route.operation_id]}
+                op["requestBody"] = {**op["requestBody"], "content": {"application/json": body}}
+            paths.setdefault(path, {})[method] = op
+    return paths

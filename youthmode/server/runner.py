@@ -4,7 +4,7 @@ The master checks everything it can before it starts any worker (settings, envir
 listening address, the decision-log file, the policies), sets up Prometheus multiprocess
 metrics, and turns SIGHUP into a graceful restart of every worker (gunicorn's own behaviour);
 workers that start while the files are broken serve the last good snapshot. Workers are
-`BufferedSyncWorker`s (youthmode/server_worker.py), so slow clients cannot hold them.
+`BufferedSyncWorker`s (youthmode/server/worker.py), so slow clients cannot hold them.
 docs/operations.md describes every limit and failure mode.
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from youthmode.config import ServerConfig, is_loopback, unknown_variables
+from youthmode.server.config import ServerConfig, is_loopback, unknown_variables
 
 log = logging.getLogger("youthmode.server")
 
@@ -108,9 +108,9 @@ def serve(config: ServerConfig) -> None:
     check_environment()
     check_log_key(config)
     check_bind(config)
-    from youthmode.decision_log import check_target
     from youthmode.engine import Engine
     from youthmode.policies import load_policies
+    from youthmode.server.decision_log import check_target
 
     check_target(config.decision_log)
     # Fail fast, in the master, with every problem listed; and import the holiday data here,
@@ -140,13 +140,13 @@ def Engine_check(config: ServerConfig) -> None:
 def _load_keys(config: ServerConfig) -> Any:
     if config.keys_file is None:
         return None
-    from youthmode.auth import KeyRing, load_keys
+    from youthmode.server.auth import KeyRing, load_keys
 
     return KeyRing(load_keys(config.keys_file))
 
 
 def _child_exit(server: Any, worker: Any) -> None:
-    from youthmode.metrics import merge_dead_process
+    from youthmode.server.metrics import merge_dead_process
 
     try:
         merge_dead_process(worker.pid)
@@ -203,7 +203,7 @@ class _GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no 
 
     def load(self) -> Any:
         from youthmode.api import create_app
-        from youthmode.server_worker import BodyGuard
+        from youthmode.server.worker import BodyGuard
 
         app = create_app(self.ym_config, keys=self.ym_keys)
         return BodyGuard(app, self.ym_config.max_body_bytes)

@@ -20,10 +20,11 @@ import time
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from youthmode.model import Decision, DecisionRequest
+from youthmode.model import Decision, DecisionRequest, parse_amount
 
 log = logging.getLogger("youthmode.decision_log")
 OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
@@ -78,7 +79,7 @@ class RateLimited:
 
 
 def _count_failure() -> None:
-    from youthmode.metrics import decision_log_failures
+    from youthmode.server.metrics import decision_log_failures
 
     decision_log_failures().inc()
 
@@ -125,7 +126,7 @@ class DecisionLog:
 
     def record(
         self,
-        request: DecisionRequest,
+        request: DecisionRequest | dict[str, Any],
         decision: Decision,
         latency_seconds: float,
         batch_id: str | None = None,
@@ -134,6 +135,9 @@ class DecisionLog:
         key_id: str | None = None,
     ) -> dict[str, Any]:
         body = decision.model_dump(mode="json")
+        subject_id = (
+            request["subject"].get("id") if isinstance(request, dict) else request.subject.id
+        )
         entry: dict[str, Any] = {
             "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "decision_id": decision.decision_id,
@@ -141,7 +145,7 @@ class DecisionLog:
             "request_id": request_id,
             "key_id": key_id,
             "policy": body["policy"],
-            "subject": self.pseudonym(request.subject.id),
+            "subject": self.pseudonym(subject_id),
             "request": _replayable(request, decision),
             "effect": decision.effect,
             "reasons": decision.reason_codes,
@@ -210,12 +214,147 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _replayable(request: DecisionRequest, decision: Decision) -> dict[str, Any]:
+def _replayable(request: DecisionRequest | dict[str, Any], decision: Decision) -> dict[str, Any]:
     """The request as the engine saw it, with the birthdate replaced by the computed age."""
-    data = request.model_dump(mode="json", exclude_none=True)
+    if isinstance(request, dict):
+        data = request  # from `plain_request`: a new dict, ours to change
+    else:
+        data = request.model_dump(mode="json", exclude_none=True)
     subject = data.get("subject", {})
     subject.pop("id", None)
     if subject.pop("birthdate", None) is not None:
         subject["age"] = decision.facts.age
     data["at"] = decision.facts.local_time.isoformat()
     return data
+
+
+# -- the logged request of a plain JSON body, without building the request model --------------
+class _NotPlain(Exception):
+    """The body needs the model to say what it means (`plain_request` gives up)."""
+
+
+REQUEST_KEYS = frozenset({"policy", "subject", "action", "at", "usage", "resource", "guardian"})
+RESOURCE_FIELDS = ("app", "category", "amount", "currency", "min_age", "recipient")
+GUARDIAN_LISTS = ("consents", "exemptions", "exempt_apps")
+GUARDIAN_FIELDS = (
+    *GUARDIAN_LISTS,
+    "daily_limit_seconds",
+    "curfew",
+    "more_curfews",
+    "extra_seconds",
+)
+USAGE_FIELDS = frozenset({"today_seconds", "session_seconds", "month_spent", "day_spent"})
+
+
+def plain_request(body: Any) -> dict[str, Any] | None:
+    """`DecisionRequest(body).model_dump(mode="json", exclude_none=True)`, read straight from a
+    decided JSON body made of the plain types the contract names; None for anything else (a
+    coercible value such as ``"12"`` for an age, an unknown field): the model says what that
+    means. Field order and defaults are the model's (tests/test_decision_log_plain.py)."""
+    try:
+        return _plain(body)
+    except _NotPlain:
+        return None
+
+
+def _plain(body: Any) -> dict[str, Any]:
+    if type(body) is not dict or not REQUEST_KEYS.issuperset(body):
+        raise _NotPlain
+    out: dict[str, Any] = {}
+    if (policy := _optional(body.get("policy"), str)) is not None:
+        out["policy"] = policy
+    out["subject"] = _subject(body.get("subject", {}))
+    out["action"] = _exact(body.get("action"), str)
+    if _optional(body.get("at"), str) is not None:
+        out["at"] = None  # its place: `_replayable` writes the local time the engine used
+    for key, read in (("usage", _usage), ("resource", _resource), ("guardian", _guardian)):
+        if (value := body.get(key)) is not None:
+            out[key] = read(value)
+    return out
+
+
+def _exact(value: Any, kind: type) -> Any:
+    if type(value) is not kind:
+        raise _NotPlain
+    return value
+
+
+def _optional(value: Any, kind: type) -> Any:
+    return None if value is None else _exact(value, kind)
+
+
+def _fields(data: Any, kinds: dict[str, type]) -> dict[str, Any]:
+    """``data``'s fields in the model's order, of exactly their kind; None left out."""
+    if type(data) is not dict or not data.keys() <= kinds.keys():
+        raise _NotPlain
+    return {
+        key: _exact(data[key], kind) for key, kind in kinds.items() if data.get(key) is not None
+    }
+
+
+def _subject(data: Any) -> dict[str, Any]:
+    out = _fields(data, {"id": str, "birthdate": str, "age": int, "verified": bool})
+    out.setdefault("verified", False)
+    return out
+
+
+def _usage(data: Any) -> dict[str, Any]:
+    if type(data) is not dict or not data.keys() <= USAGE_FIELDS:
+        raise _NotPlain
+    out: dict[str, Any] = _fields(
+        {k: v for k, v in data.items() if k.endswith("_seconds")},
+        {"today_seconds": int, "session_seconds": int},
+    )
+    for key in ("month_spent", "day_spent"):
+        if (value := data.get(key)) is not None:
+            out[key] = _amount(value)
+    return out
+
+
+def _amount(value: Any) -> str:
+    if type(value) not in (str, int, Decimal):
+        raise _NotPlain
+    try:
+        return str(parse_amount(value))
+    except ValueError:
+        raise _NotPlain from None
+
+
+def _resource(data: Any) -> dict[str, Any]:
+    if type(data) is not dict:
+        raise _NotPlain
+    kinds = {"app": str, "category": str, "currency": str, "min_age": int, "recipient": str}
+    out: dict[str, Any] = {}
+    for key in RESOURCE_FIELDS:
+        if (value := data.get(key)) is not None:
+            out[key] = _amount(value) if key == "amount" else _exact(value, kinds[key])
+    for key, value in data.items():  # the open fields, after the model's own
+        if key in RESOURCE_FIELDS or value is None:
+            continue
+        if type(value) not in (str, int, bool, Decimal):
+            raise _NotPlain
+        out[key] = str(value) if type(value) is Decimal else value
+    return out
+
+
+def _guardian(data: Any) -> dict[str, Any]:
+    if type(data) is not dict or not data.keys() <= set(GUARDIAN_FIELDS):
+        raise _NotPlain
+    out: dict[str, Any] = {
+        key: [] if data.get(key) is None else _strings(data[key]) for key in GUARDIAN_LISTS
+    }
+    for key in GUARDIAN_FIELDS[len(GUARDIAN_LISTS) :]:
+        value = data.get(key)
+        if value is None:
+            continue
+        if key == "curfew":
+            out[key] = _strings(value)
+        elif key == "more_curfews":
+            out[key] = [_strings(pair) for pair in _exact(value, list)]
+        else:
+            out[key] = _exact(value, int)
+    return out
+
+
+def _strings(value: Any) -> list[str]:
+    return [_exact(item, str) for item in _exact(value, list)]

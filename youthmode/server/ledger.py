@@ -11,26 +11,11 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from flask import Flask, Response, request
+from flask import Blueprint, Response, request
 from pydantic import BaseModel, ValidationError
 
-from youthmode.api import (
-    ApiProblem,
-    _State,
-    caller_key,
-    check_subject,
-    may_see,
-    parse_json_body,
-    problem_response,
-    request_problem,
-    requires,
-    requires_any,
-)
-from youthmode.api import (
-    request_id as current_request_id,
-)
 from youthmode.decision import redacted
 from youthmode.engine import request_problem_from
 from youthmode.errors import RequestError
@@ -47,14 +32,26 @@ from youthmode.ledger_models import (
     UsageBody,
 )
 from youthmode.model import DecisionRequest, Subject
+from youthmode.server.body import parse_json_body
+from youthmode.server.caller import caller_key, check_subject, may_see, requires, requires_any
+from youthmode.server.caller import request_id as current_request_id
+from youthmode.server.problems import ApiProblem, problem_response, request_problem, respond
+from youthmode.server.state import ServerState
 
-
-def _respond(data: Any, status: int = 200) -> Response:
-    return Response(
-        json.dumps(data, ensure_ascii=False, default=str),
-        status=status,
-        mimetype="application/json",
-    )
+OPERATIONS = {
+    "usage": "recordUsage",
+    "purchases": "recordPurchase",
+    "reserve": "reservePurchase",
+    "commit": "commitPurchase",
+    "release": "releasePurchase",
+    "subject_usage": "getUsage",
+    "guardian": "getGuardian",
+    "guardian_update": "updateGuardian",
+    "grant": "grantTime",
+    "ask": "askForTime",
+    "answer": "answerTimeRequest",
+    "guardian_log": "getGuardianLog",
+}
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -102,11 +99,13 @@ def _idempotency_key() -> str | None:
     return request.headers.get("Idempotency-Key")
 
 
-def register_ledger_routes(app: Flask, state: _State) -> None:  # a route table
+def blueprint(state: ServerState) -> Blueprint:  # a route table
+    """The ledger and guardian routes of one app with a ledger (``state`` is that app's)."""
     ledger = state.ledger
     assert ledger is not None  # INVARIANT: only registered with a ledger
+    bp = Blueprint("ledger", __name__)
 
-    @app.errorhandler(StoreOutcomeUnknown)
+    @bp.app_errorhandler(StoreOutcomeUnknown)
     def on_unknown(err: StoreOutcomeUnknown) -> Response:
         detail = (
             "the ledger took the write but its answer was lost: it may or may not have been "
@@ -118,7 +117,7 @@ def register_ledger_routes(app: Flask, state: _State) -> None:  # a route table
     def own(subject_id: str | None, loc: tuple[str, ...] = ("subject_id",)) -> None:
         check_subject(subject_id, loc=loc)
 
-    @app.errorhandler(RequestError)
+    @bp.app_errorhandler(RequestError)
     def on_request_error(err: RequestError) -> Response:
         problem = _translate(err)
         return Response(
@@ -127,7 +126,7 @@ def register_ledger_routes(app: Flask, state: _State) -> None:  # a route table
             mimetype="application/problem+json",
         )
 
-    @app.post("/v1/usage")
+    @bp.post("/v1/usage")
     @requires("usage")
     def usage() -> Response:
         body = _body(UsageBody)
@@ -138,16 +137,16 @@ def register_ledger_routes(app: Flask, state: _State) -> None:  # a route table
                 "Content too large",
                 f"{len(body.events)} events; the limit is {state.config.batch_limit}",
             )
-        return _respond(ledger.record_usage(body.subject_id, body.events, body.policy))
+        return respond(ledger.record_usage(body.subject_id, body.events, body.policy))
 
-    @app.post("/v1/purchases")
+    @bp.post("/v1/purchases")
     @requires("usage")
     def purchases() -> Response:
         body = _body(PurchaseBody)
         own(body.subject_id)
-        return _respond(ledger.record_purchase(body.model_dump(exclude_none=True)))
+        return respond(ledger.record_purchase(body.model_dump(exclude_none=True)))
 
-    @app.post("/v1/purchases/reserve")
+    @bp.post("/v1/purchases/reserve")
     @requires("usage")
     def reserve() -> Response:
         started = time.perf_counter()
@@ -176,17 +175,17 @@ def register_ledger_routes(app: Flask, state: _State) -> None:  # a route table
                 request_id=current_request_id(),
                 key_id=key.id if key is not None else None,
             )
-        return _respond(out)
+        return respond(out)
 
-    @app.post("/v1/purchases/<order_id>/commit")
+    @bp.post("/v1/purchases/<order_id>/commit")
     @requires("usage")
     def commit(order_id: str) -> Response:
-        return _respond(ledger.commit(order_id, owner_of(order_id)))
+        return respond(ledger.commit(order_id, owner_of(order_id)))
 
-    @app.post("/v1/purchases/<order_id>/release")
+    @bp.post("/v1/purchases/<order_id>/release")
     @requires("usage")
     def release(order_id: str) -> Response:
-        return _respond(ledger.release(order_id, owner_of(order_id)))
+        return respond(ledger.release(order_id, owner_of(order_id)))
 
     def owner_of(order_id: str) -> str:
         """The subject the order belongs to, checked against the caller's tenant."""
@@ -194,44 +193,44 @@ def register_ledger_routes(app: Flask, state: _State) -> None:  # a route table
         own(subject)
         return subject
 
-    @app.get("/v1/subjects/<subject_id>/usage")
+    @bp.get("/v1/subjects/<subject_id>/usage")
     @requires("usage")
     def subject_usage(subject_id: str) -> Response:
         own(subject_id, ("subject_id",))
-        return _respond(ledger.totals(subject_id, request.args.get("policy")))
+        return respond(ledger.totals(subject_id, request.args.get("policy")))
 
     base = "/v1/subjects/<subject_id>/guardian"
 
-    @app.get(base)
+    @bp.get(base)
     @requires("guardian")
     def guardian(subject_id: str) -> Response:
         own(subject_id)
-        return _respond(ledger.guardian(subject_id, request.args.get("policy")))
+        return respond(ledger.guardian(subject_id, request.args.get("policy")))
 
-    @app.patch(base)
+    @bp.patch(base)
     @requires("guardian")
     def guardian_update(subject_id: str) -> Response:
         own(subject_id)
         body = _body(GuardianPatch)
         changes = body.settings.model_dump(exclude_unset=True)
-        return _respond(
+        return respond(
             ledger.update_guardian(
                 subject_id, changes, _actor(body.actor), body.policy, _idempotency_key()
             )
         )
 
-    @app.post(base + "/grants")
+    @bp.post(base + "/grants")
     @requires("guardian")
     def grant(subject_id: str) -> Response:
         own(subject_id)
         body = _body(GrantBody)
-        return _respond(
+        return respond(
             ledger.grant_time(
                 subject_id, body.minutes, _actor(body.actor), body.policy, _idempotency_key()
             )
         )
 
-    @app.post(base + "/requests")
+    @bp.post(base + "/requests")
     @requires_any("usage", "guardian")
     def ask(subject_id: str) -> Response:
         own(subject_id)
@@ -239,14 +238,14 @@ def register_ledger_routes(app: Flask, state: _State) -> None:  # a route table
         asked = ledger.ask_for_time(
             subject_id, body.minutes, body.note, body.policy, _idempotency_key()
         )
-        return _respond(asked, 201)
+        return respond(asked, 201)
 
-    @app.post(base + "/requests/<request_id>/answer")
+    @bp.post(base + "/requests/<request_id>/answer")
     @requires("guardian")
     def answer(subject_id: str, request_id: str) -> Response:
         own(subject_id)
         body = _body(AnswerBody)
-        return _respond(
+        return respond(
             ledger.answer_request(
                 subject_id,
                 request_id,
@@ -257,8 +256,10 @@ def register_ledger_routes(app: Flask, state: _State) -> None:  # a route table
             )
         )
 
-    @app.get(base + "/log")
+    @bp.get(base + "/log")
     @requires("guardian")
     def guardian_log(subject_id: str) -> Response:
         own(subject_id)
-        return _respond({"subject_id": subject_id, "changes": ledger.guardian_log(subject_id)})
+        return respond({"subject_id": subject_id, "changes": ledger.guardian_log(subject_id)})
+
+    return bp

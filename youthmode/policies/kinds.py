@@ -38,6 +38,7 @@ Dimension = Literal[
     "consents",  # guardian consents
     "min_age",  # resource.min_age against the age
     "resource",  # resource fields a match lists
+    "age",  # the exact age within a band: the domain takes each band's first age only (unhandled)
     "lookahead",  # the time left until use stops: not in the diff domain (see domain.py)
 ]
 DIMENSIONS: frozenset[str] = frozenset(Dimension.__args__)  # type: ignore[attr-defined]

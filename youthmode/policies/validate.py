@@ -243,12 +243,10 @@ def _merge(
         rules=rules,
     )
     for rule in rules:
-        kind = kinds.BY_NAME[rule.rule.kind]
         if rule.file is src:
             _check_rule(policy, rule, check)
-            kind.check(_rule_check(policy, rule, src, check))
-        else:
-            kind.check_inherited(_rule_check(policy, rule, src, check))
+        else:  # the kind's checks of what this file's additions do to an inherited rule
+            kinds.BY_NAME[rule.rule.kind].check_inherited(_rule_check(policy, rule, src, check))
     return policy
 
 
@@ -634,6 +632,7 @@ def _check_rule(policy: ResolvedPolicy, item: RuleSource, check: _Checker) -> No
             hint='e.g. reason = "curfew"',
             rule=rule.id,
         )
+    kinds.BY_NAME[rule.kind].check(_rule_check(policy, item, src, check))
 
 
 def _check_actions(policy: ResolvedPolicy, item: RuleSource, check: _Checker) -> None:

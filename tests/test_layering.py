@@ -149,3 +149,18 @@ def test_the_core_does_not_import_flask() -> None:
             if any(n.split(".")[0] in ("flask", "werkzeug", "gunicorn") for n in names):
                 users.append(name)
     assert users == []
+
+
+def test_the_promised_and_pre_move_paths_still_import() -> None:
+    import youthmode.api
+    import youthmode.auth
+    import youthmode.config
+    import youthmode.server_worker
+    from youthmode.server import app, auth, config, worker
+
+    assert youthmode.api.create_app is app.create_app
+    assert youthmode.config.ServerConfig is config.ServerConfig
+    assert youthmode.auth.create_key is auth.create_key
+    assert youthmode.auth.KeyRing is auth.KeyRing
+    assert youthmode.server_worker.BufferedSyncWorker is worker.BufferedSyncWorker
+    assert config.ServerConfig().worker_class == "youthmode.server.worker.BufferedSyncWorker"

@@ -22,7 +22,7 @@ from youthmode.ledger_models import (
 )
 from youthmode.model import DecisionRequest
 from youthmode.server.config import ServerConfig
-from youthmode.server.openapi import EXAMPLES
+from youthmode.server.schemas import EXAMPLES
 
 BODIES: dict[str, type[BaseModel]] = {
     "decide": DecisionRequest,

@@ -9,6 +9,7 @@
   body.py           JSON bodies: Decimal amounts, depth, number and Unicode limits
   caller.py         request ids, API keys and scopes, tenants, what a caller may see
   openapi.py        the OpenAPI document, from the models and the app's route table
+  schemas.py        the API's envelope models and example bodies
   auth.py, config.py, reloader.py, metrics.py, decision_log.py
   runner.py         `youthmode serve`: checks, then gunicorn; worker.py: its worker class
 

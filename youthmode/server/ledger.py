@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from youthmode.decision import redacted
 from youthmode.engine import request_problem_from
 from youthmode.errors import RequestError
+from youthmode.ledger import Ledger
 from youthmode.ledger.guardian import GuardianRefused
 from youthmode.ledger.store import LedgerConflict, NotFound, StoreOutcomeUnknown
 from youthmode.ledger_models import (
@@ -31,7 +32,7 @@ from youthmode.ledger_models import (
     ReserveBody,
     UsageBody,
 )
-from youthmode.model import DecisionRequest, Subject
+from youthmode.model import Decision, DecisionRequest, Subject
 from youthmode.server.body import parse_json_body
 from youthmode.server.caller import caller_key, check_subject, may_see, requires, requires_any
 from youthmode.server.caller import request_id as current_request_id
@@ -99,38 +100,48 @@ def _idempotency_key() -> str | None:
     return request.headers.get("Idempotency-Key")
 
 
-def blueprint(state: ServerState) -> Blueprint:  # a route table
+def blueprint(state: ServerState) -> Blueprint:
     """The ledger and guardian routes of one app with a ledger (``state`` is that app's)."""
     ledger = state.ledger
     assert ledger is not None  # INVARIANT: only registered with a ledger
     bp = Blueprint("ledger", __name__)
+    bp.app_errorhandler(StoreOutcomeUnknown)(_on_unknown)
+    bp.app_errorhandler(RequestError)(_on_request_error)
+    _spending_routes(bp, state, ledger)
+    _guardian_routes(bp, ledger)
+    return bp
 
-    @bp.app_errorhandler(StoreOutcomeUnknown)
-    def on_unknown(err: StoreOutcomeUnknown) -> Response:
-        detail = (
-            "the ledger took the write but its answer was lost: it may or may not have been "
-            "applied; send the same request again (same id or Idempotency-Key) to find out"
-        )
-        problem = ApiProblem(503, "Outcome unknown", detail)
-        return problem_response(problem, {"Retry-After": "1"})
 
-    def own(subject_id: str | None, loc: tuple[str, ...] = ("subject_id",)) -> None:
-        check_subject(subject_id, loc=loc)
+def _on_unknown(err: StoreOutcomeUnknown) -> Response:
+    detail = (
+        "the ledger took the write but its answer was lost: it may or may not have been "
+        "applied; send the same request again (same id or Idempotency-Key) to find out"
+    )
+    problem = ApiProblem(503, "Outcome unknown", detail)
+    return problem_response(problem, {"Retry-After": "1"})
 
-    @bp.app_errorhandler(RequestError)
-    def on_request_error(err: RequestError) -> Response:
-        problem = _translate(err)
-        return Response(
-            json.dumps(problem.body(), ensure_ascii=False, default=str),
-            status=problem.status,
-            mimetype="application/problem+json",
-        )
+
+def _on_request_error(err: RequestError) -> Response:
+    problem = _translate(err)
+    return Response(
+        json.dumps(problem.body(), ensure_ascii=False, default=str),
+        status=problem.status,
+        mimetype="application/problem+json",
+    )
+
+
+def _own(subject_id: str | None, loc: tuple[str, ...] = ("subject_id",)) -> None:
+    check_subject(subject_id, loc=loc)
+
+
+def _spending_routes(bp: Blueprint, state: ServerState, ledger: Ledger) -> None:  # a route table
+    """Usage, purchases and reservations."""
 
     @bp.post("/v1/usage")
     @requires("usage")
     def usage() -> Response:
         body = _body(UsageBody)
-        own(body.subject_id)
+        _own(body.subject_id)
         if len(body.events) > state.config.batch_limit:
             raise ApiProblem(
                 413,
@@ -143,7 +154,7 @@ def blueprint(state: ServerState) -> Blueprint:  # a route table
     @requires("usage")
     def purchases() -> Response:
         body = _body(PurchaseBody)
-        own(body.subject_id)
+        _own(body.subject_id)
         return respond(ledger.record_purchase(body.model_dump(exclude_none=True)))
 
     @bp.post("/v1/purchases/reserve")
@@ -151,30 +162,14 @@ def blueprint(state: ServerState) -> Blueprint:  # a route table
     def reserve() -> Response:
         started = time.perf_counter()
         body = _body(ReserveBody)
-        own(body.subject_id)
+        _own(body.subject_id)
         decision, reservation = ledger.reserve(body.model_dump(exclude_none=True))
         withheld = () if may_see("guardian") else ("guardian",)
         out = redacted(decision, withheld).model_dump(mode="json")
         if reservation is not None:
             out["reservation"] = reservation
         state.metrics.record_decision(decision.policy.id, decision.effect, decision.reason_codes)
-        if state.decision_log.enabled:
-            # The request as decided: usage and spend are in the decision's facts.
-            logged = DecisionRequest(
-                policy=decision.policy.id,
-                subject=(body.subject or Subject()).model_copy(update={"id": body.subject_id}),
-                action=body.action,
-                at=decision.facts.local_time,
-                resource={**(body.resource or {}), "amount": body.amount},
-            )
-            key = caller_key()
-            state.decision_log.record(
-                logged,
-                decision,
-                time.perf_counter() - started,
-                request_id=current_request_id(),
-                key_id=key.id if key is not None else None,
-            )
+        _log_reservation(state, body, decision, time.perf_counter() - started)
         return respond(out)
 
     @bp.post("/v1/purchases/<order_id>/commit")
@@ -190,27 +185,53 @@ def blueprint(state: ServerState) -> Blueprint:  # a route table
     def owner_of(order_id: str) -> str:
         """The subject the order belongs to, checked against the caller's tenant."""
         subject = ledger.order_subject(order_id, _body(OrderBody, optional=True).subject_id)
-        own(subject)
+        _own(subject)
         return subject
 
     @bp.get("/v1/subjects/<subject_id>/usage")
     @requires("usage")
     def subject_usage(subject_id: str) -> Response:
-        own(subject_id, ("subject_id",))
+        _own(subject_id, ("subject_id",))
         return respond(ledger.totals(subject_id, request.args.get("policy")))
 
+
+def _log_reservation(
+    state: ServerState, body: ReserveBody, decision: Decision, elapsed: float
+) -> None:
+    if not state.decision_log.enabled:
+        return
+    # The request as decided: usage and spend are in the decision's facts.
+    logged = DecisionRequest(
+        policy=decision.policy.id,
+        subject=(body.subject or Subject()).model_copy(update={"id": body.subject_id}),
+        action=body.action,
+        at=decision.facts.local_time,
+        resource={**(body.resource or {}), "amount": body.amount},
+    )
+    key = caller_key()
+    state.decision_log.record(
+        logged,
+        decision,
+        elapsed,
+        request_id=current_request_id(),
+        key_id=key.id if key is not None else None,
+    )
+
+
+def _guardian_routes(bp: Blueprint, ledger: Ledger) -> None:  # a route table
+    """Guardian settings, time grants, ask-for-more-time requests and the change log."""
     base = "/v1/subjects/<subject_id>/guardian"
 
     @bp.get(base)
     @requires("guardian")
     def guardian(subject_id: str) -> Response:
-        own(subject_id)
+        _own(subject_id)
         return respond(ledger.guardian(subject_id, request.args.get("policy")))
 
     @bp.patch(base)
     @requires("guardian")
     def guardian_update(subject_id: str) -> Response:
-        own(subject_id)
+        _own(subject_id)
         body = _body(GuardianPatch)
         changes = body.settings.model_dump(exclude_unset=True)
         return respond(
@@ -222,7 +243,7 @@ def blueprint(state: ServerState) -> Blueprint:  # a route table
     @bp.post(base + "/grants")
     @requires("guardian")
     def grant(subject_id: str) -> Response:
-        own(subject_id)
+        _own(subject_id)
         body = _body(GrantBody)
         return respond(
             ledger.grant_time(
@@ -233,7 +254,7 @@ def blueprint(state: ServerState) -> Blueprint:  # a route table
     @bp.post(base + "/requests")
     @requires_any("usage", "guardian")
     def ask(subject_id: str) -> Response:
-        own(subject_id)
+        _own(subject_id)
         body = _body(AskBody, optional=True)
         asked = ledger.ask_for_time(
             subject_id, body.minutes, body.note, body.policy, _idempotency_key()
@@ -243,7 +264,7 @@ def blueprint(state: ServerState) -> Blueprint:  # a route table
     @bp.post(base + "/requests/<request_id>/answer")
     @requires("guardian")
     def answer(subject_id: str, request_id: str) -> Response:
-        own(subject_id)
+        _own(subject_id)
         body = _body(AnswerBody)
         return respond(
             ledger.answer_request(
@@ -259,7 +280,5 @@ def blueprint(state: ServerState) -> Blueprint:  # a route table
     @bp.get(base + "/log")
     @requires("guardian")
     def guardian_log(subject_id: str) -> Response:
-        own(subject_id)
+        _own(subject_id)
         return respond({"subject_id": subject_id, "changes": ledger.guardian_log(subject_id)})
-
-    return bp

@@ -1,9 +1,9 @@
 """The OpenAPI 3.1 document, generated from the same pydantic models the engine uses.
 
 Nothing here restates a field by hand: request and response bodies come from `youthmode.model`
-and the API's envelope models below, so the document cannot drift from the code. Which paths
-it lists, and each operation's `operationId` and `tags`, come from the app's own route table
-(`Route`, one per blueprint view: `youthmode.server.app.route_table`).
+and the API's envelope models (`schemas.py`), so the document cannot drift from the code.
+Which paths it lists, and each operation's `operationId` and `tags`, come from the app's own
+route table (`Route`, one per blueprint view: `youthmode.server.app.route_table`).
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
-from youthmode.model import Decision, DecisionRequest, RuleTrace
+from youthmode.server.schemas import EXAMPLES, INPUT, OUTPUT
 
 PROBLEM = "application/problem+json"
 
@@ -29,180 +28,10 @@ class Route:
     operation_id: str
 
 
-# An example body per operation that takes one (shown by /docs, tried by schemathesis).
-_DECISION_EXAMPLE: dict[str, Any] = {
-    "policy": "cn-baseline",
-    "subject": {"id": "u-42", "birthdate": "2014-03-02", "verified": True},
-    "action": "game.play",
-    "at": "2026-11-27T20:30:00+08:00",
-    "usage": {"today_seconds": 1200, "session_seconds": 600},
-}
-EXAMPLES: dict[str, dict[str, Any]] = {
-    "decide": _DECISION_EXAMPLE,
-    "decideBatch": {"requests": [_DECISION_EXAMPLE]},
-    "recordUsage": {
-        "subject_id": "u-42",
-        "events": [
-            {
-                "id": "e-1",
-                "action": "app.use",
-                "app": "com.example.game",
-                "start": "2026-11-27T20:00:00+08:00",
-                "end": "2026-11-27T20:20:00+08:00",
-            }
-        ],
-    },
-    "recordPurchase": {
-        "subject_id": "u-42",
-        "id": "p-1",
-        "action": "game.purchase",
-        "amount": "30.00",
-        "currency": "CNY",
-    },
-    "reservePurchase": {
-        "subject_id": "u-42",
-        "order_id": "o-9",
-        "action": "game.purchase",
-        "amount": "30.00",
-        "currency": "CNY",
-        "subject": {"birthdate": "2014-03-02", "verified": True},
-    },
-    "commitPurchase": {"subject_id": "u-42"},
-    "releasePurchase": {"subject_id": "u-42"},
-    "updateGuardian": {"actor": "parent-1", "settings": {"daily_limit": "45m"}},
-    "grantTime": {"actor": "parent-1", "minutes": 30},
-    "askForTime": {"minutes": 30, "note": "finishing homework"},
-    "answerTimeRequest": {"actor": "parent-1", "answer": "15m"},
-}
-
-
-class ProblemError(BaseModel):
-    loc: list[str | int]
-    msg: str
-    code: str | None = None
-    hint: str | None = None
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    errors: list[ProblemError] | None = None
-    index: int | None = Field(default=None, description="batch: position of the bad item")
-    known: list[str] | None = Field(default=None, description="known names, for unknown ones")
-    problems: list[dict[str, Any]] | None = Field(
-        default=None, description="reload: every policy problem with file, line, key"
-    )
-
-
-class DecisionWithTrace(Decision):
-    trace: list[RuleTrace] | None = Field(
-        default=None, description="with ?explain=true: every rule considered and why"
-    )
-
-
-class BatchRequest(BaseModel):
-    requests: list[DecisionRequest] = Field(description="decided in order")
-
-
-class BatchResponse(BaseModel):
-    batch_id: str
-    decisions: list[DecisionWithTrace | Problem] = Field(
-        description="same order as the requests; a bad item gets a problem object"
-    )
-
-
-class BandInfo(BaseModel):
-    id: str
-    from_: int = Field(alias="from")
-    to: int | None
-
-
-class PolicySummary(BaseModel):
-    id: str
-    version: str
-    title: str | None
-    digest: str
-    timezone: str
-    calendar: str | None
-    default: bool
-    extends: str | None
-    bands: list[BandInfo]
-    actions: list[str]
-
-
-class RuleInfo(BaseModel):
-    rule: str
-    kind: str
-    code: str
-    waivable: bool
-    bands: list[str]
-    actions: list[str]
-
-
-class PolicyDetail(PolicySummary):
-    groups: dict[str, list[str]]
-    exempt_categories: list[str]
-    rules: list[RuleInfo]
-
-
-class PolicyList(BaseModel):
-    default: str | None
-    digest: str
-    policies: list[PolicySummary]
-
-
-class ReloadAnswer(BaseModel):
-    ok: bool
-    digest: str | None
-    at: str
-    source: str
-    problems: list[dict[str, Any]]
-
-
-class Health(BaseModel):
-    status: str
-
-
-class Readiness(BaseModel):
-    """Without an API key (in production mode) only `status` and `ready`; with any valid key,
-    or in development mode, everything."""
-
-    status: str
-    ready: bool
-    mode: str | None = None
-    digest: str | None = None
-    loaded_at: str | None = None
-    source: str | None = None
-    stale: bool | None = None
-    policies: list[dict[str, Any]] | None = None
-    last_reload: dict[str, Any] | None = None
-    calendar: list[dict[str, Any]] | None = None
-    store: dict[str, Any] | None = Field(
-        default=None, description="the ledger store: backend, ok, and the error when not ok"
-    )
-
-
-_INPUT = [DecisionRequest, BatchRequest]
-_OUTPUT = [
-    DecisionWithTrace,
-    BatchResponse,
-    Problem,
-    PolicyList,
-    PolicyDetail,
-    ReloadAnswer,
-    Health,
-    Readiness,
-]
-
-
 def _schemas() -> dict[str, Any]:
     from youthmode.ledger_models import INPUT_MODELS, OUTPUT_MODELS
 
-    inputs, outputs = [*_INPUT, *INPUT_MODELS], [*_OUTPUT, *OUTPUT_MODELS]
+    inputs, outputs = [*INPUT, *INPUT_MODELS], [*OUTPUT, *OUTPUT_MODELS]
     pairs: list[Any] = [(m, "validation") for m in inputs] + [(m, "serialization") for m in outputs]
     _, top = models_json_schema(pairs, ref_template="#/components/schemas/{model}")
     schemas: dict[str, Any] = top["$defs"]
@@ -279,6 +108,7 @@ REQUEST_ID_HEADER = {
 
 
 def _ledger_paths() -> dict[str, Any]:
+    """The operations of the `ledger` blueprint (usage, purchases, guardian controls)."""
     subject = [{"name": "subject_id", "in": "path", "required": True, "schema": {"type": "string"}}]
     policy = [{"name": "policy", "in": "query", "required": False, "schema": {"type": "string"}}]
     order = [{"name": "order_id", "in": "path", "required": True, "schema": {"type": "string"}}]
@@ -396,21 +226,8 @@ def _ledger_paths() -> dict[str, Any]:
     }
 
 
-def build_openapi(
-    actions: list[str] | None = None,
-    version: str = "0.1.0",
-    ledger: bool = True,
-    routes: list[Route] | None = None,
-) -> dict[str, Any]:
-    """The whole document. ``actions`` narrows `action` to the loaded catalogs' names.
-
-    With ``routes`` (the app's route table), the document lists exactly those operations,
-    each with its `operationId`, its blueprint as tag and, when it takes a body, an example.
-    """
-    schemas = _schemas()
-    if actions:
-        for name in ("DecisionRequest",):
-            schemas[name]["properties"]["action"]["enum"] = sorted(actions)
+def _decision_paths() -> dict[str, Any]:
+    """The operations of the `decisions` blueprint."""
     explain = [
         {
             "name": "explain",
@@ -420,7 +237,7 @@ def build_openapi(
             "description": "add the rule trace",
         }
     ]
-    paths: dict[str, Any] = {
+    return {
         "/v1/decisions": {
             "post": _operation(
                 "Decide one request",
@@ -459,6 +276,12 @@ def build_openapi(
                 ],
             )
         },
+    }
+
+
+def _operations_paths() -> dict[str, Any]:
+    """The operations of the `health` blueprint (health, metrics, docs, admin reload)."""
+    return {
         "/v1/admin/reload": {
             "post": _operation(
                 "Reload policy files, all or nothing",
@@ -511,6 +334,24 @@ def build_openapi(
             )
         },
     }
+
+
+def build_openapi(
+    actions: list[str] | None = None,
+    version: str = "0.1.0",
+    ledger: bool = True,
+    routes: list[Route] | None = None,
+) -> dict[str, Any]:
+    """The whole document. ``actions`` narrows `action` to the loaded catalogs' names.
+
+    With ``routes`` (the app's route table), the document lists exactly those operations,
+    each with its `operationId`, its blueprint as tag and, when it takes a body, an example.
+    """
+    schemas = _schemas()
+    if actions:
+        for name in ("DecisionRequest",):
+            schemas[name]["properties"]["action"]["enum"] = sorted(actions)
+    paths: dict[str, Any] = {**_decision_paths(), **_operations_paths()}
     if ledger or routes is not None:
         paths.update(_ledger_paths())
     if routes is not None:

@@ -14,16 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 from youthmode.errors import RequestError, did_you_mean
-from youthmode.ledger.core import (
-    RECORD_DAYS,
-    LedgerCore,
-    add_spend,
-    iso_day,
-    ledger_time,
-    month_of,
-    prune_records,
-    required_str,
-)
+from youthmode.ledger.checks import ledger_time, required_str
+from youthmode.ledger.core import LedgerCore
+from youthmode.ledger.documents import add_spend, iso_day, month_of, prune_records
+from youthmode.ledger.settings import RECORD_DAYS
 from youthmode.ledger.store import LedgerConflict, NotFound, Transaction
 from youthmode.model import Decision
 from youthmode.policies import CompiledPolicy

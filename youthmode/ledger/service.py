@@ -23,9 +23,9 @@ from datetime import timedelta
 from typing import Any
 
 from youthmode.ledger import guardian as guardian_rules
-from youthmode.ledger.core import Idempotency
-from youthmode.ledger.core import LedgerSettings as LedgerSettings
+from youthmode.ledger.checks import Idempotency
 from youthmode.ledger.purchases import PurchaseLedger
+from youthmode.ledger.settings import LedgerSettings as LedgerSettings
 from youthmode.ledger.store import Transaction
 
 __all__ = ["Ledger", "LedgerSettings"]

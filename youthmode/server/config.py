@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from youthmode.errors import did_you_mean
 
 if TYPE_CHECKING:
-    from youthmode.ledger.core import LedgerSettings
+    from youthmode.ledger.settings import LedgerSettings
 
 DEFAULT_WORKER = "youthmode.server.worker.BufferedSyncWorker"
 # YOUTHMODE_* variables that are not settings but are read by the project's own tests.
@@ -85,7 +85,7 @@ class ServerConfig:
     def ledger_settings(self) -> LedgerSettings:
         """The ledger's settings, checked (the acceptance window must be shorter than the
         time ids are kept; see docs/ledger.md#retention)."""
-        from youthmode.ledger.core import LedgerSettings
+        from youthmode.ledger.settings import LedgerSettings
 
         return LedgerSettings(
             session_gap=self.session_gap_seconds,

@@ -338,7 +338,7 @@ def _operations_paths() -> dict[str, Any]:
 
 def build_openapi(
     actions: list[str] | None = None,
-    version: str = "0.1.0",
+    version: str | None = None,
     ledger: bool = True,
     routes: list[Route] | None = None,
 ) -> dict[str, Any]:
@@ -347,6 +347,8 @@ def build_openapi(
     With ``routes`` (the app's route table), the document lists exactly those operations,
     each with its `operationId`, its blueprint as tag and, when it takes a body, an example.
     """
+    if version is None:
+        from youthmode import __version__ as version  # the one place: pyproject.toml
     schemas = _schemas()
     if actions:
         for name in ("DecisionRequest",):

@@ -140,3 +140,36 @@ def test_parse_week() -> None:
     assert parse_week(None, today=date(2026, 2, 12))[0] == date(2026, 2, 9)
     with pytest.raises(ValueError):
         parse_week("W07")
+
+
+def test_today_is_spelt_as_in_explain_and_the_old_flag_still_works(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ("--age", "12", "--verified", "--action", "game.play", "--week", "2026-W07")
+    by_duration = schedule_json(capsys, *argv, "--today", "50m")
+    by_seconds = schedule_json(capsys, *argv, "--today", "3000")
+    by_old_flag = schedule_json(capsys, *argv, "--today-seconds", "3000")
+    without = schedule_json(capsys, *argv)
+    assert by_duration == by_seconds == by_old_flag != without
+    assert main([*BASE, *argv, "--today", "4x"]) == 2
+    assert "--today: `4x` is not a duration" in capsys.readouterr().err
+
+
+def test_the_default_policy_is_the_engines_not_a_name_in_the_code(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    argv = ["schedule", "--age", "12", "--action", "game.play", "--week", "2026-W07"]
+    assert main([*argv, "--policies", str(CONFIGS)]) == 0  # cn-baseline is the default
+    implicit = capsys.readouterr().out
+    assert main([*BASE, *argv[1:]]) == 0
+    assert implicit == capsys.readouterr().out
+    two = tmp_path / "two"
+    two.mkdir()
+    source = (CONFIGS / "cn-baseline.toml").read_text(encoding="utf-8")
+    source = source.replace("\ndefault = true", "\n")  # neither is marked the default
+    (two / "a.toml").write_text(source, encoding="utf-8")
+    (two / "b.toml").write_text(
+        source.replace('id = "cn-baseline"', 'id = "cn-copy"', 1), encoding="utf-8"
+    )
+    assert main([*argv, "--policies", str(two)]) == 2
+    assert "name one with --policy" in capsys.readouterr().err

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from youthmode.authoring.checking import UsageError, seconds
 from youthmode.authoring.domain import load_set
 from youthmode.calendar import WEEKDAYS
 from youthmode.engine import Engine
@@ -360,8 +361,9 @@ def build_request(args: argparse.Namespace, policy: CompiledPolicy) -> dict[str,
     elif args.age is not None:
         subject["age"] = args.age
     request: dict[str, Any] = {"policy": policy.id, "subject": subject, "action": args.action}
-    if args.today_seconds:
-        request["usage"] = {"today_seconds": args.today_seconds}
+    today = seconds(args.today, "--today") if args.today else args.today_seconds
+    if today:
+        request["usage"] = {"today_seconds": today}
     resource: dict[str, Any] = {}
     if args.category:
         resource["category"] = args.category
@@ -390,18 +392,27 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"youthmode: {err}", file=sys.stderr)
         return 2
+    pid: str | None
     try:
-        if Path(args.policy).suffix == ".toml":
+        if args.policy is not None and Path(args.policy).suffix == ".toml":
             loaded = load_set([args.policy], args.policies)
             pid = loaded.primary[0]
             policies = loaded.policies
         else:
             loaded = load_set(args.policies)
-            pid, policies = args.policy, loaded.policies
+            policies = loaded.policies
+            pid = args.policy or Engine(policies.values()).default_policy
     except PolicyError as err:
         print("youthmode: cannot load policies:", file=sys.stderr)
         for problem in err.problems:
             print(f"  {problem}", file=sys.stderr)
+        return 2
+    if pid is None:
+        print(
+            f"youthmode: several policies and no default ({', '.join(sorted(policies))}); "
+            "name one with --policy",
+            file=sys.stderr,
+        )
         return 2
     if pid not in policies:
         print(
@@ -411,13 +422,16 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         return 2
     engine = Engine(policies.values())
     policy = policies[pid]
-    request = build_request(args, policy)
     try:
+        request = build_request(args, policy)
         schedule = compute(engine, policy, request, days)
     except RequestError as err:
         print(
             json.dumps({"errors": [p.to_dict() for p in err.problems]}, indent=2), file=sys.stderr
         )
+        return 2
+    except UsageError as err:
+        print(f"youthmode: {err}", file=sys.stderr)
         return 2
     if args.svg:
         Path(args.svg).write_text(render_svg(schedule), encoding="utf-8")
@@ -438,7 +452,9 @@ def register(sub: Any) -> None:
         "show when it is allowed: a text grid, JSON intervals (--format json) or an SVG "
         "picture (--svg FILE). Holidays (H) and make-up working days (M) are marked.",
     )
-    cmd.add_argument("--policy", default="cn-baseline", help="policy id, or a policy file")
+    cmd.add_argument(
+        "--policy", help="policy id, or a policy file (default: the engine's default policy)"
+    )
     cmd.add_argument(
         "--policies",
         nargs="+",
@@ -452,8 +468,10 @@ def register(sub: Any) -> None:
     cmd.add_argument("--week", help="ISO week, e.g. 2026-W07 (default: this week)")
     cmd.add_argument("--verified", action="store_true", help="the subject's identity is verified")
     cmd.add_argument(
-        "--today-seconds", type=int, default=0, help="use already counted today (seconds)"
+        "--today", help="usage.today_seconds: seconds or a duration like 40m (as in explain)"
     )
+    # The former spelling, kept so scripts keep working; `--today` is the one documented.
+    cmd.add_argument("--today-seconds", type=int, default=0, help=argparse.SUPPRESS)
     cmd.add_argument("--category", help="the app's category (resource.category)")
     cmd.add_argument("--amount", help="the amount, for a spending action (default: 1)")
     cmd.add_argument("--min-age", type=int, help="the content's minimum age (resource.min_age)")

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from conftest import CONFIGS
+from redis_support import free_port
 
 import youthmode
 
@@ -28,13 +29,6 @@ GAME = {
     "at": "2026-11-27T20:30:00+08:00",
     "usage": {"today_seconds": 1200},
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Server:

@@ -116,8 +116,7 @@ class LedgerCore:
 
         def apply(tx: Transaction) -> tuple[list[dict[str, Any]], dict[str, Any]]:
             answers = record_events(tx, valid, policy)
-            self._prune(tx, "u:", DAY_DOC_DAYS)
-            self._prune(tx, "e:", DAY_DOC_DAYS)
+            self._prune(tx, ("u:", "e:"), DAY_DOC_DAYS)
             return answers, self._totals(tx, subject_id, policy, now)
 
         answers, totals = self._write(subject_id, apply)
@@ -133,10 +132,12 @@ class LedgerCore:
                 results.append(item)
         return {"subject_id": subject_id, "results": results, "totals": totals}
 
-    def _prune(self, tx: Transaction, prefix: str, days: int) -> None:
+    def _prune(self, tx: Transaction, prefixes: tuple[str, ...], days: int) -> None:
+        """Delete the day documents under ``prefixes`` older than ``days`` (one key listing)."""
         cutoff = iso_day(self._now().date() - timedelta(days=days))
-        for key in tx.keys(prefix):
-            if key[len(prefix) :] < cutoff:
+        for key in tx.keys(""):
+            prefix = next((p for p in prefixes if key.startswith(p)), None)
+            if prefix is not None and key[len(prefix) :] < cutoff:
                 tx.delete(key)
 
     # -- totals and decisions -------------------------------------------------------------------

@@ -133,15 +133,21 @@ def record_events(
     seen: dict[date, dict[str, Any]] = {}  # the event ids recorded, per local day
     changed: set[date] = set()
 
+    def load(day: date) -> None:
+        """The day's two documents, each read once."""
+        used = tx.get(usage_key(day)) or {}
+        days[day] = [(s, e) for s, e in used.get("iv", [])]
+        legacy = used.get("ev", {})  # ids were kept in the usage document before
+        seen[day] = {**legacy, **(tx.get(ids_key(day)) or {})}
+
     def ids(day: date) -> dict[str, Any]:
         if day not in seen:
-            legacy = (tx.get(usage_key(day)) or {}).get("ev", {})  # before ids moved out
-            seen[day] = {**legacy, **(tx.get(ids_key(day)) or {})}
+            load(day)
         return seen[day]
 
     def intervals(day: date) -> list[Interval]:
         if day not in days:
-            days[day] = [(s, e) for s, e in (tx.get(usage_key(day)) or {"iv": []})["iv"]]
+            load(day)
         return days[day]
 
     exempt_apps = set((tx.get("guardian") or {}).get("exempt_apps", []))

@@ -1,4 +1,4 @@
-"""Stage 5: combine rule verdicts into a Decision, and explain it.
+"""Stage 5: combine the verdicts the engine found into a Decision, and explain it.
 
 Deny overrides; reasons keep the policy's rule order; an allow looks ahead for
 `remaining_seconds`, a deny for `next_allowed_at`; obligations, remedies and the facts used are
@@ -30,30 +30,30 @@ from youthmode.timeline import Timeline
 from youthmode.units import format_time_of_day
 
 
-# -- evaluation (pure) -----------------------------------------------------------------------
-def evaluate(
-    policy: CompiledPolicy,
-    facts: RequestFacts,
-    at: datetime,
+# -- combining (pure) -------------------------------------------------------------------------
+def combine(
+    line: Timeline,
+    now: Moment,
+    denials: list[CompiledRule],
     decision_id: str,
-    explain: bool,
-) -> tuple[Decision, list[RuleTrace]]:
-    line = Timeline(policy, facts, at)
-    now = line.start()
-    denials = line.denials(now)
+    *,
+    remaining: int | None,
+    next_allowed: int | None,
+) -> Decision:
+    """The Decision for the verdicts the engine found at ``now`` along ``line``."""
+    policy, facts, at = line.policy, line.req, line.at
     active = line.active(now.band)
-    remaining = next_at = None
     obligations: list[Obligation] = []
     remedies: list[Remedy] = []
+    next_at = None
     if not denials:
-        remaining = line.remaining_seconds(now)
         if active.obligations:
             obligations = _obligations(active.obligations, now, at, remaining)
     else:
-        found = line.next_allowed(now)
-        next_at = datetime.fromtimestamp(found, policy.zone) if found is not None else None
+        if next_allowed is not None:
+            next_at = datetime.fromtimestamp(next_allowed, policy.zone)
         remedies = _remedies(denials, facts, next_at)
-    decision = trusted(
+    return trusted(
         Decision,
         {
             "decision_id": decision_id,
@@ -70,8 +70,6 @@ def evaluate(
             "policy": policy_ref(policy),
         },
     )
-    trace = trace_rules(policy, line, now) if explain else []
-    return decision, trace
 
 
 def reason_of(rule: CompiledRule) -> Reason:

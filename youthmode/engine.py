@@ -20,14 +20,16 @@ from youthmode import request as request_module
 from youthmode.decision import (
     ENGINE_ERROR,
     STORE_UNAVAILABLE,
-    evaluate,
+    combine,
     fail_closed,
     fails_closed,
+    trace_rules,
 )
 from youthmode.model import Decision, DecisionRequest, Explanation, RuleTrace
 from youthmode.model import request_problem_from as request_problem_from  # api_ledger.py
 from youthmode.policies import CompiledPolicy, load_policies
 from youthmode.request import read
+from youthmode.timeline import Timeline
 
 log = logging.getLogger("youthmode.engine")
 _random = random.Random()  # decision ids need uniqueness, not secrecy
@@ -155,10 +157,26 @@ class Engine:
         try:
             if store_unavailable and fails_closed(policy, facts, at):
                 return fail_closed(policy, facts, at, decision_id, STORE_UNAVAILABLE), []
-            decision, trace = evaluate(policy, facts, at, decision_id, explain)
+            decision, trace = evaluate(Timeline(policy, facts, at), decision_id, explain)
         except Exception:  # fail closed: a bug must never allow, nor escape as a 500
             log.exception("engine error in decision %s (policy %s)", decision_id, policy.id)
             return fail_closed(policy, facts, at, decision_id, ENGINE_ERROR), []
         if degraded:
             decision.degraded = True
         return decision, trace
+
+
+def evaluate(line: Timeline, decision_id: str, explain: bool) -> tuple[Decision, list[RuleTrace]]:
+    """Every rule in force at `at` gives its verdict (deny overrides); an allow looks ahead for
+    how long it holds, a denial for when it ends; `decision.py` words the result."""
+    now = line.start()
+    denials = line.denials(now)
+    remaining = next_allowed = None
+    if denials:
+        next_allowed = line.next_allowed(now)
+    else:
+        remaining = line.remaining_seconds(now)
+    decision = combine(
+        line, now, denials, decision_id, remaining=remaining, next_allowed=next_allowed
+    )
+    return decision, trace_rules(line.policy, line, now) if explain else []

@@ -16,13 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from youthmode.calendar import DAY_TYPES
 from youthmode.errors import did_you_mean
+from youthmode.policies import diagnostics as d
 from youthmode.policies import rules as compiled
 from youthmode.policies import schema, windows
-from youthmode.policies.positions import Path as KeyPath
+from youthmode.policies.positions import KeyPath
 
 if TYPE_CHECKING:
     from youthmode.facts import Moment, RequestFacts
@@ -45,6 +46,12 @@ DIMENSIONS: frozenset[str] = frozenset(Dimension.__args__)  # type: ignore[attr-
 Scope = Literal["usage", "guardian"]
 
 
+class Report(Protocol):
+    """Reports a finding at a key path of the checked file."""
+
+    def __call__(self, path: KeyPath, finding: d.Finding, rule: str | None = None) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class RuleCheck:
     """What a kind's checks see of one rule: the rule, where it is, the policy around it."""
@@ -56,7 +63,7 @@ class RuleCheck:
     currency_places: int
     selected: Mapping[str, schema.ActionSpec]  # the catalog actions the rule covers
     own_actions: frozenset[str]  # actions of the checked file's own catalog
-    report: Callable[..., None]  # report(path, code, message, hint=..., rule=...) in the file
+    report: Report  # report(path, finding, rule=...) in the checked file
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,48 +190,29 @@ def _check_budget(ctx: RuleCheck) -> None:
     rule = ctx.rule
     for day in rule.limit_by_day:
         if day not in DAY_TYPES:
-            ctx.report(
-                (*ctx.path, "limit_by_day", day),
-                "unknown_day_type",
-                f"`{day}` is not a day type",
-                hint=did_you_mean(day, DAY_TYPES) or "day types: " + ", ".join(DAY_TYPES),
-                rule=rule.id,
-            )
+            hint = did_you_mean(day, DAY_TYPES) or "day types: " + ", ".join(DAY_TYPES)
+            found = d.UNKNOWN_DAY_TYPE(day=day, hint=hint)
+            ctx.report((*ctx.path, "limit_by_day", day), found, rule=rule.id)
 
 
 def _check_match(ctx: RuleCheck) -> None:
     rule = ctx.rule
     if not rule.match:
-        ctx.report(
-            (*ctx.path, "match"),
-            "invalid_value",
-            f"rule `{rule.id}` has an empty `match`, which would deny everything",
-            hint='e.g. match = { recipient = "stranger" }; use kind `forbid` to deny all',
-            rule=rule.id,
-        )
+        ctx.report((*ctx.path, "match"), d.EMPTY_MATCH(id=rule.id), rule=rule.id)
 
 
 def _check_cap(ctx: RuleCheck) -> None:
     rule = ctx.rule
     exponent = rule.max.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > ctx.currency_places:
-        ctx.report(
-            (*ctx.path, "max"),
-            "invalid_amount",
-            f"amount `{rule.max}` has more than {ctx.currency_places} decimal places "
-            f"for {ctx.currency}",
-            hint="amounts are exact to the currency's minor unit",
-            rule=rule.id,
+        found = d.TOO_MANY_DECIMAL_PLACES(
+            amount=rule.max, places=ctx.currency_places, currency=ctx.currency
         )
+        ctx.report((*ctx.path, "max"), found, rule=rule.id)
     for action in sorted(ctx.selected):
         if ctx.selected[action].spend is None:
-            ctx.report(
-                (*ctx.path, "actions" if rule.actions else "tags"),
-                "cap_on_non_spending_action",
-                f"spending cap `{rule.id}` applies to `{action}`, which has no `spend` kind",
-                hint=f'set spend = "..." on [catalog.actions."{action}"]',
-                rule=rule.id,
-            )
+            found = d.CAP_ON_NON_SPENDING_ACTION(id=rule.id, action=action)
+            ctx.report((*ctx.path, "actions" if rule.actions else "tags"), found, rule=rule.id)
 
 
 def _check_inherited_cap(ctx: RuleCheck) -> None:
@@ -232,14 +220,9 @@ def _check_inherited_cap(ctx: RuleCheck) -> None:
     rule = ctx.rule
     for action in sorted(ctx.selected):
         if action in ctx.own_actions and ctx.selected[action].spend is None:
-            ctx.report(
-                ("catalog", "actions", action),
-                "cap_on_non_spending_action",
-                f"inherited spending cap `{ctx.origin}/{rule.id}` applies to `{action}`, "
-                "which has no `spend` kind",
-                hint='set spend = "..." on this action, or give it other tags',
-                rule=rule.id,
-            )
+            ref = f"{ctx.origin}/{rule.id}"
+            found = d.INHERITED_CAP_ON_NON_SPENDING_ACTION(ref=ref, action=action)
+            ctx.report(("catalog", "actions", action), found, rule=rule.id)
 
 
 # -- the registry ----------------------------------------------------------------------------

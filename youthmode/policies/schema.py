@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from youthmode.policies import diagnostics
 from youthmode.units import UnitError, parse_duration, parse_money, parse_time_of_day
 
 
@@ -51,7 +52,7 @@ def _date_or_range(value: object) -> object:
     except ValueError:
         pass
     raise PydanticCustomError(
-        "invalid_date",
+        diagnostics.INVALID_DATE_CODE.name,
         "`{value}` is not a date or a date range",
         {"value": value, "hint": 'write 2027-01-01 or "2027-02-05..2027-02-11"'},
     )

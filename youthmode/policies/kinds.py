@@ -16,14 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
 from youthmode.calendar import DAY_TYPES
-from youthmode.errors import did_you_mean
-from youthmode.policies import diagnostics as d
+from youthmode.policies import kind_checks as checks
 from youthmode.policies import rules as compiled
 from youthmode.policies import schema, windows
-from youthmode.policies.positions import KeyPath
+from youthmode.policies.kind_checks import RuleCheck
 
 if TYPE_CHECKING:
     from youthmode.facts import Moment, RequestFacts
@@ -46,26 +45,6 @@ DIMENSIONS: frozenset[str] = frozenset(Dimension.__args__)  # type: ignore[attr-
 Scope = Literal["usage", "guardian"]
 
 
-class Report(Protocol):
-    """Reports a finding at a key path of the checked file."""
-
-    def __call__(self, path: KeyPath, finding: d.Finding, rule: str | None = None) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class RuleCheck:
-    """What a kind's checks see of one rule: the rule, where it is, the policy around it."""
-
-    rule: Any  # the kind's schema model
-    path: KeyPath
-    origin: str  # the id of the policy that defines the rule
-    currency: str
-    currency_places: int
-    selected: Mapping[str, schema.ActionSpec]  # the catalog actions the rule covers
-    own_actions: frozenset[str]  # actions of the checked file's own catalog
-    report: Report  # report(path, finding, rule=...) in the checked file
-
-
 @dataclass(frozen=True, slots=True)
 class PerValue:
     """A default reason code chosen by the value of one of the rule's keys."""
@@ -81,10 +60,6 @@ Obligation = Callable[
 ]
 
 
-def _no_check(ctx: RuleCheck) -> None:
-    """No checks beyond those every rule gets."""
-
-
 @dataclass(frozen=True, slots=True)
 class Kind:
     """One rule kind and everything the engine and the tools need to know about it."""
@@ -98,8 +73,8 @@ class Kind:
     obligation: Obligation | None  # obligations only: when due, the obligation's extra fields
     reads: frozenset[Dimension]  # the analysis hook: what the verdict depends on
     denies_when: str  # the docs table: "denies when"
-    check: Callable[[RuleCheck], None] = _no_check  # its own rules in a file
-    check_inherited: Callable[[RuleCheck], None] = _no_check  # rules inherited via `extends`
+    check: Callable[[RuleCheck], None] = checks.no_check  # its own rules in a file
+    check_inherited: Callable[[RuleCheck], None] = checks.no_check  # rules inherited via `extends`
     withheld_by: frozenset[Scope] = frozenset()  # scopes whose absence hides the trace detail
     keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # JSON Schema annotations
     keys_doc: str | None = None  # the docs table's "own keys" text, when not the key list
@@ -185,46 +160,6 @@ def _lockout(rule: Any, common: dict[str, Any]) -> compiled.CompiledRule:
     return compiled.LockoutWarningRule(**common, before=rule.before)
 
 
-# -- checks ----------------------------------------------------------------------------------
-def _check_budget(ctx: RuleCheck) -> None:
-    rule = ctx.rule
-    for day in rule.limit_by_day:
-        if day not in DAY_TYPES:
-            hint = did_you_mean(day, DAY_TYPES) or "day types: " + ", ".join(DAY_TYPES)
-            found = d.UNKNOWN_DAY_TYPE(day=day, hint=hint)
-            ctx.report((*ctx.path, "limit_by_day", day), found, rule=rule.id)
-
-
-def _check_match(ctx: RuleCheck) -> None:
-    rule = ctx.rule
-    if not rule.match:
-        ctx.report((*ctx.path, "match"), d.EMPTY_MATCH(id=rule.id), rule=rule.id)
-
-
-def _check_cap(ctx: RuleCheck) -> None:
-    rule = ctx.rule
-    exponent = rule.max.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > ctx.currency_places:
-        found = d.TOO_MANY_DECIMAL_PLACES(
-            amount=rule.max, places=ctx.currency_places, currency=ctx.currency
-        )
-        ctx.report((*ctx.path, "max"), found, rule=rule.id)
-    for action in sorted(ctx.selected):
-        if ctx.selected[action].spend is None:
-            found = d.CAP_ON_NON_SPENDING_ACTION(id=rule.id, action=action)
-            ctx.report((*ctx.path, "actions" if rule.actions else "tags"), found, rule=rule.id)
-
-
-def _check_inherited_cap(ctx: RuleCheck) -> None:
-    """An inherited cap that selects a new action of this pack needs that action to spend."""
-    rule = ctx.rule
-    for action in sorted(ctx.selected):
-        if action in ctx.own_actions and ctx.selected[action].spend is None:
-            ref = f"{ctx.origin}/{rule.id}"
-            found = d.INHERITED_CAP_ON_NON_SPENDING_ACTION(ref=ref, action=action)
-            ctx.report(("catalog", "actions", action), found, rule=rule.id)
-
-
 # -- the registry ----------------------------------------------------------------------------
 KINDS: tuple[Kind, ...] = (
     Kind(
@@ -264,7 +199,7 @@ KINDS: tuple[Kind, ...] = (
         remedy=waiver,
         obligation=None,
         reads=frozenset({"today"}),  # with its limits by day type
-        check=_check_budget,
+        check=checks.check_budget,
         withheld_by=frozenset({"usage", "guardian"}),  # usage figures; guardian grants
         keys={
             "limit": {"description": "the daily limit: allowed while less than this is used today"},
@@ -292,8 +227,8 @@ KINDS: tuple[Kind, ...] = (
         remedy=waiver,
         obligation=None,
         reads=frozenset({"money"}),
-        check=_check_cap,
-        check_inherited=_check_inherited_cap,
+        check=checks.check_cap,
+        check_inherited=checks.check_inherited_cap,
         withheld_by=frozenset({"usage"}),
         keys={
             "period": {
@@ -371,7 +306,7 @@ KINDS: tuple[Kind, ...] = (
         remedy=waiver,
         obligation=None,
         reads=frozenset({"resource"}),
-        check=_check_match,
+        check=checks.check_match,
         keys={
             "match": {
                 "description": "resource fields and the values that deny, "

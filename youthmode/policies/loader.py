@@ -42,11 +42,10 @@ _ID_EXAMPLES = {"policy": '"acme-kids"', "bands": '"8-12"', "rules": '"curfew"'}
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
-    """One policy file as read: its document, raw table, positions and content digest."""
+    """One policy file as read: its document, key positions and content digest."""
 
     path: str
     document: schema.PolicyDocument
-    raw: dict[str, Any]
     positions: PositionIndex
     sha256: str
     data: bytes = b""  # the exact bytes loaded, for the last-good snapshot
@@ -99,7 +98,7 @@ def _document(source: TomlSource) -> tuple[SourceFile | None, list[Problem]]:
         found = [_schema_problem(e, raw, positions, name) for e in errors]
         return None, sorted(found, key=Problem.sort_key)  # in file order, not the schema's
     digest = hashlib.sha256(source.data).hexdigest()
-    return SourceFile(name, document, raw, positions, digest, source.data), []
+    return SourceFile(name, document, positions, digest, source.data), []
 
 
 def _merge_match_errors(errors: list[Any]) -> list[Any]:

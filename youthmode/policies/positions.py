@@ -26,9 +26,6 @@ class PositionIndex:
                 return hit
         return None
 
-    def __contains__(self, path: KeyPath) -> bool:
-        return path in self._positions
-
 
 def index_positions(text: str) -> PositionIndex:
     scanner = _Scanner(text)

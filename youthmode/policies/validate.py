@@ -20,6 +20,7 @@ from youthmode.calendar import supported_countries
 from youthmode.errors import Problem, did_you_mean
 from youthmode.policies import diagnostics as d
 from youthmode.policies import kinds, schema
+from youthmode.policies.kind_checks import RuleCheck
 from youthmode.policies.loader import SourceFile
 from youthmode.policies.positions import KeyPath
 
@@ -185,11 +186,11 @@ def check_rules(policy: ResolvedPolicy, src: SourceFile, check: Checker) -> None
 
 def _rule_check(
     policy: ResolvedPolicy, item: RuleSource, src: SourceFile, check: Checker
-) -> kinds.RuleCheck:
+) -> RuleCheck:
     """What a kind's own checks see of ``item``; problems are reported in ``src``."""
     rule = item.rule
     selected = expand_actions(rule.actions, rule.tags, policy.actions)
-    return kinds.RuleCheck(
+    return RuleCheck(
         rule=rule,
         path=item.path,
         origin=item.origin,

@@ -7,17 +7,15 @@ entries of both (`kinds.py`) point here.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from youthmode.calendar import DAY_TYPES, WEEKDAYS
 from youthmode.errors import did_you_mean
 from youthmode.policies import diagnostics as d
 from youthmode.policies import rules as compiled
+from youthmode.policies.kind_checks import RuleCheck
 from youthmode.policies.positions import KeyPath
 from youthmode.units import format_time_of_day
-
-if TYPE_CHECKING:
-    from youthmode.policies.kinds import RuleCheck
 
 EVERY = "*"
 DAY_SELECTORS = (*WEEKDAYS, "weekend", "workday", "holiday", "makeup_workday", EVERY)

@@ -73,6 +73,15 @@ def test_every_page_is_a_code_and_listed_in_the_index() -> None:
         assert f"| [`{code.name}`]({code.name}.md) | {code.meaning} |" in index
 
 
+def test_every_wording_is_used() -> None:
+    """A catalogue entry no call site names is a wording nobody can see: remove it."""
+    names = [n for n, v in vars(diagnostics).items() if isinstance(v, diagnostics.Message)]
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in PROBLEM_MAKERS)
+    sources += (ROOT / "youthmode/policies/diagnostics.py").read_text(encoding="utf-8")
+    unused = [n for n in names if not re.search(rf"(\bd|diagnostics)\.{n}\b", sources)]
+    assert unused == []
+
+
 # -- the pages' examples: the corpus cases of the docs ---------------------------------------
 @pytest.mark.parametrize("code", ALL_CODES)
 def test_the_example_prints_what_the_page_shows(

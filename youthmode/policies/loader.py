@@ -24,21 +24,6 @@ from youthmode.policies.source import TomlSource, format_key, locate, read_toml
 
 __all__ = ["SourceFile", "format_key", "load_file", "policy_files"]
 
-_MISSING_HINTS = {
-    "policy": 'start the file with a [policy] table, e.g. [policy] id = "acme-kids"',
-    "message": 'e.g. message = { zh-CN = "…", en = "…" }',
-    "zh-CN": "a message is given in both `zh-CN` and `en`",
-    "en": "a message is given in both `zh-CN` and `en`",
-    "from": "the first age in the band, e.g. from = 8",
-    "limit": 'e.g. limit = "1h"',
-    "period": 'one of "transaction", "day" or "month"',
-    "max": 'e.g. max = "50.00"',
-    "after": 'e.g. after = "30m"',
-    "before": 'e.g. before = "5m"',
-    "between": 'e.g. between = ["20:00", "21:00"]',
-}
-_ID_EXAMPLES = {"policy": '"acme-kids"', "bands": '"8-12"', "rules": '"curfew"'}
-
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
@@ -141,9 +126,9 @@ def _schema_finding(error: Any, loc: KeyPath, raw: dict[str, Any]) -> d.Finding:
         )
         return d.UNKNOWN_KEY(key=key, hint=hint)
     if kind == "missing":
-        hint = _MISSING_HINTS.get(key)
-        if key == "id" and loc and loc[0] in _ID_EXAMPLES:
-            hint = f"e.g. id = {_ID_EXAMPLES[str(loc[0])]}"
+        hint = d.MISSING_KEY_HINTS.get(key)
+        if key == "id" and loc and loc[0] in d.ID_EXAMPLES:
+            hint = f"e.g. id = {d.ID_EXAMPLES[str(loc[0])]}"
         return d.MISSING_KEY(key=key, hint=hint)
     if kind == "union_tag_invalid":
         tag = str(ctx.get("tag"))

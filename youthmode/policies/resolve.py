@@ -276,9 +276,7 @@ def _rules(
             continue
         if rule.override:
             hint = did_you_mean(rule.id, positions) or (
-                f"`{parent.id}` has no rule `{rule.id}`; remove `override`"
-                if parent
-                else "`override` replaces a rule of the policy named in `extends`"
+                d.NOT_INHERITED.format(parent=parent.id, id=rule.id) if parent else d.NO_PARENT
             )
             found = d.NOTHING_TO_OVERRIDE(id=rule.id, hint=hint)
             check.add(src, (*item.path, "override"), found, rule=rule.id)

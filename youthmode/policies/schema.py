@@ -51,11 +51,7 @@ def _date_or_range(value: object) -> object:
             return [date.fromordinal(n) for n in range(start.toordinal(), end.toordinal() + 1)]
     except ValueError:
         pass
-    raise PydanticCustomError(
-        diagnostics.INVALID_DATE_CODE.name,
-        "`{value}` is not a date or a date range",
-        {"value": value, "hint": 'write 2027-01-01 or "2027-02-05..2027-02-11"'},
-    )
+    raise diagnostics.INVALID_DATE.pydantic_error(value=value)
 
 
 DateSpec = Annotated[list[date], BeforeValidator(_date_or_range)]

@@ -34,14 +34,6 @@ UNKNOWN_BAND = "unknown"
 ALL = "*"
 _NO_TOP = 10**6  # past every age: the oldest band has no `to`
 
-# Names people write that the closest spelling would get wrong (Asia/Brunei, Puerto Rico).
-_ZONE_ALIASES = {
-    "Asia/Beijing": "did you mean `Asia/Shanghai`? (China's zone is named after Shanghai)",
-    "Beijing": "did you mean `Asia/Shanghai`?",
-    "China": "did you mean `Asia/Shanghai`?",
-}
-_COUNTRY_ALIASES = {"PRC": "did you mean `CN`?", "CHINA": "did you mean `CN`?"}
-
 
 @dataclass
 class Checker:
@@ -66,7 +58,7 @@ def check_meta(src: SourceFile, timezone: str | None, currency: str, check: Chec
     else:
         _check_timezone(src, timezone, check)
     if meta.calendar is not None and meta.calendar.upper() not in supported_countries():
-        hint = _COUNTRY_ALIASES.get(meta.calendar.upper()) or did_you_mean(
+        hint = d.COUNTRY_ALIASES.get(meta.calendar.upper()) or did_you_mean(
             meta.calendar.upper(), supported_countries()
         )
         check.add(src, ("policy", "calendar"), d.UNKNOWN_CALENDAR(country=meta.calendar, hint=hint))
@@ -78,7 +70,7 @@ def _check_timezone(src: SourceFile, name: str, check: Checker) -> None:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        hint = _ZONE_ALIASES.get(name) or did_you_mean(name, _zones()) or 'e.g. "Asia/Shanghai"'
+        hint = d.ZONE_ALIASES.get(name) or did_you_mean(name, _zones()) or 'e.g. "Asia/Shanghai"'
         check.add(src, ("policy", "timezone"), d.INVALID_TIMEZONE(name=name, hint=hint))
 
 

@@ -1,15 +1,15 @@
-"""docs/errors/<code>.md: one page per policy error code, and each page's example is exact.
+"""docs/errors/<code>.md: one page per policy problem code, and each page's example is exact.
 
-The codes are found by reading the loader's source (every code given to `Problem(...)`,
-`check.add(...)`, `src.problem(...)` or assigned to `code`), so a new code without a page fails
-here. Each page's example files are written to a folder and `youthmode check` is run on them: its
+The codes are the catalogue's (`youthmode/policies/diagnostics.py`, where every code is defined
+with its wordings), so a new code without a page fails here, and so does a code written at a call
+site instead of named from the catalogue. Each page's example is a case of the error corpus
+(`error_corpus.py`): its files are written to a folder and `youthmode check` is run on them; the
 output must be the output the page shows (YOUTHMODE_UPDATE_GOLDEN=1 rewrites it after an intended
 change of wording).
 """
 
 from __future__ import annotations
 
-import ast
 import os
 import re
 import shlex
@@ -17,93 +17,42 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from error_corpus import page_case
 
 from youthmode.calendar import Calendar
 from youthmode.cli import build_parser, main
+from youthmode.policies import diagnostics
 
 ROOT = Path(__file__).resolve().parent.parent
 ERRORS = ROOT / "docs" / "errors"
-SOURCES = [
-    ROOT / "youthmode/policies/loader.py",
-    ROOT / "youthmode/policies/validate.py",
-    ROOT / "youthmode/policies/kinds.py",
-    ROOT / "youthmode/policies/windows.py",
-    ROOT / "youthmode/policies/__init__.py",
-    ROOT / "youthmode/authoring/checking.py",
-]
 FROZEN = "2026-11-27T12:00:00Z"  # the day the pages' outputs were taken
 
 build_parser()  # import every authoring module before any test freezes the clock
 
-
-# -- codes in the source ------------------------------------------------------------------------
-def _call_name(node: ast.Call) -> str:
-    func = node.func
-    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-
-
-def _string(node: ast.AST | None) -> str | None:
-    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+ALL_CODES = [code.name for code in diagnostics.CODES]
+# Where problems are made: each names a catalogue entry, none writes a code of its own.
+PROBLEM_MAKERS = [
+    *sorted((ROOT / "youthmode/policies").glob("*.py")),
+    ROOT / "youthmode/authoring/checking.py",
+]
 
 
-def _assigned_codes(node: ast.Assign) -> list[str]:
-    """`code = "x"` and `code, message = "x", ...`."""
-    out = []
-    for target in node.targets:
-        names = target.elts if isinstance(target, ast.Tuple) else [target]
-        values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
-        for name, value in zip(names, values, strict=False):
-            code = _string(value)
-            if isinstance(name, ast.Name) and name.id == "code" and code:
-                out.append(code)
-    return out
-
-
-def _codes_passed_through(node: ast.If) -> list[str]:
-    """`if kind in {"invalid_duration", ...}: code, hint = kind, ...`: the codes in the test."""
-    assigns_kind = any(
-        isinstance(stmt, ast.Assign)
-        and isinstance(stmt.value, ast.Tuple)
-        and isinstance(stmt.value.elts[0], ast.Name)
-        and stmt.value.elts[0].id == "kind"
-        and any(
-            isinstance(t, ast.Tuple) and isinstance(t.elts[0], ast.Name) and t.elts[0].id == "code"
-            for t in stmt.targets
-        )
-        for stmt in node.body
-    )
-    if not assigns_kind:
-        return []
-    return [c for n in ast.walk(node.test) if (c := _string(n))]
-
-
-def codes_in(path: Path) -> set[str]:
-    """Every problem code a module can produce."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Call):
-            name, args = _call_name(node), node.args
-            position = {"Problem": 0, "problem": 1, "report": 1, "add": 2}.get(name)
-            if position is not None and len(args) > position:
-                code = _string(args[position])
-                if code:
-                    found.add(code)
-        elif isinstance(node, ast.Assign):
-            found.update(_assigned_codes(node))
-        elif isinstance(node, ast.If):
-            found.update(_codes_passed_through(node))
-    return found
-
-
-ALL_CODES = sorted(set().union(*(codes_in(p) for p in SOURCES)))
-
-
-def test_the_scan_finds_the_codes() -> None:
-    assert len(ALL_CODES) >= 40
+def test_the_catalogue_has_the_codes() -> None:
+    assert len(ALL_CODES) == len(set(ALL_CODES)) >= 40
     for code in ("no_policies", "toml_syntax", "unknown_key", "invalid_duration", "band_gap"):
         assert code in ALL_CODES
-    assert "calendar_unofficial_year" in ALL_CODES
+    assert diagnostics.BY_CODE["calendar_unofficial_year"].severity == "warning"
     assert all(re.fullmatch(r"[a-z]+(_[a-z]+)+", c) for c in ALL_CODES), ALL_CODES
+
+
+@pytest.mark.parametrize("path", PROBLEM_MAKERS, ids=lambda p: p.name)
+def test_no_code_is_written_outside_the_catalogue(path: Path) -> None:
+    if path.name == "diagnostics.py":
+        return
+    text = path.read_text(encoding="utf-8")
+    assert not re.search(r"\bProblem\(", text), f"{path.name}: make problems from diagnostics"
+    for code in ALL_CODES:
+        assert f'"{code}"' not in text, f"{path.name} writes `{code}`: name a catalogue entry"
 
 
 @pytest.mark.parametrize("code", ALL_CODES)
@@ -120,25 +69,20 @@ def test_every_page_is_a_code_and_listed_in_the_index() -> None:
     pages = {p.stem for p in ERRORS.glob("*.md")} - {"README"}
     assert pages == set(ALL_CODES)
     index = (ERRORS / "README.md").read_text(encoding="utf-8")
-    for code in ALL_CODES:
-        assert f"[`{code}`]({code}.md)" in index
+    for code in diagnostics.CODES:
+        assert f"| [`{code.name}`]({code.name}.md) | {code.meaning} |" in index
 
 
-# -- the pages' examples ------------------------------------------------------------------------
-FILE = re.compile(r"<!-- file: (\S+)(?: encoding: (\S+))? -->\n```toml\n(.*?)```\n", re.S)
-CONSOLE = re.compile(r"```console\n\$ (.*?)\n(.*?)```\n", re.S)
+def test_every_wording_is_used() -> None:
+    """A catalogue entry no call site names is a wording nobody can see: remove it."""
+    names = [n for n, v in vars(diagnostics).items() if isinstance(v, diagnostics.Message)]
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in PROBLEM_MAKERS)
+    sources += (ROOT / "youthmode/policies/diagnostics.py").read_text(encoding="utf-8")
+    unused = [n for n in names if not re.search(rf"(\bd|diagnostics)\.{n}\b", sources)]
+    assert unused == []
 
 
-def example(code: str) -> tuple[list[tuple[str, str, str]], str, str]:
-    """The page's example files (name, encoding, text), command and expected output."""
-    text = (ERRORS / f"{code}.md").read_text(encoding="utf-8")
-    section = text.split("## Example", 1)[1].split("## Fix", 1)[0]
-    files = [(m[1], m[2] or "utf-8", m[3]) for m in FILE.finditer(section)]
-    console = CONSOLE.search(section)
-    assert console, f"{code}.md shows no `$ youthmode check ...` output"
-    return files, console[1], console[2]
-
-
+# -- the pages' examples: the corpus cases of the docs ---------------------------------------
 @pytest.mark.parametrize("code", ALL_CODES)
 def test_the_example_prints_what_the_page_shows(
     code: str,
@@ -149,11 +93,9 @@ def test_the_example_prints_what_the_page_shows(
 ) -> None:
     if code == "calendar_unofficial_year" and Calendar("CN").is_official(2027):
         pytest.skip("the holidays data now has the 2027 CN schedule: take a new example")
-    files, command, expected = example(code)
-    for name, encoding, content in files:
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content.encode(encoding))
+    case = page_case(code)
+    command, expected = case.command, case.output
+    case.write(tmp_path)
     monkeypatch.chdir(tmp_path)
     freezer.move_to(FROZEN)
     argv = shlex.split(command)

@@ -3,7 +3,7 @@
 The pipeline, one way:
 
 1. load      TOML policy files -> documents with source positions   (`policies.loader`)
-2. validate  resolve `extends`, cross-check references, did-you-mean (`policies.validate`)
+2. validate  resolve `extends` (`policies.resolve`), cross-check, did-you-mean (`policies.validate`)
 3. compile   immutable per-action, per-band rule plans               (`policies.compile`)
 4. evaluate  request -> facts -> rule verdicts at `at`               (`engine`, `policies.rules`)
 5. combine   deny overrides; remaining time, next allowed instant, trace (`timeline`, `decision`)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,7 @@ def test_any_exception_reading_a_file_is_that_files_problem(
     def broken(text: str) -> Any:
         raise error
 
-    monkeypatch.setattr(loader.tomllib, "loads", broken)
+    monkeypatch.setattr(tomllib, "loads", broken)  # as the reader (source.py) calls it
     source, problems = loader.load_file(folder / "cn-baseline.toml")
     assert source is None and problems[0].code == "unreadable_file"
     assert problems[0].file == str(folder / "cn-baseline.toml")

@@ -20,7 +20,7 @@ from typing import Any
 from youthmode.engine import Engine
 from youthmode.errors import PolicyError, Problem, RequestError
 from youthmode.model import Decision, Explanation, RuleTrace
-from youthmode.policies import CompiledPolicy, check_policies
+from youthmode.policies import CompiledPolicy, check_policies, diagnostics
 from youthmode.units import UnitError, format_duration, parse_duration
 
 ERRORS_DOCS = "docs/errors"
@@ -71,17 +71,10 @@ def calendar_problems(policies: Sequence[CompiledPolicy], today: datetime) -> li
             continue
         for row in policy.calendar.coverage([today.year, today.year + 1]):
             if not row.official:
-                out.append(
-                    Problem(
-                        "calendar_unofficial_year",
-                        f"policy `{policy.id}`: no official {policy.calendar.country} holiday "
-                        f"schedule for {row.year}; plain weekdays are used",
-                        policy.files[-1],
-                        severity="warning",
-                        hint="add the year's rest and working days under [calendar] with "
-                        f"official_years = [{row.year}], or upgrade the holidays package",
-                    )
+                found = diagnostics.CALENDAR_UNOFFICIAL_YEAR(
+                    policy=policy.id, country=policy.calendar.country, year=row.year
                 )
+                out.append(found.at(policy.files[-1]))
     return out
 
 

@@ -1,7 +1,8 @@
 """Policy files to compiled policies, in three stages.
 
-1. `loader`   read TOML, keep the position of every key, validate tables (`schema`)
-2. `validate` resolve `extends` and cross-check bands, actions, days, ids
+1. `loader`   read TOML with the position of every key (`source`), validate tables (`schema`)
+2. `resolve`  merge each pack onto the one it `extends`; `validate` cross-checks bands,
+              actions, days, ids (every problem's code and words: `diagnostics`)
 3. `compile`  build the immutable per-action, per-band form that decisions run on
 
 `load_policies` runs all three and raises `PolicyError` listing every problem at once; a set
@@ -14,9 +15,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from youthmode.errors import PolicyError, Problem
+from youthmode.policies import diagnostics
 from youthmode.policies.compile import CompiledPolicy, compile_policy
 from youthmode.policies.loader import SourceFile, load_file, policy_files
-from youthmode.policies.validate import resolve
+from youthmode.policies.resolve import resolve
 
 __all__ = ["CompiledPolicy", "check_policies", "load_policies", "policy_files"]
 
@@ -26,7 +28,7 @@ def check_policies(paths: Iterable[str | Path]) -> tuple[list[CompiledPolicy], l
     files = policy_files(paths)
     if not files:
         named = ", ".join(str(p) for p in paths)
-        return [], [Problem("no_policies", f"no policy files (*.toml) found in `{named}`")]
+        return [], [diagnostics.NO_POLICIES(named=named).at()]
     problems: list[Problem] = []
     loaded: list[SourceFile] = []
     for path in files:

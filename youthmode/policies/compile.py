@@ -20,13 +20,8 @@ from youthmode.calendar import Calendar
 from youthmode.facts import Day
 from youthmode.policies import kinds, schema
 from youthmode.policies import rules as compiled
-from youthmode.policies.validate import (
-    ALL,
-    UNKNOWN_BAND,
-    ResolvedPolicy,
-    RuleSource,
-    expand_actions,
-)
+from youthmode.policies.resolve import ResolvedPolicy, RuleSource
+from youthmode.policies.validate import ALL, UNKNOWN_BAND, expand_actions
 
 MEMO_LIMIT = 4096
 

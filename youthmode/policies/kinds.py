@@ -19,10 +19,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from youthmode.calendar import DAY_TYPES
-from youthmode.errors import did_you_mean
+from youthmode.policies import kind_checks as checks
 from youthmode.policies import rules as compiled
 from youthmode.policies import schema, windows
-from youthmode.policies.positions import Path as KeyPath
+from youthmode.policies.kind_checks import RuleCheck
 
 if TYPE_CHECKING:
     from youthmode.facts import Moment, RequestFacts
@@ -46,20 +46,6 @@ Scope = Literal["usage", "guardian"]
 
 
 @dataclass(frozen=True, slots=True)
-class RuleCheck:
-    """What a kind's checks see of one rule: the rule, where it is, the policy around it."""
-
-    rule: Any  # the kind's schema model
-    path: KeyPath
-    origin: str  # the id of the policy that defines the rule
-    currency: str
-    currency_places: int
-    selected: Mapping[str, schema.ActionSpec]  # the catalog actions the rule covers
-    own_actions: frozenset[str]  # actions of the checked file's own catalog
-    report: Callable[..., None]  # report(path, code, message, hint=..., rule=...) in the file
-
-
-@dataclass(frozen=True, slots=True)
 class PerValue:
     """A default reason code chosen by the value of one of the rule's keys."""
 
@@ -72,10 +58,6 @@ Remedy = Callable[[compiled.CompiledRule, "RequestFacts"], "dict[str, Any] | Non
 Obligation = Callable[
     [compiled.CompiledRule, "Moment", datetime, "int | None"], "dict[str, Any] | None"
 ]
-
-
-def _no_check(ctx: RuleCheck) -> None:
-    """No checks beyond those every rule gets."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +73,8 @@ class Kind:
     obligation: Obligation | None  # obligations only: when due, the obligation's extra fields
     reads: frozenset[Dimension]  # the analysis hook: what the verdict depends on
     denies_when: str  # the docs table: "denies when"
-    check: Callable[[RuleCheck], None] = _no_check  # its own rules in a file
-    check_inherited: Callable[[RuleCheck], None] = _no_check  # rules inherited via `extends`
+    check: Callable[[RuleCheck], None] = checks.no_check  # its own rules in a file
+    check_inherited: Callable[[RuleCheck], None] = checks.no_check  # rules inherited via `extends`
     withheld_by: frozenset[Scope] = frozenset()  # scopes whose absence hides the trace detail
     keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # JSON Schema annotations
     keys_doc: str | None = None  # the docs table's "own keys" text, when not the key list
@@ -178,70 +160,6 @@ def _lockout(rule: Any, common: dict[str, Any]) -> compiled.CompiledRule:
     return compiled.LockoutWarningRule(**common, before=rule.before)
 
 
-# -- checks ----------------------------------------------------------------------------------
-def _check_budget(ctx: RuleCheck) -> None:
-    rule = ctx.rule
-    for day in rule.limit_by_day:
-        if day not in DAY_TYPES:
-            ctx.report(
-                (*ctx.path, "limit_by_day", day),
-                "unknown_day_type",
-                f"`{day}` is not a day type",
-                hint=did_you_mean(day, DAY_TYPES) or "day types: " + ", ".join(DAY_TYPES),
-                rule=rule.id,
-            )
-
-
-def _check_match(ctx: RuleCheck) -> None:
-    rule = ctx.rule
-    if not rule.match:
-        ctx.report(
-            (*ctx.path, "match"),
-            "invalid_value",
-            f"rule `{rule.id}` has an empty `match`, which would deny everything",
-            hint='e.g. match = { recipient = "stranger" }; use kind `forbid` to deny all',
-            rule=rule.id,
-        )
-
-
-def _check_cap(ctx: RuleCheck) -> None:
-    rule = ctx.rule
-    exponent = rule.max.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > ctx.currency_places:
-        ctx.report(
-            (*ctx.path, "max"),
-            "invalid_amount",
-            f"amount `{rule.max}` has more than {ctx.currency_places} decimal places "
-            f"for {ctx.currency}",
-            hint="amounts are exact to the currency's minor unit",
-            rule=rule.id,
-        )
-    for action in sorted(ctx.selected):
-        if ctx.selected[action].spend is None:
-            ctx.report(
-                (*ctx.path, "actions" if rule.actions else "tags"),
-                "cap_on_non_spending_action",
-                f"spending cap `{rule.id}` applies to `{action}`, which has no `spend` kind",
-                hint=f'set spend = "..." on [catalog.actions."{action}"]',
-                rule=rule.id,
-            )
-
-
-def _check_inherited_cap(ctx: RuleCheck) -> None:
-    """An inherited cap that selects a new action of this pack needs that action to spend."""
-    rule = ctx.rule
-    for action in sorted(ctx.selected):
-        if action in ctx.own_actions and ctx.selected[action].spend is None:
-            ctx.report(
-                ("catalog", "actions", action),
-                "cap_on_non_spending_action",
-                f"inherited spending cap `{ctx.origin}/{rule.id}` applies to `{action}`, "
-                "which has no `spend` kind",
-                hint='set spend = "..." on this action, or give it other tags',
-                rule=rule.id,
-            )
-
-
 # -- the registry ----------------------------------------------------------------------------
 KINDS: tuple[Kind, ...] = (
     Kind(
@@ -281,7 +199,7 @@ KINDS: tuple[Kind, ...] = (
         remedy=waiver,
         obligation=None,
         reads=frozenset({"today"}),  # with its limits by day type
-        check=_check_budget,
+        check=checks.check_budget,
         withheld_by=frozenset({"usage", "guardian"}),  # usage figures; guardian grants
         keys={
             "limit": {"description": "the daily limit: allowed while less than this is used today"},
@@ -309,8 +227,8 @@ KINDS: tuple[Kind, ...] = (
         remedy=waiver,
         obligation=None,
         reads=frozenset({"money"}),
-        check=_check_cap,
-        check_inherited=_check_inherited_cap,
+        check=checks.check_cap,
+        check_inherited=checks.check_inherited_cap,
         withheld_by=frozenset({"usage"}),
         keys={
             "period": {
@@ -388,7 +306,7 @@ KINDS: tuple[Kind, ...] = (
         remedy=waiver,
         obligation=None,
         reads=frozenset({"resource"}),
-        check=_check_match,
+        check=checks.check_match,
         keys={
             "match": {
                 "description": "resource fields and the values that deny, "

@@ -7,10 +7,8 @@ stops the others from being found.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,61 +17,27 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from youthmode.errors import Problem, did_you_mean
+from youthmode.policies import diagnostics as d
 from youthmode.policies import kinds, schema
-from youthmode.policies.positions import Path as KeyPath
-from youthmode.policies.positions import PositionIndex, index_positions
+from youthmode.policies.positions import KeyPath, PositionIndex
+from youthmode.policies.source import TomlSource, format_key, locate, read_toml
 
-_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
-_TOML_TABLE = re.compile(r"\((?:'[^']*',? ?)+\)")
-# A bare value TOML cannot read but a person meant as a string: 22:00, 40m, no-games.
-_UNQUOTED = re.compile(
-    r"=\s*(?!true\b|false\b|inf\b|nan\b)(\d{1,2}:\d{2}|\d+\s*[hms]\b|[A-Za-z][\w.-]*)"
-)
-# An unquoted time or duration inside a list: `between = [22:00, 06:00]`, `["40m"` aside.
-_UNQUOTED_IN_LIST = re.compile(r"[\[,]\s*(\d{1,2}:\d{2}|\d+\s*[hms]\b)")
-_MISSING_HINTS = {
-    "policy": 'start the file with a [policy] table, e.g. [policy] id = "acme-kids"',
-    "message": 'e.g. message = { zh-CN = "…", en = "…" }',
-    "zh-CN": "a message is given in both `zh-CN` and `en`",
-    "en": "a message is given in both `zh-CN` and `en`",
-    "from": "the first age in the band, e.g. from = 8",
-    "limit": 'e.g. limit = "1h"',
-    "period": 'one of "transaction", "day" or "month"',
-    "max": 'e.g. max = "50.00"',
-    "after": 'e.g. after = "30m"',
-    "before": 'e.g. before = "5m"',
-    "between": 'e.g. between = ["20:00", "21:00"]',
-}
-_ID_EXAMPLES = {"policy": '"acme-kids"', "bands": '"8-12"', "rules": '"curfew"'}
+__all__ = ["SourceFile", "format_key", "load_file", "policy_files"]
 
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
-    """One policy file as read: its document, raw table, positions and content digest."""
+    """One policy file as read: its document, key positions and content digest."""
 
     path: str
     document: schema.PolicyDocument
-    raw: dict[str, Any]
     positions: PositionIndex
     sha256: str
     data: bytes = b""  # the exact bytes loaded, for the last-good snapshot
 
-    def problem(self, path: KeyPath, code: str, message: str, **more: Any) -> Problem:
-        """A problem located at ``path`` in this file."""
-        where = self.positions.find(path)
-        line, column = where if where else (None, None)
-        return Problem(code, message, self.path, line, column, format_key(path) or None, **more)
-
-
-def format_key(path: KeyPath) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            text = part if re.fullmatch(r"[A-Za-z0-9_-]+", part) else f'"{part}"'
-            out += f".{text}" if out else text
-    return out
+    def problem(self, path: KeyPath, finding: d.Finding, rule: str | None = None) -> Problem:
+        """``finding`` located at the key ``path`` of this file."""
+        return locate(finding, self.path, self.positions, path, rule)
 
 
 def policy_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -100,89 +64,26 @@ def load_file(path: Path) -> tuple[SourceFile | None, list[Problem]]:
     file is a problem of that file, and the load that includes it is rejected."""
     name = str(path)
     try:
-        data = path.read_bytes()
-    except OSError as err:
-        reason = err.strerror or str(err)
-        return None, [Problem("unreadable_file", f"cannot read `{name}`: {reason}", name)]
-    try:
-        return load_text(data, name)
+        source, problems = read_toml(path)
+        return (None, problems) if source is None else _document(source)
     except RecursionError:
-        message = "values are nested too deeply to read (arrays or tables inside each other)"
-        hint = "a policy needs a few levels of nesting; is this the file you meant?"
-        return None, [Problem("toml_syntax", message, name, hint=hint)]
+        return None, [d.TOML_TOO_DEEP().at(name)]
     except Exception as err:  # MemoryError, a parser bug, ...: the file, not the server, fails
         reason = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
-        return None, [Problem("unreadable_file", f"cannot read `{name}`: {reason}", name)]
+        return None, [d.UNREADABLE_FILE(name=name, reason=reason).at(name)]
 
 
-def load_text(data: bytes, name: str) -> tuple[SourceFile | None, list[Problem]]:
-    """Parse and validate one file's bytes; returns the file or the problems found."""
-    try:
-        text = data.decode("utf-8-sig")  # a byte-order mark, as some editors write, is fine
-    except UnicodeDecodeError as err:
-        return None, [_encoding_problem(err, data, name)]
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        return None, [_syntax_problem(err, text, name)]
-    positions = index_positions(text)
+def _document(source: TomlSource) -> tuple[SourceFile | None, list[Problem]]:
+    """Validate a parsed file into a policy document; the file, or every problem in order."""
+    raw, positions, name = source.raw, source.positions, source.name
     try:
         document = schema.PolicyDocument.model_validate(raw)
     except ValidationError as err:
         errors = _merge_match_errors(err.errors())
         found = [_schema_problem(e, raw, positions, name) for e in errors]
         return None, sorted(found, key=Problem.sort_key)  # in file order, not the schema's
-    digest = hashlib.sha256(data).hexdigest()
-    return SourceFile(name, document, raw, positions, digest, data), []
-
-
-def _encoding_problem(err: UnicodeDecodeError, data: bytes, name: str) -> Problem:
-    line = data.count(b"\n", 0, err.start) + 1
-    column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
-    message = f"file is not UTF-8: byte 0x{data[err.start]:02x} is not valid here ({err.reason})"
-    return Problem("invalid_encoding", message, name, line, column, hint="save the file as UTF-8")
-
-
-def _syntax_problem(err: tomllib.TOMLDecodeError, source: str, name: str) -> Problem:
-    message = str(err)
-    match = _TOML_POSITION.search(message)
-    line, column = (int(match[1]), int(match[2])) if match else (None, None)
-    text = _TOML_POSITION.sub("", message).strip()
-    text = _TOML_TABLE.sub(_table_name, text)
-    text = text[0].lower() + text[1:] if text else "invalid TOML"
-    lines = source.splitlines()
-    if text.endswith("(at end of document)"):
-        text = text.removesuffix("(at end of document)").strip() + " at the end of the file"
-        line = max(len(lines), 1)
-    line_text = lines[line - 1] if line is not None and 0 < line <= len(lines) else ""
-    return Problem("toml_syntax", text, name, line, column, hint=_syntax_hint(text, line_text))
-
-
-def _table_name(match: re.Match[str]) -> str:
-    """tomllib names tables as Python tuples, `('a', 'b')`: show `table [a.b]` instead."""
-    try:
-        parts = ast.literal_eval(match[0])
-    except (ValueError, SyntaxError):
-        return match[0]
-    return f"table `[{format_key(tuple(parts))}]`" if isinstance(parts, tuple) else match[0]
-
-
-def _syntax_hint(text: str, line_text: str) -> str | None:
-    lowered = text.lower()
-    if lowered.endswith("at the end of the file"):
-        return "a list `[`, inline table `{` or string is not closed"
-    if "cannot overwrite" in lowered or "cannot declare" in lowered:
-        return "a key or table is defined twice"
-    if "illegal character '\\n'" in lowered:
-        return "close the string with a quote on the same line"
-    if "initial character for a key" in lowered and "{" in line_text:
-        return "an inline table { ... } stays on one line, with no comma after the last item"
-    if re.search(r"=\s*$", line_text.split("#")[0]):
-        return "write a value after `=`"
-    code = line_text.split("#")[0]
-    if "invalid value" in lowered or _UNQUOTED.search(code) or _UNQUOTED_IN_LIST.search(code):
-        return 'strings need quotes, e.g. "22:00" or "40m"'
-    return None
+    digest = hashlib.sha256(source.data).hexdigest()
+    return SourceFile(name, document, positions, digest, source.data), []
 
 
 def _merge_match_errors(errors: list[Any]) -> list[Any]:
@@ -203,70 +104,77 @@ def _schema_problem(
     error: Any, raw: dict[str, Any], positions: PositionIndex, name: str
 ) -> Problem:
     loc = _clean_loc(tuple(error["loc"]))
-    kind = error["type"]
-    ctx = error.get("ctx") or {}
-    key = _key_name(loc)
-    code, message, hint = "invalid_value", _lower(error["msg"]), None
+    if error["type"] == "union_tag_invalid":
+        loc = (*loc, "kind")  # the problem is the rule's `kind`, not the rule
+    finding = _schema_finding(error, loc, raw)
+    return locate(finding, name, positions, loc, _rule_id(loc, raw))
+
+
+_UNIT_KINDS = frozenset(d.UNIT_ERRORS)
+_TYPE_KINDS = frozenset({"model_attributes_type", "tuple_type"})
+
+
+def _schema_finding(error: Any, loc: KeyPath, raw: dict[str, Any]) -> d.Finding:
+    """What a pydantic error means in the words of a policy file."""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    key = _key_name(loc[:-1] if kind == "union_tag_invalid" else loc)
     if kind == "extra_forbidden":
-        code, message = "unknown_key", f"unknown key `{key}`"
         model = _model_at(loc[:-1], raw)
         allowed = schema.model_keys(model) if model else []
         hint = did_you_mean(key, allowed) or (
             f"allowed keys: {', '.join(allowed)}" if allowed else None
         )
-    elif kind == "missing":
-        code, message = "missing_key", f"missing required key `{key}`"
-        hint = _MISSING_HINTS.get(key)
-        if key == "id" and loc and loc[0] in _ID_EXAMPLES:
-            hint = f"e.g. id = {_ID_EXAMPLES[str(loc[0])]}"
-    elif kind == "union_tag_invalid":
-        code, message = "unknown_rule_kind", f"unknown rule kind `{ctx.get('tag')}`"
-        loc = (*loc, "kind")
-        hint = did_you_mean(str(ctx.get("tag")), kinds.NAMES) or (
-            "kinds: " + ", ".join(kinds.NAMES)
-        )
-    elif kind == "union_tag_not_found":
-        code, message = "missing_key", "rule needs a `kind`"
-        hint = "kinds: " + ", ".join(kinds.NAMES)
-    elif kind == "literal_error":
+        return d.UNKNOWN_KEY(key=key, hint=hint)
+    if kind == "missing":
+        hint = d.MISSING_KEY_HINTS.get(key)
+        if key == "id" and loc and loc[0] in d.ID_EXAMPLES:
+            hint = f"e.g. id = {d.ID_EXAMPLES[str(loc[0])]}"
+        return d.MISSING_KEY(key=key, hint=hint)
+    if kind == "union_tag_invalid":
+        tag = str(ctx.get("tag"))
+        hint = did_you_mean(tag, kinds.NAMES) or ("kinds: " + ", ".join(kinds.NAMES))
+        return d.UNKNOWN_RULE_KIND(kind=ctx.get("tag"), hint=hint)
+    if kind == "union_tag_not_found":
+        return d.MISSING_RULE_KIND(kinds=", ".join(kinds.NAMES))
+    if kind in _UNIT_KINDS:
+        return d.UNIT_ERRORS[kind](detail=_lower(error["msg"]), hint=ctx.get("hint"))
+    if kind.endswith("_type") or kind in _TYPE_KINDS:
+        return _type_finding(error, key)
+    return _value_finding(error, key)
+
+
+def _type_finding(error: Any, key: str) -> d.Finding:
+    kind, value = error["type"], error.get("input")
+    quoted = kind in {"int_type", "decimal_type"} and isinstance(value, str)
+    wording = d.INVALID_TYPE_QUOTED_NUMBER if quoted else d.INVALID_TYPE
+    return wording(key=key, expected=_expected(kind), found=_toml_type(value))
+
+
+def _value_finding(error: Any, key: str) -> d.Finding:
+    """An `invalid_value`: a choice, a length or a bound, or pydantic's own words."""
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+    if kind == "literal_error":
         expected = str(ctx.get("expected", ""))
-        choices = re.findall(r"'([^']*)'", expected)
-        message = f"`{error.get('input')}` is not allowed for `{key}`; expected {expected}"
-        hint = did_you_mean(str(error.get("input")), choices)
-    elif kind in {"invalid_duration", "invalid_time", "invalid_amount", "invalid_date"}:
-        code, hint = kind, ctx.get("hint")
-    elif kind.endswith("_type") or kind in {"model_attributes_type", "tuple_type"}:
-        code = "invalid_type"
-        message = f"`{key}` must be {_expected(kind)}, not {_toml_type(error.get('input'))}"
-        if kind in {"int_type", "decimal_type"} and isinstance(error.get("input"), str):
-            hint = "write the number without quotes"
-    elif kind in {"too_short", "too_long"} and isinstance(error.get("input"), list):
-        count = len(error["input"])
-        wanted = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        hint = did_you_mean(str(value), re.findall(r"'([^']*)'", expected))
+        return d.NOT_A_CHOICE(value=value, key=key, expected=expected, hint=hint)
+    if kind in {"too_short", "too_long"} and isinstance(value, list):
+        count = len(value)
         items = f"{count} item{'s' if count != 1 else ''}"
-        message = f"`{key}` needs {'at least' if kind == 'too_short' else 'at most'} {wanted}"
-        message += f" items, not {items}"
         if key == "between":
-            message = f"`between` needs a start and an end time, not {items}"
-            hint = 'e.g. between = ["22:00", "06:00"]'
-    elif kind == "string_too_short" and ctx.get("min_length") == 1:
-        message = f"`{key}` must not be empty"
-    elif kind in {"greater_than_equal", "greater_than"}:
-        bound = ctx.get("ge", ctx.get("gt"))
+            return d.BETWEEN_LENGTH(items=items)
+        short = kind == "too_short"
+        wanted = ctx.get("min_length") if short else ctx.get("max_length")
+        return d.WRONG_LENGTH(
+            key=key, bound="at least" if short else "at most", wanted=wanted, items=items
+        )
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        return d.EMPTY_TEXT(key=key)
+    if kind in {"greater_than_equal", "greater_than"}:
         relation = "at least" if kind == "greater_than_equal" else "more than"
-        message = f"`{key}` must be {relation} {bound}, not {error.get('input')}"
-    where = positions.find(loc)
-    line, column = where if where else (None, None)
-    return Problem(
-        code,
-        message,
-        name,
-        line,
-        column,
-        format_key(loc) or None,
-        hint=hint,
-        rule=_rule_id(loc, raw),
-    )
+        return d.OUT_OF_RANGE(
+            key=key, relation=relation, bound=ctx.get("ge", ctx.get("gt")), value=value
+        )
+    return d.INVALID_VALUE(detail=_lower(error["msg"]))
 
 
 def _key_name(loc: KeyPath) -> str:

@@ -7,7 +7,7 @@ where each key path (`("rules", 3, "between")`) starts.
 
 from __future__ import annotations
 
-Path = tuple[str | int, ...]
+KeyPath = tuple[str | int, ...]
 Position = tuple[int, int]  # (line, column), both from 1
 
 _BARE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -16,18 +16,15 @@ _BARE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 class PositionIndex:
     """Maps key paths to (line, column); looks up the nearest recorded ancestor."""
 
-    def __init__(self, positions: dict[Path, Position]) -> None:
+    def __init__(self, positions: dict[KeyPath, Position]) -> None:
         self._positions = positions
 
-    def find(self, path: Path) -> Position | None:
+    def find(self, path: KeyPath) -> Position | None:
         for end in range(len(path), -1, -1):
             hit = self._positions.get(path[:end])
             if hit is not None:
                 return hit
         return None
-
-    def __contains__(self, path: Path) -> bool:
-        return path in self._positions
 
 
 def index_positions(text: str) -> PositionIndex:
@@ -42,9 +39,9 @@ class _Scanner:
         self.i = 0
         self.line = 1
         self.col = 1
-        self.positions: dict[Path, Position] = {(): (1, 1)}
-        self.array_counts: dict[Path, int] = {}
-        self.table: Path = ()
+        self.positions: dict[KeyPath, Position] = {(): (1, 1)}
+        self.array_counts: dict[KeyPath, int] = {}
+        self.table: KeyPath = ()
 
     # -- low-level movement -------------------------------------------------------------
     def peek(self, n: int = 0) -> str:
@@ -113,9 +110,9 @@ class _Scanner:
         self.positions[path] = here
         self.table = path
 
-    def resolve(self, keys: Path) -> Path:
+    def resolve(self, keys: KeyPath) -> KeyPath:
         """A header's key path, with the current index of any array of tables it passes."""
-        path: Path = ()
+        path: KeyPath = ()
         for key in keys:
             path = (*path, key)
             count = self.array_counts.get(path)
@@ -123,7 +120,7 @@ class _Scanner:
                 path = (*path, count - 1)
         return path
 
-    def key(self) -> Path:
+    def key(self) -> KeyPath:
         parts: list[str | int] = []
         while True:
             self.skip_space()
@@ -153,7 +150,7 @@ class _Scanner:
         return "".join(out)
 
     # -- values -------------------------------------------------------------------------
-    def value(self, path: Path) -> None:
+    def value(self, path: KeyPath) -> None:
         self.skip_space()
         ch = self.peek()
         if ch == "[":
@@ -180,7 +177,7 @@ class _Scanner:
             self.advance(2 if quote == '"' and self.peek() == "\\" else 1)
         self.advance()
 
-    def array(self, path: Path) -> None:
+    def array(self, path: KeyPath) -> None:
         self.advance()
         index = 0
         while True:
@@ -195,7 +192,7 @@ class _Scanner:
                 self.advance()
                 index += 1
 
-    def inline_table(self, path: Path) -> None:
+    def inline_table(self, path: KeyPath) -> None:
         self.advance()
         while True:
             self.skip_space(newlines=True)

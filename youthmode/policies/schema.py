@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from youthmode.policies import diagnostics
 from youthmode.units import UnitError, parse_duration, parse_money, parse_time_of_day
 
 
@@ -50,11 +51,7 @@ def _date_or_range(value: object) -> object:
             return [date.fromordinal(n) for n in range(start.toordinal(), end.toordinal() + 1)]
     except ValueError:
         pass
-    raise PydanticCustomError(
-        "invalid_date",
-        "`{value}` is not a date or a date range",
-        {"value": value, "hint": 'write 2027-01-01 or "2027-02-05..2027-02-11"'},
-    )
+    raise diagnostics.INVALID_DATE.pydantic_error(value=value)
 
 
 DateSpec = Annotated[list[date], BeforeValidator(_date_or_range)]

@@ -7,16 +7,15 @@ entries of both (`kinds.py`) point here.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from youthmode.calendar import DAY_TYPES, WEEKDAYS
 from youthmode.errors import did_you_mean
+from youthmode.policies import diagnostics as d
 from youthmode.policies import rules as compiled
-from youthmode.policies.positions import Path as KeyPath
+from youthmode.policies.kind_checks import RuleCheck
+from youthmode.policies.positions import KeyPath
 from youthmode.units import format_time_of_day
-
-if TYPE_CHECKING:
-    from youthmode.policies.kinds import RuleCheck
 
 EVERY = "*"
 DAY_SELECTORS = (*WEEKDAYS, "weekend", "workday", "holiday", "makeup_workday", EVERY)
@@ -82,21 +81,10 @@ def check_windows(ctx: RuleCheck) -> None:
     rule, path = ctx.rule, ctx.path
     shorthand = rule.between is not None
     if shorthand == bool(rule.windows):
-        ctx.report(
-            path,
-            "invalid_window",
-            f"rule `{rule.id}` needs either `between` or `windows`, not both or neither",
-            hint='e.g. between = ["22:00", "06:00"]',
-            rule=rule.id,
-        )
+        ctx.report(path, d.BETWEEN_OR_WINDOWS(id=rule.id), rule=rule.id)
         return
     if not shorthand and (rule.days is not None or rule.except_days is not None):
-        ctx.report(
-            (*path, "days"),
-            "invalid_window",
-            "`days` and `except_days` go inside each window when `windows` is used",
-            rule=rule.id,
-        )
+        ctx.report((*path, "days"), d.DAYS_BESIDE_WINDOWS(), rule=rule.id)
     windows: list[tuple[KeyPath, tuple[int, int], list[str], list[str]]] = []
     if shorthand:
         days = [EVERY] if rule.days is None else rule.days
@@ -114,36 +102,14 @@ def _check_window(
     rule_id = ctx.rule.id
     start, end = span
     if start == end or (start, end) == (0, 86400):
-        ctx.report(
-            (*wpath, "between"),
-            "empty_window",
-            f"a window from {format_time_of_day(start)} to {format_time_of_day(end)} "
-            "is empty or the whole day",
-            hint="use kind `forbid` to deny all day",
-            rule=rule_id,
-        )
+        found = d.EMPTY_WINDOW(start=format_time_of_day(start), end=format_time_of_day(end))
+        ctx.report((*wpath, "between"), found, rule=rule_id)
     if start == 86400:
-        ctx.report(
-            (*wpath, "between", 0),
-            "invalid_time",
-            "a window cannot start at 24:00",
-            rule=rule_id,
-        )
+        ctx.report((*wpath, "between", 0), d.WINDOW_STARTS_AT_24(), rule=rule_id)
     if not days:
-        ctx.report(
-            (*wpath, "days"),
-            "unknown_day",
-            "`days` is empty, so the window never applies",
-            hint='list days, e.g. ["fri", "sat"], or leave `days` out for every day',
-            rule=rule_id,
-        )
+        ctx.report((*wpath, "days"), d.NO_DAYS(), rule=rule_id)
     for key, selectors in (("days", days), ("except_days", except_days)):
         for j, day in enumerate(selectors):
             if day not in DAY_SELECTORS:
-                ctx.report(
-                    (*wpath, key, j),
-                    "unknown_day",
-                    f"`{day}` is not a day selector",
-                    hint=did_you_mean(day, DAY_SELECTORS) or "days: " + ", ".join(DAY_SELECTORS),
-                    rule=rule_id,
-                )
+                hint = did_you_mean(day, DAY_SELECTORS) or "days: " + ", ".join(DAY_SELECTORS)
+                ctx.report((*wpath, key, j), d.UNKNOWN_DAY(day=day, hint=hint), rule=rule_id)

@@ -15,16 +15,12 @@ from typing import Any
 import pytest
 from prometheus_client.mmap_dict import MmapedDict, mmap_key
 
+from youthmode.server.body_guard import BodyGuard
 from youthmode.server.config import ServerConfig, unknown_variables
+from youthmode.server.connection import DeadlineSocket, ReadDeadline, problem_http
 from youthmode.server.metrics import _FolderCollector, merge_dead_process
 from youthmode.server.runner import inherited_fds
-from youthmode.server.worker import (
-    BodyGuard,
-    DeadlineSocket,
-    ReadDeadline,
-    body_length,
-    problem_http,
-)
+from youthmode.server.worker import body_length
 
 # --- The deadline socket --------------------------------------------------------------------
 

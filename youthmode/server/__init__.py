@@ -12,6 +12,7 @@
   schemas.py        the API's envelope models and example bodies
   auth.py, config.py, reloader.py, metrics.py, decision_log.py
   runner.py         `youthmode serve`: checks, then gunicorn; worker.py: its worker class
+  connection.py     the worker's deadline socket and raw problem answers; body_guard.py
 
 `youthmode.api.create_app` is the promised front door.
 """

@@ -13,7 +13,7 @@ import secrets
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from youthmode.engine import Engine
+from youthmode.engine import Clock, Engine, system_clock
 from youthmode.ledger import Ledger, StoreUnavailable, open_store
 from youthmode.server import decisions, health
 from youthmode.server import ledger as ledger_routes
@@ -41,12 +41,18 @@ def create_app(
     *,
     engine: Engine | None = None,
     keys: KeyRing | None = None,
+    clock: Clock | None = None,
 ) -> Flask:
-    """The decision API. Pass ``engine`` to serve an engine you built (tests, embedding)."""
+    """The decision API. Pass ``engine`` to serve an engine you built (tests, embedding).
+
+    ``clock`` (default: the system's) is the app's one clock: the engines it loads decide by
+    it, and the ledger's writes, the decision log's `ts`, load times and batch ids read it. An
+    ``engine`` you pass keeps its own clock: give it the same one.
+    """
     config = config or ServerConfig.from_env()
     app = Flask("youthmode")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
-    state = build_state(config, engine, keys)
+    state = build_state(config, engine, keys, clock or system_clock)
     app.extensions["youthmode"] = state
     state.holder.start_polling(config.poll_seconds)
     _register_errors(app)
@@ -58,9 +64,14 @@ def create_app(
     return app
 
 
-def build_state(config: ServerConfig, engine: Engine | None, keys: KeyRing | None) -> ServerState:
+def build_state(
+    config: ServerConfig,
+    engine: Engine | None,
+    keys: KeyRing | None,
+    clock: Clock = system_clock,
+) -> ServerState:
     """The policies, keys, decision log, metrics and ledger an app serves from."""
-    holder = PolicyHolder(config.policies, config.state_dir, config.default_policy)
+    holder = PolicyHolder(config.policies, config.state_dir, config.default_policy, clock)
     if engine is not None:
         holder.engine = engine
     if keys is None and config.keys_file:
@@ -81,11 +92,11 @@ def build_state(config: ServerConfig, engine: Engine | None, keys: KeyRing | Non
         ledger = Ledger(
             lambda: holder.engine,
             open_store(config.store_url, read_deadline=config.store_deadline_ms / 1000),
+            clock=clock,
             settings=config.ledger_settings(),
         )
-    state = ServerState(
-        config, holder, keys, DecisionLog(config.decision_log, log_key), Metrics(), ledger
-    )
+    decision_log = DecisionLog(config.decision_log, log_key, clock=clock)
+    state = ServerState(config, holder, keys, decision_log, Metrics(), ledger, clock)
     state.publish_policies()
     holder.on_reload.append(state.after_reload)
     return state

@@ -126,10 +126,6 @@ class ServerConfig:
         return self.keys_file is None
 
     @property
-    def state_path(self) -> Path:
-        return Path(self.state_dir)
-
-    @property
     def store_url(self) -> str | None:
         """The ledger store: `store`, else SQLite in the state folder; `off` for none."""
         if self.store == "off":

@@ -19,11 +19,12 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from youthmode.engine import Clock, system_clock
 from youthmode.model import Decision, DecisionRequest, parse_amount
 
 log = logging.getLogger("youthmode.decision_log")
@@ -101,8 +102,10 @@ class DecisionLog:
         *,
         on_failure: Callable[[], None] = _count_failure,
         report_every: float = REPORT_EVERY_SECONDS,
+        clock: Clock = system_clock,
     ) -> None:
         self._key = key
+        self._clock = clock  # the app's: a record's `ts`
         self._target = target
         self._lock = threading.Lock()
         self._on_failure = on_failure
@@ -139,7 +142,7 @@ class DecisionLog:
             request["subject"].get("id") if isinstance(request, dict) else request.subject.id
         )
         entry: dict[str, Any] = {
-            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "ts": self._clock().astimezone(UTC).isoformat(timespec="milliseconds"),
             "decision_id": decision.decision_id,
             "batch_id": batch_id,
             "request_id": request_id,

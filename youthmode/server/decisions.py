@@ -24,7 +24,7 @@ from youthmode.server.caller import caller_key, check_tenant, request_id, requir
 from youthmode.server.decision_log import plain_request
 from youthmode.server.metrics import DecisionTally
 from youthmode.server.problems import ApiProblem, request_problem, respond
-from youthmode.server.state import ServerState, engine_now
+from youthmode.server.state import ServerState
 
 # The OpenAPI operationId of each view (the blueprint's name is the operation's tag).
 OPERATIONS = {
@@ -142,7 +142,7 @@ def blueprint(state: ServerState) -> Blueprint:
         started = time.perf_counter()
         items = _batch_items(parse_json_body(), state.config.batch_limit)
         engine = state.holder.engine
-        batch_id = new_decision_id(engine_now())
+        batch_id = new_decision_id(state.now())
         explain = explain_flag()
         tally = DecisionTally()
         parts = [

@@ -10,7 +10,7 @@ from flask import Blueprint, Response
 
 from youthmode.server.caller import caller_key, requires
 from youthmode.server.problems import ApiProblem, respond
-from youthmode.server.state import ServerState, engine_now, reload_policies, store_status
+from youthmode.server.state import ServerState, reload_policies, store_status
 
 OPERATIONS = {
     "reload": "reloadPolicies",
@@ -76,7 +76,7 @@ def _readiness(state: ServerState, stale: bool) -> dict[str, Any]:
     """What `/readyz` tells a caller with a key, after `status` and `ready`."""
     holder = state.holder
     engine = holder.engine
-    year = engine_now().year
+    year = state.now().year
     calendar = [
         {
             "policy": p.id,

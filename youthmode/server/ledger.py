@@ -55,6 +55,7 @@ OPERATIONS = {
 }
 
 
+GUARDIAN = "/v1/subjects/<subject_id>/guardian"
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -109,6 +110,7 @@ def blueprint(state: ServerState) -> Blueprint:
     bp.app_errorhandler(RequestError)(_on_request_error)
     _spending_routes(bp, state, ledger)
     _guardian_routes(bp, ledger)
+    _time_routes(bp, ledger)
     return bp
 
 
@@ -219,16 +221,15 @@ def _log_reservation(
 
 
 def _guardian_routes(bp: Blueprint, ledger: Ledger) -> None:  # a route table
-    """Guardian settings, time grants, ask-for-more-time requests and the change log."""
-    base = "/v1/subjects/<subject_id>/guardian"
+    """Guardian settings and the log of their changes."""
 
-    @bp.get(base)
+    @bp.get(GUARDIAN)
     @requires("guardian")
     def guardian(subject_id: str) -> Response:
         _own(subject_id)
         return respond(ledger.guardian(subject_id, request.args.get("policy")))
 
-    @bp.patch(base)
+    @bp.patch(GUARDIAN)
     @requires("guardian")
     def guardian_update(subject_id: str) -> Response:
         _own(subject_id)
@@ -240,7 +241,17 @@ def _guardian_routes(bp: Blueprint, ledger: Ledger) -> None:  # a route table
             )
         )
 
-    @bp.post(base + "/grants")
+    @bp.get(GUARDIAN + "/log")
+    @requires("guardian")
+    def guardian_log(subject_id: str) -> Response:
+        _own(subject_id)
+        return respond({"subject_id": subject_id, "changes": ledger.guardian_log(subject_id)})
+
+
+def _time_routes(bp: Blueprint, ledger: Ledger) -> None:  # a route table
+    """Extra time: the guardian's grants, the child's requests and the guardian's answers."""
+
+    @bp.post(GUARDIAN + "/grants")
     @requires("guardian")
     def grant(subject_id: str) -> Response:
         _own(subject_id)
@@ -251,7 +262,7 @@ def _guardian_routes(bp: Blueprint, ledger: Ledger) -> None:  # a route table
             )
         )
 
-    @bp.post(base + "/requests")
+    @bp.post(GUARDIAN + "/requests")
     @requires_any("usage", "guardian")
     def ask(subject_id: str) -> Response:
         _own(subject_id)
@@ -261,7 +272,7 @@ def _guardian_routes(bp: Blueprint, ledger: Ledger) -> None:  # a route table
         )
         return respond(asked, 201)
 
-    @bp.post(base + "/requests/<request_id>/answer")
+    @bp.post(GUARDIAN + "/requests/<request_id>/answer")
     @requires("guardian")
     def answer(subject_id: str, request_id: str) -> Response:
         _own(subject_id)
@@ -276,9 +287,3 @@ def _guardian_routes(bp: Blueprint, ledger: Ledger) -> None:  # a route table
                 _idempotency_key(),
             )
         )
-
-    @bp.get(base + "/log")
-    @requires("guardian")
-    def guardian_log(subject_id: str) -> Response:
-        _own(subject_id)
-        return respond({"subject_id": subject_id, "changes": ledger.guardian_log(subject_id)})

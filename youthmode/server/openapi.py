@@ -107,123 +107,151 @@ REQUEST_ID_HEADER = {
 }
 
 
+@dataclass(frozen=True)
+class LedgerOperation:
+    """One operation of the `ledger` blueprint, as its OpenAPI entry needs it."""
+
+    path: str
+    method: str
+    summary: str  # also the description of its answer
+    scope: str
+    answer: str  # the schema of the success answer
+    body: str | None = None  # the schema of the request body
+    params: tuple[str, ...] = ()  # `policy` is a query parameter, the others path parameters
+    errors: tuple[int, ...] = ()  # besides 503 and what `_operation` adds
+    ok: str = "200"
+
+
+GUARDIAN = "/v1/subjects/{subject_id}/guardian"
+LEDGER_OPERATIONS = (
+    LedgerOperation(
+        "/v1/usage", "post", "Record active-use intervals", "usage", "UsageAnswer", "UsageBody"
+    ),
+    LedgerOperation(
+        "/v1/purchases",
+        "post",
+        "Record a completed purchase",
+        "usage",
+        "PurchaseAnswer",
+        "PurchaseBody",
+    ),
+    LedgerOperation(
+        "/v1/purchases/reserve",
+        "post",
+        "Decide and hold a purchase against spend plus outstanding holds",
+        "usage",
+        "ReserveAnswer",
+        "ReserveBody",
+        errors=(409,),
+    ),
+    LedgerOperation(
+        "/v1/purchases/{order_id}/commit",
+        "post",
+        "The payment went through",
+        "usage",
+        "OrderAnswer",
+        "OrderBody",
+        ("order_id",),
+        (404, 409),
+    ),
+    LedgerOperation(
+        "/v1/purchases/{order_id}/release",
+        "post",
+        "The payment failed or was refunded",
+        "usage",
+        "OrderAnswer",
+        "OrderBody",
+        ("order_id",),
+        (404, 409),
+    ),
+    LedgerOperation(
+        "/v1/subjects/{subject_id}/usage",
+        "get",
+        "Today's and this month's totals",
+        "usage",
+        "Totals",
+        None,
+        ("subject_id", "policy"),
+        (400,),
+    ),
+    LedgerOperation(
+        GUARDIAN,
+        "get",
+        "Guardian settings, today's grants and requests",
+        "guardian",
+        "GuardianView",
+        None,
+        ("subject_id", "policy"),
+        (400,),
+    ),
+    LedgerOperation(
+        GUARDIAN,
+        "patch",
+        "Change guardian settings (tighten freely; loosen only what is waivable)",
+        "guardian",
+        "GuardianView",
+        "GuardianPatch",
+        ("subject_id",),
+        (422,),
+    ),
+    LedgerOperation(
+        GUARDIAN + "/grants",
+        "post",
+        "Grant extra time for today",
+        "guardian",
+        "GuardianView",
+        "GrantBody",
+        ("subject_id",),
+        (422,),
+    ),
+    LedgerOperation(
+        GUARDIAN + "/requests",
+        "post",
+        "Ask for more time (the child's app)",
+        "usage or guardian",
+        "TimeRequest",
+        "AskBody",
+        ("subject_id",),
+        (422,),
+        ok="201",
+    ),
+    LedgerOperation(
+        GUARDIAN + "/requests/{request_id}/answer",
+        "post",
+        "Approve (15m, 1h, rest_of_day) or deny a request",
+        "guardian",
+        "TimeRequest",
+        "AnswerBody",
+        ("subject_id", "request_id"),
+        (404, 409, 422),
+    ),
+    LedgerOperation(
+        GUARDIAN + "/log",
+        "get",
+        "Every guardian change: who, when, what, before, after",
+        "guardian",
+        "GuardianLog",
+        None,
+        ("subject_id",),
+    ),
+)
+
+
+def _string_param(name: str) -> dict[str, Any]:
+    """A string parameter: `policy` in the query (optional), any other in the path."""
+    where = "query" if name == "policy" else "path"
+    return {"name": name, "in": where, "required": where == "path", "schema": {"type": "string"}}
+
+
 def _ledger_paths() -> dict[str, Any]:
     """The operations of the `ledger` blueprint (usage, purchases, guardian controls)."""
-    subject = [{"name": "subject_id", "in": "path", "required": True, "schema": {"type": "string"}}]
-    policy = [{"name": "policy", "in": "query", "required": False, "schema": {"type": "string"}}]
-    order = [{"name": "order_id", "in": "path", "required": True, "schema": {"type": "string"}}]
-    request_id = [
-        {"name": "request_id", "in": "path", "required": True, "schema": {"type": "string"}}
-    ]
-
-    def op(
-        summary: str,
-        scope: str,
-        answer: str,
-        body: str | None = None,
-        params: list[dict[str, Any]] | None = None,
-        extra: tuple[int, ...] = (),
-        ok: str = "200",
-    ) -> dict[str, Any]:
-        responses = {ok: _json(answer, summary), **_errors(503, *extra)}
-        return _operation(summary, scope, responses, body=body, params=params)
-
-    base = "/v1/subjects/{subject_id}/guardian"
-    return {
-        "/v1/usage": {
-            "post": op("Record active-use intervals", "usage", "UsageAnswer", "UsageBody")
-        },
-        "/v1/purchases": {
-            "post": op("Record a completed purchase", "usage", "PurchaseAnswer", "PurchaseBody")
-        },
-        "/v1/purchases/reserve": {
-            "post": op(
-                "Decide and hold a purchase against spend plus outstanding holds",
-                "usage",
-                "ReserveAnswer",
-                "ReserveBody",
-                extra=(409,),
-            )
-        },
-        "/v1/purchases/{order_id}/commit": {
-            "post": op(
-                "The payment went through", "usage", "OrderAnswer", "OrderBody", order, (404, 409)
-            )
-        },
-        "/v1/purchases/{order_id}/release": {
-            "post": op(
-                "The payment failed or was refunded",
-                "usage",
-                "OrderAnswer",
-                "OrderBody",
-                order,
-                (404, 409),
-            )
-        },
-        "/v1/subjects/{subject_id}/usage": {
-            "get": op(
-                "Today's and this month's totals", "usage", "Totals", None, subject + policy, (400,)
-            )
-        },
-        base: {
-            "get": op(
-                "Guardian settings, today's grants and requests",
-                "guardian",
-                "GuardianView",
-                None,
-                subject + policy,
-                (400,),
-            ),
-            "patch": op(
-                "Change guardian settings (tighten freely; loosen only what is waivable)",
-                "guardian",
-                "GuardianView",
-                "GuardianPatch",
-                subject,
-                (422,),
-            ),
-        },
-        base + "/grants": {
-            "post": op(
-                "Grant extra time for today",
-                "guardian",
-                "GuardianView",
-                "GrantBody",
-                subject,
-                (422,),
-            )
-        },
-        base + "/requests": {
-            "post": op(
-                "Ask for more time (the child's app)",
-                "usage or guardian",
-                "TimeRequest",
-                "AskBody",
-                subject,
-                (422,),
-                ok="201",
-            )
-        },
-        base + "/requests/{request_id}/answer": {
-            "post": op(
-                "Approve (15m, 1h, rest_of_day) or deny a request",
-                "guardian",
-                "TimeRequest",
-                "AnswerBody",
-                subject + request_id,
-                (404, 409, 422),
-            )
-        },
-        base + "/log": {
-            "get": op(
-                "Every guardian change: who, when, what, before, after",
-                "guardian",
-                "GuardianLog",
-                None,
-                subject,
-            )
-        },
-    }
+    paths: dict[str, Any] = {}
+    for op in LEDGER_OPERATIONS:
+        responses = {op.ok: _json(op.answer, op.summary), **_errors(503, *op.errors)}
+        params = [_string_param(name) for name in op.params] or None
+        operation = _operation(op.summary, op.scope, responses, body=op.body, params=params)
+        paths.setdefault(op.path, {})[op.method] = operation
+    return paths
 
 
 def _decision_paths() -> dict[str, Any]:
@@ -266,14 +294,7 @@ def _decision_paths() -> dict[str, Any]:
                 "One loaded policy with its rules",
                 "decide",
                 {"200": _json("PolicyDetail", "the policy"), **_errors(404)},
-                params=[
-                    {
-                        "name": "policy_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    }
-                ],
+                params=[_string_param("policy_id")],
             )
         },
     }

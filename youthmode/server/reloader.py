@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from youthmode.engine import Engine
+from youthmode.engine import Clock, Engine, system_clock
 from youthmode.errors import PolicyError, Problem
 from youthmode.policies import policy_files
 
@@ -69,8 +69,13 @@ class PolicyHolder:
     """The engine in force, its load time, and the outcome of the last reload attempt."""
 
     def __init__(
-        self, folder: str | Path, state_dir: str | Path, default_policy: str | None
+        self,
+        folder: str | Path,
+        state_dir: str | Path,
+        default_policy: str | None,
+        clock: Clock = system_clock,
     ) -> None:
+        self.clock = clock  # the app's: load times, and the engines it loads decide by it
         self.folder = Path(folder)
         self.state_dir = Path(state_dir)
         self.default_policy = default_policy
@@ -94,31 +99,39 @@ class PolicyHolder:
 
     def _boot(self) -> tuple[Engine, datetime, str]:
         try:
-            engine = Engine.from_path(self.folder, default_policy=self.default_policy).warm()
+            engine = self._load(self.folder).warm()
         except Exception as err:  # any failure: a worker that fails to boot stops gunicorn
             if not any(self.snapshot_dir.glob("*.toml")):
                 raise
             log.error(
                 "policies in %s do not load; serving the last good snapshot:\n%s", self.folder, err
             )
-            self._record(ReloadResult(False, _now(), None, load_problems(err, self.folder), "boot"))
-            engine = Engine.from_path(self.snapshot_dir, default_policy=self.default_policy)
-            return engine.warm(), _now(), "last-good snapshot"
+            self._record(
+                ReloadResult(False, self._now(), None, load_problems(err, self.folder), "boot")
+            )
+            engine = self._load(self.snapshot_dir)
+            return engine.warm(), self._now(), "last-good snapshot"
         self._snapshot(engine)
-        return engine, _now(), "files"
+        return engine, self._now(), "files"
+
+    def _load(self, folder: Path) -> Engine:
+        return Engine.from_path(folder, clock=self.clock, default_policy=self.default_policy)
+
+    def _now(self) -> datetime:
+        return self.clock().astimezone(UTC)
 
     def reload(self, source: str = "admin") -> ReloadResult:
         """Load the folder again; swap only if everything loads. Never raises PolicyError."""
         with self._lock:
             self._fingerprint = fingerprint(self.folder)
             try:
-                engine = Engine.from_path(self.folder, default_policy=self.default_policy).warm()
+                engine = self._load(self.folder).warm()
             except Exception as err:  # whatever fails, the load is rejected, never the server
                 problems = load_problems(err, self.folder)
-                result = ReloadResult(False, _now(), self.digest, problems, source)
+                result = ReloadResult(False, self._now(), self.digest, problems, source)
                 log.error("reload (%s) rejected; still serving %s:\n%s", source, self.digest, err)
             else:
-                self.engine, self.loaded_at, self.source = engine, _now(), "files"
+                self.engine, self.loaded_at, self.source = engine, self._now(), "files"
                 self.digest = set_digest(engine)
                 self._snapshot(engine)
                 result = ReloadResult(True, self.loaded_at, self.digest, (), source)
@@ -202,7 +215,3 @@ def load_problems(err: Exception, folder: Path) -> tuple[Problem, ...]:
         return (Problem("unknown_policy", str(err), str(folder)),)
     reason = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
     return (Problem("unreadable_file", f"policies in `{folder}` could not be loaded: {reason}"),)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

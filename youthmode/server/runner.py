@@ -203,7 +203,7 @@ class _GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no 
 
     def load(self) -> Any:
         from youthmode.api import create_app
-        from youthmode.server.worker import BodyGuard
+        from youthmode.server.body_guard import BodyGuard
 
         app = create_app(self.ym_config, keys=self.ym_keys)
         return BodyGuard(app, self.ym_config.max_body_bytes)

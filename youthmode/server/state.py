@@ -10,6 +10,7 @@ import signal
 from datetime import UTC, datetime
 from typing import Any
 
+from youthmode.engine import Clock, system_clock
 from youthmode.ledger import Ledger, StoreUnavailable
 from youthmode.server.auth import KeyRing
 from youthmode.server.config import ServerConfig
@@ -30,7 +31,9 @@ class ServerState:
         decision_log: DecisionLog,
         metrics: Metrics,
         ledger: Ledger | None = None,
+        clock: Clock = system_clock,
     ) -> None:
+        self.clock = clock  # the app's clock (create_app's `clock`)
         self.ledger = ledger
         self.config = config
         self.holder = holder
@@ -41,6 +44,10 @@ class ServerState:
         self._published: list[tuple[str, str, str]] = []
         self._openapi: tuple[str, dict[str, Any]] | None = None
         self.routes: list[Route] | None = None  # the app's route table, once registered
+
+    def now(self) -> datetime:
+        """The app's clock, in UTC: for times the server reports (batch ids, `/readyz`)."""
+        return self.clock().astimezone(UTC)
 
     def after_reload(self, result: ReloadResult) -> None:
         """Every reload, whatever started it (admin, poll), is counted and published."""
@@ -82,7 +89,3 @@ def store_status(state: ServerState) -> dict[str, Any] | None:
     except StoreUnavailable as err:
         return {"backend": store.backend, "ok": False, "error": str(err)}
     return {"backend": store.backend, "ok": True}
-
-
-def engine_now() -> datetime:
-    return datetime.now(UTC)

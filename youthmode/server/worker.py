@@ -15,29 +15,28 @@ response must be taken by the client within `send_timeout` seconds.
 
 gunicorn's own refusals (an over-long URI or header, a malformed request) are problem+json,
 like every other error of the API.
+
+The socket the application then reads and writes through, and the answers written on a
+connection the application never saw, are in connection.py; `BodyGuard`, the middleware that
+reads a whole body before the application runs, in body_guard.py.
 """
 
 from __future__ import annotations
 
 import errno
-import io
-import json
 import os
 import selectors
 import socket
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Any
 
 from gunicorn import util  # type: ignore[import-untyped]  # gunicorn ships no type hints
 from gunicorn.workers.sync import SyncWorker  # type: ignore[import-untyped]
 
 from youthmode.server.config import ServerConfig
+from youthmode.server.connection import DeadlineSocket, ReadDeadline, count_dropped, problem_http
 
-PROBLEM_BASE = "urn:youthmode:problem:"
-PROBLEM_TYPE = "application/problem+json"
 HEAD_END = b"\r\n\r\n"
 # A head longer than this is handed to gunicorn's parser as it is: its limits (4094-byte
 # request line, 100 fields of 8190 bytes) answer 414 or 431.
@@ -46,46 +45,6 @@ HEAD_BUFFER = 64 * 1024
 # waiting connection is answered 503, so a flood costs its senders, not the newest caller.
 MAX_WAITING = 256
 MAX_BUFFERED = 32 * 1024 * 1024
-TITLES = {
-    400: "Bad request",
-    403: "Forbidden",
-    408: "Request timeout",
-    413: "Content too large",
-    414: "URI too long",
-    417: "Expectation failed",
-    431: "Request header fields too large",
-    500: "Internal error",
-    501: "Not implemented",
-    503: "Service unavailable",
-}
-
-
-class ReadDeadline(Exception):
-    """The request was not received in time. Not an OSError: gunicorn would log a traceback."""
-
-
-def problem_body(status: int, detail: str) -> bytes:
-    title = TITLES.get(status) or HTTPStatus(status).phrase.capitalize()
-    body = {
-        "type": PROBLEM_BASE + title.lower().replace(" ", "-"),
-        "title": title,
-        "status": status,
-        "detail": detail,
-    }
-    return json.dumps(body, ensure_ascii=False).encode("utf-8")
-
-
-def problem_http(status: int, detail: str, headers: Iterable[tuple[str, str]] = ()) -> bytes:
-    """A whole HTTP/1.1 problem+json response, for a connection the application never saw."""
-    body = problem_body(status, detail)
-    lines = [
-        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
-        "Connection: close",
-        f"Content-Type: {PROBLEM_TYPE}",
-        f"Content-Length: {len(body)}",
-        *(f"{name}: {value}" for name, value in headers),
-    ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
 @dataclass(frozen=True)
@@ -140,117 +99,6 @@ class Waiting:
     @property
     def phase(self) -> str:
         return "head" if self.head_end is None else "body"
-
-
-def count_dropped(reason: str) -> None:
-    from youthmode.server.metrics import connections_dropped
-
-    connections_dropped().labels(reason).inc()
-
-
-class DeadlineSocket:
-    """A client socket that first replays the bytes already read, whose reads all end at one
-    deadline, and whose response writes all end `send_seconds` after the first.
-
-    Once gunicorn closes the connection, reads use the caller's own timeout: they only drain
-    what the client still sends.
-    """
-
-    def __init__(
-        self,
-        sock: socket.socket,
-        prefix: bytes,
-        read_deadline: float,
-        send_seconds: float,
-        phase: str = "body",
-    ) -> None:
-        self._sock = sock
-        self._prefix = memoryview(prefix)
-        self._read_deadline = read_deadline
-        self._send_seconds = send_seconds
-        self._send_deadline: float | None = None
-        self._timeout: float | None = None
-        self._phase = phase
-        self._closing = False
-        self._late_counted = False
-
-    def recv(self, size: int) -> bytes:
-        if self._prefix:
-            data = bytes(self._prefix[:size])
-            self._prefix = self._prefix[len(data) :]
-            return data
-        if self._closing:
-            self._sock.settimeout(self._timeout)
-            return self._sock.recv(size)
-        remaining = self._read_deadline - time.monotonic()
-        if remaining <= 0:
-            raise self._late()
-        self._sock.settimeout(remaining if self._timeout is None else min(remaining, self._timeout))
-        try:
-            return self._sock.recv(size)
-        except TimeoutError:
-            if time.monotonic() >= self._read_deadline:
-                raise self._late() from None
-            raise
-
-    def _late(self) -> ReadDeadline:
-        if not self._late_counted:
-            self._late_counted = True
-            count_dropped(f"{self._phase}_timeout")
-        return ReadDeadline(f"the request {self._phase} did not arrive in time")
-
-    def _gave_up(self) -> OSError:
-        # EPIPE: gunicorn then closes the connection quietly, as for a client that left.
-        count_dropped("send_timeout")
-        return BrokenPipeError(errno.EPIPE, "the client did not take the response in time")
-
-    def _sending(self, seconds: float, call: Callable[[], Any]) -> Any:
-        if seconds <= 0:
-            raise self._gave_up()
-        self._sock.settimeout(seconds)
-        try:
-            return call()
-        except TimeoutError:
-            raise self._gave_up() from None
-
-    def _response_window(self) -> float:
-        if self._send_deadline is None:
-            self._send_deadline = time.monotonic() + self._send_seconds
-        return self._send_deadline - time.monotonic()
-
-    def sendall(self, data: bytes) -> None:
-        self._sending(self._response_window(), lambda: self._sock.sendall(data))
-
-    def send(self, data: bytes) -> int:
-        # Only `100 Continue` is sent this way: it must not start the response's window.
-        sent: int = self._sending(self._send_seconds, lambda: self._sock.send(data))
-        return sent
-
-    def sendfile(self, file: io.BufferedReader, offset: int = 0, count: int | None = None) -> int:
-        def send_file() -> int:
-            return self._sock.sendfile(file, offset, count)
-
-        sent: int = self._sending(self._response_window(), send_file)
-        return sent
-
-    def settimeout(self, value: float | None) -> None:
-        self._timeout = value
-
-    def gettimeout(self) -> float | None:
-        return self._timeout
-
-    def shutdown(self, how: int) -> None:
-        self._closing = True
-        self._sock.shutdown(how)
-
-    def close(self) -> None:
-        self._sock.close()
-
-    def fileno(self) -> int:
-        return self._sock.fileno()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock, name)
 
 
 class _Captured:
@@ -450,56 +298,3 @@ def _drain_pipe(fd: int) -> None:
             pass
     except OSError:  # empty: it is non-blocking
         pass
-
-
-class BodyGuard:
-    """WSGI middleware: reads the whole request body before the application runs.
-
-    So a body over `max_body_bytes` is a 413 also when chunked, whatever the application
-    does with its stream, and a body that misses its deadline is a 408, not a 400 for a
-    "disconnected" client (werkzeug's reading of an OSError).
-    """
-
-    def __init__(self, app: Any, max_body_bytes: int) -> None:
-        self.app = app
-        self.limit = max_body_bytes
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-        declared = environ.get("CONTENT_LENGTH") or ""
-        if not chunked and not (declared.isascii() and declared.isdigit()):
-            return self.app(environ, start_response)  # no body, or gunicorn refused it
-        if not chunked and int(declared) > self.limit:
-            return _problem(start_response, 413, "the body is larger than the server accepts")
-        wanted = self.limit + 1 if chunked else int(declared)
-        try:
-            body = read_up_to(environ["wsgi.input"], wanted)
-        except ReadDeadline as err:
-            return _problem(start_response, 408, str(err))
-        if len(body) > self.limit:
-            return _problem(start_response, 413, "the body is larger than the server accepts")
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["CONTENT_LENGTH"] = str(len(body))
-        environ.pop("HTTP_TRANSFER_ENCODING", None)
-        return self.app(environ, start_response)
-
-
-def read_up_to(stream: Any, size: int) -> bytes:
-    parts: list[bytes] = []
-    got = 0
-    while got < size:
-        chunk = stream.read(min(65536, size - got))
-        if not chunk:
-            break
-        parts.append(chunk)
-        got += len(chunk)
-    return b"".join(parts)
-
-
-def _problem(start_response: Any, status: int, detail: str) -> list[bytes]:
-    body = problem_body(status, detail)
-    start_response(
-        f"{status} {HTTPStatus(status).phrase}",
-        [("Content-Type", PROBLEM_TYPE), ("Content-Length", str(len(body)))],
-    )
-    return [body]

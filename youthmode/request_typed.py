@@ -1,0 +1,147 @@
+"""The typed route of `request.read` (request.py): `parse` then `typed_facts`.
+
+`DecisionRequest` says what is valid, coerces what may be coerced and words every error; the
+policy's checks (action, currency, decimal places, a birthdate after `at`) follow. Requests
+the plain route (`request.read_plain`) does not take come this way, and so does every
+`DecisionRequest` an embedder builds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+
+from youthmode.errors import RequestError, did_you_mean
+from youthmode.facts import RequestFacts, curfew_windows
+from youthmode.model import DecisionRequest, Guardian, request_problem_from
+from youthmode.policies import CompiledPolicy
+
+ZERO = Decimal(0)
+
+
+def parse(request: DecisionRequest | Mapping[str, Any]) -> DecisionRequest:
+    """The request as the model reads it; RequestError with every problem if it cannot."""
+    if isinstance(request, DecisionRequest):
+        return request
+    if not isinstance(request, Mapping):
+        raise RequestError.single((), "a decision request must be a JSON object")
+    try:
+        return DecisionRequest.model_validate(request)
+    except ValidationError as err:
+        raise RequestError([request_problem_from(e) for e in err.errors()]) from None
+
+
+def find_policy(
+    policies: Mapping[str, CompiledPolicy], default_policy: str | None, policy_id: str | None
+) -> CompiledPolicy:
+    """The policy a request names, else the default; RequestError if there is none such."""
+    chosen = policy_id or default_policy
+    if chosen is None:
+        raise RequestError.single(
+            ("policy",),
+            "no policy named and no default policy is set",
+            code="unknown_policy",
+            hint="name one of: " + ", ".join(sorted(policies)),
+            known=sorted(policies),
+        )
+    found = policies.get(chosen)
+    if found is None:
+        raise RequestError.single(
+            ("policy",),
+            f"unknown policy `{chosen}`",
+            code="unknown_policy",
+            hint=did_you_mean(chosen, policies),
+            known=sorted(policies),
+        )
+    return found
+
+
+def typed_facts(req: DecisionRequest, policy: CompiledPolicy, at: datetime) -> RequestFacts:
+    """Check a parsed request against the policy's catalog and build its static facts."""
+    action = policy.actions.get(req.action)
+    if action is None:
+        raise RequestError.single(
+            ("action",),
+            f"unknown action `{req.action}` for policy `{policy.id}`",
+            code="unknown_action",
+            hint=did_you_mean(req.action, policy.actions),
+            known=sorted(policy.actions),
+        )
+    resource, usage, guardian = req.resource, req.usage, req.guardian
+    amount = resource.amount if resource else None
+    _check_money(req, policy, action.requires_amount, amount)
+    subject = req.subject
+    if subject.birthdate is not None and subject.birthdate > at.date():
+        raise RequestError.single(
+            ("subject", "birthdate"), "birthdate is after `at`", code="birthdate_in_future"
+        )
+    return RequestFacts(
+        action=req.action,
+        metered=action.metered,
+        verified=subject.verified,
+        birthdate=subject.birthdate,
+        declared_age=subject.age,
+        amount=amount,
+        category=resource.category if resource else None,
+        app=resource.app if resource else None,
+        min_age=resource.min_age if resource else None,
+        recipient=resource.recipient if resource else None,
+        resource={**resource.__dict__, **(resource.__pydantic_extra__ or {})} if resource else {},
+        consents=frozenset(guardian.consents) if guardian else frozenset(),
+        exemptions=frozenset(guardian.exemptions) if guardian else frozenset(),
+        exempt_apps=frozenset(guardian.exempt_apps) if guardian else frozenset(),
+        at_date=at.date(),
+        guardian_daily_limit=guardian.daily_limit_seconds if guardian else None,
+        guardian_curfews=_guardian_curfews(guardian) if guardian else (),
+        extra_seconds=(guardian.extra_seconds or 0) if guardian else 0,
+        today_seconds=(usage.today_seconds or 0) if usage else 0,
+        session_seconds=(usage.session_seconds or 0) if usage else 0,
+        day_spent=(usage.day_spent or ZERO) if usage else ZERO,
+        month_spent=(usage.month_spent or ZERO) if usage else ZERO,
+    )
+
+
+def _guardian_curfews(guardian: Guardian) -> tuple[tuple[int, int], ...]:
+    windows = [guardian.curfew] if guardian.curfew else []
+    return curfew_windows(windows + (guardian.more_curfews or []))
+
+
+def _check_money(
+    req: DecisionRequest, policy: CompiledPolicy, required: bool, amount: Decimal | None
+) -> None:
+    if required and amount is None:
+        raise RequestError.single(
+            ("resource", "amount"),
+            f"`{req.action}` is a spending action and needs `resource.amount`",
+            code="missing_amount",
+            hint='e.g. "amount": "30.00"',
+        )
+    currency = req.resource.currency if req.resource else None
+    if currency is not None and currency != policy.currency:
+        raise RequestError.single(
+            ("resource", "currency"),
+            f"policy `{policy.id}` counts money in {policy.currency}, not {currency}",
+            code="unsupported_currency",
+        )
+    if amount is not None:
+        _check_places(("resource", "amount"), amount, policy)
+    if req.usage is not None:  # most requests carry no money at all: check only what is there
+        if req.usage.month_spent is not None:
+            _check_places(("usage", "month_spent"), req.usage.month_spent, policy)
+        if req.usage.day_spent is not None:
+            _check_places(("usage", "day_spent"), req.usage.day_spent, policy)
+
+
+def _check_places(loc: tuple[str, str], value: Decimal, policy: CompiledPolicy) -> None:
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > policy.currency_places:
+        raise RequestError.single(
+            loc,
+            f"`{value}` has more than {policy.currency_places} decimal places for "
+            f"{policy.currency}",
+            code="invalid_amount",
+        )

@@ -62,3 +62,19 @@ def test_every_time_the_server_reports_comes_from_its_clock(tmp_path: Path) -> N
     assert client.patch("/v1/subjects/kid-1/guardian", json=change).status_code == 200
     changes = client.get("/v1/subjects/kid-1/guardian/log").get_json()["changes"]
     assert [c["at"] for c in changes] == [FIXED.isoformat()]
+
+
+def test_an_engine_passed_in_lends_the_app_its_clock(tmp_path: Path) -> None:
+    from youthmode import Engine
+
+    engine = Engine.from_path(CONFIGS, clock=lambda: FIXED)
+    config = ServerConfig(
+        decision_log=str(tmp_path / "decisions.jsonl"), log_key="test-key", store="off"
+    )
+    client = create_app(config, engine=engine).test_client()
+    assert client.get("/readyz").get_json()["loaded_at"] == FIXED.isoformat()
+    assert (
+        client.post("/v1/decisions", json={"subject": KID, "action": "app.use"}).status_code == 200
+    )
+    logged = json.loads((tmp_path / "decisions.jsonl").read_text().splitlines()[0])
+    assert logged["ts"] == "2026-03-14T12:30:00.250+00:00"

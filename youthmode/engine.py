@@ -105,6 +105,11 @@ class Engine:
         return self
 
     @property
+    def clock(self) -> Clock:
+        """The clock decisions read `now` from (once per decision)."""
+        return self._clock
+
+    @property
     def policies(self) -> Mapping[str, CompiledPolicy]:
         return self._policies
 

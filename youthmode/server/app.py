@@ -45,14 +45,15 @@ def create_app(
 ) -> Flask:
     """The decision API. Pass ``engine`` to serve an engine you built (tests, embedding).
 
-    ``clock`` (default: the system's) is the app's one clock: the engines it loads decide by
-    it, and the ledger's writes, the decision log's `ts`, load times and batch ids read it. An
-    ``engine`` you pass keeps its own clock: give it the same one.
+    ``clock`` is the app's one clock: the engines it loads decide by it, and the ledger's
+    writes, the decision log's `ts`, load times and batch ids read it. Default: the clock of
+    the ``engine`` you pass, else the system's.
     """
     config = config or ServerConfig.from_env()
     app = Flask("youthmode")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
-    state = build_state(config, engine, keys, clock or system_clock)
+    clock = clock or (engine.clock if engine is not None else system_clock)
+    state = build_state(config, engine, keys, clock)
     app.extensions["youthmode"] = state
     state.holder.start_polling(config.poll_seconds)
     _register_errors(app)

@@ -11,8 +11,9 @@
   out of range, an unknown action) gives None, and the request takes the typed route. It never
   raises and never decides what is valid: it only recognises what obviously is.
 
-tests/test_request.py: whatever the plain route takes, the typed route takes alike
-(policy, instant, facts), and both agree at and just past every named limit.
+Both build `RequestFacts` with `facts`, as do the points `youthmode diff` and `floor` evaluate
+(authoring/points.py). tests/test_request.py: whatever the plain route takes, the typed route
+takes alike (policy, instant, facts), and both agree at and just past every named limit.
 """
 
 from __future__ import annotations
@@ -49,6 +50,13 @@ from youthmode.policies import CompiledPolicy
 from youthmode.units import UnitError
 
 Read = tuple[CompiledPolicy, datetime, RequestFacts]
+# The parts of a request's facts, as `facts` takes them (and the plain route reads them):
+SubjectFacts = tuple[bool, date | None, int | None]  # verified, birthdate, declared age
+UsageFacts = tuple[int, int, Decimal, Decimal]  # today, session seconds; day, month spent
+# consents, exemptions, exempt apps, a guardian's daily limit, extra seconds, curfews
+GuardianFacts = tuple[
+    frozenset[str], frozenset[str], frozenset[str], int | None, int, tuple[tuple[int, int], ...]
+]
 # Only the fields the plain route reads: a field added to the model goes the typed route until
 # the plain route learns it (tests/test_request.py notices the difference).
 REQUEST_KEYS = frozenset({"policy", "subject", "action", "at", "usage", "resource", "guardian"})
@@ -66,8 +74,8 @@ FAST_AMOUNT_DIGITS = len(str(int(MAX_AMOUNT))) - 1
 NOTHING: frozenset[str] = frozenset()
 ZERO = Decimal(0)
 EMPTY: Mapping[str, Any] = {}
-NO_USAGE = (0, 0, ZERO, ZERO)
-NO_GUARDIAN: tuple[Any, ...] = (NOTHING, NOTHING, NOTHING, None, 0, ())
+NO_USAGE: UsageFacts = (0, 0, ZERO, ZERO)
+NO_GUARDIAN: GuardianFacts = (NOTHING, NOTHING, NOTHING, None, 0, ())
 T = TypeVar("T")
 
 
@@ -87,6 +95,53 @@ def read(
     policy = find_policy(policies, default_policy, req.policy)
     at = (req.at or now).astimezone(policy.zone).replace(microsecond=0)
     return policy, at, typed_facts(req, policy, at)
+
+
+def facts(
+    action: str,
+    metered: bool,
+    subject: SubjectFacts,
+    resource: Mapping[str, Any],
+    usage: UsageFacts,
+    guardian: GuardianFacts,
+    at_date: date | None,
+) -> RequestFacts:
+    """`RequestFacts` from values already read and checked: the one place they are built, for
+    both routes here and for the points `youthmode diff` and `floor` evaluate.
+
+    ``resource``: the resource's fields by name (`amount`, `category`, `app`, `min_age` and
+    `recipient` read from it, absent ones as None), empty for a request without one.
+    """
+    verified, birthdate, age = subject
+    today, session, day_spent, month_spent = usage
+    consents, exemptions, exempt_apps, daily_limit, extra_seconds, curfews = guardian
+    # INVARIANT: positional, in RequestFacts's field order: binding 22 keywords costs ~0.8 µs
+    # more (a dataclass __init__ matches them one by one), and the plain route is the hot
+    # path. tests/test_request.py checks the field order.
+    return RequestFacts(
+        action,
+        metered,
+        verified,
+        birthdate,
+        age,
+        resource.get("amount"),
+        resource.get("category"),
+        resource.get("app"),
+        resource.get("min_age"),
+        resource.get("recipient"),
+        resource,
+        consents,
+        exemptions,
+        exempt_apps,
+        today,
+        session,
+        day_spent,
+        month_spent,
+        at_date,
+        daily_limit,
+        curfews,
+        extra_seconds,
+    )
 
 
 # -- the typed route --------------------------------------------------------------------------
@@ -146,35 +201,34 @@ def typed_facts(req: DecisionRequest, policy: CompiledPolicy, at: datetime) -> R
         raise RequestError.single(
             ("subject", "birthdate"), "birthdate is after `at`", code="birthdate_in_future"
         )
-    return RequestFacts(
-        action=req.action,
-        metered=action.metered,
-        verified=subject.verified,
-        birthdate=subject.birthdate,
-        declared_age=subject.age,
-        amount=amount,
-        category=resource.category if resource else None,
-        app=resource.app if resource else None,
-        min_age=resource.min_age if resource else None,
-        recipient=resource.recipient if resource else None,
-        resource={**resource.__dict__, **(resource.__pydantic_extra__ or {})} if resource else {},
-        consents=frozenset(guardian.consents) if guardian else frozenset(),
-        exemptions=frozenset(guardian.exemptions) if guardian else frozenset(),
-        exempt_apps=frozenset(guardian.exempt_apps) if guardian else frozenset(),
-        at_date=at.date(),
-        guardian_daily_limit=guardian.daily_limit_seconds if guardian else None,
-        guardian_curfews=_guardian_curfews(guardian) if guardian else (),
-        extra_seconds=(guardian.extra_seconds or 0) if guardian else 0,
-        today_seconds=(usage.today_seconds or 0) if usage else 0,
-        session_seconds=(usage.session_seconds or 0) if usage else 0,
-        day_spent=(usage.day_spent or ZERO) if usage else ZERO,
-        month_spent=(usage.month_spent or ZERO) if usage else ZERO,
+    return facts(
+        req.action,
+        action.metered,
+        (subject.verified, subject.birthdate, subject.age),
+        {**resource.__dict__, **(resource.__pydantic_extra__ or {})} if resource else {},
+        (
+            usage.today_seconds or 0,
+            usage.session_seconds or 0,
+            usage.day_spent or ZERO,
+            usage.month_spent or ZERO,
+        )
+        if usage
+        else NO_USAGE,
+        _guardian_facts(guardian) if guardian else NO_GUARDIAN,
+        at.date(),
     )
 
 
-def _guardian_curfews(guardian: Guardian) -> tuple[tuple[int, int], ...]:
+def _guardian_facts(guardian: Guardian) -> GuardianFacts:
     windows = [guardian.curfew] if guardian.curfew else []
-    return curfew_windows(windows + (guardian.more_curfews or []))
+    return (
+        frozenset(guardian.consents),
+        frozenset(guardian.exemptions),
+        frozenset(guardian.exempt_apps),
+        guardian.daily_limit_seconds,
+        guardian.extra_seconds or 0,
+        curfew_windows(windows + (guardian.more_curfews or [])),
+    )
 
 
 def _check_money(
@@ -257,45 +311,14 @@ def _read(
     fields, amount = _resource(data.get("resource"), policy)
     if action.requires_amount and amount is None:
         raise NotPlain  # `missing_amount`
-    verified, birthdate, age = _subject(data.get("subject", EMPTY), local_day)
-    today, session, day_spent, month_spent = (
-        NO_USAGE if usage is None else _usage(usage, policy.currency_places)
-    )
+    subject = _subject(data.get("subject", EMPTY), local_day)
+    used = NO_USAGE if usage is None else _usage(usage, policy.currency_places)
     guardian = data.get("guardian")
-    consents, exemptions, exempt_apps, daily_limit, extra_seconds, curfews = (
-        NO_GUARDIAN if guardian is None else _guardian(guardian)
-    )
-    # INVARIANT: positional, in RequestFacts's field order: binding 22 keywords costs ~0.8 µs
-    # more (a dataclass __init__ matches them one by one). The typed route builds by keyword,
-    # and tests/test_request.py holds the two to equal facts and checks the field order.
-    facts = RequestFacts(
-        action_name,
-        action.metered,
-        verified,
-        birthdate,
-        age,
-        amount,
-        fields.get("category"),
-        fields.get("app"),
-        fields.get("min_age"),
-        fields.get("recipient"),
-        fields,
-        consents,
-        exemptions,
-        exempt_apps,
-        today,
-        session,
-        day_spent,
-        month_spent,
-        local_day,
-        daily_limit,
-        curfews,
-        extra_seconds,
-    )
-    return policy, at, facts
+    granted = NO_GUARDIAN if guardian is None else _guardian(guardian)
+    return policy, at, facts(action_name, action.metered, subject, fields, used, granted, local_day)
 
 
-def _subject(subject: Any, local_day: date) -> tuple[bool, date | None, int | None]:
+def _subject(subject: Any, local_day: date) -> SubjectFacts:
     if type(subject) is not dict:
         raise NotPlain
     birthdate = age = None
@@ -319,7 +342,7 @@ def _subject(subject: Any, local_day: date) -> tuple[bool, date | None, int | No
     return verified, birthdate, age
 
 
-def _usage(usage: Any, places: int) -> tuple[int, int, Decimal, Decimal]:
+def _usage(usage: Any, places: int) -> UsageFacts:
     if type(usage) is not dict:
         raise NotPlain
     today_seconds = session_seconds = 0
@@ -358,7 +381,7 @@ def _resource(resource: Any, policy: CompiledPolicy) -> tuple[dict[str, Any], De
     return fields, amount
 
 
-def _guardian(guardian: Any) -> tuple[Any, ...]:
+def _guardian(guardian: Any) -> GuardianFacts:
     if type(guardian) is not dict:
         raise NotPlain
     consents = exemptions = exempt_apps = NOTHING

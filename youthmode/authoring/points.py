@@ -11,6 +11,7 @@ from typing import Any
 
 from youthmode.facts import Moment, RequestFacts
 from youthmode.policies.compile import Plan
+from youthmode.request import facts as request_facts
 from youthmode.units import format_duration
 
 
@@ -44,25 +45,13 @@ class Guard:
         return out
 
     def facts(self, action: str, age: int | None, today: int, session: int) -> RequestFacts:
-        return RequestFacts(
-            action=action,
-            metered=False,
-            verified=self.verified,
-            birthdate=None,
-            declared_age=age,
-            amount=self.amount,
-            category=self.category,
-            app=self.app,
-            min_age=self.min_age,
-            recipient=dict(self.extra).get("recipient"),
-            resource=self.resource(),
-            consents=frozenset(self.consents),
-            exemptions=frozenset(self.exemptions),
-            exempt_apps=frozenset([self.app]) if self.app_exempt and self.app else frozenset(),
-            today_seconds=today,
-            session_seconds=session,
-            day_spent=self.day_spent,
-            month_spent=self.month_spent,
+        """The facts of a request with these values, built as a decision's are (`request.facts`):
+        a declared age, no guardian limit, curfew or granted time (not in the domain)."""
+        exempt_apps = frozenset([self.app]) if self.app_exempt and self.app else frozenset()
+        guardian = (frozenset(self.consents), frozenset(self.exemptions), exempt_apps, None, 0, ())
+        usage = (today, session, self.day_spent, self.month_spent)
+        return request_facts(
+            action, False, (self.verified, None, age), self.resource(), usage, guardian, None
         )
 
     def labels(self, age: int | None) -> dict[str, str]:

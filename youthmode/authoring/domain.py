@@ -122,10 +122,6 @@ class Domain:
                 if unit is not None:
                     yield unit
 
-    @property
-    def unit_count(self) -> int:
-        return len(self.actions) * len(self.ages)
-
     def unit(self, action: str, age: int | None) -> Unit | None:
         bands: list[str | None] = []
         plans: list[Plan | None] = []

@@ -128,8 +128,7 @@ class Hit:
     signatures: tuple[Signature, ...]
 
     def request(self, zone: Any, policy_id: str | None = None) -> dict[str, Any]:
-        """The point as a decision request (JSON-ready)."""
-        at = self.time_class.at
+        """The point as a decision request (JSON-ready); empty parts left out."""
         g = self.guard
         req: dict[str, Any] = {}
         if policy_id is not None:
@@ -140,39 +139,14 @@ class Hit:
         subject["verified"] = g.verified
         req["subject"] = subject
         req["action"] = self.unit.action
-        req["at"] = at.isoformat()
-        usage: dict[str, Any] = {}
-        if self.today:
-            usage["today_seconds"] = self.today
-        if self.session:
-            usage["session_seconds"] = self.session
-        if g.month_spent:
-            usage["month_spent"] = str(g.month_spent)
-        if g.day_spent:
-            usage["day_spent"] = str(g.day_spent)
-        if usage:
-            req["usage"] = usage
-        resource: dict[str, Any] = {}
-        for key, value in (
-            ("app", g.app),
-            ("category", g.category),
-            ("amount", None if g.amount is None else str(g.amount)),
-            ("min_age", g.min_age),
+        req["at"] = self.time_class.at.isoformat()
+        for key, part in (
+            ("usage", _usage_part(self)),
+            ("resource", _resource_part(g)),
+            ("guardian", _guardian_part(g)),
         ):
-            if value is not None:
-                resource[key] = value
-        resource.update(g.extra)
-        if resource:
-            req["resource"] = resource
-        guardian: dict[str, Any] = {}
-        if g.exemptions:
-            guardian["exemptions"] = list(g.exemptions)
-        if g.consents:
-            guardian["consents"] = list(g.consents)
-        if g.app_exempt and g.app:
-            guardian["exempt_apps"] = [g.app]
-        if guardian:
-            req["guardian"] = guardian
+            if part:
+                req[key] = part
         return req
 
     def labels(self) -> dict[str, str]:
@@ -181,6 +155,45 @@ class Hit:
         out["today_seconds"] = _seconds_label(self.today)
         out["session_seconds"] = _seconds_label(self.session)
         return out
+
+
+def _usage_part(hit: Hit) -> dict[str, Any]:
+    g = hit.guard
+    usage: dict[str, Any] = {}
+    if hit.today:
+        usage["today_seconds"] = hit.today
+    if hit.session:
+        usage["session_seconds"] = hit.session
+    if g.month_spent:
+        usage["month_spent"] = str(g.month_spent)
+    if g.day_spent:
+        usage["day_spent"] = str(g.day_spent)
+    return usage
+
+
+def _resource_part(g: Guard) -> dict[str, Any]:
+    resource: dict[str, Any] = {}
+    for key, value in (
+        ("app", g.app),
+        ("category", g.category),
+        ("amount", None if g.amount is None else str(g.amount)),
+        ("min_age", g.min_age),
+    ):
+        if value is not None:
+            resource[key] = value
+    resource.update(g.extra)
+    return resource
+
+
+def _guardian_part(g: Guard) -> dict[str, Any]:
+    guardian: dict[str, Any] = {}
+    if g.exemptions:
+        guardian["exemptions"] = list(g.exemptions)
+    if g.consents:
+        guardian["consents"] = list(g.consents)
+    if g.app_exempt and g.app:
+        guardian["exempt_apps"] = [g.app]
+    return guardian
 
 
 def _seconds_label(seconds: int) -> str:

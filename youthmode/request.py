@@ -11,8 +11,10 @@
   out of range, an unknown action) gives None, and the request takes the typed route. It never
   raises and never decides what is valid: it only recognises what obviously is.
 
-tests/test_request.py: whatever the plain route takes, the typed route takes alike
-(policy, instant, facts), and both agree at and just past every named limit.
+Both build `RequestFacts` with `facts.request_facts`, as do the points `youthmode diff` and
+`floor` evaluate (authoring/points.py). tests/test_request.py: whatever the plain route takes,
+the typed route takes alike (policy, instant, facts), and both agree at and just past every
+named limit.
 """
 
 from __future__ import annotations
@@ -23,7 +25,18 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from youthmode.facts import RequestFacts, curfew_windows
+from youthmode.facts import (
+    NO_GUARDIAN,
+    NO_USAGE,
+    NOTHING,
+    ZERO,
+    GuardianFacts,
+    RequestFacts,
+    SubjectFacts,
+    UsageFacts,
+    curfew_windows,
+)
+from youthmode.facts import request_facts as facts
 from youthmode.model import (
     AMOUNT_PLACES,
     DAY_SECONDS,
@@ -41,7 +54,6 @@ from youthmode.model import (
     parse_amount,
 )
 from youthmode.policies import CompiledPolicy
-from youthmode.request_typed import ZERO
 from youthmode.request_typed import find_policy as find_policy
 from youthmode.request_typed import parse as parse
 from youthmode.request_typed import typed_facts as typed_facts
@@ -62,10 +74,7 @@ _SURE_YEARS = range(
 )
 # Amounts of at most this many whole digits are below MAX_AMOUNT: no comparison needed.
 FAST_AMOUNT_DIGITS = len(str(int(MAX_AMOUNT))) - 1
-NOTHING: frozenset[str] = frozenset()
 EMPTY: Mapping[str, Any] = {}
-NO_USAGE = (0, 0, ZERO, ZERO)
-NO_GUARDIAN: tuple[Any, ...] = (NOTHING, NOTHING, NOTHING, None, 0, ())
 T = TypeVar("T")
 
 
@@ -130,45 +139,14 @@ def _read(
     fields, amount = _resource(data.get("resource"), policy)
     if action.requires_amount and amount is None:
         raise NotPlain  # `missing_amount`
-    verified, birthdate, age = _subject(data.get("subject", EMPTY), local_day)
-    today, session, day_spent, month_spent = (
-        NO_USAGE if usage is None else _usage(usage, policy.currency_places)
-    )
+    subject = _subject(data.get("subject", EMPTY), local_day)
+    used = NO_USAGE if usage is None else _usage(usage, policy.currency_places)
     guardian = data.get("guardian")
-    consents, exemptions, exempt_apps, daily_limit, extra_seconds, curfews = (
-        NO_GUARDIAN if guardian is None else _guardian(guardian)
-    )
-    # INVARIANT: positional, in RequestFacts's field order: binding 22 keywords costs ~0.8 µs
-    # more (a dataclass __init__ matches them one by one). The typed route builds by keyword,
-    # and tests/test_request.py holds the two to equal facts and checks the field order.
-    facts = RequestFacts(
-        action_name,
-        action.metered,
-        verified,
-        birthdate,
-        age,
-        amount,
-        fields.get("category"),
-        fields.get("app"),
-        fields.get("min_age"),
-        fields.get("recipient"),
-        fields,
-        consents,
-        exemptions,
-        exempt_apps,
-        today,
-        session,
-        day_spent,
-        month_spent,
-        local_day,
-        daily_limit,
-        curfews,
-        extra_seconds,
-    )
-    return policy, at, facts
+    granted = NO_GUARDIAN if guardian is None else _guardian(guardian)
+    return policy, at, facts(action_name, action.metered, subject, fields, used, granted, local_day)
 
 
-def _subject(subject: Any, local_day: date) -> tuple[bool, date | None, int | None]:
+def _subject(subject: Any, local_day: date) -> SubjectFacts:
     if type(subject) is not dict:
         raise NotPlain
     birthdate = age = None
@@ -192,7 +170,7 @@ def _subject(subject: Any, local_day: date) -> tuple[bool, date | None, int | No
     return verified, birthdate, age
 
 
-def _usage(usage: Any, places: int) -> tuple[int, int, Decimal, Decimal]:
+def _usage(usage: Any, places: int) -> UsageFacts:
     if type(usage) is not dict:
         raise NotPlain
     today_seconds = session_seconds = 0
@@ -231,7 +209,7 @@ def _resource(resource: Any, policy: CompiledPolicy) -> tuple[dict[str, Any], De
     return fields, amount
 
 
-def _guardian(guardian: Any) -> tuple[Any, ...]:
+def _guardian(guardian: Any) -> GuardianFacts:
     if type(guardian) is not dict:
         raise NotPlain
     consents = exemptions = exempt_apps = NOTHING

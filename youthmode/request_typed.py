@@ -16,11 +16,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from youthmode.errors import RequestError, did_you_mean
-from youthmode.facts import RequestFacts, curfew_windows
+from youthmode.facts import (
+    NO_GUARDIAN,
+    NO_USAGE,
+    ZERO,
+    GuardianFacts,
+    RequestFacts,
+    curfew_windows,
+    request_facts,
+)
 from youthmode.model import DecisionRequest, Guardian, request_problem_from
 from youthmode.policies import CompiledPolicy
-
-ZERO = Decimal(0)
 
 
 def parse(request: DecisionRequest | Mapping[str, Any]) -> DecisionRequest:
@@ -79,35 +85,34 @@ def typed_facts(req: DecisionRequest, policy: CompiledPolicy, at: datetime) -> R
         raise RequestError.single(
             ("subject", "birthdate"), "birthdate is after `at`", code="birthdate_in_future"
         )
-    return RequestFacts(
-        action=req.action,
-        metered=action.metered,
-        verified=subject.verified,
-        birthdate=subject.birthdate,
-        declared_age=subject.age,
-        amount=amount,
-        category=resource.category if resource else None,
-        app=resource.app if resource else None,
-        min_age=resource.min_age if resource else None,
-        recipient=resource.recipient if resource else None,
-        resource={**resource.__dict__, **(resource.__pydantic_extra__ or {})} if resource else {},
-        consents=frozenset(guardian.consents) if guardian else frozenset(),
-        exemptions=frozenset(guardian.exemptions) if guardian else frozenset(),
-        exempt_apps=frozenset(guardian.exempt_apps) if guardian else frozenset(),
-        at_date=at.date(),
-        guardian_daily_limit=guardian.daily_limit_seconds if guardian else None,
-        guardian_curfews=_guardian_curfews(guardian) if guardian else (),
-        extra_seconds=(guardian.extra_seconds or 0) if guardian else 0,
-        today_seconds=(usage.today_seconds or 0) if usage else 0,
-        session_seconds=(usage.session_seconds or 0) if usage else 0,
-        day_spent=(usage.day_spent or ZERO) if usage else ZERO,
-        month_spent=(usage.month_spent or ZERO) if usage else ZERO,
+    return request_facts(
+        req.action,
+        action.metered,
+        (subject.verified, subject.birthdate, subject.age),
+        {**resource.__dict__, **(resource.__pydantic_extra__ or {})} if resource else {},
+        (
+            usage.today_seconds or 0,
+            usage.session_seconds or 0,
+            usage.day_spent or ZERO,
+            usage.month_spent or ZERO,
+        )
+        if usage
+        else NO_USAGE,
+        _guardian_facts(guardian) if guardian else NO_GUARDIAN,
+        at.date(),
     )
 
 
-def _guardian_curfews(guardian: Guardian) -> tuple[tuple[int, int], ...]:
+def _guardian_facts(guardian: Guardian) -> GuardianFacts:
     windows = [guardian.curfew] if guardian.curfew else []
-    return curfew_windows(windows + (guardian.more_curfews or []))
+    return (
+        frozenset(guardian.consents),
+        frozenset(guardian.exemptions),
+        frozenset(guardian.exempt_apps),
+        guardian.daily_limit_seconds,
+        guardian.extra_seconds or 0,
+        curfew_windows(windows + (guardian.more_curfews or [])),
+    )
 
 
 def _check_money(

@@ -38,7 +38,6 @@ FOR_OBLIGATIONS: dict[str, type[CompiledRule]] = {
     "session": RestReminderRule,
     "lookahead": CompiledRule,
 }
-DIMENSIONS_HANDLED = frozenset(FOR_DENIALS) | frozenset(FOR_OBLIGATIONS)
 
 
 def unhandled(reads: Iterable[str], evaluator: type[CompiledRule]) -> list[str]:

@@ -113,10 +113,32 @@ class PurchaseLedger(LedgerCore):
         kind = self._spend_kind(policy, body.get("action"))
         amount = self._amount(policy, body.get("amount"), body.get("currency"))
         now = self._now()
-        # Decided at the server's clock: a caller's `at` could move the purchase into a game
-        # window or onto a day whose figures are gone. One within the skew is tolerated.
-        if body.get("at") is not None:
-            at = ledger_time(body["at"], "at", now, self.settings)
+        self._check_reserve_at(body.get("at"), now)
+        request = engine.parse(_reserve_request(body, subject_id, policy, amount, now))
+        self._claim_order(order_id, subject_id)
+
+        def apply(tx: Transaction) -> tuple[Decision, dict[str, Any] | None]:
+            book = OrderBook(tx)
+            existing = book.find(order_id)
+            if existing is not None:
+                return self._existing_order(existing, order_id, (kind, str(amount)), now)
+            book.check_room(now)
+            filled = self._fill(tx, request.model_copy(update={"usage": None}), engine)
+            decision = engine.decide(filled)
+            if not decision.allowed:
+                return decision, None
+            day = now.astimezone(policy.zone).date()
+            book.open[order_id] = self._held_order(kind, amount, day, now, decision)
+            book.save(now, day)
+            return decision, _reservation(order_id, book.open[order_id], policy)
+
+        return self._write(subject_id, apply)
+
+    def _check_reserve_at(self, value: Any, now: datetime) -> None:
+        """Decided at the server's clock: a caller's `at` could move the purchase into a game
+        window or onto a day whose figures are gone. One within the skew is tolerated."""
+        if value is not None:
+            at = ledger_time(value, "at", now, self.settings)
             if abs((at - now).total_seconds()) > self.settings.max_skew:
                 raise RequestError.single(
                     ("at",),
@@ -124,57 +146,33 @@ class PurchaseLedger(LedgerCore):
                     f"a time within {self.settings.max_skew} seconds of {now.isoformat()}",
                     code="out_of_window",
                 )
-        request = engine.parse(
-            {
-                "policy": policy.id,
-                "subject": {**(body.get("subject") or {}), "id": subject_id},
-                "action": body["action"],
-                "at": now.isoformat(),
-                "resource": {
-                    **(body.get("resource") or {}),
-                    "amount": str(amount),
-                    "currency": policy.currency,
-                },
-                **({"guardian": body["guardian"]} if body.get("guardian") else {}),
-            }
-        )
-        self._claim_order(order_id, subject_id)
 
-        def apply(tx: Transaction) -> tuple[Decision, dict[str, Any] | None]:
-            book = OrderBook(tx)
-            existing = book.find(order_id)
-            if existing is not None:
-                if (existing["kind"], existing["amount"]) != (kind, str(amount)):
-                    raise LedgerConflict.single(
-                        ("order_id",),
-                        f"order `{order_id}` was reserved with other content",
-                        code="order_conflict",
-                    )
-                return self._existing_order(existing, order_id, now)
-            book.check_room(now)
-            filled = self._fill(tx, request.model_copy(update={"usage": None}), engine)
-            decision = engine.decide(filled)
-            if not decision.allowed:
-                return decision, None
-            day = now.astimezone(policy.zone).date()
-            expires = now + timedelta(seconds=self.settings.hold_seconds)
-            book.open[order_id] = {
-                "state": "held",
-                "kind": kind,
-                "amount": str(amount),
-                "day": iso_day(day),
-                "month": month_of(day),
-                "expires_at": expires.timestamp(),
-                "decision": decision.model_dump(mode="json"),
-            }
-            book.save(now, day)
-            return decision, _reservation(order_id, book.open[order_id], policy)
-
-        return self._write(subject_id, apply)
+    def _held_order(
+        self, kind: str, amount: Decimal, day: date, now: datetime, decision: Decision
+    ) -> dict[str, Any]:
+        """A new hold: it counts against the caps until it expires or is committed or released."""
+        expires = now + timedelta(seconds=self.settings.hold_seconds)
+        return {
+            "state": "held",
+            "kind": kind,
+            "amount": str(amount),
+            "day": iso_day(day),
+            "month": month_of(day),
+            "expires_at": expires.timestamp(),
+            "decision": decision.model_dump(mode="json"),
+        }
 
     def _existing_order(
-        self, order: dict[str, Any], order_id: str, now: datetime
+        self, order: dict[str, Any], order_id: str, content: tuple[str, str], now: datetime
     ) -> tuple[Decision, dict[str, Any] | None]:
+        """A repeated reservation: the first answer again, if it asked the same ``content``
+        (kind, amount) and the order is still held or committed."""
+        if (order["kind"], order["amount"]) != content:
+            raise LedgerConflict.single(
+                ("order_id",),
+                f"order `{order_id}` was reserved with other content",
+                code="order_conflict",
+            )
         state = order["state"]
         if state == "held" and order["expires_at"] <= now.timestamp():
             state = "expired"
@@ -269,6 +267,25 @@ class PurchaseLedger(LedgerCore):
             return {"order_id": order_id, "state": order["state"], "amount": order["amount"]}
 
         return self._write(subject, apply)
+
+
+def _reserve_request(
+    body: Mapping[str, Any], subject_id: str, policy: CompiledPolicy, amount: Decimal, now: datetime
+) -> dict[str, Any]:
+    """The decision request a reservation is decided by: the body's subject, resource and
+    guardian, at ``now``, with the amount as checked in the policy's currency."""
+    return {
+        "policy": policy.id,
+        "subject": {**(body.get("subject") or {}), "id": subject_id},
+        "action": body["action"],
+        "at": now.isoformat(),
+        "resource": {
+            **(body.get("resource") or {}),
+            "amount": str(amount),
+            "currency": policy.currency,
+        },
+        **({"guardian": body["guardian"]} if body.get("guardian") else {}),
+    }
 
 
 def _reservation(

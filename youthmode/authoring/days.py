@@ -1,0 +1,121 @@
+"""Kinds of day: the dates of the chosen years grouped by weekday and day types (today's and
+yesterday's, per policy compared), and how (kind of day, slice) pairs read in a report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from youthmode.calendar import DAY_TYPES, WEEKDAYS
+from youthmode.policies import CompiledPolicy
+from youthmode.units import format_time_of_day
+
+DayKey = tuple[int, str, str]  # weekday, day type, previous day's type
+
+
+@dataclass(frozen=True, slots=True)
+class DayKind:
+    """One kind of day: the same weekday and day types (today's and yesterday's) per policy."""
+
+    index: int
+    date: date  # the first date of the chosen years of this kind
+    keys: tuple[DayKey, ...]  # one per policy compared
+    count: int  # how many dates of the chosen years are of this kind
+
+    @property
+    def weekday(self) -> str:
+        return WEEKDAYS[self.keys[0][0]]
+
+    def base(self) -> tuple[int, tuple[str, ...]]:
+        return self.keys[0][0], tuple(k[1] for k in self.keys)
+
+    def label(self, qualified: bool = False) -> str:
+        types = dict.fromkeys(k[1] for k in self.keys)
+        text = f"{self.weekday.capitalize()} {'/'.join(types)}"
+        if qualified:
+            prev = dict.fromkeys(k[2] for k in self.keys)
+            text += f" (after a {'/'.join(prev)})"
+        return text
+
+
+def day_kinds(policies: Sequence[CompiledPolicy], years: Iterable[int]) -> list[DayKind]:
+    """Every kind of day in ``years`` under the calendars of ``policies``, first date first."""
+    found: dict[tuple[DayKey, ...], list[date]] = {}
+    for year in sorted(set(years)):
+        day = date(year, 1, 1)
+        while day.year == year:
+            prev = day - timedelta(days=1)
+            key = tuple(
+                (day.weekday(), p.calendar.day_type(day), p.calendar.day_type(prev))
+                for p in policies
+            )
+            found.setdefault(key, []).append(day)
+            day += timedelta(days=1)
+    ordered = sorted(found.items(), key=lambda item: item[1][0])
+    return [DayKind(i, dates[0], key, len(dates)) for i, (key, dates) in enumerate(ordered)]
+
+
+# -- describing times ---------------------------------------------------------------------
+def describe_when(
+    members: Iterable[tuple[int, int, int]], days: Sequence[DayKind]
+) -> list[tuple[list[str], list[date], list[tuple[int, int]]]]:
+    """(Day kind, slice) pairs as readable groups: day labels, example dates, merged spans."""
+    per_day: dict[int, list[tuple[int, int]]] = {}
+    for day, start, end in sorted(set(members)):
+        spans = per_day.setdefault(day, [])
+        if spans and spans[-1][1] == start:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    by_spans: dict[tuple[tuple[int, int], ...], list[int]] = {}
+    for day, spans in per_day.items():
+        by_spans.setdefault(tuple(spans), []).append(day)
+    out = []
+    for spans_key, day_ids in sorted(by_spans.items(), key=lambda kv: min(kv[1])):
+        labels = _day_labels(sorted(day_ids), days)
+        dates = [days[i].date for i in sorted(day_ids, key=lambda i: days[i].date)]
+        out.append((labels, dates, list(spans_key)))
+    return out
+
+
+def _day_labels(day_ids: list[int], days: Sequence[DayKind]) -> list[str]:
+    chosen = set(day_ids)
+    if chosen == {d.index for d in days}:
+        return ["every day"]
+    by_base: dict[tuple[int, tuple[str, ...]], list[DayKind]] = {}
+    for d in days:
+        by_base.setdefault(d.base(), []).append(d)
+    bases_in: list[tuple[int, tuple[str, ...]]] = []
+    labels: list[tuple[tuple[int, int], str]] = []
+    for base, kinds in by_base.items():
+        inside = [k for k in kinds if k.index in chosen]
+        if not inside:
+            continue
+        if len(inside) == len(kinds):
+            bases_in.append(base)
+        else:
+            for k in inside:
+                labels.append(((_type_order(base[1]), base[0]), k.label(qualified=True)))
+    by_types: dict[tuple[str, ...], list[int]] = {}
+    for weekday, types in bases_in:
+        by_types.setdefault(types, []).append(weekday)
+    all_weekdays: dict[tuple[str, ...], set[int]] = {}
+    for weekday, types in by_base:
+        all_weekdays.setdefault(types, set()).add(weekday)
+    for types, weekdays in by_types.items():
+        name = "/".join(dict.fromkeys(types))
+        if set(weekdays) == all_weekdays[types]:
+            labels.append(((_type_order(types), -1), f"any {name}"))
+        else:
+            for wd in sorted(weekdays):
+                labels.append(((_type_order(types), wd), f"{WEEKDAYS[wd].capitalize()} {name}"))
+    return [text for _, text in sorted(labels)]
+
+
+def _type_order(types: tuple[str, ...]) -> int:
+    return DAY_TYPES.index(types[0]) if types[0] in DAY_TYPES else len(DAY_TYPES)
+
+
+def format_span(span: tuple[int, int]) -> str:
+    return f"{format_time_of_day(span[0])}–{format_time_of_day(span[1])}"

@@ -143,6 +143,7 @@ def compute(
 
 # -- text ------------------------------------------------------------------------------------
 def render_text(schedule: Schedule) -> str:
+    """The week as a text grid: one row of half-hour cells per day, the allowed spans, a key."""
     p = schedule.policy
     first, last = schedule.days[0].day, schedule.days[-1].day
     lines = [
@@ -181,11 +182,13 @@ def render_text(schedule: Schedule) -> str:
 
 
 def span_text(span: Span) -> str:
+    """`20:00–21:00`."""
     return f"{format_time_of_day(span.start)}–{format_time_of_day(span.end)}"
 
 
 # -- json ------------------------------------------------------------------------------------
 def render_json(schedule: Schedule) -> dict[str, Any]:
+    """The week as JSON: per day, its type, band, allowed intervals and denied ones with why."""
     p = schedule.policy
     return {
         "policy": {"id": p.id, "version": p.version, "digest": p.digest},

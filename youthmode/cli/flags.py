@@ -31,9 +31,11 @@ class UsageError(ValueError):
 
 
 # -- output --------------------------------------------------------------------------------------
-def add_format(cmd: argparse.ArgumentParser, *, default: str | None = "text", **extra: Any) -> None:
+def add_format(
+    cmd: argparse.ArgumentParser, *, default: str | None = "text", help: str | None = None
+) -> None:
     """`--format text|json`."""
-    cmd.add_argument("--format", choices=["text", "json"], default=default, **extra)
+    cmd.add_argument("--format", choices=["text", "json"], default=default, help=help)
 
 
 # -- choosing policies ----------------------------------------------------------------------------
@@ -102,12 +104,13 @@ def add_usage(cmd: Group) -> None:
 
 
 def add_resource(cmd: Group, *, amount_help: str = "resource.amount, e.g. 50.00") -> None:
-    """`--amount`, `--category` and `--min-age`."""
+    """`--amount` and `--category` (resource fields)."""
     cmd.add_argument("--amount", help=amount_help)
     cmd.add_argument("--category", help="resource.category, e.g. filed_education")
 
 
 def add_min_age(cmd: Group) -> None:
+    """`--min-age`: the content's minimum age."""
     cmd.add_argument("--min-age", type=int, help="resource.min_age of the content")
 
 
@@ -187,6 +190,7 @@ def set_field(request: dict[str, Any], table: str, key: str, value: object) -> N
 
 
 def set_fields(request: dict[str, Any], table: str, fields: Sequence[tuple[str, object]]) -> None:
+    """`set_field` for each (key, value)."""
     for key, value in fields:
         set_field(request, table, key, value)
 

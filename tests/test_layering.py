@@ -1,5 +1,6 @@
 """The package's layering, read from the source with `ast`: no import cycles among youthmode's
-modules, and nothing but the front doors imports the HTTP server (`youthmode.server`)."""
+modules, nothing but the front doors imports the HTTP server (`youthmode.server`), and the
+authoring library (`youthmode.authoring`) stays a library: no server, no CLI, no argparse."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "youthmode"
 SERVER = "youthmode.server"
-# The modules allowed to import the server: the CLI (`youthmode serve`), the promised front
-# door `youthmode.api`, and the re-exports that keep pre-move import paths working.
+CLI = "youthmode.cli"
+AUTHORING = "youthmode.authoring"
+# The modules allowed to import the server: the server's own commands (`youthmode serve`, and
+# `youthmode keys create`, which writes the server's keys file), the promised front door
+# `youthmode.api`, and the re-exports that keep pre-move import paths working.
 FRONT_DOORS = {
     "youthmode.api",
     "youthmode.auth",
-    "youthmode.cli",
+    "youthmode.cli.keys",
+    "youthmode.cli.serve",
     "youthmode.config",
     "youthmode.server_worker",
 }
@@ -133,21 +138,67 @@ def test_nothing_below_the_server_imports_it() -> None:
     assert {m: found for m, found in offenders.items() if found} == {}
 
 
+def imported_packages(path: Path) -> set[str]:
+    """The top-level packages a module imports anywhere in it (absolute imports)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names.add((node.module or "").split(".")[0])
+    return names
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def test_the_cli_imports_the_server_only_to_serve() -> None:
+    graph = import_graph(typing_too=True)
+    users = sorted(
+        module
+        for module, imported in graph.items()
+        if _within(module, CLI) and any(_within(m, SERVER) for m in imported)
+    )
+    assert users == ["youthmode.cli.keys", "youthmode.cli.serve"]
+
+
+def test_nothing_but_the_entry_points_imports_the_cli() -> None:
+    graph = import_graph(typing_too=True)
+    users = sorted(
+        module
+        for module, imported in graph.items()
+        if not _within(module, CLI) and any(_within(m, CLI) for m in imported)
+    )
+    assert users == ["youthmode.__main__"]
+
+
+def test_the_authoring_library_imports_neither_the_server_nor_the_cli() -> None:
+    graph = import_graph(typing_too=True)
+    offenders = {
+        module: sorted(m for m in imported if _within(m, SERVER) or _within(m, CLI))
+        for module, imported in graph.items()
+        if _within(module, AUTHORING)
+    }
+    assert {m: found for m, found in offenders.items() if found} == {}
+
+
+def test_the_authoring_library_does_not_parse_command_lines() -> None:
+    users = []
+    for name, path in MODULES.items():
+        if not _within(name, AUTHORING):
+            continue
+        if "argparse" in imported_packages(path):
+            users.append(name)
+    assert users == []
+
+
 def test_the_core_does_not_import_flask() -> None:
     below = [m for m in MODULES if not m.startswith(SERVER) and m not in FRONT_DOORS]
     users = []
     for name in below:
-        tree = ast.parse(MODULES[name].read_text("utf-8"))
-        for node in ast.walk(tree):
-            names = (
-                [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-                if isinstance(node, ast.ImportFrom)
-                else []
-            )
-            if any(n.split(".")[0] in ("flask", "werkzeug", "gunicorn") for n in names):
-                users.append(name)
+        if imported_packages(MODULES[name]) & {"flask", "werkzeug", "gunicorn"}:
+            users.append(name)
     assert users == []
 
 

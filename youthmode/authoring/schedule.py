@@ -2,26 +2,19 @@
 
 The decision can only change at a window edge of the policy or at midnight, so each day is cut
 at those edges and decided once per slice with the engine itself: the intervals are exact to
-the second. Output: a text grid (half-hour cells), JSON intervals, or an SVG for reviews.
+the second. Output: a text grid (half-hour cells) and JSON intervals here, an SVG for reviews in
+`youthmode.authoring.schedule_svg`.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
-import sys
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
-from youthmode.authoring.checking import UsageError, seconds
-from youthmode.authoring.domain import load_set
 from youthmode.calendar import WEEKDAYS
 from youthmode.engine import Engine
-from youthmode.errors import PolicyError, RequestError
 from youthmode.policies import CompiledPolicy
 from youthmode.units import format_duration, format_time_of_day
 
@@ -150,6 +143,7 @@ def compute(
 
 # -- text ------------------------------------------------------------------------------------
 def render_text(schedule: Schedule) -> str:
+    """The week as a text grid: one row of half-hour cells per day, the allowed spans, a key."""
     p = schedule.policy
     first, last = schedule.days[0].day, schedule.days[-1].day
     lines = [
@@ -174,7 +168,7 @@ def render_text(schedule: Schedule) -> str:
             f"{TYPE_NAMES.get(d.day_type, d.day_type):<15}"
         )
         cells = "".join(d.cell(i) for i in range(CELLS))
-        allowed = ", ".join(_span_text(s) for s in d.allowed) or "—"
+        allowed = ", ".join(span_text(s) for s in d.allowed) or "—"
         lines.append(f"{label}  {cells}  {allowed}")
     lines.append("")
     lines.append(
@@ -187,12 +181,14 @@ def render_text(schedule: Schedule) -> str:
     return "\n".join(lines)
 
 
-def _span_text(span: Span) -> str:
+def span_text(span: Span) -> str:
+    """`20:00–21:00`."""
     return f"{format_time_of_day(span.start)}–{format_time_of_day(span.end)}"
 
 
 # -- json ------------------------------------------------------------------------------------
 def render_json(schedule: Schedule) -> dict[str, Any]:
+    """The week as JSON: per day, its type, band, allowed intervals and denied ones with why."""
     p = schedule.policy
     return {
         "policy": {"id": p.id, "version": p.version, "digest": p.digest},
@@ -223,260 +219,50 @@ def render_json(schedule: Schedule) -> dict[str, Any]:
     }
 
 
-# -- svg -------------------------------------------------------------------------------------
-SVG_FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
-LEFT, HOUR, ROW, TOP = 250, 30, 36, 96
-GREEN, GREEN_DARK, GREY, GRID = "#2e9d5b", "#1f6f40", "#e9ecf0", "#c7ccd3"
-BADGES = {"holiday": ("H", "#c62828", "#fdecec"), "makeup_workday": ("M", "#b26a00", "#fff4e0")}
+# -- the request -----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """Who the schedule is for, and what the request carries besides the time."""
+
+    age: int | None = None
+    birthdate: str | None = None
+    verified: bool = False
+    today_seconds: int | None = None
+    category: str | None = None
+    amount: str | None = None
+    min_age: int | None = None
+    exemptions: tuple[str, ...] = ()
+    consents: tuple[str, ...] = ()
 
 
-def render_svg(schedule: Schedule) -> str:
-    p = schedule.policy
-    width = LEFT + 24 * HOUR + 40
-    height = TOP + 7 * ROW + 70
-    first, last = schedule.days[0].day, schedule.days[-1].day
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="{SVG_FONT}">',
-        f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
-        _text(
-            20,
-            30,
-            f"{p.id} {p.version} · {schedule.action} · {schedule.subject_text}",
-            18,
-            weight="bold",
-        ),
-        _text(
-            20,
-            52,
-            f"Week {schedule.week} · {first:%d %b} – {last:%d %b %Y} · {p.timezone} · "
-            f"{schedule.conditions_text}",
-            13,
-            fill="#555",
-        ),
-    ]
-    grid_top = TOP
-    grid_bottom = TOP + 7 * ROW
-    back: list[str] = []
-    front: list[str] = []
-    for i, d in enumerate(schedule.days):
-        y = TOP + i * ROW
-        badge = BADGES.get(d.day_type)
-        if badge:
-            back.append(
-                f'<rect x="10" y="{y}" width="{width - 20}" height="{ROW}" fill="{badge[2]}"/>'
-            )
-        weekend = d.day.weekday() >= 5 or d.day_type == "holiday"
-        front.append(
-            _text(
-                20,
-                y + 23,
-                f"{WEEKDAYS[d.day.weekday()].capitalize()} {d.day:%d %b}",
-                14,
-                weight="bold" if weekend else "normal",
-            )
-        )
-        if badge:
-            letter, colour, _ = badge
-            front.append(
-                f'<rect x="118" y="{y + 9}" width="18" height="18" rx="3" fill="{colour}"/>'
-            )
-            front.append(
-                _text(127, y + 23, letter, 12, fill="#fff", anchor="middle", weight="bold")
-            )
-            front.append(_text(142, y + 23, TYPE_NAMES[d.day_type], 11, fill=colour))
-        else:
-            front.append(
-                _text(142, y + 23, TYPE_NAMES.get(d.day_type, d.day_type), 11, fill="#777")
-            )
-        back.append(
-            f'<rect x="{LEFT}" y="{y + 6}" width="{24 * HOUR}" height="{ROW - 12}" fill="{GREY}"/>'
-        )
-        for s in d.allowed:
-            x0 = LEFT + s.start * HOUR / 3600
-            w = (s.end - s.start) * HOUR / 3600
-            label = _span_text(s)
-            front.append(
-                f'<rect x="{x0:.1f}" y="{y + 6}" width="{w:.1f}" height="{ROW - 12}" '
-                f'fill="{GREEN}"><title>{escape(label)}</title></rect>'
-            )
-            if w >= 78:
-                front.append(_text(x0 + w / 2, y + 23, label, 11, fill="#fff", anchor="middle"))
-            elif x0 + w + 80 <= LEFT + 24 * HOUR:
-                front.append(_text(x0 + w + 4, y + 23, label, 11, fill=GREEN_DARK))
-            else:
-                front.append(_text(x0 - 4, y + 23, label, 11, fill=GREEN_DARK, anchor="end"))
-    out += back
-    for hour in range(25):
-        x = LEFT + hour * HOUR
-        strong = hour % 6 == 0
-        out.append(
-            f'<line x1="{x}" y1="{grid_top}" x2="{x}" y2="{grid_bottom}" '
-            f'stroke="{"#9aa1ab" if strong else GRID}" stroke-width="{1 if strong else 0.6}"/>'
-        )
-        if hour % 3 == 0:
-            out.append(_text(x, grid_top - 8, f"{hour:02d}:00", 11, fill="#555", anchor="middle"))
-    out += front
-    ly = grid_bottom + 32
-    out.append(f'<rect x="20" y="{ly - 12}" width="22" height="14" fill="{GREEN}"/>')
-    out.append(_text(48, ly, "allowed", 12))
-    out.append(f'<rect x="120" y="{ly - 12}" width="22" height="14" fill="{GREY}"/>')
-    out.append(_text(148, ly, "denied", 12))
-    lx = 220
-    for key in ("holiday", "makeup_workday"):
-        letter, colour, _ = BADGES[key]
-        out.append(f'<rect x="{lx}" y="{ly - 13}" width="16" height="16" rx="3" fill="{colour}"/>')
-        out.append(_text(lx + 8, ly, letter, 11, fill="#fff", anchor="middle", weight="bold"))
-        name = "public holiday" if key == "holiday" else "make-up working day"
-        out.append(_text(lx + 22, ly, name, 12))
-        lx += 140
-    reasons = dict.fromkeys(r for d in schedule.days for s in d.spans for r in s.reasons)
-    if reasons:
-        out.append(_text(20, ly + 24, "denied for: " + ", ".join(reasons), 11, fill="#777"))
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
-
-
-def _text(
-    x: float,
-    y: float,
-    text: str,
-    size: int,
-    *,
-    fill: str = "#222",
-    anchor: str = "start",
-    weight: str = "normal",
-) -> str:
-    return (
-        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="{fill}" '
-        f'text-anchor="{anchor}" font-weight="{weight}">{escape(text)}</text>'
-    )
-
-
-# -- command ---------------------------------------------------------------------------------
-def build_request(args: argparse.Namespace, policy: CompiledPolicy) -> dict[str, Any]:
-    subject: dict[str, Any] = {"verified": args.verified}
-    if args.birthdate:
-        subject["birthdate"] = args.birthdate
-    elif args.age is not None:
-        subject["age"] = args.age
-    request: dict[str, Any] = {"policy": policy.id, "subject": subject, "action": args.action}
-    today = seconds(args.today, "--today") if args.today else args.today_seconds
-    if today:
-        request["usage"] = {"today_seconds": today}
+def schedule_request(policy: CompiledPolicy, action: str, who: Subject) -> dict[str, Any]:
+    """The request decided at every slice (without `at`): a birthdate wins over an age, and a
+    spending action gets an amount of 1 unless one is given."""
+    subject: dict[str, Any] = {"verified": who.verified}
+    if who.birthdate:
+        subject["birthdate"] = who.birthdate
+    elif who.age is not None:
+        subject["age"] = who.age
+    request: dict[str, Any] = {"policy": policy.id, "subject": subject, "action": action}
+    if who.today_seconds:
+        request["usage"] = {"today_seconds": who.today_seconds}
     resource: dict[str, Any] = {}
-    if args.category:
-        resource["category"] = args.category
-    action = policy.actions.get(args.action)
-    if args.amount is not None:
-        resource["amount"] = args.amount
-    elif action is not None and action.spend:
+    if who.category:
+        resource["category"] = who.category
+    spec = policy.actions.get(action)
+    if who.amount is not None:
+        resource["amount"] = who.amount
+    elif spec is not None and spec.spend:
         resource["amount"] = "1"
-    if args.min_age is not None:
-        resource["min_age"] = args.min_age
+    if who.min_age is not None:
+        resource["min_age"] = who.min_age
     if resource:
         request["resource"] = resource
     guardian: dict[str, Any] = {}
-    if args.exempt:
-        guardian["exemptions"] = list(args.exempt)
-    if args.consent:
-        guardian["consents"] = list(args.consent)
+    if who.exemptions:
+        guardian["exemptions"] = list(who.exemptions)
+    if who.consents:
+        guardian["consents"] = list(who.consents)
     if guardian:
         request["guardian"] = guardian
     return request
-
-
-def cmd_schedule(args: argparse.Namespace) -> int:
-    try:
-        days = parse_week(args.week)
-    except ValueError as err:
-        print(f"youthmode: {err}", file=sys.stderr)
-        return 2
-    pid: str | None
-    try:
-        if args.policy is not None and Path(args.policy).suffix == ".toml":
-            loaded = load_set([args.policy], args.policies)
-            pid = loaded.primary[0]
-            policies = loaded.policies
-        else:
-            loaded = load_set(args.policies)
-            policies = loaded.policies
-            pid = args.policy or Engine(policies.values()).default_policy
-    except PolicyError as err:
-        print("youthmode: cannot load policies:", file=sys.stderr)
-        for problem in err.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 2
-    if pid is None:
-        print(
-            f"youthmode: several policies and no default ({', '.join(sorted(policies))}); "
-            "name one with --policy",
-            file=sys.stderr,
-        )
-        return 2
-    if pid not in policies:
-        print(
-            f"youthmode: unknown policy `{pid}` (loaded: {', '.join(sorted(policies))})",
-            file=sys.stderr,
-        )
-        return 2
-    engine = Engine(policies.values())
-    policy = policies[pid]
-    try:
-        request = build_request(args, policy)
-        schedule = compute(engine, policy, request, days)
-    except RequestError as err:
-        print(
-            json.dumps({"errors": [p.to_dict() for p in err.problems]}, indent=2), file=sys.stderr
-        )
-        return 2
-    except UsageError as err:
-        print(f"youthmode: {err}", file=sys.stderr)
-        return 2
-    if args.svg:
-        Path(args.svg).write_text(render_svg(schedule), encoding="utf-8")
-    if args.format == "json":
-        print(json.dumps(render_json(schedule), ensure_ascii=False, indent=2))
-    elif not args.svg or args.format == "text":
-        print(render_text(schedule))
-    if args.svg:
-        print(f"wrote {args.svg}", file=sys.stderr)
-    return 0
-
-
-def register(sub: Any) -> None:
-    cmd = sub.add_parser(
-        "schedule",
-        help="the week's allowed and denied times for a policy, an age and an action",
-        description="Decide the request at every window edge of every day of an ISO week and "
-        "show when it is allowed: a text grid, JSON intervals (--format json) or an SVG "
-        "picture (--svg FILE). Holidays (H) and make-up working days (M) are marked.",
-    )
-    cmd.add_argument(
-        "--policy", help="policy id, or a policy file (default: the engine's default policy)"
-    )
-    cmd.add_argument(
-        "--policies",
-        nargs="+",
-        default=["configs"],
-        help="policy folders or files to load (default: configs)",
-    )
-    who = cmd.add_mutually_exclusive_group()
-    who.add_argument("--age", type=int, help="age in whole years (default: unknown)")
-    who.add_argument("--birthdate", help="birth date, YYYY-MM-DD")
-    cmd.add_argument("--action", required=True, help="action from the catalog, e.g. game.play")
-    cmd.add_argument("--week", help="ISO week, e.g. 2026-W07 (default: this week)")
-    cmd.add_argument("--verified", action="store_true", help="the subject's identity is verified")
-    cmd.add_argument(
-        "--today", help="usage.today_seconds: seconds or a duration like 40m (as in explain)"
-    )
-    # The former spelling, kept so scripts keep working; `--today` is the one documented.
-    cmd.add_argument("--today-seconds", type=int, default=0, help=argparse.SUPPRESS)
-    cmd.add_argument("--category", help="the app's category (resource.category)")
-    cmd.add_argument("--amount", help="the amount, for a spending action (default: 1)")
-    cmd.add_argument("--min-age", type=int, help="the content's minimum age (resource.min_age)")
-    cmd.add_argument("--exempt", action="append", help="a guardian waiver (code or rule id)")
-    cmd.add_argument("--consent", action="append", help="a guardian consent")
-    cmd.add_argument("--format", choices=["text", "json"], help="output (default: text)")
-    cmd.add_argument("--svg", metavar="FILE", help="also write the week as an SVG picture")
-    cmd.set_defaults(run=cmd_schedule)

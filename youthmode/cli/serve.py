@@ -1,0 +1,53 @@
+"""`youthmode serve`: the decision API under gunicorn. The only command that runs the server;
+it imports `youthmode.server` when it runs, so the other commands never load Flask."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    """Add `serve` to the `youthmode` command."""
+    serve = sub.add_parser("serve", help="serve the decision API under gunicorn")
+    serve.add_argument("--host", help="listen address (YOUTHMODE_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (YOUTHMODE_PORT, default 8080)")
+    serve.add_argument("--policies", help="policy folder (YOUTHMODE_POLICIES, default configs)")
+    serve.add_argument(
+        "--workers", type=int, help="worker processes (YOUTHMODE_WORKERS, default 2)"
+    )
+    serve.add_argument("--keys-file", help="API keys file (YOUTHMODE_KEYS_FILE; none: dev mode)")
+    serve.add_argument("--store", help="ledger store URL (YOUTHMODE_STORE; `off` for none)")
+    serve.add_argument("--threads", type=int, help="threads per worker (YOUTHMODE_THREADS)")
+    serve.add_argument("--state-dir", help="state folder (YOUTHMODE_STATE_DIR, default var)")
+    serve.add_argument("--decision-log", help="file, - for stdout, or off (YOUTHMODE_DECISION_LOG)")
+    serve.add_argument("--default-policy", help="policy for requests that name none")
+    serve.add_argument("--poll-seconds", type=float, help="poll the policy folder (0: off)")
+    serve.set_defaults(run=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve until stopped; exit 2 when the configuration or the policies are wrong."""
+    from youthmode.errors import PolicyError
+    from youthmode.server.config import ServerConfig
+    from youthmode.server.runner import main_serve
+
+    try:
+        config = ServerConfig.from_env(
+            host=args.host,
+            port=args.port,
+            policies=args.policies,
+            workers=args.workers,
+            keys_file=args.keys_file,
+            store=args.store,
+            threads=args.threads,
+            state_dir=args.state_dir,
+            decision_log=args.decision_log,
+            default_policy=args.default_policy,
+            poll_seconds=args.poll_seconds,
+        )
+        return main_serve(config)
+    except (PolicyError, ValueError) as err:
+        print(f"youthmode: cannot serve: {err}", file=sys.stderr)
+        return 2

@@ -326,3 +326,19 @@ def test_a_test_file_that_is_not_there(capsys: pytest.CaptureFixture[str], folde
         "No such file or directory",
         "0 passed, 0 failed, 1 error",
     ]
+
+
+def test_broken_test_files_are_read_as_policies_are(tmp_path: Path) -> None:
+    """One TOML reader (policies/source.py) for policies and test files: same words, same
+    positions, same hints."""
+    bad_toml = tmp_path / "x_test.toml"
+    bad_toml.write_text('policy = "cn-baseline"\n[[case]\nname = 1\n', encoding="utf-8")
+    bad_bytes = tmp_path / "y_test.toml"
+    bad_bytes.write_bytes(b'policy = "cn-baseline"\n\xff\xfe')
+    for path, code, line, hint in (
+        (bad_toml, "toml_syntax", 2, None),
+        (bad_bytes, "invalid_encoding", 2, "save the file as UTF-8"),
+    ):
+        cases, positions, problems = read_test_file(path)
+        assert cases is None and positions is None
+        assert [(p.code, p.line, p.hint) for p in problems] == [(code, line, hint)]

@@ -20,8 +20,6 @@ their results and coverage are in `youthmode.authoring.testrun`.
 
 from __future__ import annotations
 
-import re
-import tomllib
 from collections.abc import Iterable
 from datetime import date, datetime, time
 from pathlib import Path
@@ -38,8 +36,8 @@ from pydantic import (
 )
 
 from youthmode.errors import Problem, did_you_mean
-from youthmode.policies.loader import format_key
-from youthmode.policies.positions import PositionIndex, index_positions
+from youthmode.policies.positions import PositionIndex
+from youthmode.policies.source import format_key, read_toml
 from youthmode.units import UnitError, parse_duration
 
 TEST_SUFFIX = "_test.toml"
@@ -159,29 +157,12 @@ def find_test_files(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
-_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
-
-
 def read_test_file(path: Path) -> tuple[CaseFile | None, PositionIndex | None, list[Problem]]:
     """Parse and validate one test file; the problems found say where and how to fix them."""
-    name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as err:
-        message = f"cannot read `{name}`: {err.strerror}"
-        return None, None, [Problem("unreadable_file", message, name)]
-    except UnicodeDecodeError as err:
-        message = f"file is not UTF-8: {err.reason} at byte {err.start}"
-        return None, None, [Problem("invalid_encoding", message, name, hint="save it as UTF-8")]
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        match = _TOML_POSITION.search(str(err))
-        line, col = (int(match[1]), int(match[2])) if match else (None, None)
-        message = _TOML_POSITION.sub("", str(err))
-        message = message[0].lower() + message[1:] if message else "invalid TOML"
-        return None, None, [Problem("toml_syntax", message, name, line, col)]
-    positions = index_positions(text)
+    source, problems = read_toml(path)
+    if source is None:
+        return None, None, problems
+    raw, positions, name = source.raw, source.positions, source.name
     problems = _missing_at(raw, positions, name)
     try:
         tests = CaseFile.model_validate(raw)

@@ -21,10 +21,13 @@ from youthmode.decision import (
     ENGINE_ERROR,
     STORE_UNAVAILABLE,
     combine,
+    combine_lines,
     fail_closed,
     fails_closed,
     trace_rules,
 )
+from youthmode.joint import JointTimeline
+from youthmode.lines import Lines, accepted_methods, lines_for
 from youthmode.model import Decision, DecisionRequest, Explanation, RuleTrace
 from youthmode.model import request_problem_from as request_problem_from  # api_ledger.py
 from youthmode.policies import CompiledPolicy, load_policies
@@ -159,10 +162,21 @@ class Engine:
         now = self._clock()
         policy, at, facts = read(request, self._policies, self.default_policy, now)
         decision_id = new_decision_id(now)
+        simple = (
+            not facts.age_signals
+            and facts.jurisdiction is None
+            and accepted_methods(policy) is None
+        )
+        lines = None if simple else lines_for(policy, self._policies, facts, at)  # may raise
         try:
-            if store_unavailable and fails_closed(policy, facts, at):
-                return fail_closed(policy, facts, at, decision_id, STORE_UNAVAILABLE), []
-            decision, trace = evaluate(Timeline(policy, facts, at), decision_id, explain)
+            youngest = facts if lines is None else lines.requested.facts[0]
+            if store_unavailable and fails_closed(policy, youngest, at):
+                return fail_closed(policy, youngest, at, decision_id, STORE_UNAVAILABLE), []
+            if lines is None or lines.simple:
+                line = Timeline(policy, facts, at) if lines is None else lines.timelines[0]
+                decision, trace = evaluate(line, decision_id, explain)
+            else:
+                decision, trace = evaluate_lines(lines, decision_id, explain)
         except Exception:  # fail closed: a bug must never allow, nor escape as a 500
             log.exception("engine error in decision %s (policy %s)", decision_id, policy.id)
             return fail_closed(policy, facts, at, decision_id, ENGINE_ERROR), []
@@ -185,3 +199,31 @@ def evaluate(line: Timeline, decision_id: str, explain: bool) -> tuple[Decision,
         line, now, denials, decision_id, remaining=remaining, next_allowed=next_allowed
     )
     return decision, trace_rules(line.policy, line, now) if explain else []
+
+
+def evaluate_lines(
+    lines: Lines, decision_id: str, explain: bool
+) -> tuple[Decision, list[RuleTrace]]:
+    """Several lines (an age range, jurisdiction floors): deny if any denies, the least
+    remaining time, the first instant all allow (`joint.py`)."""
+    joint = JointTimeline(lines.timelines)
+    moments = joint.start()
+    denials = joint.denials(moments)
+    remaining = next_allowed = None
+    if any(denials):
+        next_allowed = joint.next_allowed(moments)
+    else:
+        remaining = joint.remaining_seconds(moments)
+    decision = combine_lines(
+        lines, moments, denials, decision_id, remaining=remaining, next_allowed=next_allowed
+    )
+    if not explain:
+        return decision, []
+    trace: list[RuleTrace] = []
+    ranged = len(lines.timelines) > len(lines.packs)
+    for line, m in zip(lines.timelines, moments, strict=True):
+        for entry in trace_rules(line.policy, line, m):
+            if ranged:
+                entry.detail = f"age {m.age if m.age is not None else 'unknown'}: {entry.detail}"
+            trace.append(entry)
+    return decision, trace

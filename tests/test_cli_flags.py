@@ -123,3 +123,52 @@ def test_floor_without_a_default_baseline_asks_for_one(
     err = capsys.readouterr().err
     assert "no default baseline among the policies loaded" in err
     assert "name one with --baseline" in err
+
+
+WORLD = ["--action", "livestream.host", "--verified", "--at", "2026-11-24T10:00+08:00"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "signal"),
+    [
+        ("13-15:guardian_declared", {"lower": 13, "upper": 15, "method": "guardian_declared"}),
+        ("16+:gov_id:apple", {"lower": 16, "upper": None, "method": "gov_id"}),
+        ("-12:self_declared", {"lower": 0, "upper": 12, "method": "self_declared"}),
+        ("14:payment", {"lower": 14, "upper": 14, "method": "payment"}),
+    ],
+)
+def test_age_signals_from_flags(
+    capsys: pytest.CaptureFixture[str], spec: str, signal: dict[str, Any]
+) -> None:
+    answer = decide(capsys, *WORLD, f"--age-signal={spec}")  # `=`: -12 is not an option
+    source = spec.split(":")[2] if spec.count(":") == 2 else "cli"
+    assert answer["facts"]["age_range"] == signal | {"source": source}
+
+
+def test_a_declined_signal_and_the_rest_of_section_6(capsys: pytest.CaptureFixture[str]) -> None:
+    answer = decide(
+        capsys, *WORLD, "--age-signal", "?:self_declared", "--jurisdiction", "cn-sh",
+        "--app-consent", "revoked", "--linked", "--app-today", "10m", "--week-used", "2h",
+    )  # fmt: skip
+    assert answer["band"] == "unknown"
+    assert answer["facts"]["jurisdiction"] == "CN-SH"
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [("13-x:gov_id", "is not a range"), ("13-15", "needs a method"), ("13-15:vibes", "method")],
+)
+def test_bad_age_signal_flags_say_why(
+    capsys: pytest.CaptureFixture[str], spec: str, words: str
+) -> None:
+    assert main(["decide", *WORLD, "--age-signal", spec]) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_schedule_takes_age_signals(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["schedule", "--action", "game.play", "--verified", "--week", "2026-W48"]
+    assert main([*argv, "--age-signal", "13-17:gov_id", "--format", "json"]) == 0
+    ranged = json.loads(capsys.readouterr().out)
+    assert main([*argv, "--age", "13", "--format", "json"]) == 0
+    thirteen = json.loads(capsys.readouterr().out)
+    assert ranged["days"] == thirteen["days"]  # 13 to 17 play when 13 may: the same windows

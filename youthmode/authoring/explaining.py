@@ -28,6 +28,11 @@ def decision_lines(decision: Decision) -> list[str]:
     """Effect, band, policy and time, reasons with both messages, then when and what next."""
     facts = decision.facts
     age = "age unknown" if facts.age is None else f"age {facts.age}"
+    if facts.age_range is not None:  # an age signal counted: show which
+        found = facts.age_range
+        low, high = found["lower"], found["upper"]
+        span = f"{low}+" if high is None else (f"{low}" if low == high else f"{low}-{high}")
+        age = f"ages {span} ({found['source']}, {found['method']})"
     verified = "verified" if facts.verified else "not verified"
     official = "" if facts.calendar_official else ", no official calendar"
     lines = [

@@ -60,6 +60,7 @@ def request_arguments(cmd: argparse.ArgumentParser) -> None:
     flags.add_min_age(who)
     who.add_argument("--recipient", choices=["contact", "stranger"], help="resource.recipient")
     flags.add_guardian(who)
+    flags.add_world(who)
 
 
 def answer(args: argparse.Namespace, *, as_json: bool) -> tuple[Explanation | None, int]:

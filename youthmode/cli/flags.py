@@ -5,6 +5,8 @@
 - The request: `--age`, `--birthdate`, `--verified`/`--unverified`, `--today` (seconds or a
   duration like 40m; the former `--today-seconds` still works), `--session`, `--month-spent`,
   `--day-spent`, `--at`, resource and guardian fields.
+- The world (CONTRACT section 6): `--age-signal 13-15:guardian_declared` (repeatable),
+  `--jurisdiction US-TX`, `--app-consent`, `--linked`, `--app-today`, `--week-used`.
 - `--format text|json`.
 
 Old spellings are kept as hidden aliases (`help=argparse.SUPPRESS`) so scripts keep working.
@@ -101,6 +103,8 @@ def add_usage(cmd: Group) -> None:
     cmd.add_argument("--session", help="usage.session_seconds: seconds or a duration")
     cmd.add_argument("--month-spent", help="usage.month_spent, e.g. 150.00")
     cmd.add_argument("--day-spent", help="usage.day_spent, e.g. 20.00")
+    cmd.add_argument("--app-today", help="usage.app_today_seconds: seconds or a duration")
+    cmd.add_argument("--week-used", help="usage.week_seconds: seconds or a duration")
 
 
 def add_resource(cmd: Group, *, amount_help: str = "resource.amount, e.g. 50.00") -> None:
@@ -122,6 +126,68 @@ def add_guardian(cmd: Group) -> None:
     cmd.add_argument(
         "--consent", action="append", metavar="ACTION", help="guardian.consents (repeatable)"
     )
+
+
+def add_world(cmd: Group) -> None:
+    """CONTRACT section 6: `--age-signal` (repeatable), `--jurisdiction`, `--app-consent`,
+    `--linked`/`--not-linked`."""
+    cmd.add_argument(
+        "--age-signal",
+        action="append",
+        metavar="RANGE:METHOD[:SOURCE]",
+        help="subject.age_signals (repeatable): 13-15:guardian_declared, 16+:gov_id, "
+        "0-12:self_declared (or --age-signal=-12:...), ?:self_declared (declined: no age)",
+    )
+    cmd.add_argument("--jurisdiction", help="subject.jurisdiction, e.g. VN or US-TX")
+    cmd.add_argument(
+        "--app-consent",
+        choices=["approved", "pending", "denied", "revoked"],
+        help="guardian.app_consent, as the platform reports it",
+    )
+    linked = cmd.add_mutually_exclusive_group()
+    linked.add_argument(
+        "--linked", dest="linked", action="store_const", const=True, help="guardian.linked"
+    )
+    linked.add_argument("--not-linked", dest="linked", action="store_const", const=False)
+
+
+def age_signal(text: str) -> dict[str, Any]:
+    """`13-15:guardian_declared[:source]` -> one `subject.age_signals` item."""
+    span, _, rest = text.partition(":")
+    method, _, source = rest.partition(":")
+    if not method:
+        raise UsageError(
+            f"--age-signal: `{text}` needs a method after the range, e.g. 13-15:guardian_declared"
+        )
+    span = span.strip()
+    try:
+        if span in ("", "?"):
+            lower = upper = None
+        elif span.endswith("+"):
+            lower, upper = int(span[:-1]), None
+        elif span.startswith("-"):
+            lower, upper = None, int(span[1:])
+        elif "-" in span:
+            first, last = span.split("-", 1)
+            lower, upper = int(first), int(last)
+        else:
+            lower = upper = int(span)
+    except ValueError:
+        raise UsageError(
+            f"--age-signal: `{span}` is not a range; write 13-15, 16+, -12, 14 or ?"
+        ) from None
+    return {"source": source or "cli", "lower": lower, "upper": upper, "method": method}
+
+
+def world_fields(args: argparse.Namespace) -> list[tuple[str, str, object]]:
+    """The section-6 fields given as flags, as (table, key, value)."""
+    signals = [age_signal(text) for text in args.age_signal or ()]
+    return [
+        ("subject", "age_signals", signals or None),
+        ("subject", "jurisdiction", args.jurisdiction),
+        ("guardian", "app_consent", args.app_consent),
+        ("guardian", "linked", args.linked),
+    ]
 
 
 def seconds(text: str, flag: str) -> int:
@@ -214,6 +280,12 @@ def build_request(args: argparse.Namespace) -> dict[str, Any]:
     fields = ("amount", "category", "app", "min_age", "recipient")
     set_fields(request, "resource", [(f, getattr(args, f)) for f in fields])
     set_fields(request, "guardian", [("exemptions", args.exempt), ("consents", args.consent)])
+    for table, key, value in world_fields(args):
+        set_field(request, table, key, value)
+    if args.app_today is not None:
+        set_field(request, "usage", "app_today_seconds", seconds(args.app_today, "--app-today"))
+    if args.week_used is not None:
+        set_field(request, "usage", "week_seconds", seconds(args.week_used, "--week-used"))
     if "action" not in request:
         raise UsageError("no action: give --action (e.g. --action app.use) or a request file")
     return request

@@ -45,6 +45,7 @@ def register(sub: Any) -> None:
     flags.add_resource(cmd, amount_help="the amount, for a spending action (default: 1)")
     flags.add_min_age(cmd)
     flags.add_guardian(cmd)
+    flags.add_world(cmd)
     flags.add_format(cmd, default=None, help="output (default: text)")
     cmd.add_argument("--svg", metavar="FILE", help="also write the week as an SVG picture")
     cmd.set_defaults(run=cmd_schedule)
@@ -73,6 +74,8 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     policy = policies[pid]
     try:
         request = schedule_request(policy, args.action, _subject(args))
+        for table, key, value in flags.world_fields(args):
+            flags.set_field(request, table, key, value)
         schedule = compute(Engine(policies.values()), policy, request, days)
     except RequestError as err:
         print(

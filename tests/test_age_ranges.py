@@ -175,3 +175,19 @@ def test_explain_traces_every_age(engine: youthmode.Engine) -> None:
     budgets = [t for t in explained.trace if t.code == "daily_limit" and t.applies]
     assert [t.detail.split(":")[0] for t in budgets] == ["age 15", "age 16"]
     assert [t.outcome for t in budgets] == ["deny", "pass"]
+
+
+def test_with_age_is_replace_with_the_age_and_no_birthdate(engine: youthmode.Engine) -> None:
+    import dataclasses
+    from datetime import UTC, datetime
+
+    from youthmode.facts import with_age
+    from youthmode.request import read
+
+    for seed in range(50):
+        request = random_request(random.Random(seed))
+        facts = read(request, engine.policies, engine.default_policy, datetime.now(UTC))[2]
+        for age in (None, 0, 17):
+            assert with_age(facts, age) == dataclasses.replace(
+                facts, declared_age=age, birthdate=None
+            )

@@ -7,6 +7,8 @@ stand then. The timeline builds moments for the instants where a decision could 
 
 from __future__ import annotations
 
+import dataclasses
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -152,6 +154,21 @@ def request_facts(
         extra_seconds,
         *world,
     )
+
+
+_FACT_VALUES = operator.attrgetter(*(f.name for f in dataclasses.fields(RequestFacts)))
+_AGE_AT = [f.name for f in dataclasses.fields(RequestFacts)].index("declared_age")
+_BIRTH_AT = [f.name for f in dataclasses.fields(RequestFacts)].index("birthdate")
+
+
+def with_age(facts: RequestFacts, age: int | None) -> RequestFacts:
+    """The same facts for a subject of exactly ``age`` (None: unknown), no birthdate.
+
+    `dataclasses.replace` would do, at ~10 µs for 28 fields by keyword; an age range builds
+    one of these per age, so read them all at once and pass them by position (~2 µs)."""
+    values = list(_FACT_VALUES(facts))
+    values[_AGE_AT], values[_BIRTH_AT] = age, None
+    return RequestFacts(*values)
 
 
 class Day:

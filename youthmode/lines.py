@@ -20,7 +20,7 @@ from datetime import datetime
 
 from youthmode.age_signals import AgeRange, AgeSignal, Resolution, exact, resolve
 from youthmode.errors import RequestError
-from youthmode.facts import RequestFacts, age_on
+from youthmode.facts import RequestFacts, age_on, with_age
 from youthmode.jurisdictions import lookup_order
 from youthmode.policies import CompiledPolicy
 from youthmode.timeline import Timeline
@@ -93,13 +93,11 @@ def pack_ages(policy: CompiledPolicy, facts: RequestFacts, at: datetime) -> Pack
     resolution = resolve(signals, accepted)
     found = resolution.range
     if found is None:
-        unknown = dataclasses.replace(facts, declared_age=None, birthdate=None)
+        unknown = with_age(facts, None)
         return PackAges(policy, (unknown,), resolution)
     if found.method == "operator" and own is not None and found.source == own.source:
         return PackAges(policy, (facts,), resolution)  # the exact age won: as given
-    ages = tuple(
-        dataclasses.replace(facts, declared_age=age, birthdate=None) for age in found.ages()
-    )
+    ages = tuple(with_age(facts, age) for age in found.ages())
     return PackAges(policy, ages, resolution)
 
 

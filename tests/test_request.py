@@ -286,13 +286,42 @@ def test_request_facts_keep_the_order_the_plain_route_builds_them_in() -> None:
         "app", "min_age", "recipient", "resource", "consents", "exemptions", "exempt_apps",
         "today_seconds", "session_seconds", "day_spent", "month_spent", "at_date",
         "guardian_daily_limit", "guardian_curfews", "extra_seconds",
+        # CONTRACT section 6, after the others (set as one `WorldFacts` tuple, by the typed route)
+        "age_signals", "jurisdiction", "app_consent", "linked", "app_today_seconds",
+        "week_seconds",
     ]  # fmt: skip
 
 
 def test_every_named_limit_is_asked_at_its_edges() -> None:
     kinds = int | date | Decimal | frozenset
     named = {n for n, v in vars(model).items() if n.isupper() and isinstance(v, kinds)}
-    assert named == {name for name, *_ in LIMITS} | {"AMOUNT_PLACES"}  # that one: below
+    typed_only = {name for name, *_ in TYPED_ONLY_LIMITS}
+    assert named == {name for name, *_ in LIMITS} | {"AMOUNT_PLACES"} | typed_only
+
+
+SIGNAL = {"source": "apple_declared_age_range", "lower": 13, "upper": 15, "method": "gov_id"}
+# Limits of fields only the typed route reads (CONTRACT section 6): the plain route declines
+# any request that has them, so only the model is asked.
+TYPED_ONLY_LIMITS: list[tuple[str, tuple[str, ...], Any, Any]] = [
+    ("MAX_AGE_SIGNALS", ("subject", "age_signals"), [SIGNAL] * model.MAX_AGE_SIGNALS,
+     [SIGNAL] * (model.MAX_AGE_SIGNALS + 1)),
+    ("MAX_SOURCE_LENGTH", ("subject", "age_signals"),
+     [SIGNAL | {"source": "s" * model.MAX_SOURCE_LENGTH}],
+     [SIGNAL | {"source": "s" * (model.MAX_SOURCE_LENGTH + 1)}]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "path", "within", "beyond"), TYPED_ONLY_LIMITS)
+def test_the_model_holds_the_limits_only_it_reads(
+    fixed_engine: youthmode.Engine, name: str, path: tuple[str, ...], within: Any, beyond: Any
+) -> None:
+    for value, ok in ((within, True), (beyond, False)):
+        request = with_value(path, value)
+        assert read_plain(request, fixed_engine.policies, fixed_engine.default_policy, NOW) is None
+        slow = the_long_way(fixed_engine, request)
+        assert isinstance(slow, RequestError) != ok, f"{name}: {value!r:.60}"
+        if not ok:
+            assert isinstance(slow, RequestError) and slow.problems[0].loc[:2] == path
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
+from youthmode.age_signals import AgeSignal
 from youthmode.calendar import WEEKDAYS, Calendar
 from youthmode.units import parse_time_of_day
 
@@ -79,6 +80,13 @@ class RequestFacts:
     guardian_daily_limit: int | None = None
     guardian_curfews: tuple[tuple[int, int], ...] = ()
     extra_seconds: int = 0
+    # CONTRACT section 6 (set by the typed route; the plain route leaves them to it):
+    age_signals: tuple[AgeSignal, ...] = ()
+    jurisdiction: str | None = None
+    app_consent: str | None = None
+    linked: bool = False
+    app_today_seconds: int = 0
+    week_seconds: int = 0
 
 
 # The parts of a request's facts, as `request_facts` takes them (and request.py reads them):
@@ -91,6 +99,10 @@ GuardianFacts = tuple[
 NOTHING: frozenset[str] = frozenset()
 NO_USAGE: UsageFacts = (0, 0, ZERO, ZERO)
 NO_GUARDIAN: GuardianFacts = (NOTHING, NOTHING, NOTHING, None, 0, ())
+# age signals, jurisdiction, the guardian's app consent and link, the app's use today, the
+# week's use
+WorldFacts = tuple[tuple[AgeSignal, ...], str | None, str | None, bool, int, int]
+NO_WORLD: WorldFacts = ((), None, None, False, 0, 0)
 
 
 def request_facts(
@@ -101,6 +113,7 @@ def request_facts(
     usage: UsageFacts,
     guardian: GuardianFacts,
     at_date: date | None,
+    world: WorldFacts = NO_WORLD,
 ) -> RequestFacts:
     """`RequestFacts` from values already read and checked: the one place they are built, for
     both of request.py's routes and for the points `youthmode diff` and `floor` evaluate.
@@ -137,6 +150,7 @@ def request_facts(
         daily_limit,
         curfews,
         extra_seconds,
+        *world,
     )
 
 

@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from youthmode import units
+from youthmode import age_signals, jurisdictions, units
 from youthmode.errors import RequestProblem, did_you_mean
 from youthmode.units import UnitError, check_amount, parse_time_of_day
 
@@ -44,6 +44,21 @@ MAX_AMOUNT = units.MAX_AMOUNT  # amounts: from 0 to 10^12 ...
 AMOUNT_PLACES = 4  # ... with at most 4 decimal places, and no more than the currency has
 Recipient = Literal["contact", "stranger"]  # `resource.recipient`
 RECIPIENTS = frozenset(get_args(Recipient))
+MAX_AGE_SIGNALS = age_signals.MAX_SIGNALS  # `subject.age_signals`: a few platforms' answers
+MAX_SOURCE_LENGTH = age_signals.MAX_SOURCE_LENGTH  # `subject.age_signals[].source`
+AgeMethod = Literal[
+    "self_declared",
+    "guardian_declared",
+    "estimation",
+    "payment",
+    "email",
+    "gov_id",
+    "id_plus_selfie",
+    "digital_id",
+    "confirmed",
+    "operator",
+]
+AppConsent = Literal["approved", "pending", "denied", "revoked"]  # `guardian.app_consent`
 
 
 def at_in_range(value: datetime) -> bool:
@@ -111,6 +126,44 @@ class Closed(BaseModel):
         return data
 
 
+def _jurisdiction(value: object) -> object:
+    if not isinstance(value, str):
+        return value  # the str field says what is wrong
+    try:
+        return jurisdictions.normalise(value)
+    except jurisdictions.UnknownJurisdiction as err:
+        raise PydanticCustomError("invalid_jurisdiction", str(err)) from None
+
+
+Jurisdiction = Annotated[str, BeforeValidator(_jurisdiction)]
+
+
+class AgeSignalIn(Closed):
+    """What a platform or check said about the subject's age (CONTRACT section 6)."""
+
+    source: str = Field(
+        min_length=1,
+        max_length=MAX_SOURCE_LENGTH,
+        description="where it came from: apple_declared_age_range, google_play_age_signals, ...",
+    )
+    lower: int | None = Field(
+        default=None, ge=0, le=MAX_AGE, description="youngest possible age; null = 0"
+    )
+    upper: int | None = Field(
+        default=None, ge=0, le=MAX_AGE, description="oldest possible age; null = open-ended"
+    )
+    method: AgeMethod = Field(description="how the age was established")
+    observed_at: AwareDatetime | None = Field(default=None, description="when it was observed")
+
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> AgeSignalIn:
+        if self.lower is not None and self.upper is not None and self.lower > self.upper:
+            raise PydanticCustomError(
+                "invalid_age_range", f"`lower` ({self.lower}) is above `upper` ({self.upper})"
+            )
+        return self
+
+
 class Subject(Closed):
     id: str | None = Field(
         default=None, max_length=MAX_ID_LENGTH, description="opaque, stable user id"
@@ -120,6 +173,16 @@ class Subject(Closed):
     )
     age: int | None = Field(default=None, ge=0, le=MAX_AGE, description="age in whole years")
     verified: bool = Field(default=False, description="identity and age verified (real name)")
+    jurisdiction: Jurisdiction | None = Field(
+        default=None,
+        description="ISO 3166-1 alpha-2 country or ISO 3166-2 subdivision (VN, US-TX); "
+        "selects the policy's jurisdiction floors",
+    )
+    age_signals: list[AgeSignalIn] | None = Field(
+        default=None,
+        max_length=MAX_AGE_SIGNALS,
+        description="age ranges platforms reported; the youngest accepted category counts",
+    )
 
 
 class Usage(Closed):
@@ -127,6 +190,12 @@ class Usage(Closed):
     session_seconds: Seconds | None = Field(default=None, description="current session length")
     month_spent: Amount | None = Field(default=None, description="spent this month, same kind")
     day_spent: Amount | None = Field(default=None, description="spent today, same kind")
+    app_today_seconds: Seconds | None = Field(
+        default=None, description="metered use today of the app named by `resource.app`"
+    )
+    week_seconds: Seconds | None = Field(
+        default=None, description="metered use this ISO week (Monday to Sunday, local)"
+    )
 
 
 class Resource(BaseModel):
@@ -168,6 +237,13 @@ class Guardian(Closed):
         ge=0,
         le=DAY_SECONDS,
         description="minutes a guardian granted for the local day of `at` (waivable limits)",
+    )
+    app_consent: AppConsent | None = Field(
+        default=None,
+        description="the guardian's consent to this app as a platform reports it; null: unknown",
+    )
+    linked: bool | None = Field(
+        default=None, description="the account is linked to a verified guardian account"
     )
 
 
@@ -249,8 +325,12 @@ class Obligation(BaseModel):
 class Remedy(BaseModel):
     """What could turn a deny into an allow."""
 
-    type: str = Field(description="guardian_consent, verify_identity, guardian_waiver or wait")
+    type: str = Field(
+        description="guardian_consent, verify_identity, verify_age, guardian_waiver or wait"
+    )
     action: str | None = sparse("the action a guardian_consent remedy is for")
+    at_least: int | None = sparse("for verify_age: the least age that would be allowed")
+    methods: list[str] | None = sparse("for verify_age: the methods the age must rest on")
     until: AwareDatetime | None = sparse("for wait: the next allowed instant")
     code: str | None = sparse("for guardian_waiver: the reason code a guardian may waive")
 
@@ -262,7 +342,16 @@ class Facts(BaseModel):
     timezone: str
     day_type: str = Field(description="workday, weekend, holiday or makeup_workday")
     calendar_official: bool = Field(description="the year's official schedule is known")
-    age: int | None = Field(default=None, description="age at `at`; null when unknown")
+    age: int | None = Field(
+        default=None, description="age at `at`; null when unknown or only a range is known"
+    )
+    age_range: dict[str, Any] | None = sparse(
+        "the age signal that counted: lower, upper (null: open-ended), source, method"
+    )
+    ignored_signals: list[dict[str, Any]] | None = sparse(
+        "age signals set aside because the policy does not accept their method"
+    )
+    jurisdiction: str | None = sparse("the subject's jurisdiction, as matched")
     verified: bool
     today_seconds: int | None = sparse("metered use counted today before this request")
     session_seconds: int | None = sparse("current session length")
@@ -299,6 +388,10 @@ class Decision(BaseModel):
     next_allowed_at: AwareDatetime | None
     facts: Facts
     policy: PolicyRef
+    policies: list[PolicyRef] | None = sparse(
+        "every pack applied: the requested policy, then its jurisdiction floors (present only "
+        "when a floor applied)"
+    )
     degraded: bool = Field(
         default=False,
         exclude_if=lambda v: not v,

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from youthmode.age_signals import AgeSignal
 from youthmode.errors import RequestError, did_you_mean
 from youthmode.facts import (
     NO_GUARDIAN,
@@ -22,6 +23,7 @@ from youthmode.facts import (
     ZERO,
     GuardianFacts,
     RequestFacts,
+    WorldFacts,
     curfew_windows,
     request_facts,
 )
@@ -100,6 +102,24 @@ def typed_facts(req: DecisionRequest, policy: CompiledPolicy, at: datetime) -> R
         else NO_USAGE,
         _guardian_facts(guardian) if guardian else NO_GUARDIAN,
         at.date(),
+        _world_facts(req),
+    )
+
+
+def _world_facts(req: DecisionRequest) -> WorldFacts:
+    """CONTRACT section 6: age signals, jurisdiction, app consent and link, the app's use."""
+    subject, guardian, usage = req.subject, req.guardian, req.usage
+    signals = tuple(
+        AgeSignal(s.source, s.lower, s.upper, s.method, s.observed_at)
+        for s in subject.age_signals or ()
+    )
+    return (
+        signals,
+        subject.jurisdiction,
+        guardian.app_consent if guardian else None,
+        bool(guardian.linked) if guardian else False,
+        (usage.app_today_seconds or 0) if usage else 0,
+        (usage.week_seconds or 0) if usage else 0,
     )
 
 

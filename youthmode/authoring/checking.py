@@ -20,7 +20,7 @@ from typing import Any
 from youthmode.engine import Engine
 from youthmode.errors import PolicyError, Problem, RequestError
 from youthmode.model import Decision, Explanation, RuleTrace
-from youthmode.policies import CompiledPolicy, check_policies, diagnostics
+from youthmode.policies import CompiledPolicy, check_policies, diagnostics, in_force
 from youthmode.units import UnitError, format_duration, parse_duration
 
 ERRORS_DOCS = "docs/errors"
@@ -83,6 +83,7 @@ def run_check(args: argparse.Namespace) -> int:
     paths = [str(p) for p in args.paths]
     policies, problems = check_policies(paths)
     problems += calendar_problems(policies, datetime.now(UTC))
+    problems += in_force.meta_warnings(policies, datetime.now(UTC))
     problems.sort(key=Problem.sort_key)
     errors = sum(1 for p in problems if p.severity == "error")
     if args.format == "json":

@@ -8,7 +8,6 @@ decided here: `floors`, `languages` and `[age_assurance]` are; `jurisdiction`, `
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -19,15 +18,13 @@ from youthmode.errors import did_you_mean
 from youthmode.policies import diagnostics as d
 from youthmode.policies import diagnostics_meta as dm
 from youthmode.policies import schema
+from youthmode.policies.languages import BUILT_IN, TAG, undeclared
 from youthmode.policies.loader import SourceFile
 from youthmode.policies.positions import KeyPath
 from youthmode.policies.validate import Checker
 
 if TYPE_CHECKING:
     from youthmode.policies.resolve import ResolvedPolicy, RuleSource
-
-BUILT_IN_LANGUAGES = ("zh-CN", "en")
-LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$")
 
 
 def policy_meta(src: SourceFile, parent: ResolvedPolicy | None, check: Checker) -> dict[str, Any]:
@@ -80,7 +77,7 @@ def _jurisdiction(src: SourceFile, path: KeyPath, code: str | None, check: Check
 def _languages(src: SourceFile, languages: list[str] | None, check: Checker) -> tuple[str, ...]:
     out: list[str] = []
     for i, tag in enumerate(languages or ()):
-        if tag in BUILT_IN_LANGUAGES or not LANGUAGE_TAG.match(tag):
+        if tag in BUILT_IN or not TAG.match(tag):
             check.add(src, ("policy", "languages", i), d.INVALID_LANGUAGE(language=tag))
         elif tag not in out:
             out.append(tag)
@@ -129,17 +126,7 @@ def check_rule_meta(
                 if not text:
                     check.add(src, path, d.EMPTY_TRANSLATION(language=tag), rule=rule.id)
                 continue
-            check.add(src, path, _undeclared(tag, languages), rule=rule.id)
-
-
-def _undeclared(tag: str, languages: tuple[str, ...]) -> d.Finding:
-    declared = (*BUILT_IN_LANGUAGES, *languages)
-    if languages and LANGUAGE_TAG.match(tag):
-        hint = did_you_mean(tag, declared) or f'add "{tag}" to [policy] languages'
-        return dm.UNDECLARED_LANGUAGE(language=tag, hint=hint)
-    # A pack without extra languages, or not a language tag: a key of the message table.
-    hint = did_you_mean(tag, declared) or f"allowed keys: {', '.join(declared)}"
-    return d.UNKNOWN_KEY(key=tag, hint=hint)
+            check.add(src, path, undeclared(tag, languages), rule=rule.id)
 
 
 def check_floors(

@@ -292,3 +292,35 @@ def test_check_exits_zero_on_warnings_only(
     status = run_check(argparse.Namespace(paths=[str(tmp_path)], format="text"))
     assert status == 0
     assert "not_in_force" in capsys.readouterr().out
+
+
+def test_check_warns_about_an_inherited_rule_with_its_own_pack_only(tmp_path: Path) -> None:
+    pack(tmp_path, rules=[{"more": 'status = "proposed"'}], name="law")
+    child = tmp_path / "child.toml"
+    child.write_text('[policy]\nid = "child"\nversion = "1"\nextends = "law"\n')
+    policies = load_policies([tmp_path / "law.toml", child])
+    found = meta_warnings(policies, datetime.fromisoformat("2026-11-27T12:00:00+00:00"))
+    assert [(p.code, p.file) for p in found] == [("not_in_force", str(tmp_path / "law.toml"))]
+
+
+def test_an_obligation_binds_only_while_in_force(tmp_path: Path) -> None:
+    reminder = {
+        "id": "rest",
+        "kind": "rest_reminder",
+        "reason": "rest_reminder",
+        "action": "chat.send",
+        "more": 'after = "30m"\nin_force = { from = "2027-01-01" }',
+    }
+    e = engine(pack(tmp_path, rules=[reminder]))
+
+    def obligations(at: str) -> list[str]:
+        request = {
+            "subject": {"age": 12},
+            "action": "chat.send",
+            "at": at,
+            "usage": {"session_seconds": 3600},
+        }
+        return [o.type for o in e.decide(request).obligations]
+
+    assert obligations("2026-12-31T12:00:00Z") == []
+    assert obligations("2027-01-01T12:00:00Z") == ["rest_reminder"]

@@ -80,6 +80,8 @@ def status_warnings(policy: CompiledPolicy, today: date) -> list[Problem]:
     if out:
         return out  # the whole pack: its rules would repeat it
     for rule in policy.rules:
+        if not rule.ref.startswith(f"{policy.id}/"):
+            continue  # inherited: warned about with its own pack
         if rule.status != IN_FORCE:
             found = dm.RULE_NOT_IN_FORCE(rule=rule.ref, status=rule.status)
             out.append(found.at(file, rule=rule.id))

@@ -324,3 +324,9 @@ def test_an_obligation_binds_only_while_in_force(tmp_path: Path) -> None:
 
     assert obligations("2026-12-31T12:00:00Z") == []
     assert obligations("2027-01-01T12:00:00Z") == ["rest_reminder"]
+
+
+def test_an_undeclared_message_key_with_a_bad_value_is_one_problem(tmp_path: Path) -> None:
+    path = pack(tmp_path, rules=[{"extra": ", fr = 3"}])
+    _, problems = check_policies([path])
+    assert [(p.code, p.key) for p in problems] == [("unknown_key", "rules[0].message.fr")]

@@ -81,8 +81,11 @@ def _document(source: TomlSource) -> tuple[SourceFile | None, list[Problem]]:
         document = schema.PolicyDocument.model_validate(raw)
     except ValidationError as err:
         errors = _merge_match_errors(err.errors())
+        undeclared = raw_message_keys(raw)  # a key, not its value, is the problem there
+        keys = {path for path, _ in undeclared}
+        errors = [e for e in errors if _clean_loc(tuple(e["loc"])) not in keys]
         found = [_schema_problem(e, raw, positions, name) for e in errors]
-        for path, finding in raw_message_keys(raw):
+        for path, finding in undeclared:
             found.append(locate(finding, name, positions, path, _rule_id(path, raw)))
         return None, sorted(found, key=Problem.sort_key)  # in file order, not the schema's
     digest = hashlib.sha256(source.data).hexdigest()

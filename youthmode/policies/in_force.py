@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from youthmode.errors import Problem
 from youthmode.policies import diagnostics_meta as dm
+from youthmode.policies.catalogue import Finding
+from youthmode.policies.positions import KeyPath
 from youthmode.policies.rules import CompiledRule
+from youthmode.policies.source import parse_toml
 
 if TYPE_CHECKING:
     from youthmode.policies.compile import CompiledPolicy
@@ -68,56 +71,72 @@ def why_not(rule: CompiledRule, day: date) -> str | None:
 
 
 # -- warnings of `youthmode check` ----------------------------------------------------------------
+class _Where:
+    """The keys of a policy's own file, to give a warning its line (parsed again: `check` only)."""
+
+    def __init__(self, policy: CompiledPolicy) -> None:
+        self.name, data = policy.sources[-1]
+        self.source, _ = parse_toml(data, self.name)
+        rules = self.source.raw.get("rules") if self.source else None
+        self.rules = {r.get("id"): i for i, r in enumerate(rules or ()) if isinstance(r, dict)}
+
+    def at(self, finding: Finding, path: KeyPath, rule: str | None = None) -> Problem:
+        if self.source is None:
+            return finding.at(self.name, rule=rule)
+        return self.source.problem(path, finding, rule)
+
+    def rule(self, rule: CompiledRule, finding: Finding, *key: str) -> Problem:
+        index = self.rules.get(rule.id)
+        path: KeyPath = ("rules",) if index is None else ("rules", index, *key)
+        return self.at(finding, path, rule.id)
+
+
 def status_warnings(policy: CompiledPolicy, today: date) -> list[Problem]:
     """Warnings for a policy or rules that are not in force, ended, or start far ahead."""
-    file = policy.files[-1]
+    where = _Where(policy)
     if policy.status != IN_FORCE:
         found = dm.POLICY_NOT_IN_FORCE(policy=policy.id, status=policy.status)
-        return [found.at(file)]
-    out = _date_warnings(
-        f"policy `{policy.id}`", policy.in_force_from, policy.in_force_until, today, file
-    )
-    if out:
-        return out  # the whole pack: its rules would repeat it
+        return [where.at(found, ("policy", "status"))]
+    what = f"policy `{policy.id}`"
+    dated = _date_warnings(what, policy.in_force_from, policy.in_force_until, today)
+    if dated:  # the whole pack: its rules would repeat it
+        return [where.at(f, ("policy", "in_force", key)) for f, key in dated]
+    out = []
     for rule in policy.rules:
         if not rule.ref.startswith(f"{policy.id}/"):
             continue  # inherited: warned about with its own pack
         if rule.status != IN_FORCE:
             found = dm.RULE_NOT_IN_FORCE(rule=rule.ref, status=rule.status)
-            out.append(found.at(file, rule=rule.id))
-        else:
-            what = f"rule `{rule.ref}`"
-            start, end = rule.in_force_from, rule.in_force_until
-            out += _date_warnings(what, start, end, today, file, rule.id)
+            out.append(where.rule(rule, found, "status"))
+            continue
+        what = f"rule `{rule.ref}`"
+        for f, key in _date_warnings(what, rule.in_force_from, rule.in_force_until, today):
+            out.append(where.rule(rule, f, "in_force", key))
     return out
 
 
 def _date_warnings(
-    what: str,
-    start: date | None,
-    end: date | None,
-    today: date,
-    file: str,
-    rule: str | None = None,
-) -> list[Problem]:
+    what: str, start: date | None, end: date | None, today: date
+) -> list[tuple[Finding, str]]:
+    """The warning about dates that ended or start far ahead, and the `in_force` key it is at."""
     if end is not None and end <= today:
-        return [dm.IN_FORCE_ENDED(what=what, until=end.isoformat()).at(file, rule=rule)]
+        return [(dm.IN_FORCE_ENDED(what=what, until=end.isoformat()), "until")]
     if start is not None and (start - today).days > FAR_AHEAD_DAYS:
-        return [dm.IN_FORCE_FAR_AHEAD(what=what, start=start.isoformat()).at(file, rule=rule)]
+        return [(dm.IN_FORCE_FAR_AHEAD(what=what, start=start.isoformat()), "from")]
     return []
 
 
 def translation_warnings(policy: CompiledPolicy) -> list[Problem]:
     """A rule of the policy's own file without a message in a declared extra language."""
     out = []
-    own = policy.id
+    where = _Where(policy)
     for rule in policy.rules:
-        if not rule.ref.startswith(f"{own}/"):
+        if not rule.ref.startswith(f"{policy.id}/"):
             continue  # inherited: warned about with its own pack
         for language in policy.languages:
             if language not in rule.messages:
                 found = dm.MISSING_TRANSLATION(rule=rule.ref, language=language)
-                out.append(found.at(policy.files[-1], rule=rule.id))
+                out.append(where.rule(rule, found, "message"))
     return out
 
 
@@ -130,7 +149,7 @@ def floor_warnings(policies: Sequence[CompiledPolicy]) -> list[Problem]:
             found = by_id.get(floor)
             if found is not None and found.floors:
                 warning = dm.FLOOR_HAS_FLOORS(floor=floor, id=policy.id)
-                out.append(warning.at(policy.files[-1]))
+                out.append(_Where(policy).at(warning, ("policy", "floors")))
     return out
 
 

@@ -26,6 +26,7 @@ from youthmode.model import (
     trusted,
 )
 from youthmode.policies import CompiledPolicy
+from youthmode.policies.in_force import why_not
 from youthmode.policies.kinds import kind_of, withheld_kinds
 from youthmode.policies.rules import CompiledRule
 from youthmode.timeline import Timeline
@@ -49,8 +50,9 @@ def combine(
     remedies: list[Remedy] = []
     next_at = None
     if not denials:
-        if active.obligations:
-            obligations = _obligations(active.obligations, now, at, remaining)
+        due = active.obligations_on(now.date)
+        if due:
+            obligations = _obligations(due, now, at, remaining)
     else:
         if next_allowed is not None:
             next_at = datetime.fromtimestamp(next_allowed, policy.zone)
@@ -200,7 +202,7 @@ def _verify_age(lines: Lines, denials: Sequence[list[CompiledRule]]) -> dict[str
 
 def reason_of(rule: CompiledRule) -> Reason:
     """The reason a denying rule gives: the same for every decision, so built once."""
-    key = ("reason", rule.ref, rule.code, rule.message, rule.message_en)
+    key = ("reason", rule.ref, rule.code, rule.message, rule.message_en, *rule.messages.values())
     found: Reason | None = _SHARED.get(key)
     if found is None:
         found = _shared(
@@ -212,6 +214,7 @@ def reason_of(rule: CompiledRule) -> Reason:
                     "rule": rule.ref,
                     "message": rule.message,
                     "message_en": rule.message_en,
+                    "messages": dict(rule.messages) or None,
                 },
             ),
         )
@@ -336,6 +339,8 @@ def trace_rules(policy: CompiledPolicy, line: Timeline, m: Moment) -> list[RuleT
                 "not_applicable",
                 f"{scope} out of scope ({line.req.action}, {m.band})",
             )
+        elif (why := why_not(rule, m.date)) is not None:
+            outcome, detail = "not_in_force", why
         elif rule.ref in waived:
             outcome, detail = "waived", f"guardian waived `{rule.code}` (rule is waivable)"
         elif rule.ref in exempt:

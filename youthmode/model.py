@@ -310,6 +310,7 @@ class Reason(BaseModel):
     rule: str
     message: str
     message_en: str
+    messages: dict[str, str] | None = sparse("the policy's extra languages: language -> text")
 
 
 class Obligation(BaseModel):
@@ -411,7 +412,9 @@ class RuleTrace(BaseModel):
     kind: str
     code: str
     applies: bool
-    outcome: Literal["deny", "pass", "waived", "exempt", "not_applicable", "obligation"]
+    outcome: Literal[
+        "deny", "pass", "waived", "exempt", "not_applicable", "obligation", "not_in_force"
+    ]
     detail: str
 
 

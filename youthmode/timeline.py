@@ -28,7 +28,16 @@ ONE_DAY = timedelta(days=1)
 class Active:
     """The rules in force for one band after guardian settings, waivers and app exemptions."""
 
-    __slots__ = ("budgets", "edges", "exempt", "obligations", "rules", "timeless", "waived")
+    __slots__ = (
+        "budgets",
+        "dated",
+        "edges",
+        "exempt",
+        "obligations",
+        "rules",
+        "timeless",
+        "waived",
+    )
 
     def __init__(
         self, plan: Plan, policy: CompiledPolicy, req: RequestFacts, band: str = ""
@@ -54,9 +63,17 @@ class Active:
             r for r in plan.obligations if not (r.waivable and _waived(r, req.exemptions))
         )
         self.budgets = tuple(r for r in self.rules if isinstance(r, DailyBudgetRule))
+        # Rules in force only between dates are filtered by the moment's date (in_force.py).
+        self.dated = any(r.dated for r in (*self.rules, *self.obligations))
         # Only the age can change the verdicts of these rules (none at all, for most adults).
-        self.timeless = all(r.timeless for r in self.rules)
+        self.timeless = all(r.timeless for r in self.rules) and not self.dated
         self.edges = tuple(sorted({e for r in self.rules for e in r.edges}))
+
+    def obligations_on(self, day: date) -> tuple[CompiledRule, ...]:
+        """The obligations in force on the local date ``day``."""
+        if not self.dated:
+            return self.obligations
+        return tuple(r for r in self.obligations if not r.dated or r.in_force_on(day))
 
 
 def active_rules(policy: CompiledPolicy, req: RequestFacts, band: str) -> Active:
@@ -143,6 +160,15 @@ def _with_grant(rule: CompiledRule, req: RequestFacts) -> CompiledRule:
     return rule
 
 
+def _binds(rule: CompiledRule, m: Moment) -> bool:
+    return not rule.dated or rule.in_force_on(m.date)
+
+
+def _stands(rule: CompiledRule) -> bool:
+    """A denial only an age change can lift (a timeless rule that does not lose effect)."""
+    return rule.timeless and rule.in_force_until is None
+
+
 class Timeline:
     """One request's view of time: moments, the rules in force, and the next change."""
 
@@ -219,7 +245,11 @@ class Timeline:
         """The rules that deny at ``m`` (the last answer is kept: callers ask twice for `at`)."""
         if m is self._denied_at:
             return self._denied
-        found = [r for r in self.active(m.band).rules if r.denies(m, self.req)]
+        active = self.active(m.band)
+        if active.dated:
+            found = [r for r in active.rules if _binds(r, m) and r.denies(m, self.req)]
+        else:
+            found = [r for r in active.rules if r.denies(m, self.req)]
         self._denied_at, self._denied = m, found
         return found
 
@@ -236,7 +266,7 @@ class Timeline:
         limit = self.at_ts + horizon
         denied = self.denials(m)
         while True:
-            if (want_allowed and any(r.timeless for r in denied)) or self.active(m.band).timeless:
+            if (want_allowed and any(_stands(r) for r in denied)) or self.active(m.band).timeless:
                 # Nothing but an age change can change this answer: jump to the next one.
                 ts = self._next_birthday(m)
             else:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from youthmode.errors import Problem
-from youthmode.policies import CompiledPolicy, check_policies, diagnostics
+from youthmode.policies import CompiledPolicy, check_policies, diagnostics, in_force
 
 ERRORS_DOCS = "docs/errors"
 
@@ -43,6 +43,7 @@ def check(paths: Sequence[str], today: datetime) -> tuple[list[CompiledPolicy], 
     ``today``'s year and the next included, in file and line order."""
     policies, problems = check_policies(list(paths))
     problems += calendar_problems(policies, today)
+    problems += in_force.meta_warnings(policies, today)
     problems.sort(key=Problem.sort_key)
     return policies, problems
 

@@ -28,6 +28,7 @@ from typing import Any
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from youthmode.age_signals import METHODS
 from youthmode.authoring.testing import CaseFile
 from youthmode.model import DecisionRequest
 from youthmode.policies import kinds, schema, windows
@@ -58,6 +59,11 @@ DATE_OR_RANGE: dict[str, Any] = {
     "description": "a date (2027-01-01) or a range in quotes, both ends included: "
     '"2027-02-05..2027-02-11"',
 }
+LOCAL_DATE: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^\s*\d{4}-\d{2}-\d{2}\s*$",
+    "description": 'a local date of the policy\'s zone: 2027-01-01 or "2027-01-01"',
+}
 ACTION_SELECTOR: dict[str, Any] = {
     "type": "string",
     "pattern": rf"^(?:\*|{ACTION_PATTERN.pattern[1:-1]}(?:\.\*)?)$",
@@ -77,6 +83,7 @@ TOML_TEXT: dict[Callable[..., Any], dict[str, Any]] = {
     _validator_of(schema.TimeOfDay): TIME_OF_DAY,
     _validator_of(schema.Money): MONEY,
     _validator_of(schema.DateSpec): DATE_OR_RANGE,
+    _validator_of(schema.LocalDate): LOCAL_DATE,
 }
 
 
@@ -146,6 +153,8 @@ RULE_KEYS: dict[str, dict[str, Any]] = {
     "message": {"description": 'what the person is shown: { zh-CN = "…", en = "…" }'},
     "description": {"description": "notes for people; the engine ignores it"},
     "source": {"description": "the regulation or decision behind the rule; ignored"},
+    "in_force": {"description": "when the rule binds: { from = 2027-01-01, until = ... }"},
+    "status": {"description": "in_force, or enjoined / proposed / repealed: never enforced"},
 }
 
 TABLE_KEYS: dict[str, dict[str, dict[str, Any]]] = {
@@ -159,6 +168,7 @@ TABLE_KEYS: dict[str, dict[str, dict[str, Any]]] = {
         },
         "catalog": {"description": "the actions apps ask about, and exempt app categories"},
         "rules": {"description": "the rules; each [[rules]] is one, chosen by `kind`"},
+        "age_assurance": {"description": "the age-signal methods this policy accepts"},
     },
     "PolicyMeta": {
         "id": {**ID, "description": "the policy id, e.g. cn-baseline; unique among loaded files"},
@@ -175,6 +185,28 @@ TABLE_KEYS: dict[str, dict[str, dict[str, Any]]] = {
         "default": {"description": "the policy used when a request names none"},
         "extends": {"description": "the id of a policy this one builds on"},
         "source": {"description": "where the policy comes from; ignored"},
+        "jurisdiction": {"description": 'where its law applies: ISO 3166, e.g. "VN", "US-TX"'},
+        "in_force": {"description": "when the whole pack binds (local dates; until exclusive)"},
+        "status": {"description": "in_force, or enjoined / proposed / repealed: not enforced"},
+        "languages": {
+            "items": {"pattern": r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$"},
+            "description": 'message languages besides zh-CN and en, e.g. ["vi"]',
+        },
+        "legal_status": {"description": "a note on the law's status and history; ignored"},
+        "floors": {
+            "description": 'packs that also apply by jurisdiction: { "VN" = "vn-decree-147" }',
+        },
+    },
+    "InForce": {
+        "from": {"description": "the first local date it binds (inclusive)"},
+        "until": {"description": "the first local date it no longer binds (exclusive)"},
+    },
+    "AgeAssurance": {
+        "methods": {
+            "items": {"enum": list(METHODS)},
+            "minItems": 1,
+            "description": "accepted methods; signals with other methods are ignored",
+        },
     },
     "CalendarOverrides": {
         "rest_days": {"description": "days off: each becomes a holiday"},

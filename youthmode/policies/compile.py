@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import zoneinfo
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -20,6 +20,7 @@ from youthmode.calendar import Calendar
 from youthmode.facts import Day
 from youthmode.policies import kinds, schema
 from youthmode.policies import rules as compiled
+from youthmode.policies.in_force import enforced, rule_dates
 from youthmode.policies.resolve import ResolvedPolicy, RuleSource
 from youthmode.policies.validate import ALL, UNKNOWN_BAND, expand_actions
 
@@ -72,6 +73,15 @@ class CompiledPolicy:
     rules: tuple[compiled.CompiledRule, ...]
     plans: dict[tuple[str, str], Plan]
     protected_bands: frozenset[str] = frozenset()
+    # policy-level keys (validate_meta.py); rules carry their own dates (in_force.py)
+    jurisdiction: str | None = None
+    in_force_from: date | None = None
+    in_force_until: date | None = None
+    status: str = "in_force"
+    legal_status: str | None = None
+    languages: tuple[str, ...] = ()
+    floors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    age_methods: frozenset[str] | None = None  # None: every method
     _by_age: tuple[str, ...] = field(repr=False, default=())
     # Memos of request-independent work, filled as decisions need them. Plain dicts: a lost
     # race only computes the same value twice. Bounded, since dates come from requests.
@@ -154,7 +164,22 @@ def compile_policy(policy: ResolvedPolicy) -> CompiledPolicy:
         plans=plans,
         protected_bands=_protected(policy),
         _by_age=_age_table(policy.bands),
+        **_meta(policy),
     )
+
+
+def _meta(policy: ResolvedPolicy) -> dict[str, Any]:
+    """The policy-level keys, as resolved."""
+    return {
+        "jurisdiction": policy.jurisdiction,
+        "in_force_from": policy.in_force_from,
+        "in_force_until": policy.in_force_until,
+        "status": policy.status,
+        "legal_status": policy.legal_status,
+        "languages": policy.languages,
+        "floors": policy.floors,
+        "age_methods": policy.age_methods,
+    }
 
 
 def _protected(policy: ResolvedPolicy) -> frozenset[str]:
@@ -180,7 +205,7 @@ def _age_table(bands: Iterable[schema.Band]) -> tuple[str, ...]:
 
 
 def _plan(rules: tuple[compiled.CompiledRule, ...], action: str, band: str) -> Plan:
-    selected = [r for r in rules if action in r.actions and band in r.bands]
+    selected = [r for r in rules if action in r.actions and band in r.bands and enforced(r)]
     deny = tuple(r for r in selected if not r.obligation)
     edges = sorted({e for r in deny for e in r.edges})
     budgets = tuple(r for r in deny if isinstance(r, compiled.DailyBudgetRule))
@@ -219,4 +244,7 @@ def _compile_rule(
         "bands": _expand_bands(rule.bands, policy, band_ids),
         "actions": frozenset(expand_actions(rule.actions, rule.tags, policy.actions)),
     }
+    others = rule.message.others
+    common["messages"] = {lang: others[lang] for lang in policy.languages if lang in others}
+    common |= rule_dates(item, policy)
     return kind.compile(rule, common)

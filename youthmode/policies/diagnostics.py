@@ -15,87 +15,10 @@ gives a `Finding` (code, message, hint, severity); the stage that found it adds 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
-from typing import Final
+from youthmode.policies.catalogue import COMPUTED, Code, Finding, Hint, Message, register
+from youthmode.policies.diagnostics_meta import META_CODES
 
-from pydantic_core import PydanticCustomError
-
-from youthmode.errors import Problem, Severity
-
-
-class _Computed(Enum):
-    COMPUTED = "computed"
-
-
-COMPUTED: Final = _Computed.COMPUTED  # the hint is worked out where the problem is found
-Hint = str | None | _Computed
-
-
-@dataclass(frozen=True, slots=True)
-class Code:
-    """One problem code: the name `check` prints, its docs page and its meaning."""
-
-    name: str
-    meaning: str  # the docs index's one line (docs/errors/README.md)
-    severity: Severity = "error"
-
-    @property
-    def doc(self) -> str:
-        """The page that explains the code, relative to the repository root."""
-        return f"docs/errors/{self.name}.md"
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """A problem's what, before the stage that found it says where."""
-
-    code: str
-    message: str
-    hint: str | None
-    severity: Severity
-
-    def at(
-        self,
-        file: str | None = None,
-        line: int | None = None,
-        column: int | None = None,
-        key: str | None = None,
-        rule: str | None = None,
-    ) -> Problem:
-        return Problem(
-            self.code, self.message, file, line, column, key, self.hint, rule, self.severity
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One wording of a code; call it with the template's values (and a computed hint)."""
-
-    code: str
-    template: str
-    hint: Hint = None
-
-    def __post_init__(self) -> None:
-        if self.code not in BY_CODE:
-            raise ValueError(f"`{self.code}` is not in CODES: add it there, and its docs page")
-
-    def __call__(self, *, hint: str | None = None, **values: object) -> Finding:
-        if self.hint is COMPUTED:
-            text = hint
-        else:
-            # INVARIANT: a fixed hint is never overridden, so the catalogue shows every wording.
-            assert hint is None, f"{self.code}: this message's hint is fixed"
-            text = None if self.hint is None else self.hint.format(**values)
-        severity = BY_CODE[self.code].severity
-        return Finding(self.code, self.template.format(**values), text, severity)
-
-    def pydantic_error(self, **values: object) -> PydanticCustomError:
-        """This wording raised from a schema validator: pydantic fills in the template, and
-        the loader reads the error back as this code, message and hint."""
-        hint = self.hint.format(**values) if isinstance(self.hint, str) else None
-        return PydanticCustomError(self.code, self.template, {**values, "hint": hint})
-
+__all__ = ["COMPUTED", "Code", "Finding", "Hint", "Message"]
 
 # -- the codes, in the order of the docs index (docs/errors/README.md) -----------------------------
 CODES: tuple[Code, ...] = (
@@ -164,8 +87,10 @@ CODES: tuple[Code, ...] = (
         "no official holiday schedule for this year or next (a warning)",
         "warning",
     ),
+    # policy-level keys and rules in force (diagnostics_meta.py)
+    *META_CODES,
 )
-BY_CODE: dict[str, Code] = {c.name: c for c in CODES}
+BY_CODE: dict[str, Code] = register(CODES)
 
 _VALID_ID = "use lowercase letters, digits, `-`, `_` and `.`"
 _DETAIL = "{detail}"  # a message worded elsewhere: by tomllib, pydantic or `units`
@@ -439,6 +364,24 @@ NO_DAYS = Message(
     hint='list days, e.g. ["fri", "sat"], or leave `days` out for every day',
 )
 UNKNOWN_DAY = Message("unknown_day", "`{day}` is not a day selector", hint=COMPUTED)
+
+# -- policy-level keys in codes of this module (the others: diagnostics_meta.py) ---------------
+INVALID_IN_FORCE_DATE = Message(
+    "invalid_date",
+    "`{value}` is not a date",
+    hint='write a local date, e.g. from = 2027-01-01 or from = "2027-01-01"',
+)
+NO_AGE_METHODS = Message(
+    "invalid_value",
+    "`methods` is empty, so no age signal would count",
+    hint="list the methods you accept, or leave out [age_assurance] to accept every method",
+)
+INVALID_LANGUAGE = Message(
+    "invalid_value",
+    "`{language}` is not a language tag for `languages`",
+    hint='a BCP 47 tag such as "vi" or "pt-BR"; zh-CN and en are always there',
+)
+EMPTY_TRANSLATION = Message("invalid_value", "the `{language}` message must not be empty")
 
 # -- warnings of `youthmode check` (authoring/checking.py) ---------------------------------------
 CALENDAR_UNOFFICIAL_YEAR = Message(

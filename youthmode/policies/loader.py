@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from youthmode.errors import Problem, did_you_mean
 from youthmode.policies import diagnostics as d
 from youthmode.policies import kinds, schema
+from youthmode.policies.languages import raw_message_keys
 from youthmode.policies.positions import KeyPath, PositionIndex
 from youthmode.policies.source import TomlSource, format_key, locate, read_toml
 
@@ -80,7 +81,12 @@ def _document(source: TomlSource) -> tuple[SourceFile | None, list[Problem]]:
         document = schema.PolicyDocument.model_validate(raw)
     except ValidationError as err:
         errors = _merge_match_errors(err.errors())
+        undeclared = raw_message_keys(raw)  # a key, not its value, is the problem there
+        keys = {path for path, _ in undeclared}
+        errors = [e for e in errors if _clean_loc(tuple(e["loc"])) not in keys]
         found = [_schema_problem(e, raw, positions, name) for e in errors]
+        for path, finding in undeclared:
+            found.append(locate(finding, name, positions, path, _rule_id(path, raw)))
         return None, sorted(found, key=Problem.sort_key)  # in file order, not the schema's
     digest = hashlib.sha256(source.data).hexdigest()
     return SourceFile(name, document, positions, digest, source.data), []

@@ -7,14 +7,15 @@ Each policy is resolved once; a parent that fails fails its children without bla
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from youthmode.calendar import CalendarOverrides
 from youthmode.errors import Problem, did_you_mean
 from youthmode.policies import diagnostics as d
-from youthmode.policies import schema, validate
+from youthmode.policies import schema, validate, validate_meta
 from youthmode.policies.loader import SourceFile
 from youthmode.policies.positions import KeyPath
 from youthmode.policies.validate import ID_PATTERN, UNKNOWN_BAND, Checker
@@ -58,6 +59,15 @@ class ResolvedPolicy:
     exempt_categories: frozenset[str]
     actions: dict[str, schema.ActionSpec]
     rules: tuple[RuleSource, ...]
+    # policy-level keys (validate_meta.py decides what a child inherits)
+    jurisdiction: str | None = None
+    in_force_from: date | None = None
+    in_force_until: date | None = None
+    status: str = "in_force"
+    legal_status: str | None = None
+    languages: tuple[str, ...] = ()
+    floors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    age_methods: frozenset[str] | None = None
 
 
 def resolve(files: Sequence[SourceFile]) -> tuple[list[ResolvedPolicy], list[Problem]]:
@@ -77,6 +87,7 @@ def resolve(files: Sequence[SourceFile]) -> tuple[list[ResolvedPolicy], list[Pro
     for pid in by_id:
         _resolve_one(pid, by_id, done, check, ())
     resolved = [p for p in done.values() if p is not None]
+    validate_meta.check_floors(resolved, by_id, check)
     defaults = [p for p in resolved if p.default]
     ancestors = {f.document.policy.id for p in defaults for f in p.files[:-1]}
     defaults = [p for p in defaults if p.id not in ancestors]  # a child's default wins
@@ -142,6 +153,8 @@ def _merge(src: SourceFile, parent: ResolvedPolicy | None, check: Checker) -> Re
     actions = _actions(src, parent, check)
     exempt = doc.catalog.exempt_categories
     rules = _rules(src, parent, check)
+    world = validate_meta.policy_meta(src, parent, check)
+    validate_meta.check_rule_meta(src, rules, world["languages"], check)
     if meta.version is None or timezone is None:
         return None
     policy = ResolvedPolicy(
@@ -164,6 +177,7 @@ def _merge(src: SourceFile, parent: ResolvedPolicy | None, check: Checker) -> Re
         ),
         actions=actions,
         rules=rules,
+        **world,
     )
     validate.check_rules(policy, src, check)
     return policy

@@ -9,7 +9,7 @@ the next change without scanning minute by minute.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -66,9 +66,26 @@ class CompiledRule:
     # stands (the timeline uses this to skip ahead).
     timeless = False
     edges: tuple[int, ...] = ()
+    # Messages in the policy's extra languages, and when the rule binds (its own dates and
+    # status met with its pack's: policies/in_force.py). Most rules bind always: no dates.
+    messages: Mapping[str, str] = field(default_factory=dict, compare=False)
+    in_force_from: date | None = None
+    in_force_until: date | None = None
+    status: str = "in_force"
 
     def denies(self, m: Moment, r: RequestFacts) -> bool:
         raise NotImplementedError
+
+    @property
+    def dated(self) -> bool:
+        """The rule binds only between dates: whether it does depends on the local day."""
+        return self.in_force_from is not None or self.in_force_until is not None
+
+    def in_force_on(self, day: date) -> bool:
+        """Whether the rule is enforced on the local date ``day`` (its status aside)."""
+        return (self.in_force_from is None or self.in_force_from <= day) and (
+            self.in_force_until is None or day < self.in_force_until
+        )
 
     def explain(self, m: Moment, r: RequestFacts) -> str:
         return "denies" if self.denies(m, r) else "passes"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -57,15 +57,48 @@ def _date_or_range(value: object) -> object:
 DateSpec = Annotated[list[date], BeforeValidator(_date_or_range)]
 
 
+def _one_date(value: object) -> object:
+    """A TOML local date or `"2027-01-01"` -> date (a date-time is not a date)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise diagnostics.INVALID_IN_FORCE_DATE.pydantic_error(value=value)
+
+
+LocalDate = Annotated[date, BeforeValidator(_one_date)]
+Status = Literal["in_force", "enjoined", "proposed", "repealed"]
+
+
 class Document(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class Messages(Document):
-    """What a person is shown, in zh-CN and en."""
+    """What a person is shown, in zh-CN and en, and in the languages of `[policy] languages`
+    (kept as extra keys; `validate_meta.py` checks them against the declared languages)."""
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+    __pydantic_extra__: dict[str, str] = Field(init=False)
 
     zh_cn: str = Field(alias="zh-CN", min_length=1)
     en: str = Field(min_length=1)
+
+    @property
+    def others(self) -> dict[str, str]:
+        """The messages in other languages, by language tag."""
+        return dict(self.__pydantic_extra__ or {})
+
+
+class InForce(Document):
+    """When a pack or rule binds: local dates of the pack's zone, `from` inclusive, `until`
+    exclusive; either may be left out."""
+
+    from_: LocalDate | None = Field(default=None, alias="from")
+    until: LocalDate | None = None
 
 
 class PolicyMeta(Document):
@@ -80,6 +113,19 @@ class PolicyMeta(Document):
     default: bool = False
     extends: str | None = None
     source: str | None = None
+    # policy-level keys of the world packs (validate_meta.py)
+    jurisdiction: str | None = None
+    in_force: InForce | None = None
+    status: Status = "in_force"
+    languages: list[str] | None = None
+    legal_status: str | None = None
+    floors: dict[str, str | list[str]] | None = None
+
+
+class AgeAssurance(Document):
+    """`[age_assurance]`: the age-signal methods this pack accepts."""
+
+    methods: list[str]
 
 
 class CalendarOverrides(Document):
@@ -127,6 +173,8 @@ class RuleBase(Document):
     message: Messages
     description: str | None = None
     source: str | None = None
+    in_force: InForce | None = None
+    status: Status = "in_force"
 
 
 class WindowRuleBase(RuleBase):
@@ -220,6 +268,7 @@ class PolicyDocument(Document):
     groups: dict[str, list[str]] = {}
     catalog: Catalog = Catalog()
     rules: list[Rule] = []
+    age_assurance: AgeAssurance | None = None
 
 
 def model_keys(model: type[BaseModel]) -> list[str]:

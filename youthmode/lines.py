@@ -60,15 +60,14 @@ class Lines:
 
 def accepted_methods(policy: CompiledPolicy) -> frozenset[str] | None:
     """The age-signal methods ``policy`` accepts (None: every method)."""
-    methods: frozenset[str] | None = getattr(policy, "age_methods", None)
-    return methods
+    return policy.age_methods
 
 
 def floors_of(
     policy: CompiledPolicy, policies: dict[str, CompiledPolicy], facts: RequestFacts
 ) -> list[CompiledPolicy]:
     """The floor packs that bind this request's subject for its action, in order."""
-    floors: dict[str, tuple[str, ...]] = getattr(policy, "floors", None) or {}
+    floors = policy.floors
     if not floors or facts.jurisdiction is None:
         return []
     found: list[CompiledPolicy] = []
@@ -120,8 +119,11 @@ def lines_for(
     packs = [pack_ages(policy, facts, at)]
     for floor in floors_of(policy, policies, facts):
         packs.append(pack_ages(floor, _for_floor(floor, policy, facts), at))
+    # Each pack reads the clock in its own zone: a timeline takes `at` as its local time.
     timelines = tuple(
-        Timeline(pack.policy, line_facts, at) for pack in packs for line_facts in pack.facts
+        Timeline(pack.policy, line_facts, at.astimezone(pack.policy.zone))
+        for pack in packs
+        for line_facts in pack.facts
     )
     return Lines(tuple(packs), timelines)
 

@@ -224,3 +224,75 @@ def test_reservations_are_logged(tmp_path: Path, freezer: Any) -> None:
     assert entry["decision_id"] == decision["decision_id"] and entry["effect"] == "allow"
     assert "kid-1" not in log.read_text() and entry["subject"]
     assert entry["request"]["resource"]["amount"] == "30.00"
+
+
+# -- per-app and weekly use, app consent and guardian link -----------------------------------
+def test_usage_report_shows_apps_and_the_week(client: FlaskClient) -> None:
+    events = usage_events(("g1", "19:00:00", "19:20:00"), ("v1", "19:10:00", "19:40:00"))
+    events["events"][0]["app"] = "com.game"
+    events["events"][1]["app"] = "com.video"
+    totals = client.post("/v1/usage", json=events).get_json()["totals"]
+    assert totals["apps"] == {"com.game": 1200, "com.video": 1800}
+    assert (totals["today_seconds"], totals["week"], totals["week_seconds"]) == (
+        2400,
+        "2026-11-23",
+        2400,
+    )
+    summary = client.get("/v1/subjects/kid-1/usage").get_json()
+    assert summary["apps"] == totals["apps"] and summary["week_seconds"] == 2400
+
+
+def test_a_65th_app_on_one_day_is_a_409_and_changes_nothing(client: FlaskClient) -> None:
+    events = usage_events(*((f"e{i}", "10:00:00", "10:01:00") for i in range(65)))
+    for i, event in enumerate(events["events"]):
+        event["app"] = f"app.{i}"
+    answer = client.post("/v1/usage", json=events)
+    assert answer.status_code == 409
+    assert answer.get_json()["errors"][0]["code"] == "too_many_apps"
+    summary = client.get("/v1/subjects/kid-1/usage").get_json()
+    assert summary["today_seconds"] == 0 and summary["apps"] == {}
+
+
+def test_app_consent_over_http_is_validated_logged_and_viewed(client: FlaskClient) -> None:
+    path = "/v1/subjects/kid-1/guardian"
+    bad = client.patch(path, json={"actor": "mum", "settings": {"app_consent": "granted"}})
+    assert bad.status_code == 400 and bad.get_json()["errors"][0]["loc"][-1] == "app_consent"
+    bad = client.patch(path, json={"actor": "mum", "settings": {"linked": "yes"}})
+    assert bad.status_code == 400
+    done = client.patch(
+        path,
+        json={"settings": {"app_consent": "revoked", "linked": True}},
+        headers={"X-Actor": "apple:RESCIND_CONSENT"},
+    )
+    assert done.status_code == 200
+    assert done.get_json()["settings"] == {"app_consent": "revoked", "linked": True}
+    [entry] = client.get(path + "/log").get_json()["changes"]
+    assert entry["actor"] == "apple:RESCIND_CONSENT" and entry["before"] == {}
+    assert entry["after"] == {"app_consent": "revoked", "linked": True}
+    assert client.get(path).get_json()["settings"]["app_consent"] == "revoked"
+
+
+def test_a_revocation_through_one_worker_reaches_the_next_decision_of_another(
+    tmp_path: Path, freezer: Any
+) -> None:
+    """Two API instances on one SQLite file (two workers): a PATCH on one, the very next
+    decision on the other reads it."""
+    freezer.move_to("2026-11-27T12:30:00Z")
+    store = f"sqlite:///{tmp_path}/shared.db"
+    first = make_app(tmp_path / "a", store=store)
+    second = make_app(tmp_path / "b", store=store)
+    other = second.extensions["youthmode"].ledger
+    request = {"subject": KID, "action": "app.use", "resource": {"app": "com.game"}}
+
+    def consent() -> str | None:
+        prepared, _ = other.prepare(other.engine.parse(request))
+        return prepared.guardian.app_consent if prepared.guardian else None
+
+    path = "/v1/subjects/kid-1/guardian"
+    patch = {"actor": "google-play", "settings": {"app_consent": "approved"}}
+    assert first.test_client().patch(path, json=patch).status_code == 200
+    assert consent() == "approved"
+    patch["settings"]["app_consent"] = "revoked"  # type: ignore[index]
+    assert first.test_client().patch(path, json=patch).status_code == 200
+    assert consent() == "revoked"
+    assert second.test_client().post("/v1/decisions", json=request).status_code == 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 from youthmode.model import Amount, Decision, Guardian, Subject, sparse
 
@@ -21,7 +21,12 @@ class UsageEvent(Body):
     action: str
     start: AwareDatetime
     end: AwareDatetime
-    app: str | None = None
+    app: str | None = Field(
+        default=None,
+        max_length=200,
+        description="the app used (`resource.app` in decisions): its use is also kept per app, "
+        "at most 64 apps a day; guardian-exempt apps are not counted",
+    )
     category: str | None = Field(default=None, description="exempt categories are not counted")
     device: str | None = None
 
@@ -60,6 +65,11 @@ class Totals(BaseModel):
     session_seconds: int
     spend: dict[str, SpendFigures] = Field(description="per kind of spending")
     currency: str
+    week: str = Field(description="the Monday of the local day's ISO week")
+    week_seconds: int = Field(description="counted use from that Monday up to now")
+    apps: dict[str, int] = Field(
+        description="counted use today per app (events' `app`), apps with use only"
+    )
 
 
 class UsageAnswer(BaseModel):
@@ -124,6 +134,14 @@ class GuardianSettings(Body):
     exempt_apps: list[str] | None = None
     waivers: list[str] | None = Field(default=None, description="reason codes to waive")
     consents: list[str] | None = None
+    app_consent: Literal["approved", "pending", "denied", "revoked"] | None = Field(
+        default=None,
+        description="the guardian's consent to the app as the platform reports it "
+        "(e.g. revoked after Apple's consent revocation notice)",
+    )
+    linked: StrictBool | None = Field(
+        default=None, description="the account is linked to a verified guardian account"
+    )
 
 
 class GuardianPatch(Body):

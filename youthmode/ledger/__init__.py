@@ -5,6 +5,7 @@
 - `sqlite_store` the embedded default (one file, WAL)
 - `redis_store`  for many API instances sharing one state
 - `usage`        interval arithmetic: union per subject, midnight splits, sessions
+- `apps`         use per app and per ISO week (`usage.app_today_seconds`, `usage.week_seconds`)
 - `service`      the ledger service: usage, purchases and reservations, guardian controls,
                  and decisions that read the ledger
 - `deciding`     the one "decide with the ledger" use case (the API's and `Ledger.decide`)

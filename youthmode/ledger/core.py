@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from youthmode.engine import Engine, system_clock
 from youthmode.ledger import deciding
 from youthmode.ledger import guardian as guardian_rules
+from youthmode.ledger.apps import apps_today, day_intervals, week_days, week_seconds
 from youthmode.ledger.checks import (
     IDEMPOTENCY_SECONDS,
     MAX_IDEMPOTENCY_KEYS,
@@ -23,10 +24,18 @@ from youthmode.ledger.checks import (
     check_encodable,
     check_subject_id,
 )
-from youthmode.ledger.documents import dec, decision_keys, iso_day, month_of, usage_key
+from youthmode.ledger.documents import (
+    app_key,
+    dec,
+    decision_keys,
+    iso_day,
+    month_of,
+    usage_key,
+)
 from youthmode.ledger.events import Event, check_event, record_events
 from youthmode.ledger.settings import DAY_DOC_DAYS, LedgerSettings
 from youthmode.ledger.store import Store, StoreUnavailable, Transaction
+from youthmode.ledger.text import is_clean_text
 from youthmode.ledger.usage import merge, session_seconds, total
 from youthmode.model import Decision, DecisionRequest, Explanation, Guardian, Usage
 from youthmode.policies import CompiledPolicy
@@ -116,7 +125,7 @@ class LedgerCore:
 
         def apply(tx: Transaction) -> tuple[list[dict[str, Any]], dict[str, Any]]:
             answers = record_events(tx, valid, policy)
-            self._prune(tx, ("u:", "e:"), DAY_DOC_DAYS)
+            self._prune(tx, ("u:", "e:", "a:"), DAY_DOC_DAYS)
             return answers, self._totals(tx, subject_id, policy, now)
 
         answers, totals = self._write(subject_id, apply)
@@ -149,16 +158,23 @@ class LedgerCore:
         return self._read(subject_id, lambda tx: self._totals(tx, subject_id, policy, when))
 
     def _totals(
-        self, tx: Transaction, subject_id: str, policy: CompiledPolicy, at: datetime
+        self,
+        tx: Transaction,
+        subject_id: str,
+        policy: CompiledPolicy,
+        at: datetime,
+        *,
+        per_app: bool = True,
     ) -> dict[str, Any]:
+        """The subject's figures for the local day, week and month of ``at``; ``per_app``
+        adds each app's use today (a key listing: never on a decision's read)."""
         local = at.astimezone(policy.zone)
         day, at_ts = local.date(), int(at.timestamp())
-        today = [(s, e) for s, e in (tx.get(usage_key(day)) or {"iv": []})["iv"]]
-        yesterday = [
-            (s, e) for s, e in (tx.get(usage_key(day - timedelta(days=1))) or {"iv": []})["iv"]
-        ]
+        tx.prefetch(decision_keys(day, usage=True))
+        today = day_intervals(tx, usage_key(day))
+        yesterday = day_intervals(tx, usage_key(day - timedelta(days=1)))
         spend = self._spend(tx, day, at)
-        return {
+        totals = {
             "subject_id": subject_id,
             "policy": policy.id,
             "day": iso_day(day),
@@ -171,7 +187,12 @@ class LedgerCore:
                 kind: {k: str(v) for k, v in figures.items()} for kind, figures in spend.items()
             },
             "currency": policy.currency,
+            "week": iso_day(week_days(day)[0]),
+            "week_seconds": week_seconds(tx, day, at_ts),
         }
+        if per_app:
+            totals["apps"] = apps_today(tx, day, at_ts)
+        return totals
 
     def _spend(self, tx: Transaction, day: date, at: datetime) -> dict[str, dict[str, Decimal]]:
         out: dict[str, dict[str, Decimal]] = {}
@@ -230,10 +251,12 @@ class LedgerCore:
         policy = engine.policy(request.policy)
         at = request.at or self._now()
         local_day = at.astimezone(policy.zone).date()
-        tx.prefetch(decision_keys(local_day, usage=request.usage is None))
+        named = request.resource.app if request.resource is not None else None
+        app = named if named and is_clean_text(named) else None  # else no stored app has it
+        tx.prefetch(decision_keys(local_day, usage=request.usage is None, app=app))
         updates: dict[str, Any] = {}
         if request.usage is None:
-            totals = self._totals(tx, request.subject.id or "", policy, at)
+            totals = self._totals(tx, request.subject.id or "", policy, at, per_app=False)
             action = policy.actions.get(request.action)
             kind = action.spend if action else None
             spend = totals["spend"].get(kind, {}) if kind else {}
@@ -242,8 +265,22 @@ class LedgerCore:
                 session_seconds=totals["session_seconds"],
                 day_spent=dec(spend.get("day")) + dec(spend.get("held_day")),
                 month_spent=dec(spend.get("month")) + dec(spend.get("held_month")),
+                week_seconds=totals["week_seconds"],
+                app_today_seconds=_app_seconds(tx, named, app, local_day, at),
             )
         stored = guardian_rules.for_decision(tx, local_day)
         if stored is not None:
             updates["guardian"] = guardian_rules.merge(request.guardian or Guardian(), stored)
         return request.model_copy(update=updates) if updates else request
+
+
+def _app_seconds(
+    tx: Transaction, named: str | None, app: str | None, day: date, at: datetime
+) -> int | None:
+    """`usage.app_today_seconds`: the use of the app the request names (``named``; ``app`` when
+    it could have a document) on its local day up to ``at``; None when it names none."""
+    if named is None:
+        return None
+    if app is None:
+        return 0
+    return total(day_intervals(tx, app_key(day, app)), until=int(at.timestamp()))

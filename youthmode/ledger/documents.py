@@ -1,6 +1,7 @@
 """The documents of one subject, by key, and the figures kept in them.
 
 u:<day>     {"iv": [[s, e], ...]} counted union of use      e:<day>  event ids seen that day
+a:<day>:<app>  {"iv": [[s, e], ...]} counted union of one app's use that day (apps.py)
 spend       {kind: {"d:<day>": "12.00", "m:<month>": "30.00"}}
 purchases   {purchase id: {...}}   orders (open holds), closed   {order id: {state, ...}}
 guardian    settings   g:<day> time grants   requests   log:<n>, logseq   idem (keys)
@@ -31,12 +32,26 @@ def ids_key(day: date) -> str:
     return f"e:{iso_day(day)}"
 
 
-def decision_keys(day: date, *, usage: bool) -> list[str]:
+def app_prefix(day: date) -> str:
+    return f"a:{iso_day(day)}:"
+
+
+def app_key(day: date, app: str) -> str:
+    """The document of one app's counted use on one local day: {"iv": [[start, end], ...]}."""
+    return app_prefix(day) + app
+
+
+def decision_keys(day: date, *, usage: bool, app: str | None = None) -> list[str]:
     """The documents a decision on the local ``day`` reads: guardian settings and grants, and
-    with ``usage`` the use of today and yesterday (sessions cross midnight), spend and holds."""
+    with ``usage`` the use of today and yesterday (sessions cross midnight), spend and holds,
+    the earlier days of the ISO week (Monday first: at most seven day documents in all) and,
+    with ``app``, that app's use today."""
     keys = ["guardian", guardian_rules.grant_key(day)]
     if usage:
         keys += [usage_key(day), usage_key(day - timedelta(days=1)), "spend", "orders"]
+        keys += [usage_key(day - timedelta(days=n)) for n in range(2, day.weekday() + 1)]
+        if app is not None:
+            keys.append(app_key(day, app))
     return keys
 
 

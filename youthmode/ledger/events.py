@@ -2,17 +2,19 @@
 
 Overlapping intervals count once; an interval is split at the policy's local midnight; a day
 keeps at most MAX_EVENTS_PER_DAY ids and MAX_INTERVALS_PER_DAY intervals (the shortest gaps
-closed, so use is over-counted, never under-counted).
+closed, so use is over-counted, never under-counted). An event's `app` also adds its intervals
+to that app's own union for the day (`apps.py`), at most MAX_APPS_PER_DAY apps a day.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from youthmode.errors import did_you_mean
+from youthmode.ledger.apps import AppUse
 from youthmode.ledger.checks import utc_time
 from youthmode.ledger.documents import ids_key, usage_key
 from youthmode.ledger.settings import MAX_EVENTS_PER_DAY, MAX_INTERVALS_PER_DAY, LedgerSettings
@@ -84,6 +86,10 @@ def check_event(
         return reject(problem, event_id)
     category = raw.get("category")
     counted = policy.actions[action].metered and category not in policy.exempt_categories
+    # An empty `app` names no app: recorded (refusing it would lose the use), not kept per app.
+    empty_app = (
+        ("`app` is empty: counted toward the day's total only",) if raw.get("app") == "" else ()
+    )
     return Event(
         index,
         event_id,
@@ -91,8 +97,8 @@ def check_event(
         int(start.timestamp()),
         int(end.timestamp()),
         counted,
-        raw.get("app"),
-        _unknown_fields(raw),
+        raw.get("app") or None,
+        _unknown_fields(raw) + empty_app,
     )
 
 
@@ -124,6 +130,29 @@ def _answer(event: Event, status: str, **more: Any) -> dict[str, Any]:
     return {"index": event.index, "id": event.id, "status": status, **more}
 
 
+def _seen_or_full(
+    event: Event, first: date, ids: Callable[[date], dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The answer for an event whose id is known (on its first local day or the days next to
+    it) or whose day holds MAX_EVENTS_PER_DAY ids already; None for one to record."""
+    known = next(
+        (
+            ids(day)[event.id]
+            for day in (first, first - timedelta(days=1), first + timedelta(days=1))
+            if event.id in ids(day)
+        ),
+        None,
+    )
+    if known is not None:
+        same = known == [event.start, event.end, event.action]
+        reused = {} if same else {"reason": "id reused with other content"}
+        return _answer(event, "duplicate" if same else "rejected", **reused)
+    if len(ids(first)) >= MAX_EVENTS_PER_DAY:
+        too_many = f"more than {MAX_EVENTS_PER_DAY} events on one day; send longer intervals"
+        return _answer(event, "rejected", reason=too_many)
+    return None
+
+
 def record_events(
     tx: Transaction, events: list[Event], policy: CompiledPolicy
 ) -> list[dict[str, Any]]:
@@ -151,25 +180,13 @@ def record_events(
         return days[day]
 
     exempt_apps = set((tx.get("guardian") or {}).get("exempt_apps", []))
+    per_app = AppUse(tx)
     answers = []
     for event in events:
         first = split_days(event.start, event.start + 1, policy.zone)[0][0]
-        known = next(
-            (
-                ids(day)[event.id]
-                for day in (first, first - timedelta(days=1), first + timedelta(days=1))
-                if event.id in ids(day)
-            ),
-            None,
-        )
-        if known is not None:
-            same = known == [event.start, event.end, event.action]
-            reused = {} if same else {"reason": "id reused with other content"}
-            answers.append(_answer(event, "duplicate" if same else "rejected", **reused))
-            continue
-        if len(ids(first)) >= MAX_EVENTS_PER_DAY:
-            too_many = f"more than {MAX_EVENTS_PER_DAY} events on one day; send longer intervals"
-            answers.append(_answer(event, "rejected", reason=too_many))
+        refused = _seen_or_full(event, first, ids)
+        if refused is not None:
+            answers.append(refused)
             continue
         ids(first)[event.id] = [event.start, event.end, event.action]
         changed.add(first)
@@ -178,7 +195,10 @@ def record_events(
             for day, piece in split_days(event.start, event.end, policy.zone):
                 intervals(day).append(piece)  # merged once per day, below
                 changed.add(day)
+                if event.app is not None:
+                    per_app.add(day, event.app, piece)
         answers.append(_answer(event, "accepted", counted=counted))
+    per_app.save()  # first: too many apps on a day refuses the whole write
     for day in sorted(changed):
         union = coalesce(merge(intervals(day)), MAX_INTERVALS_PER_DAY)
         tx.put(usage_key(day), {"iv": [list(iv) for iv in union]})

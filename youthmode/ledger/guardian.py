@@ -23,7 +23,10 @@ from youthmode.policies.rules import ConsentRule, DailyBudgetRule
 from youthmode.units import UnitError, parse_duration, parse_time_of_day
 
 MAX_PENDING = 20  # unanswered time requests a subject may have at once
-SETTINGS = ("daily_limit", "curfew", "exempt_apps", "waivers", "consents")
+SETTINGS = ("daily_limit", "curfew", "exempt_apps", "waivers", "consents", "app_consent", "linked")
+# `guardian.app_consent` as platforms report it (Apple's consent revocations, Google Play's
+# approval states); like `linked`, a fact about the account, kept under every policy.
+APP_CONSENT = ("approved", "pending", "denied", "revoked")
 ANSWERS = {"15m": 900, "1h": 3600, "rest_of_day": 86400, "deny": 0}
 REST_OF_DAY = 86400
 
@@ -86,6 +89,8 @@ def _validate_one(key: str, value: Any, policy: CompiledPolicy) -> Any:
                 'e.g. "45m"; clear the setting with null',
             )
         return seconds
+    if key in ("app_consent", "linked"):
+        return _account_fact(key, value)
     if key == "curfew":
         if not isinstance(value, list) or len(value) != 2:
             raise _refuse(key, 'curfew is a window like ["21:00", "06:00"]')
@@ -118,6 +123,23 @@ def _validate_one(key: str, value: Any, policy: CompiledPolicy) -> Any:
     elif key == "exempt_apps" and names and not _has_waivable_exemptions(policy):
         raise _refuse(key, f"policy `{policy.id}` has no waivable time limit to exempt apps from")
     return names
+
+
+def _account_fact(key: str, value: Any) -> str | bool:
+    """`app_consent` (one of APP_CONSENT) or `linked` (true or false), checked."""
+    if key == "linked":
+        if not isinstance(value, bool):
+            raise RequestError.single((key,), "`linked` must be true or false", "invalid_value")
+        return value
+    if value not in APP_CONSENT:
+        shown = value if is_clean_text(str(value), 40) else "…"
+        raise RequestError.single(
+            (key,),
+            f"unknown app consent state `{shown}`",
+            "invalid_value",
+            "one of: " + ", ".join(APP_CONSENT),
+        )
+    return str(value)
 
 
 def _positive_int(value: Any) -> int:
@@ -383,4 +405,7 @@ def merge(given: Guardian, stored: dict[str, Any]) -> Guardian:
         curfew=given.curfew or stored.get("curfew"),
         more_curfews=[stored["curfew"]] if given.curfew and stored.get("curfew") else None,
         extra_seconds=(given.extra_seconds or 0) + stored.get("extra_seconds", 0) or None,
+        # The caller's own word on consent and link wins; else the stored (latest) one.
+        app_consent=given.app_consent or stored.get("app_consent"),
+        linked=given.linked if given.linked is not None else stored.get("linked"),
     )

@@ -8,10 +8,11 @@ never together pass a cap, and a failed write leaves nothing half done.
 reservations; `purchases.py`) + the guardian controls below (rules in `guardian.py`).
 
 Documents per subject (JSON):
-  u:<day>     {"iv": [[s, e], ...] counted union of use, "ev": {event id: [s, e, action]}}
+  u:<day>     {"iv": [[s, e], ...] counted union of use}   e:<day> event ids seen that day
+  a:<day>:<app>  {"iv": [[s, e], ...]} one app's counted union (at most 64 apps a day)
   spend       {kind: {"d:<day>": "12.00", "m:<month>": "30.00"}}
   purchases   {purchase id: {...}}          orders   {order id: {state, kind, amount, ...}}
-  guardian    settings                      g:<day>  time grants for that day
+  guardian    settings (app_consent, linked among them)    g:<day>  time grants for that day
   requests    ask-for-more-time requests    log:<n>  guardian change log, logseq: counter
 """
 

@@ -10,6 +10,7 @@ RECORD_DAYS = 70  # purchases and orders kept, in days
 # Per-subject documents stay bounded whatever a caller sends (docs/operations.md).
 MAX_EVENTS_PER_DAY = 20_000  # event ids remembered for one local day
 MAX_INTERVALS_PER_DAY = 1_000  # disjoint intervals kept for one day (shortest gaps closed)
+MAX_APPS_PER_DAY = 64  # apps with their own use document on one day (more: 409 too_many_apps)
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,8 @@ def _errors(*codes: int) -> dict[str, Any]:
         403: "the key lacks the scope, or the subject is outside the key's tenant prefix",
         404: "not found",
         405: "method not allowed",
-        409: "conflicts with the ledger (order id reused, reservation expired)",
+        409: "conflicts with the ledger (order id reused, reservation expired, more than 64 "
+        "apps with use on one day)",
         413: "body or batch too large",
         415: "body is not JSON",
         422: "refused: policy files rejected, or a guardian change the policy does not allow",
@@ -125,7 +126,13 @@ class LedgerOperation:
 GUARDIAN = "/v1/subjects/{subject_id}/guardian"
 LEDGER_OPERATIONS = (
     LedgerOperation(
-        "/v1/usage", "post", "Record active-use intervals", "usage", "UsageAnswer", "UsageBody"
+        "/v1/usage",
+        "post",
+        "Record active-use intervals",
+        "usage",
+        "UsageAnswer",
+        "UsageBody",
+        errors=(409,),
     ),
     LedgerOperation(
         "/v1/purchases",
@@ -167,7 +174,7 @@ LEDGER_OPERATIONS = (
     LedgerOperation(
         "/v1/subjects/{subject_id}/usage",
         "get",
-        "Today's and this month's totals",
+        "Today's (in all and per app), this week's and this month's totals",
         "usage",
         "Totals",
         None,

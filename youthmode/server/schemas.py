@@ -49,7 +49,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "commitPurchase": {"subject_id": "u-42"},
     "releasePurchase": {"subject_id": "u-42"},
-    "updateGuardian": {"actor": "parent-1", "settings": {"daily_limit": "45m"}},
+    "updateGuardian": {
+        "actor": "parent-1",
+        "settings": {"daily_limit": "45m", "app_consent": "approved", "linked": True},
+    },
     "grantTime": {"actor": "parent-1", "minutes": 30},
     "askForTime": {"minutes": 30, "note": "finishing homework"},
     "answerTimeRequest": {"actor": "parent-1", "answer": "15m"},

@@ -246,7 +246,14 @@ GUARDIAN_FIELDS = (
     "more_curfews",
     "extra_seconds",
 )
-USAGE_FIELDS = frozenset({"today_seconds", "session_seconds", "month_spent", "day_spent"})
+USAGE_FIELDS = (  # the model's order
+    "today_seconds",
+    "session_seconds",
+    "month_spent",
+    "day_spent",
+    "app_today_seconds",
+    "week_seconds",
+)
 
 
 def plain_request(body: Any) -> dict[str, Any] | None:
@@ -302,15 +309,12 @@ def _subject(data: Any) -> dict[str, Any]:
 
 
 def _usage(data: Any) -> dict[str, Any]:
-    if type(data) is not dict or not data.keys() <= USAGE_FIELDS:
+    if type(data) is not dict or not data.keys() <= set(USAGE_FIELDS):
         raise _NotPlain
-    out: dict[str, Any] = _fields(
-        {k: v for k, v in data.items() if k.endswith("_seconds")},
-        {"today_seconds": int, "session_seconds": int},
-    )
-    for key in ("month_spent", "day_spent"):
+    out: dict[str, Any] = {}
+    for key in USAGE_FIELDS:
         if (value := data.get(key)) is not None:
-            out[key] = _amount(value)
+            out[key] = _exact(value, int) if key.endswith("_seconds") else _amount(value)
     return out
 
 

@@ -17,6 +17,7 @@ from youthmode.calendar import DAY_TYPES
 from youthmode.facts import Day, Moment, RequestFacts, age_on, flip_date
 from youthmode.policies.compile import MEMO_LIMIT, CompiledPolicy, Plan
 from youthmode.policies.rules import CompiledRule, DailyBudgetRule, DenyWindowRule, Window
+from youthmode.policies.rules_world import Budget
 
 EVERY_DAY = frozenset((wd, dt) for wd in range(7) for dt in DAY_TYPES)
 
@@ -28,7 +29,16 @@ ONE_DAY = timedelta(days=1)
 class Active:
     """The rules in force for one band after guardian settings, waivers and app exemptions."""
 
-    __slots__ = ("budgets", "edges", "exempt", "obligations", "rules", "timeless", "waived")
+    __slots__ = (
+        "budgets",
+        "edges",
+        "exempt",
+        "obligations",
+        "rules",
+        "timeless",
+        "variants",
+        "waived",
+    )
 
     def __init__(
         self, plan: Plan, policy: CompiledPolicy, req: RequestFacts, band: str = ""
@@ -53,7 +63,9 @@ class Active:
         self.obligations = tuple(
             r for r in plan.obligations if not (r.waivable and _waived(r, req.exemptions))
         )
-        self.budgets = tuple(r for r in self.rules if isinstance(r, DailyBudgetRule))
+        # Rules whose use runs out while a metered action is in use (daily, per-app, weekly).
+        self.budgets = tuple(r for r in self.rules if isinstance(r, Budget))
+        self.variants = any(r.variant_codes for r in self.rules)
         # Only the age can change the verdicts of these rules (none at all, for most adults).
         self.timeless = all(r.timeless for r in self.rules)
         self.edges = tuple(sorted({e for r in self.rules for e in r.edges}))
@@ -158,6 +170,8 @@ class Timeline:
         self._age: int | None = None
         self._denied_at: Moment | None = None
         self._denied: list[CompiledRule] = []
+        # The local date of the next Monday: the week's use resets there.
+        self._week_end = self.start_date + timedelta(days=7 - self.start_date.weekday())
 
     def active(self, band: str) -> Active:
         found = self._active.get(band)
@@ -207,6 +221,7 @@ class Timeline:
             m.today_seconds = req.today_seconds + elapsed if same_day else ts - day.start
         else:
             m.today_seconds = req.today_seconds if same_day else 0
+        self._counters_world(m, day, ts, same_day, in_use and req.metered)
         m.session_seconds = req.session_seconds + (elapsed if in_use else 0)
         if same_day:
             m.day_spent = req.day_spent
@@ -215,11 +230,32 @@ class Timeline:
             m.month_spent = req.month_spent
         return m
 
+    def _counters_world(self, m: Moment, day: Day, ts: int, same_day: bool, used: bool) -> None:
+        """The app's use today and the week's use at ``m``: like today's use, they grow while a
+        metered action is in use; the app's resets at the local midnight, the week's at the
+        local Monday 00:00 (``used``: the action has been in use since `at`)."""
+        req = self.req
+        same_week = day.date < self._week_end
+        if used:
+            elapsed = ts - self.at_ts
+            m.app_today_seconds = req.app_today_seconds + elapsed if same_day else ts - day.start
+            if same_week:
+                m.week_seconds = req.week_seconds + elapsed
+            else:
+                monday = day.date - timedelta(days=day.weekday)
+                m.week_seconds = ts - self.policy.day(monday).start
+        else:
+            m.app_today_seconds = req.app_today_seconds if same_day else 0
+            m.week_seconds = req.week_seconds if same_week else 0
+
     def denials(self, m: Moment) -> list[CompiledRule]:
         """The rules that deny at ``m`` (the last answer is kept: callers ask twice for `at`)."""
         if m is self._denied_at:
             return self._denied
-        found = [r for r in self.active(m.band).rules if r.denies(m, self.req)]
+        active = self.active(m.band)
+        found = [r for r in active.rules if r.denies(m, self.req)]
+        if active.variants:  # a rule whose reason code depends on why it denies
+            found = [r.denied(m, self.req) for r in found]
         self._denied_at, self._denied = m, found
         return found
 
@@ -270,7 +306,7 @@ class Timeline:
                 break
         if in_use and self.req.metered:
             for budget in active.budgets:
-                left = budget.limit_at(m) - m.today_seconds
+                left = budget.left(m)
                 if 0 < left and m.ts + left < best:
                     best = m.ts + left
         return best

@@ -19,7 +19,7 @@ from youthmode.authoring.domain import Domain
 from youthmode.authoring.loading import load_set
 from youthmode.calendar import Calendar
 from youthmode.facts import NO_GUARDIAN, NO_USAGE, Moment, request_facts
-from youthmode.policies import check_policies, kinds
+from youthmode.policies import check_policies, kinds, rules_world
 from youthmode.policies.rules_world import AgeAssuranceRule, AppConsentRule, MinimumAgeRule
 
 HEAD = """[policy]
@@ -380,6 +380,17 @@ def test_explain_names_the_code_it_denies_with(tmp_path: Path) -> None:
     request = {"subject": {}, "action": "account.create", "at": AT}
     explained = engine.explain(request).model_dump(mode="json")
     assert [r["code"] for r in explained["decision"]["reasons"]] == ["age_assurance_required"]
+    traced = {t["rule"]: t for t in explained["trace"]}
+    assert traced["w/minimum-age-16"]["code"] == "age_assurance_required"
+    assert traced["w/minimum-age-16"]["outcome"] == "deny"
+    assert "age unknown" in traced["w/minimum-age-16"]["detail"]
+    assert traced["w/app-consent"]["outcome"] == "not_applicable"  # `unknown` is no minor band
+    revoked = {"subject": {"age": 12}, "action": "app.use", "at": AT}
+    revoked["guardian"] = {"app_consent": "revoked"}
+    trace = engine.explain(revoked).model_dump(mode="json")["trace"]
+    assert [(t["code"], t["outcome"]) for t in trace if t["rule"] == "w/app-consent"] == [
+        ("consent_revoked", "deny")
+    ]
 
 
 def test_the_diff_domain_varies_the_world_facts_and_refuses_methods(tmp_path: Path) -> None:
@@ -445,3 +456,22 @@ def test_the_diff_domain_agrees_with_the_engine_on_the_world_kinds(tmp_path: Pat
     # the minimum age moved from 16 to 13: ages 13 to 15 (13 stands for them) differ by it
     moved = [h for h in differences if "minimum_age" in h.signatures[0][1]]
     assert {h.unit.age for h in moved} == {13}
+
+
+def test_the_remedy_names_the_policys_methods_when_the_rule_names_none(tmp_path: Path) -> None:
+    rules = compiled_rules(
+        tmp_path, MINIMUM + rule("own", "minimum_age", 'age = 13\nmethods = ["gov_id"]')
+    )
+    accepted = ("estimation", "gov_id", "operator")
+    given = rules_world.with_policy_methods(tuple(rules.values()), accepted)
+    by_id = {r.id: r for r in given}
+    unknown = facts(None)
+    remedies = {
+        i: kinds.kind_of(r).remedy(r.denied(moment(None), unknown), unknown)
+        for i, r in by_id.items()
+    }
+    assert remedies == {
+        "minimum-age-16": {"type": "verify_age", "at_least": 16, "methods": list(accepted)},
+        "own": {"type": "verify_age", "at_least": 13, "methods": ["gov_id"]},  # its own
+    }
+    assert rules_world.with_policy_methods(given, None) == given

@@ -140,3 +140,19 @@ class WeeklyBudgetRule(CompiledRule):
 
 # The rules whose use runs out while a metered action is in use: the timeline counts them down.
 Budget = (DailyBudgetRule, WeeklyBudgetRule)
+
+
+def with_policy_methods(
+    rules: tuple[CompiledRule, ...], methods: tuple[str, ...] | None
+) -> tuple[CompiledRule, ...]:
+    """``rules`` with the methods their policy accepts (`[age_assurance] methods`) set on the
+    age rules that name none, for their `verify_age` remedies (CONTRACT section 7: au-smma's
+    remedy lists the pack's methods). For compile.py, once policies declare their methods."""
+    if not methods:
+        return rules
+    return tuple(
+        dataclasses.replace(r, policy_methods=methods)
+        if isinstance(r, MinimumAgeRule | AgeAssuranceRule) and r.methods is None
+        else r
+        for r in rules
+    )

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from youthmode.calendar import DAY_TYPES
 from youthmode.policies import kind_checks as checks
+from youthmode.policies import kinds_world, schema, windows
 from youthmode.policies import rules as compiled
-from youthmode.policies import schema, windows
 from youthmode.policies.kind_checks import RuleCheck
 
 if TYPE_CHECKING:
@@ -168,13 +168,6 @@ def _reminder(rule: Any, common: dict[str, Any]) -> compiled.CompiledRule:
 
 def _lockout(rule: Any, common: dict[str, Any]) -> compiled.CompiledRule:
     return compiled.LockoutWarningRule(**common, before=rule.before)
-
-
-def _world_kinds() -> tuple[Kind, ...]:
-    """The world packs' kinds (CONTRACT section 6), registered in `kinds_world.py`."""
-    from youthmode.policies.kinds_world import WORLD_KINDS  # it builds on this module
-
-    return WORLD_KINDS
 
 
 # -- the registry ----------------------------------------------------------------------------
@@ -371,7 +364,8 @@ KINDS: tuple[Kind, ...] = (
         keys={"before": {"description": "how long before use stops the warning starts"}},
         denies_when="never: asks the app to warn",
     ),
-    *_world_kinds(),
+    # the world packs' kinds (CONTRACT section 6), in kinds_world.py
+    *(Kind(**{"remedy": waiver, **spec}) for spec in kinds_world.WORLD_KINDS),
 )
 
 BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS}

@@ -1,6 +1,7 @@
 """The registry entries of the world packs' rule kinds (CONTRACT section 6), appended to
 `kinds.KINDS`: models in `schema.py`, evaluators in `rules_world.py`, checks in
-`kind_checks.py`. Everything about a kind is in its `Kind`, as for the others."""
+`kind_checks.py`. Each entry is the keyword arguments of its `kinds.Kind` (this module cannot
+import `kinds`, which imports it); `remedy` defaults to the guardian waiver (`kinds.waiver`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from youthmode.policies import kind_checks as checks
 from youthmode.policies import rules_world as world
 from youthmode.policies import schema
-from youthmode.policies.kinds import Dimension, Kind, waiver
 from youthmode.policies.rules import CompiledRule
 
 if TYPE_CHECKING:
@@ -71,13 +71,13 @@ def _plain(cls: type[CompiledRule]) -> Any:
     return lambda rule, common: cls(**common)
 
 
-def _age_reads(rule: Any) -> frozenset[Dimension]:
+def _age_reads(rule: Any) -> frozenset[str]:
     """The age, and how it was established only when the rule names `methods`."""
     return frozenset({"age", "age_method"} if rule.methods is not None else {"age"})
 
 
-WORLD_KINDS: tuple[Kind, ...] = (
-    Kind(
+WORLD_KINDS: tuple[dict[str, Any], ...] = (
+    dict(
         name="minimum_age",
         model=schema.MinimumAgeRule,
         rule=world.MinimumAgeRule,
@@ -95,7 +95,7 @@ WORLD_KINDS: tuple[Kind, ...] = (
         denies_when="the subject is younger than `age` (never waivable); an unknown age, or "
         "one not resting on `methods`: `age_assurance_required`",
     ),
-    Kind(
+    dict(
         name="require_age_assurance",
         model=schema.AgeAssuranceRule,
         rule=world.AgeAssuranceRule,
@@ -111,7 +111,7 @@ WORLD_KINDS: tuple[Kind, ...] = (
         },
         denies_when="the age is unknown, or does not rest on one of `methods`",
     ),
-    Kind(
+    dict(
         name="require_app_consent",
         model=schema.AppConsentRule,
         rule=world.AppConsentRule,
@@ -123,7 +123,7 @@ WORLD_KINDS: tuple[Kind, ...] = (
         withheld_by=frozenset({"guardian"}),
         denies_when="`guardian.app_consent` is not `approved` (`revoked`: `consent_revoked`)",
     ),
-    Kind(
+    dict(
         name="require_guardian_link",
         model=schema.GuardianLinkRule,
         rule=world.GuardianLinkRule,
@@ -135,13 +135,12 @@ WORLD_KINDS: tuple[Kind, ...] = (
         withheld_by=frozenset({"guardian"}),
         denies_when="the account is not linked to a guardian's (`guardian.linked`)",
     ),
-    Kind(
+    dict(
         name="weekly_budget",
         model=schema.WeeklyBudgetRule,
         rule=world.WeeklyBudgetRule,
         compile=_weekly,
         reason="weekly_limit",
-        remedy=waiver,
         obligation=None,
         reads=frozenset({"week"}),
         withheld_by=frozenset({"usage", "guardian"}),

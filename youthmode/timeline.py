@@ -17,7 +17,7 @@ from youthmode.calendar import DAY_TYPES
 from youthmode.facts import Day, Moment, RequestFacts, age_on, flip_date
 from youthmode.policies.compile import MEMO_LIMIT, CompiledPolicy, Plan
 from youthmode.policies.rules import CompiledRule, DailyBudgetRule, DenyWindowRule, Window
-from youthmode.policies.rules_world import Budget
+from youthmode.policies.rules_world import Budget, WeeklyBudgetRule
 
 EVERY_DAY = frozenset((wd, dt) for wd in range(7) for dt in DAY_TYPES)
 
@@ -155,6 +155,21 @@ def _with_grant(rule: CompiledRule, req: RequestFacts) -> CompiledRule:
     return rule
 
 
+def counts_world(policy: CompiledPolicy) -> bool:
+    """Whether a rule of ``policy`` reads the app's or the week's use (moments leave them at 0
+    otherwise: the hot path of every other policy pays nothing for them)."""
+    found: bool | None = policy.memo.get(WORLD_COUNTERS)
+    if found is None:
+        found = policy.memo[WORLD_COUNTERS] = any(
+            isinstance(r, WeeklyBudgetRule) or (isinstance(r, DailyBudgetRule) and r.per == "app")
+            for r in policy.rules
+        )
+    return found
+
+
+WORLD_COUNTERS = ("counts_world",)
+
+
 class Timeline:
     """One request's view of time: moments, the rules in force, and the next change."""
 
@@ -172,6 +187,7 @@ class Timeline:
         self._denied: list[CompiledRule] = []
         # The local date of the next Monday: the week's use resets there.
         self._week_end = self.start_date + timedelta(days=7 - self.start_date.weekday())
+        self._world = counts_world(policy)
 
     def active(self, band: str) -> Active:
         found = self._active.get(band)
@@ -221,7 +237,8 @@ class Timeline:
             m.today_seconds = req.today_seconds + elapsed if same_day else ts - day.start
         else:
             m.today_seconds = req.today_seconds if same_day else 0
-        self._counters_world(m, day, ts, same_day, in_use and req.metered)
+        if self._world:
+            self._counters_world(m, day, ts, same_day, in_use and req.metered)
         m.session_seconds = req.session_seconds + (elapsed if in_use else 0)
         if same_day:
             m.day_spent = req.day_spent

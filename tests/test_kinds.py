@@ -14,7 +14,7 @@ from conftest import CONFIGS
 
 from youthmode.authoring import dimensions
 from youthmode.authoring.jsonschema import policy_schema
-from youthmode.policies import check_policies, kinds, schema
+from youthmode.policies import check_policies, kinds, rules_world, schema
 from youthmode.policies import rules as compiled
 from youthmode.policies.validate import CODE_PATTERN
 
@@ -40,6 +40,11 @@ SAMPLES = {
     "resource_match": 'reason = "lootbox"\nmatch = { item_type = "lootbox" }',
     "rest_reminder": 'after = "30m"',
     "lockout_warning": 'before = "5m"',
+    "minimum_age": "age = 16",
+    "require_age_assurance": "at_least = 13",
+    "require_app_consent": "",
+    "require_guardian_link": "",
+    "weekly_budget": 'limit = "10h"',
 }
 HEAD = """[policy]
 id = "p"
@@ -91,9 +96,10 @@ def test_every_kind_has_every_part(kind: kinds.Kind) -> None:
     # remedies for every kind; obligations exactly for the kinds whose evaluator is one
     assert callable(kind.remedy)
     assert (kind.obligation is not None) == kind.rule.obligation
-    # the analysis hook: only facts `youthmode diff` / `floor` know how to vary
+    # the analysis hook: only facts `youthmode diff` / `floor` know how to vary, or that they
+    # refuse by name (`dimensions.REFUSED`: a rule reading one stops the analysis)
     assert kind.reads <= kinds.DIMENSIONS
-    assert dimensions.unhandled(kind.reads, kind.rule) == [], (
+    assert dimensions.unhandled(kind.reads - dimensions.REFUSED, kind.rule) == [], (
         "teach authoring/dimensions.py this kind"
     )
     # the checks, the API scopes
@@ -123,7 +129,12 @@ def test_no_kind_outside_the_registry() -> None:
     assert schema.RULE_MODELS == tuple(k.model for k in kinds.KINDS)
     # every evaluator is some kind's
     evaluators = {compiled.CompiledRule}
-    found = {cls for cls in vars(compiled).values() if isinstance(cls, type)}
+    found = {
+        cls
+        for module in (compiled, rules_world)
+        for cls in vars(module).values()
+        if isinstance(cls, type)
+    }
     rule_classes = {c for c in found if issubclass(c, compiled.CompiledRule)} - evaluators
     assert rule_classes == {k.rule for k in kinds.KINDS}
     # every kind the JSON Schema offers

@@ -288,7 +288,7 @@ def test_request_facts_keep_the_order_the_plain_route_builds_them_in() -> None:
         "guardian_daily_limit", "guardian_curfews", "extra_seconds",
         # CONTRACT section 6, after the others (set as one `WorldFacts` tuple, by the typed route)
         "age_signals", "jurisdiction", "app_consent", "linked", "app_today_seconds",
-        "week_seconds",
+        "week_seconds", "age_method",
     ]  # fmt: skip
 
 

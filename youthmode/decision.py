@@ -330,6 +330,7 @@ def trace_rules(policy: CompiledPolicy, line: Timeline, m: Moment) -> list[RuleT
         r for r in (*active.rules, *active.waived, *active.exempt) if r.ref.startswith("guardian/")
     ]
     for rule in (*policy.rules, *guardian):
+        code = rule.code
         applies = rule.ref.startswith("guardian/") or (
             line.req.action in rule.actions and m.band in rule.bands
         )
@@ -352,11 +353,13 @@ def trace_rules(policy: CompiledPolicy, line: Timeline, m: Moment) -> list[RuleT
             assert live is not None  # INVARIANT: in scope and neither waived nor exempt
             outcome = "deny" if live.denies(m, line.req) else "pass"
             detail = live.explain(m, line.req)
+            if outcome == "deny":
+                code = live.denied(m, line.req).code  # the code it denies with, e.g. revoked
         out.append(
             RuleTrace(
                 rule=rule.ref,
                 kind=rule.kind,
-                code=rule.code,
+                code=code,
                 applies=applies,
                 outcome=outcome,
                 detail=detail,

@@ -89,6 +89,10 @@ class RequestFacts:
     linked: bool = False
     app_today_seconds: int = 0
     week_seconds: int = 0
+    # How the age a rule sees was established: the method of the age signal that counted
+    # ("operator" for subject.age / subject.birthdate); None when no age is known. Read by
+    # `minimum_age` and `require_age_assurance` rules with `methods`.
+    age_method: str | None = None
 
 
 # The parts of a request's facts, as `request_facts` takes them (and request.py reads them):
@@ -208,6 +212,7 @@ class Moment:
         "_local",
         "_previous",
         "age",
+        "app_today_seconds",
         "band",
         "calendar",
         "date",
@@ -219,6 +224,7 @@ class Moment:
         "sod",
         "today_seconds",
         "ts",
+        "week_seconds",
         "weekday",
         "zone",
     )
@@ -257,6 +263,8 @@ class Moment:
         self.age: int | None = None
         self.band = "unknown"
         self.today_seconds = 0
+        self.app_today_seconds = 0  # use today of the request's `resource.app`
+        self.week_seconds = 0  # use this ISO week (from the local Monday 00:00)
         self.session_seconds = 0
         self.day_spent = ZERO
         self.month_spent = ZERO

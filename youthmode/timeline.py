@@ -17,6 +17,7 @@ from youthmode.calendar import DAY_TYPES
 from youthmode.facts import Day, Moment, RequestFacts, age_on, flip_date
 from youthmode.policies.compile import MEMO_LIMIT, CompiledPolicy, Plan
 from youthmode.policies.rules import CompiledRule, DailyBudgetRule, DenyWindowRule, Window
+from youthmode.policies.rules_world import Budget, WeeklyBudgetRule
 
 EVERY_DAY = frozenset((wd, dt) for wd in range(7) for dt in DAY_TYPES)
 
@@ -36,6 +37,7 @@ class Active:
         "obligations",
         "rules",
         "timeless",
+        "variants",
         "waived",
     )
 
@@ -62,7 +64,9 @@ class Active:
         self.obligations = tuple(
             r for r in plan.obligations if not (r.waivable and _waived(r, req.exemptions))
         )
-        self.budgets = tuple(r for r in self.rules if isinstance(r, DailyBudgetRule))
+        # Rules whose use runs out while a metered action is in use (daily, per-app, weekly).
+        self.budgets = tuple(r for r in self.rules if isinstance(r, Budget))
+        self.variants = any(r.variant_codes for r in self.rules)
         # Rules in force only between dates are filtered by the moment's date (in_force.py).
         self.dated = any(r.dated for r in (*self.rules, *self.obligations))
         # Only the age can change the verdicts of these rules (none at all, for most adults).
@@ -169,6 +173,21 @@ def _stands(rule: CompiledRule) -> bool:
     return rule.timeless and rule.in_force_until is None
 
 
+def counts_world(policy: CompiledPolicy) -> bool:
+    """Whether a rule of ``policy`` reads the app's or the week's use (moments leave them at 0
+    otherwise: the hot path of every other policy pays nothing for them)."""
+    found: bool | None = policy.memo.get(WORLD_COUNTERS)
+    if found is None:
+        found = policy.memo[WORLD_COUNTERS] = any(
+            isinstance(r, WeeklyBudgetRule) or (isinstance(r, DailyBudgetRule) and r.per == "app")
+            for r in policy.rules
+        )
+    return found
+
+
+WORLD_COUNTERS = ("counts_world",)
+
+
 class Timeline:
     """One request's view of time: moments, the rules in force, and the next change."""
 
@@ -184,6 +203,9 @@ class Timeline:
         self._age: int | None = None
         self._denied_at: Moment | None = None
         self._denied: list[CompiledRule] = []
+        # The local date of the next Monday: the week's use resets there.
+        self._week_end = self.start_date + timedelta(days=7 - self.start_date.weekday())
+        self._world = counts_world(policy)
 
     def active(self, band: str) -> Active:
         found = self._active.get(band)
@@ -233,6 +255,8 @@ class Timeline:
             m.today_seconds = req.today_seconds + elapsed if same_day else ts - day.start
         else:
             m.today_seconds = req.today_seconds if same_day else 0
+        if self._world:
+            self._counters_world(m, day, ts, same_day, in_use and req.metered)
         m.session_seconds = req.session_seconds + (elapsed if in_use else 0)
         if same_day:
             m.day_spent = req.day_spent
@@ -240,6 +264,24 @@ class Timeline:
         elif (day.date.year, day.date.month) == (self.start_date.year, self.start_date.month):
             m.month_spent = req.month_spent
         return m
+
+    def _counters_world(self, m: Moment, day: Day, ts: int, same_day: bool, used: bool) -> None:
+        """The app's use today and the week's use at ``m``: like today's use, they grow while a
+        metered action is in use; the app's resets at the local midnight, the week's at the
+        local Monday 00:00 (``used``: the action has been in use since `at`)."""
+        req = self.req
+        same_week = day.date < self._week_end
+        if used:
+            elapsed = ts - self.at_ts
+            m.app_today_seconds = req.app_today_seconds + elapsed if same_day else ts - day.start
+            if same_week:
+                m.week_seconds = req.week_seconds + elapsed
+            else:
+                monday = day.date - timedelta(days=day.weekday)
+                m.week_seconds = ts - self.policy.day(monday).start
+        else:
+            m.app_today_seconds = req.app_today_seconds if same_day else 0
+            m.week_seconds = req.week_seconds if same_week else 0
 
     def denials(self, m: Moment) -> list[CompiledRule]:
         """The rules that deny at ``m`` (the last answer is kept: callers ask twice for `at`)."""
@@ -250,6 +292,8 @@ class Timeline:
             found = [r for r in active.rules if _binds(r, m) and r.denies(m, self.req)]
         else:
             found = [r for r in active.rules if r.denies(m, self.req)]
+        if active.variants:  # a rule whose reason code depends on why it denies
+            found = [r.denied(m, self.req) for r in found]
         self._denied_at, self._denied = m, found
         return found
 
@@ -300,7 +344,7 @@ class Timeline:
                 break
         if in_use and self.req.metered:
             for budget in active.budgets:
-                left = budget.limit_at(m) - m.today_seconds
+                left = budget.left(m)
                 if 0 < left and m.ts + left < best:
                     best = m.ts + left
         return best

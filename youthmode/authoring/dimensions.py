@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from youthmode.policies.kinds import kind_of
+from youthmode.policies.kinds import reads_of
 from youthmode.policies.rules import (
     CompiledRule,
     ConsentRule,
@@ -21,11 +21,19 @@ from youthmode.policies.rules import (
     RestReminderRule,
     SpendingCapRule,
 )
+from youthmode.policies.rules_world import (
+    AgeAssuranceRule,
+    AppConsentRule,
+    GuardianLinkRule,
+    MinimumAgeRule,
+    WeeklyBudgetRule,
+)
 
 # The dimensions of `kinds.Dimension` the domain varies, for denying rules and for obligations,
 # and the evaluator each is read through. `lookahead` (lockout warnings) is left out of the
 # domain on purpose (see domain.py).
-FOR_DENIALS: dict[str, type[CompiledRule]] = {
+Evaluators = type[CompiledRule] | tuple[type[CompiledRule], ...]
+FOR_DENIALS: dict[str, Evaluators] = {
     "time": CompiledRule,  # any rule: its answer at the start of each slice
     "today": DailyBudgetRule,
     "money": SpendingCapRule,
@@ -33,11 +41,22 @@ FOR_DENIALS: dict[str, type[CompiledRule]] = {
     "consents": ConsentRule,
     "min_age": CompiledRule,
     "resource": ResourceMatchRule,
+    # the world kinds: per-app and weekly use, the app consent and the link are guard values;
+    # the domain's ages include every minimum age (the age the rule names and those below it)
+    "app_today": DailyBudgetRule,
+    "week": WeeklyBudgetRule,
+    "app_consent": AppConsentRule,
+    "linked": GuardianLinkRule,
+    "age": (MinimumAgeRule, AgeAssuranceRule),
 }
-FOR_OBLIGATIONS: dict[str, type[CompiledRule]] = {
+FOR_OBLIGATIONS: dict[str, Evaluators] = {
     "session": RestReminderRule,
     "lookahead": CompiledRule,
 }
+# Facts the domain does not vary, by name: a rule reading one (`minimum_age` or
+# `require_age_assurance` with `methods`: how the age was established) stops `diff` and
+# `floor` with an error (`check_known`) instead of leaving its regions out.
+REFUSED: frozenset[str] = frozenset({"age_method"})
 
 
 def unhandled(reads: Iterable[str], evaluator: type[CompiledRule]) -> list[str]:
@@ -54,7 +73,7 @@ def unhandled(reads: Iterable[str], evaluator: type[CompiledRule]) -> list[str]:
 def check_known(rules: Iterable[CompiledRule]) -> None:
     """Refuse rules of a kind the domain cannot vary, rather than leave their regions out."""
     for rule in rules:
-        missing = unhandled(kind_of(rule).reads, type(rule))
+        missing = unhandled(reads_of(rule), type(rule))
         if missing:
             raise TypeError(
                 f"rule kind `{rule.kind}` reads {', '.join(missing)}, which "
@@ -69,7 +88,7 @@ def reading(rules: Iterable[CompiledRule], dimension: str, cls: type[R]) -> list
     """The rules whose kind reads ``dimension``; the domain knows its values through ``cls``."""
     out: list[R] = []
     for rule in rules:
-        if dimension in kind_of(rule).reads:
+        if dimension in reads_of(rule):
             if not isinstance(rule, cls):
                 raise TypeError(
                     f"rule kind `{rule.kind}` reads `{dimension}`, which authoring/dimensions.py "
@@ -96,13 +115,34 @@ def distinct(candidates: Iterable[Any], signature: Callable[[Any], Any]) -> list
     return out
 
 
-def todays(rules: list[CompiledRule]) -> list[int]:
+def todays(rules: list[CompiledRule], dimension: str = "today") -> list[int]:
     limits = {
         limit
-        for r in reading(rules, "today", DailyBudgetRule)
+        for r in reading(rules, dimension, DailyBudgetRule)
         for limit in (r.limit, *(r.limit_by_day or {}).values())
     }
     return sorted({0, *(x for limit in limits for x in (limit - 1, limit) if x >= 0)})
+
+
+def weeks(rules: list[CompiledRule]) -> list[int]:
+    limits = {r.limit for r in reading(rules, "week", WeeklyBudgetRule)}
+    return sorted({0, *(x for limit in limits for x in (limit - 1, limit) if x >= 0)})
+
+
+def app_consents(rules: list[CompiledRule]) -> list[str | None]:
+    """Absent (as pending and denied), approved, revoked: what `require_app_consent` tells."""
+    return (
+        [None, "approved", "revoked"] if reading(rules, "app_consent", AppConsentRule) else [None]
+    )
+
+
+def links(rules: list[CompiledRule]) -> list[bool]:
+    return [False, True] if reading(rules, "linked", GuardianLinkRule) else [False]
+
+
+def minimum_ages(rules: Iterable[CompiledRule]) -> set[int]:
+    """The ages `minimum_age` rules name: the domain's ages are cut there too."""
+    return {r.age for r in rules if isinstance(r, MinimumAgeRule)}
 
 
 def sessions(obligations: list[CompiledRule]) -> list[int]:

@@ -108,8 +108,9 @@ class Domain:
         if actions is None:
             actions = sorted({a for p in self.policies for a in p.actions})
         self.actions = list(actions)
-        starts = sorted({b[1] for p in self.policies for b in p.bands})
-        self.ages: list[int | None] = [*starts, None]
+        starts = {b[1] for p in self.policies for b in p.bands}
+        starts |= {a for p in self.policies for a in dims.minimum_ages(p.rules)}
+        self.ages: list[int | None] = [*sorted(starts), None]
         self._moments: dict[tuple[int, int], tuple[Moment, ...]] = {}
         places = min(p.currency_places for p in self.policies)
         self.step = Decimal(1).scaleb(-places)
@@ -214,9 +215,17 @@ class Domain:
         min_ages = dims.min_ages(rules, matches, age)
         extras = dims.extras(matches)
         money = self._money(unit, rules)
+        world = list(
+            itertools.product(
+                dims.todays(rules, "app_today"),
+                dims.weeks(rules),
+                dims.app_consents(rules),
+                dims.links(rules),
+            )
+        )
         out = []
-        for v, ex, co, cat, (app, app_exempt), mn, extra, (amount, ms, ds) in itertools.product(
-            verified, waivers, consents, categories, apps, min_ages, extras, money
+        for v, ex, co, cat, (app, app_exempt), mn, extra, (amount, ms, ds), w in itertools.product(
+            verified, waivers, consents, categories, apps, min_ages, extras, money, world
         ):
             out.append(
                 Guard(
@@ -231,6 +240,10 @@ class Domain:
                     month_spent=ms,
                     day_spent=ds,
                     extra=extra,
+                    app_today=w[0],
+                    week=w[1],
+                    app_consent=w[2],
+                    linked=w[3],
                 )
             )
         return out
@@ -317,6 +330,8 @@ class Domain:
                                 continue
                             m = tc.moments[i]
                             m.today_seconds = today
+                            m.app_today_seconds = guard.app_today
+                            m.week_seconds = guard.week
                             m.session_seconds = session
                             m.day_spent = guard.day_spent
                             m.month_spent = guard.month_spent
@@ -327,7 +342,7 @@ class Domain:
 
 
 def _signature(active: Active, m: Moment, req: RequestFacts, obligations: bool) -> Signature:
-    codes = tuple(r.code for r in active.rules if r.denies(m, req))
+    codes = tuple(r.denied(m, req).code for r in active.rules if r.denies(m, req))
     if codes or not obligations:
         return (not codes, codes, ())
     reminders = dims.reading(active.obligations, "session", RestReminderRule)

@@ -29,6 +29,12 @@ class Guard:
     month_spent: Decimal = Decimal(0)
     day_spent: Decimal = Decimal(0)
     extra: tuple[tuple[str, str], ...] = ()
+    # the world kinds' facts (CONTRACT section 6): the app's and the week's use, the guardian's
+    # consent to the app and link
+    app_today: int = 0
+    week: int = 0
+    app_consent: str | None = None
+    linked: bool = False
 
     def resource(self) -> dict[str, Any]:
         """As `Resource.model_dump()` gives it to `resource_match` rules."""
@@ -50,9 +56,9 @@ class Guard:
         exempt_apps = frozenset([self.app]) if self.app_exempt and self.app else frozenset()
         guardian = (frozenset(self.consents), frozenset(self.exemptions), exempt_apps, None, 0, ())
         usage = (today, session, self.day_spent, self.month_spent)
-        return request_facts(
-            action, False, (self.verified, None, age), self.resource(), usage, guardian, None
-        )
+        world = ((), None, self.app_consent, self.linked, self.app_today, self.week)
+        subject = (self.verified, None, age)
+        return request_facts(action, False, subject, self.resource(), usage, guardian, None, world)
 
     def labels(self, age: int | None) -> dict[str, str]:
         """A short text per dimension, relative to the age where that reads better."""
@@ -69,6 +75,15 @@ class Guard:
         }
         for key, value in self.extra:
             out[f"resource.{key}"] = value
+        # the world kinds' facts only where set: other units show them as "none"
+        for key, shown in (
+            ("app_consent", self.app_consent),
+            ("linked", "true" if self.linked else None),
+            ("app_today_seconds", _seconds_label(self.app_today) if self.app_today else None),
+            ("week_seconds", _seconds_label(self.week) if self.week else None),
+        ):
+            if shown is not None:
+                out[key] = shown
         return out
 
 
@@ -168,6 +183,10 @@ def _usage_part(hit: Hit) -> dict[str, Any]:
         usage["month_spent"] = str(g.month_spent)
     if g.day_spent:
         usage["day_spent"] = str(g.day_spent)
+    if g.app_today:
+        usage["app_today_seconds"] = g.app_today
+    if g.week:
+        usage["week_seconds"] = g.week
     return usage
 
 
@@ -193,6 +212,10 @@ def _guardian_part(g: Guard) -> dict[str, Any]:
         guardian["consents"] = list(g.consents)
     if g.app_exempt and g.app:
         guardian["exempt_apps"] = [g.app]
+    if g.app_consent is not None:
+        guardian["app_consent"] = g.app_consent
+    if g.linked:
+        guardian["linked"] = True
     return guardian
 
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from youthmode.calendar import DAY_TYPES
 from youthmode.errors import did_you_mean
 from youthmode.policies import diagnostics as d
+from youthmode.policies import diagnostics_world as dw
 from youthmode.policies import schema
 from youthmode.policies.positions import KeyPath
 
@@ -81,3 +82,21 @@ def check_inherited_cap(ctx: RuleCheck) -> None:
             ref = f"{ctx.origin}/{rule.id}"
             found = d.INHERITED_CAP_ON_NON_SPENDING_ACTION(ref=ref, action=action)
             ctx.report(("catalog", "actions", action), found, rule=rule.id)
+
+
+# -- the world packs' kinds ------------------------------------------------------------------
+def check_reminder(ctx: RuleCheck) -> None:
+    """Exactly one of `after` (exclusive) and `from` (inclusive)."""
+    rule = ctx.rule
+    if rule.after is None and rule.from_ is None:
+        found = dw.REMINDER_NEEDS_AFTER_OR_FROM(id=rule.id)
+        ctx.report(ctx.path, found, rule=rule.id)
+    elif rule.after is not None and rule.from_ is not None:
+        ctx.report((*ctx.path, "from"), dw.REMINDER_AFTER_AND_FROM(id=rule.id), rule=rule.id)
+
+
+def check_minimum_age(ctx: RuleCheck) -> None:
+    """A minimum age is never waivable: no guardian setting lifts it."""
+    rule = ctx.rule
+    if rule.waivable:
+        ctx.report((*ctx.path, "waivable"), dw.WAIVABLE_MINIMUM_AGE(id=rule.id), rule=rule.id)

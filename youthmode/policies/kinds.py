@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from youthmode.calendar import DAY_TYPES
 from youthmode.policies import kind_checks as checks
+from youthmode.policies import kinds_world, schema, windows
 from youthmode.policies import rules as compiled
-from youthmode.policies import schema, windows
 from youthmode.policies.kind_checks import RuleCheck
 
 if TYPE_CHECKING:
@@ -40,6 +40,12 @@ Dimension = Literal[
     "resource",  # resource fields a match lists
     "age",  # the exact age within a band: the domain takes each band's first age only (unhandled)
     "lookahead",  # the time left until use stops: not in the diff domain (see domain.py)
+    # CONTRACT section 6 (the world packs' kinds, kinds_world.py):
+    "app_today",  # usage.app_today_seconds: per-app daily limits
+    "week",  # usage.week_seconds: weekly limits
+    "app_consent",  # guardian.app_consent
+    "linked",  # guardian.linked
+    "age_method",  # how the age was established (RequestFacts.age_method): not in the domain
 ]
 DIMENSIONS: frozenset[str] = frozenset(Dimension.__args__)  # type: ignore[attr-defined]
 Scope = Literal["usage", "guardian"]
@@ -78,6 +84,8 @@ class Kind:
     withheld_by: frozenset[Scope] = frozenset()  # scopes whose absence hides the trace detail
     keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # JSON Schema annotations
     keys_doc: str | None = None  # the docs table's "own keys" text, when not the key list
+    # What one rule reads, when its keys decide it (a subset of `reads`; default: `reads`).
+    reads_rule: Callable[[Any], frozenset[Dimension]] | None = None
 
     def default_reason(self, rule: Any) -> str | None:
         if isinstance(self.reason, PerValue):
@@ -132,7 +140,7 @@ def _plain(cls: type[compiled.CompiledRule]) -> Compile:
 
 def _budget(rule: Any, common: dict[str, Any]) -> compiled.CompiledRule:
     by_day = dict(rule.limit_by_day)
-    return compiled.DailyBudgetRule(**common, limit=rule.limit, limit_by_day=by_day)
+    return compiled.DailyBudgetRule(**common, limit=rule.limit, limit_by_day=by_day, per=rule.per)
 
 
 def _cap(rule: Any, common: dict[str, Any]) -> compiled.CompiledRule:
@@ -153,7 +161,9 @@ def _stranger(rule: Any, common: dict[str, Any]) -> compiled.CompiledRule:
 
 
 def _reminder(rule: Any, common: dict[str, Any]) -> compiled.CompiledRule:
-    return compiled.RestReminderRule(**common, after=rule.after)
+    # `from` is inclusive: due from N seconds on is due after N - 1 (sessions are whole seconds)
+    after = rule.after if rule.after is not None else rule.from_ - 1
+    return compiled.RestReminderRule(**common, after=after)
 
 
 def _lockout(rule: Any, common: dict[str, Any]) -> compiled.CompiledRule:
@@ -195,10 +205,11 @@ KINDS: tuple[Kind, ...] = (
         model=schema.DailyBudgetRule,
         rule=compiled.DailyBudgetRule,
         compile=_budget,
-        reason="daily_limit",
+        reason=PerValue("per", {"subject": "daily_limit", "app": "app_daily_limit"}),
         remedy=waiver,
         obligation=None,
-        reads=frozenset({"today"}),  # with its limits by day type
+        reads=frozenset({"today", "app_today"}),  # with its limits by day type
+        reads_rule=lambda r: frozenset({"app_today" if r.per == "app" else "today"}),
         check=checks.check_budget,
         withheld_by=frozenset({"usage", "guardian"}),  # usage figures; guardian grants
         keys={
@@ -207,6 +218,10 @@ KINDS: tuple[Kind, ...] = (
                 "propertyNames": {"enum": list(DAY_TYPES)},
                 "description": "another limit on days of a type: workday, weekend, holiday, "
                 "makeup_workday",
+            },
+            "per": {
+                "description": "subject (default): all metered use today (usage.today_seconds); "
+                "app: today's use of the app in resource.app (usage.app_today_seconds)"
             },
         },
         denies_when="today's use has reached the limit",
@@ -324,10 +339,15 @@ KINDS: tuple[Kind, ...] = (
         remedy=waiver,
         obligation=_rest_due,
         reads=frozenset({"session"}),
+        check=checks.check_reminder,
         withheld_by=frozenset({"usage"}),
         keys={
             "after": {
                 "description": "session length after which the reminder is due (more than this)"
+            },
+            "from": {
+                "description": "session length from which the reminder is due (this or more); "
+                "exactly one of `after` and `from`"
             },
         },
         denies_when="never: asks the app to remind",
@@ -344,6 +364,8 @@ KINDS: tuple[Kind, ...] = (
         keys={"before": {"description": "how long before use stops the warning starts"}},
         denies_when="never: asks the app to warn",
     ),
+    # the world packs' kinds (CONTRACT section 6), in kinds_world.py
+    *(Kind(**{"remedy": waiver, **spec}) for spec in kinds_world.WORLD_KINDS),
 )
 
 BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS}
@@ -354,6 +376,12 @@ MODELS: dict[str, type[schema.RuleBase]] = {k.name: k.model for k in KINDS}
 def kind_of(rule: compiled.CompiledRule) -> Kind:
     """The registry entry of a compiled rule."""
     return BY_NAME[rule.kind]
+
+
+def reads_of(rule: compiled.CompiledRule) -> frozenset[Dimension]:
+    """The facts one compiled rule reads: its kind's `reads`, narrowed by its keys."""
+    kind = kind_of(rule)
+    return kind.reads if kind.reads_rule is None else kind.reads_rule(rule)
 
 
 def withheld_kinds(scope: Scope) -> frozenset[str]:

@@ -65,6 +65,9 @@ class CompiledRule:
     # age, never on the clock, the day or usage; so while the age stays the same, its denial
     # stands (the timeline uses this to skip ahead).
     timeless = False
+    # A rule whose reason code depends on why it denies (`rules_world.py`) says so here; the
+    # timeline then reports `denied(m, r)`, the rule as it denies, instead of the rule.
+    variant_codes = False
     edges: tuple[int, ...] = ()
     # Messages in the policy's extra languages, and when the rule binds (its own dates and
     # status met with its pack's: policies/in_force.py). Most rules bind always: no dates.
@@ -86,6 +89,10 @@ class CompiledRule:
         return (self.in_force_from is None or self.in_force_from <= day) and (
             self.in_force_until is None or day < self.in_force_until
         )
+
+    def denied(self, m: Moment, r: RequestFacts) -> CompiledRule:
+        """This rule as it denies at ``m``: itself, or a copy with the code that says why."""
+        return self
 
     def explain(self, m: Moment, r: RequestFacts) -> str:
         return "denies" if self.denies(m, r) else "passes"
@@ -132,6 +139,9 @@ class DailyBudgetRule(CompiledRule):
     limit_by_day: Mapping[str, int] | None = None
     grant: int = 0  # extra seconds a guardian granted for one day (`grant_day`)
     grant_day: date | None = None
+    # "subject": all metered use today (`usage.today_seconds`); "app": today's use of the app
+    # named by `resource.app` (`usage.app_today_seconds`).
+    per: str = "subject"
 
     def limit_on(self, day_type: str) -> int:
         by_day = self.limit_by_day
@@ -146,13 +156,23 @@ class DailyBudgetRule(CompiledRule):
         extra = self.grant if self.grant and m.date == self.grant_day else 0
         return self.limit_on(m.day_type) + extra
 
+    def used(self, m: Moment) -> int:
+        return m.today_seconds if self.per == "subject" else m.app_today_seconds
+
     def denies(self, m: Moment, r: RequestFacts) -> bool:
-        return m.today_seconds >= self.limit_at(m)
+        used = m.today_seconds if self.per == "subject" else m.app_today_seconds  # hot: inline
+        return used >= self.limit_at(m)
+
+    def left(self, m: Moment) -> int:
+        """Seconds of use left at ``m`` (0 or less: used up)."""
+        return self.limit_at(m) - self.used(m)
 
     def explain(self, m: Moment, r: RequestFacts) -> str:
         limit = self.limit_at(m)
-        sign = ">=" if m.today_seconds >= limit else "<"
-        return f"used today {m.today_seconds}s {sign} limit {limit}s ({format_duration(limit)})"
+        used = self.used(m)
+        sign = ">=" if used >= limit else "<"
+        what = "used today" if self.per == "subject" else "this app used today"
+        return f"{what} {used}s {sign} limit {limit}s ({format_duration(limit)})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from youthmode.model import AgeMethod
 from youthmode.policies import diagnostics
 from youthmode.units import UnitError, parse_duration, parse_money, parse_time_of_day
 
@@ -196,6 +197,7 @@ class DailyBudgetRule(RuleBase):
     kind: Literal["daily_budget"]
     limit: Duration
     limit_by_day: dict[str, Duration] = {}
+    per: Literal["subject", "app"] = "subject"
 
 
 class SpendingCapRule(RuleBase):
@@ -232,12 +234,43 @@ class ResourceMatchRule(RuleBase):
 
 class RestReminderRule(RuleBase):
     kind: Literal["rest_reminder"]
-    after: Duration
+    # Exactly one of the two (kind_checks.check_reminder): `after` exclusive, `from` inclusive.
+    after: Duration | None = None
+    from_: Duration | None = Field(default=None, alias="from")
 
 
 class LockoutWarningRule(RuleBase):
     kind: Literal["lockout_warning"]
     before: Duration
+
+
+# -- the world packs' kinds (CONTRACT section 6; evaluators in rules_world.py) ----------------
+AgeMethods = Annotated[list[AgeMethod], Field(min_length=1)]
+
+
+class MinimumAgeRule(RuleBase):
+    kind: Literal["minimum_age"]
+    age: int = Field(ge=0, le=150)
+    methods: AgeMethods | None = None
+
+
+class AgeAssuranceRule(RuleBase):
+    kind: Literal["require_age_assurance"]
+    methods: AgeMethods | None = None
+    at_least: int | None = Field(default=None, ge=0, le=150)
+
+
+class AppConsentRule(RuleBase):
+    kind: Literal["require_app_consent"]
+
+
+class GuardianLinkRule(RuleBase):
+    kind: Literal["require_guardian_link"]
+
+
+class WeeklyBudgetRule(RuleBase):
+    kind: Literal["weekly_budget"]
+    limit: Duration
 
 
 def _kind_models(base: type[RuleBase]) -> list[type[RuleBase]]:

@@ -56,6 +56,9 @@ def test_scenario(engine: youthmode.Engine, case: dict[str, Any]) -> None:
         assert decision.band == expect["band"]
     if "obligations" in expect:
         assert [o.type for o in decision.obligations] == expect["obligations"]
+    if "remedies" in expect:
+        got = [r.model_dump(mode="json", exclude_none=True) for r in decision.remedies]
+        assert got == expect["remedies"]
     if decision.allowed:
         assert decision.next_allowed_at is None
     else:

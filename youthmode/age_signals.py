@@ -40,6 +40,11 @@ MAX_SOURCE_LENGTH = 64
 OPEN_RANGE_THROUGH = 18
 
 
+def ordered_methods(methods: frozenset[str] | None) -> tuple[str, ...] | None:
+    """A set of methods in the order of `METHODS` (weakest first), as answers list them."""
+    return None if methods is None else tuple(m for m in METHODS if m in methods)
+
+
 @dataclass(frozen=True, slots=True)
 class AgeSignal:
     source: str

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from youthmode.age_signals import ordered_methods
 from youthmode.facts import Moment, RequestFacts, age_on
 from youthmode.lines import Lines, accepted_methods
 from youthmode.model import (
@@ -194,9 +195,9 @@ def _verify_age(lines: Lines, denials: Sequence[list[CompiledRule]]) -> dict[str
     if verdicts[ages[0]] or not allowed_ages:
         return None
     proof: dict[str, Any] = {"type": "verify_age", "at_least": allowed_ages[0]}
-    methods = accepted_methods(lines.requested.policy)
+    methods = ordered_methods(accepted_methods(lines.requested.policy))
     if methods is not None:
-        proof["methods"] = sorted(methods)
+        proof["methods"] = list(methods)
     return proof
 
 

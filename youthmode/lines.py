@@ -96,7 +96,7 @@ def pack_ages(policy: CompiledPolicy, facts: RequestFacts, at: datetime) -> Pack
         return PackAges(policy, (unknown,), resolution)
     if found.method == "operator" and own is not None and found.source == own.source:
         return PackAges(policy, (facts,), resolution)  # the exact age won: as given
-    ages = tuple(with_age(facts, age) for age in found.ages())
+    ages = tuple(with_age(facts, age, found.method) for age in found.ages())
     return PackAges(policy, ages, resolution)
 
 

@@ -16,12 +16,14 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
+from youthmode.age_signals import ordered_methods
 from youthmode.calendar import Calendar
 from youthmode.facts import Day
 from youthmode.policies import kinds, schema
 from youthmode.policies import rules as compiled
 from youthmode.policies.in_force import enforced, rule_dates
 from youthmode.policies.resolve import ResolvedPolicy, RuleSource
+from youthmode.policies.rules_world import with_policy_methods
 from youthmode.policies.validate import ALL, UNKNOWN_BAND, expand_actions
 
 MEMO_LIMIT = 4096
@@ -139,7 +141,10 @@ def compile_policy(policy: ResolvedPolicy) -> CompiledPolicy:
         )
         for name, spec in policy.actions.items()
     }
-    rules = tuple(_compile_rule(item, policy, band_ids) for item in policy.rules)
+    rules = with_policy_methods(
+        tuple(_compile_rule(item, policy, band_ids) for item in policy.rules),
+        ordered_methods(policy.age_methods),
+    )
     plans = {(action, band): _plan(rules, action, band) for action in actions for band in band_ids}
     return CompiledPolicy(
         id=policy.id,

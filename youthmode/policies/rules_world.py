@@ -23,17 +23,23 @@ ASSURANCE_REQUIRED = "age_assurance_required"
 CONSENT_REVOKED = "consent_revoked"
 
 
+def method_of(r: RequestFacts) -> str:
+    """How the age was established: the signal's method, else `operator` (subject.age or
+    subject.birthdate, which the caller vouches for: CONTRACT section 6)."""
+    return r.age_method or "operator"
+
+
 def _assured(m: Moment, r: RequestFacts, methods: tuple[str, ...] | None) -> bool:
     """An age is known and, when ``methods`` are given, rests on one of them."""
-    return m.age is not None and (methods is None or r.age_method in methods)
+    return m.age is not None and (methods is None or method_of(r) in methods)
 
 
 def _assurance_text(m: Moment, r: RequestFacts, methods: tuple[str, ...] | None) -> str:
     if m.age is None:
         return "age unknown"
-    if methods is not None and r.age_method not in methods:
-        return f"age {m.age} rests on `{r.age_method}`, not one of {', '.join(methods)}"
-    return f"age {m.age}" + (f" ({r.age_method})" if r.age_method else "")
+    if methods is not None and method_of(r) not in methods:
+        return f"age {m.age} rests on `{method_of(r)}`, not one of {', '.join(methods)}"
+    return f"age {m.age} ({method_of(r)})"
 
 
 @dataclass(frozen=True, slots=True)

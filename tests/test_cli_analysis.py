@@ -317,7 +317,8 @@ def test_floor_passes_a_tightening_pack(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_floor_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["floor", str(CONFIGS), "--baseline-path", str(CONFIGS)]) == 2
+    baseline = str(CONFIGS / "cn-baseline.toml")
+    assert main(["floor", baseline, "--baseline-path", baseline]) == 2
     assert "defines no policy other than the baseline" in capsys.readouterr().err
     path = pack(tmp_path, "cn-x", "")
     assert main(["floor", str(path), "--baseline", "nope", "--baseline-path", str(CONFIGS)]) == 2

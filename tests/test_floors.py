@@ -94,8 +94,9 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> youthmode.Engine:
     return youthmode.Engine.from_path(folder, default_policy="acme")
 
 
-def ask(where: str | None, action: str = "app.use", at: str = "2026-11-24T22:30:00+08:00",
-        **more: Any) -> dict[str, Any]:
+def ask(
+    where: str | None, action: str = "app.use", at: str = "2026-11-24T22:30:00+08:00", **more: Any
+) -> dict[str, Any]:
     subject: dict[str, Any] = {"age": 12, "verified": True}
     if where is not None:
         subject["jurisdiction"] = where

@@ -255,7 +255,7 @@ def compiled_rules(tmp_path: Path, rules: str) -> dict[str, Any]:
         (16, "operator", None),
         (16, "self_declared", "age_assurance_required"),  # old enough, but not so shown
         (15, "self_declared", "age_assurance_required"),
-        (16, None, "age_assurance_required"),  # no method known
+        (16, None, None),  # subject.age: the operator vouches for it (CONTRACT section 6)
         (None, None, "age_assurance_required"),
     ],
 )

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from youthmode import Engine
-from youthmode.authoring.checking import run_check
+from youthmode.cli.check import run_check
 from youthmode.policies import check_policies, load_policies
 from youthmode.policies.in_force import meta_warnings
 

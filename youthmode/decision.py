@@ -8,13 +8,10 @@ the redacted copies the API answers to keys that may not see the ledger's figure
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from youthmode.age_signals import ordered_methods
 from youthmode.facts import Moment, RequestFacts, age_on
-from youthmode.lines import Lines, accepted_methods
 from youthmode.model import (
     Decision,
     Facts,
@@ -53,7 +50,7 @@ def combine(
     if not denials:
         due = active.obligations_on(now.date)
         if due:
-            obligations = _obligations(due, now, at, remaining)
+            obligations = obligations_due(due, now, at, remaining)
     else:
         if next_allowed is not None:
             next_at = datetime.fromtimestamp(next_allowed, policy.zone)
@@ -71,134 +68,10 @@ def combine(
             "remaining_seconds": remaining,
             "valid_until": at + timedelta(seconds=remaining) if remaining is not None else None,
             "next_allowed_at": next_at,
-            "facts": _facts(policy, facts, now, at, [r.code for r in active.waived]),
+            "facts": facts_of(policy, facts, now, at, [r.code for r in active.waived]),
             "policy": policy_ref(policy),
         },
     )
-
-
-def combine_lines(
-    lines: Lines,
-    moments: Sequence[Moment],
-    denials: Sequence[list[CompiledRule]],
-    decision_id: str,
-    *,
-    remaining: int | None,
-    next_allowed: int | None,
-) -> Decision:
-    """The Decision for several lines (an age range, floors): the most protective answer,
-    reasons and obligations united in the lines' order (CONTRACT section 6)."""
-    first, m0 = lines.timelines[0], moments[0]
-    policy, at = first.policy, first.at
-    denied = _unique_rules(rule for found in denials for rule in found)
-    obligations: list[Obligation] = []
-    remedies: list[Remedy] = []
-    next_at = None
-    if not denied:
-        seen: set[tuple[str, str | None]] = set()
-        for line, m in zip(lines.timelines, moments, strict=True):
-            for due in _obligations(line.active(m.band).obligations, m, at, remaining):
-                if (due.type, due.rule) not in seen:
-                    seen.add((due.type, due.rule))
-                    obligations.append(due)
-    else:
-        if next_allowed is not None:
-            next_at = datetime.fromtimestamp(next_allowed, policy.zone)
-        remedies = _line_remedies(lines, denials, next_at)
-    waived = [r.code for r in first.active(m0.band).waived]
-    facts = _facts(policy, first.req, m0, at, waived)
-    _world_facts(facts, lines)
-    return trusted(
-        Decision,
-        {
-            "decision_id": decision_id,
-            "effect": "deny" if denied else "allow",
-            "allowed": not denied,
-            "band": m0.band,
-            "reasons": [reason_of(r) for r in denied],
-            "obligations": obligations,
-            "remedies": remedies,
-            "remaining_seconds": remaining,
-            "valid_until": at + timedelta(seconds=remaining) if remaining is not None else None,
-            "next_allowed_at": next_at,
-            "facts": facts,
-            "policy": policy_ref(policy),
-            "policies": [policy_ref(p.policy) for p in lines.packs]
-            if len(lines.packs) > 1
-            else None,
-        },
-    )
-
-
-def _unique_rules(rules: Iterable[CompiledRule]) -> list[CompiledRule]:
-    seen: set[str] = set()
-    out = []
-    for rule in rules:
-        if rule.ref not in seen:
-            seen.add(rule.ref)
-            out.append(rule)
-    return out
-
-
-def _world_facts(facts: Facts, lines: Lines) -> None:
-    """What the requested pack made of the subject's age signals and jurisdiction."""
-    pack = lines.requested
-    found = pack.age_range
-    if found is not None:
-        facts.age_range = found.to_dict()
-        if not found.exact:
-            facts.age = None
-    if pack.resolution is not None and pack.resolution.ignored:
-        facts.ignored_signals = [
-            {"source": s.source, "method": s.method} for s in pack.resolution.ignored
-        ]
-    facts.jurisdiction = pack.facts[0].jurisdiction
-
-
-def _line_remedies(
-    lines: Lines, denials: Sequence[list[CompiledRule]], next_at: datetime | None
-) -> list[Remedy]:
-    out: list[dict[str, Any]] = []
-    for line, found in zip(lines.timelines, denials, strict=True):
-        for rule in found:
-            remedy = kind_of(rule).remedy(rule, line.req)
-            if remedy is not None and remedy not in out:
-                out.append(remedy)
-    proof = _verify_age(lines, denials)
-    if proof is not None and proof not in out:
-        out.insert(0, proof)
-    if next_at is not None:
-        out.append({"type": "wait", "until": next_at})
-    return [trusted(Remedy, r) for r in out]
-
-
-def _verify_age(lines: Lines, denials: Sequence[list[CompiledRule]]) -> dict[str, Any] | None:
-    """`verify_age` when the youngest ages of a range are denied and an older one is not: the
-    least such age (CONTRACT section 6)."""
-    verdicts: dict[int, bool] = {}  # age -> allowed by every line that decides it
-    every_age: list[bool] = []  # lines that decide whatever the age (one line for the pack)
-    index = 0
-    for pack in lines.packs:
-        ranged = len(pack.facts) > 1
-        for facts in pack.facts:
-            allowed = not denials[index]
-            index += 1
-            if ranged and facts.declared_age is not None:
-                age = facts.declared_age
-                verdicts[age] = verdicts.get(age, True) and allowed
-            else:
-                every_age.append(allowed)
-    if not verdicts or not all(every_age):
-        return None
-    ages = sorted(verdicts)
-    allowed_ages = [age for age in ages if verdicts[age]]
-    if verdicts[ages[0]] or not allowed_ages:
-        return None
-    proof: dict[str, Any] = {"type": "verify_age", "at_least": allowed_ages[0]}
-    methods = ordered_methods(accepted_methods(lines.requested.policy))
-    if methods is not None:
-        proof["methods"] = list(methods)
-    return proof
 
 
 def reason_of(rule: CompiledRule) -> Reason:
@@ -241,7 +114,7 @@ def _shared(key: tuple[str, ...], value: Model) -> Model:
     return value
 
 
-def _obligations(
+def obligations_due(
     rules: tuple[CompiledRule, ...], m: Moment, at: datetime, remaining: int | None
 ) -> list[Obligation]:
     out = []
@@ -280,7 +153,7 @@ def _remedies(
     return [trusted(Remedy, r) for r in unique]
 
 
-def _facts(
+def facts_of(
     policy: CompiledPolicy, req: RequestFacts, m: Moment, at: datetime, waived: list[str]
 ) -> Facts:
     spending = policy.actions[req.action].requires_amount
@@ -293,17 +166,19 @@ def _facts(
         "verified": req.verified,
         "today_seconds": req.today_seconds,
         "session_seconds": req.session_seconds,
+        "app_today_seconds": req.app_today_seconds or None,
+        "week_seconds": req.week_seconds or None,
         "day_spent": req.day_spent if spending else None,
         "month_spent": req.month_spent if spending else None,
         "amount": req.amount,
         "category": req.category,
         "waived": waived or None,
-        "guardian": _guardian_facts(req) if m.band in policy.protected_bands else None,
+        "guardian": _guardianfacts(req) if m.band in policy.protected_bands else None,
     }
     return trusted(Facts, values)
 
 
-def _guardian_facts(req: RequestFacts) -> dict[str, Any] | None:
+def _guardianfacts(req: RequestFacts) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
     if req.guardian_daily_limit is not None:
         out["daily_limit_seconds"] = req.guardian_daily_limit
@@ -316,6 +191,10 @@ def _guardian_facts(req: RequestFacts) -> dict[str, Any] | None:
         out["exempt_apps"] = sorted(req.exempt_apps)
     if req.consents:
         out["consents"] = sorted(req.consents)
+    if req.app_consent is not None:
+        out["app_consent"] = req.app_consent
+    if req.linked:
+        out["linked"] = True
     return out or None
 
 
@@ -373,7 +252,14 @@ def trace_rules(policy: CompiledPolicy, line: Timeline, m: Moment) -> list[RuleT
 # What a decision's facts tell that a `decide` key may not see (docs/api.md "Scopes and
 # redaction"): the ledger's usage figures, and the subject's stored guardian settings.
 WITHHELD_FACTS = {
-    "usage": ("today_seconds", "session_seconds", "day_spent", "month_spent"),
+    "usage": (
+        "today_seconds",
+        "session_seconds",
+        "day_spent",
+        "month_spent",
+        "app_today_seconds",
+        "week_seconds",
+    ),
     "guardian": ("guardian", "waived"),
 }
 USAGE_KINDS = withheld_kinds("usage")

@@ -21,11 +21,11 @@ from youthmode.decision import (
     ENGINE_ERROR,
     STORE_UNAVAILABLE,
     combine,
-    combine_lines,
     fail_closed,
     fails_closed,
     trace_rules,
 )
+from youthmode.decision_joint import combine_lines
 from youthmode.joint import JointTimeline
 from youthmode.lines import Lines, accepted_methods, lines_for
 from youthmode.model import Decision, DecisionRequest, Explanation, RuleTrace

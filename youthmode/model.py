@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal, TypeVar, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -24,6 +24,8 @@ from pydantic_core import PydanticCustomError
 
 from youthmode import age_signals, jurisdictions, units
 from youthmode.errors import RequestProblem, did_you_mean
+from youthmode.trusted import Model as Model  # response models built from the engine's values
+from youthmode.trusted import trusted as trusted
 from youthmode.units import UnitError, check_amount, parse_time_of_day
 
 # -- the limits of a decision request ------------------------------------------------------
@@ -356,6 +358,8 @@ class Facts(BaseModel):
     verified: bool
     today_seconds: int | None = sparse("metered use counted today before this request")
     session_seconds: int | None = sparse("current session length")
+    app_today_seconds: int | None = sparse("today's use of `resource.app` (when not 0)")
+    week_seconds: int | None = sparse("this ISO week's use (when not 0)")
     day_spent: Decimal | None = sparse("spent today on this kind of spending")
     month_spent: Decimal | None = sparse("spent this month on this kind of spending")
     amount: Decimal | None = sparse("this transaction's amount")
@@ -421,37 +425,3 @@ class RuleTrace(BaseModel):
 class Explanation(BaseModel):
     decision: Decision
     trace: list[RuleTrace]
-
-
-Model = TypeVar("Model", bound=BaseModel)
-_TEMPLATES: dict[type[BaseModel], dict[str, Any]] = {}
-_REQUIRED = object()  # stands for a required value the caller forgot: it cannot serialise
-_set = object.__setattr__
-
-
-def trusted(cls: type[Model], values: dict[str, Any]) -> Model:
-    """A response model built from values the engine made itself, without validating them.
-
-    Validation is for what comes in; the engine's own values already have the declared
-    types, and checking them again costs more than deciding. `model_construct` would skip it
-    too but is slower still (it walks every field in Python). What this sets is what
-    `model_construct` sets, in declaration order (pydantic writes JSON in `__dict__` order).
-    tests/test_engine.py checks that decisions validate back to themselves, so a wrongly
-    typed or missing value cannot hide here.
-    """
-    template = _TEMPLATES.get(cls)
-    if template is None:
-        if any(f.default_factory is not None for f in cls.model_fields.values()):
-            raise TypeError(f"{cls.__name__} has default factories; validate it instead")
-        template = _TEMPLATES[cls] = {
-            name: _REQUIRED if field.is_required() else field.default
-            for name, field in cls.model_fields.items()
-        }
-    fields = template.copy()
-    fields.update(values)  # an update keeps each key where the template put it
-    obj = cls.__new__(cls)
-    _set(obj, "__dict__", fields)
-    _set(obj, "__pydantic_fields_set__", set(values))
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
-    return obj

@@ -113,3 +113,78 @@ def test_bad_values_are_400s_naming_the_field(
     assert response.status_code == 400, response.get_json()
     problems = response.get_json()["errors"]
     assert problems[0]["loc"] == loc, problems
+
+
+@pytest.fixture
+def world_client(tmp_path: Path) -> FlaskClient:
+    folder = tmp_path / "world"
+    folder.mkdir()
+    for pack in CONFIGS.glob("*.toml"):
+        if not pack.name.endswith("_test.toml"):
+            shutil.copy(pack, folder)
+    shutil.copy(CONFIGS / "examples" / "acme-global.toml", folder)
+    config = ServerConfig(
+        policies=str(folder),
+        state_dir=str(tmp_path / "state"),
+        decision_log="off",
+        store=f"sqlite:///{tmp_path}/ledger.db",
+    )
+    return create_app(config).test_client()
+
+
+def test_floors_and_the_new_response_fields_over_http(world_client: FlaskClient) -> None:
+    body: dict[str, Any] = {
+        "policy": "acme-global",
+        "subject": {"age": 12, "verified": True, "jurisdiction": "vn"},
+        "action": "game.play",
+        "at": "2026-12-01T10:00:00+07:00",
+        "usage": {"today_seconds": 9000, "app_today_seconds": 3600, "week_seconds": 20000},
+        "resource": {"app": "com.acme.racer"},
+    }
+    answer = world_client.post("/v1/decisions", json=body).get_json()
+    assert [r["code"] for r in answer["reasons"]] == ["app_daily_limit"]
+    reason = answer["reasons"][0]
+    assert reason["rule"].startswith("vn-decree-147/")
+    assert reason["messages"]["vi"]  # the pack's own language, besides zh-CN and en
+    assert [p["id"] for p in answer["policies"]] == ["acme-global", "vn-decree-147"]
+    assert all(p["digest"].startswith("sha256:") for p in answer["policies"])
+    facts = answer["facts"]
+    assert (facts["jurisdiction"], facts["app_today_seconds"], facts["week_seconds"]) == (
+        "VN",
+        3600,
+        20000,
+    )
+
+
+def test_consent_and_age_assurance_over_http(world_client: FlaskClient) -> None:
+    body: dict[str, Any] = {
+        "policy": "acme-global",
+        "subject": {"id": "kid-tx", "jurisdiction": "US-TX", "age_signals": [
+            {"source": "google_play_age_signals", "lower": 13, "upper": 15,
+             "method": "guardian_declared"}]},
+        "action": "app.use",
+        "at": "2026-12-01T10:00:00-06:00",
+        "guardian": {"app_consent": "revoked", "linked": True},
+    }  # fmt: skip
+    answer = world_client.post("/v1/decisions", json=body).get_json()
+    assert [r["code"] for r in answer["reasons"]] == ["consent_revoked"]
+    assert answer["facts"]["guardian"]["app_consent"] == "revoked"
+    assert answer["facts"]["guardian"]["linked"] is True
+    australia = {
+        "policy": "acme-global",
+        "subject": {"jurisdiction": "AU"},
+        "action": "app.use",
+        "at": "2026-12-01T10:00:00+11:00",
+    }
+    answer = world_client.post("/v1/decisions", json=australia).get_json()
+    assert [r["code"] for r in answer["reasons"]] == ["age_assurance_required"]
+    assert answer["remedies"][0]["type"] == "verify_age"
+    assert answer["remedies"][0]["at_least"] == 16
+    assert "self_declared" not in answer["remedies"][0]["methods"]
+
+
+def test_the_openapi_document_has_the_new_fields(world_client: FlaskClient) -> None:
+    text = json.dumps(world_client.get("/openapi.json").get_json())
+    for name in ("age_signals", "jurisdiction", "app_consent", "linked", "app_today_seconds",
+                 "week_seconds", "age_range", "ignored_signals", "at_least", "policies"):
+        assert f'"{name}"' in text, name

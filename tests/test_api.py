@@ -494,11 +494,13 @@ class TestScopes:
         }
         assert full["facts"]["waived"] == ["curfew"] and "redacted" not in full["facts"]
         bare = self.decide(client, headers["decide"])
-        for name in ("today_seconds", "session_seconds", "guardian", "waived"):
+        assert full["facts"]["week_seconds"] == 2400  # the ledger fills the week's use too
+        for name in ("today_seconds", "session_seconds", "week_seconds", "guardian", "waived"):
             assert name not in bare["facts"], name
         assert bare["facts"]["redacted"] == [
             "today_seconds",
             "session_seconds",
+            "week_seconds",
             "guardian",
             "waived",
         ]
@@ -509,7 +511,7 @@ class TestScopes:
         assert usage["today_seconds"] == 2400 and usage["redacted"] == ["guardian", "waived"]
         guardian = self.decide(client, headers["decide+guardian"])["facts"]
         assert guardian["guardian"]["extra_seconds"] == 900 and "today_seconds" not in guardian
-        assert guardian["redacted"] == ["today_seconds", "session_seconds"]
+        assert guardian["redacted"] == ["today_seconds", "session_seconds", "week_seconds"]
 
     def test_usage_the_caller_sent_is_its_own(
         self, keyed: tuple[FlaskClient, dict[str, dict[str, str]]]

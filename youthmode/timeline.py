@@ -203,9 +203,9 @@ class Timeline:
         self._age: int | None = None
         self._denied_at: Moment | None = None
         self._denied: list[CompiledRule] = []
-        # The local date of the next Monday: the week's use resets there.
-        self._week_end = self.start_date + timedelta(days=7 - self.start_date.weekday())
         self._world = counts_world(policy)
+        if self._world:  # the local date of the next Monday: the week's use resets there
+            self._week_end = self.start_date + timedelta(days=7 - self.start_date.weekday())
 
     def active(self, band: str) -> Active:
         found = self._active.get(band)

@@ -25,6 +25,20 @@ class AnalysisError(ValueError):
     """A diff or floor that cannot be run as asked; the message names the fix."""
 
 
+def refuse_floors(policies: Sequence[CompiledPolicy], command: str) -> None:
+    """Raise AnalysisError for a policy with jurisdiction floors: the domain does not yet decide
+    a subject's floor packs (issue 12), and leaving them out would show regions the engine never
+    decides so. Refused rather than compared without them."""
+    for p in policies:
+        if p.floors:
+            named = "; ".join(f"{k} = {', '.join(v)}" for k, v in sorted(p.floors.items()))
+            raise AnalysisError(
+                f"policy `{p.id}` has jurisdiction floors ({named}): `youthmode {command}` "
+                "does not decide floors yet (issue 12) and will not compare it without them; "
+                "compare the policy without `floors`, or each floor pack on its own"
+            )
+
+
 # -- comparing -------------------------------------------------------------------------------
 @dataclass
 class Comparison:
@@ -133,6 +147,7 @@ def diff(
     total = 0
     for old_id, new_id in pairs:
         a, b = old.policies[old_id], new.policies[new_id]
+        refuse_floors((a, b), "diff")
         common = sorted(set(a.actions) & set(b.actions))
         plan.append((a, b, common))
         total += len(common) * (len({*(x[1] for x in a.bands), *(x[1] for x in b.bands)}) + 1)
@@ -177,7 +192,9 @@ def default_baseline(loaded: LoadedSet) -> str | None:
 def floor(
     baseline: CompiledPolicy, packs: Sequence[CompiledPolicy], engine: Engine, years: list[int]
 ) -> FloorResult:
-    """Every region where a pack allows what ``baseline`` denies, for each pack."""
+    """Every region where a pack allows what ``baseline`` denies, for each pack (raises
+    AnalysisError for a policy with floors)."""
+    refuse_floors((baseline, *packs), "floor")
     actions = sorted(baseline.actions)
     ages = {x[1] for x in baseline.bands}
     total = sum(len(actions) * (len(ages | {x[1] for x in p.bands}) + 1) for p in packs)

@@ -181,6 +181,11 @@ class Domain:
             for plan in plans
         ]
         budgets = [plan.budgets if plan is not None else () for plan in plans]
+        # rules in force only between dates: a class never mixes dates they bind and not
+        dated = [
+            [r for r in (*plan.rules, *plan.obligations) if r.dated] if plan is not None else []
+            for plan in plans
+        ]
         probe = _PROBE
         classes: dict[tuple[Any, ...], TimeClass] = {}
         for day in self.days:
@@ -190,8 +195,11 @@ class Domain:
                     (
                         tuple(r.denies(m, probe) for r in windows),
                         tuple(b.limit_on(m.day_type) for b in buds),
+                        tuple(r.in_force_on(m.date) for r in binding),
                     )
-                    for m, windows, buds in zip(moments, timed, budgets, strict=True)
+                    for m, windows, buds, binding in zip(
+                        moments, timed, budgets, dated, strict=True
+                    )
                 )
                 found = classes.get(key)
                 if found is None:
@@ -342,10 +350,14 @@ class Domain:
 
 
 def _signature(active: Active, m: Moment, req: RequestFacts, obligations: bool) -> Signature:
-    codes = tuple(r.denied(m, req).code for r in active.rules if r.denies(m, req))
+    """As the engine decides at ``m``: rules carrying dates only on the dates they bind."""
+    rules = active.rules
+    if active.dated:
+        rules = tuple(r for r in rules if not r.dated or r.in_force_on(m.date))
+    codes = tuple(r.denied(m, req).code for r in rules if r.denies(m, req))
     if codes or not obligations:
         return (not codes, codes, ())
-    reminders = dims.reading(active.obligations, "session", RestReminderRule)
+    reminders = dims.reading(active.obligations_on(m.date), "session", RestReminderRule)
     due = tuple(r.code for r in reminders if r.due(m))
     return (True, (), due)
 

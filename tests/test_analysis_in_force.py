@@ -139,3 +139,40 @@ def test_floors_are_refused_loudly(tmp_path: Path, capsys: pytest.CaptureFixture
     loaded = load_set([folder], [CONFIGS])
     with pytest.raises(AnalysisError, match="acme-global"):
         diff(loaded, loaded, years=[2026])
+
+
+def test_a_rule_not_in_force_by_status_is_never_compared(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    enjoined = variant(tmp_path, "enjoined", WINDOW, WINDOW + '\nstatus = "enjoined"')
+    policy = load_set([enjoined]).policies["cn-baseline"]
+    assert in_force_boundaries([policy]) == []
+    code, report = run_json(capsys, "diff", str(BASELINE), str(enjoined), "--year", "2026")
+    assert code == 1
+    regions = report["comparisons"][0]["regions"]
+    assert regions and all(r["new"]["effect"] == "allow" and r["confirmed"] for r in regions)
+
+
+def test_a_pack_in_force_from_a_date_in_its_own_zone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """us-tx-sb2420 binds from 2026-05-28 (Chicago): the same pack without the date differs
+    only before it, and every region's example is confirmed by the engine."""
+    text = (CONFIGS / "us-tx-sb2420.toml").read_text(encoding="utf-8")
+    line = 'in_force = { from = "2026-05-28" }\n'
+    assert text.count(line) == 1
+    folder = tmp_path / "undated"
+    folder.mkdir()
+    (folder / "us-tx-sb2420.toml").write_text(text.replace(line, ""), encoding="utf-8")
+    old = CONFIGS / "us-tx-sb2420.toml"
+    code, report = run_json(capsys, "diff", str(old), str(folder), "--year", "2026")
+    assert code == 1
+    regions = report["comparisons"][0]["regions"]
+    assert regions
+    for region in regions:
+        assert region["confirmed"] is True
+        assert region["old"]["effect"] == "allow" and region["new"]["effect"] == "deny"
+        assert all(d < "2026-05-28" for w in region["when"] for d in w["dates"])
+        assert "until 2026-05-28" in json.dumps(region["when"])
+    code, _ = run_json(capsys, "diff", str(old), str(folder), "--year", "2027")
+    assert code == 0

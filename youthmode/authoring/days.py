@@ -12,9 +12,11 @@ from datetime import date, timedelta
 
 from youthmode.calendar import DAY_TYPES, WEEKDAYS
 from youthmode.policies import CompiledPolicy
+from youthmode.policies.in_force import enforced
 from youthmode.units import format_time_of_day
 
 DayKey = tuple[int, str, str]  # weekday, day type, previous day's type
+Period = tuple[date | None, date | None]  # rules in force: [from, until), None = open
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +29,7 @@ class DayKind:
     count: int  # how many dates of the chosen years are of this kind
     # the period of rules in force the dates fall in: [from, until), None = open; both None
     # when no rule compared carries dates
-    period: tuple[date | None, date | None] = (None, None)
+    period: Period = (None, None)
 
     @property
     def weekday(self) -> str:
@@ -57,11 +59,13 @@ class DayKind:
 
 
 def in_force_boundaries(policies: Iterable[CompiledPolicy]) -> list[date]:
-    """Every date on which a rule of ``policies`` takes or loses effect (local dates)."""
+    """Every date on which a rule of ``policies`` takes or loses effect (local dates); rules
+    whose status is not `in_force` are never enforced and have none."""
     found: set[date] = set()
     for p in policies:
         for r in p.rules:
-            found.update(d for d in (r.in_force_from, r.in_force_until) if d is not None)
+            if enforced(r):
+                found.update(d for d in (r.in_force_from, r.in_force_until) if d is not None)
     return sorted(found)
 
 

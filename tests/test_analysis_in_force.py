@@ -1,6 +1,6 @@
 """`youthmode diff` and `youthmode floor` and rules in force (CONTRACT section 6): a dated rule
-is evaluated as in force on exactly the dates it binds; a policy with jurisdiction floors is
-refused (exit 2) until the domain decides floors (issue 12)."""
+is evaluated as in force on exactly the dates it binds (jurisdiction floors:
+tests/test_analysis_floors.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 import youthmode
-from youthmode.authoring.analysis import AnalysisError, diff
 from youthmode.authoring.days import day_kinds, in_force_boundaries
 from youthmode.authoring.domain import Domain, load_set
 from youthmode.cli import main
@@ -122,23 +121,6 @@ def test_fast_evaluation_agrees_with_the_engine_on_dated_rules(tmp_path: Path) -
             assert (decision.allowed, tuple(decision.reason_codes)) == sig[:2], hit.labels()
         months.add(hit.time_class.at.month)
     assert min(months) < 7 and max(months) >= 10
-
-
-def test_floors_are_refused_loudly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    folder = tmp_path / "app"
-    folder.mkdir()
-    app = (CONFIGS / "examples" / "acme-global.toml").read_text(encoding="utf-8")
-    (folder / "acme-global.toml").write_text(app, encoding="utf-8")
-    for command in (
-        ["diff", str(folder), str(folder), "--policies", str(CONFIGS)],
-        ["floor", str(folder), "--baseline-path", str(CONFIGS), "--baseline", "cn-baseline"],
-    ):
-        assert main([*command, "--year", "2026"]) == 2
-        err = capsys.readouterr().err
-        assert "jurisdiction floors" in err and "VN = vn-decree-147" in err
-    loaded = load_set([folder], [CONFIGS])
-    with pytest.raises(AnalysisError, match="acme-global"):
-        diff(loaded, loaded, years=[2026])
 
 
 def test_a_rule_not_in_force_by_status_is_never_compared(

@@ -11,7 +11,7 @@ and JSON forms are in `analysis_report.py`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from youthmode.authoring.domain import Domain, LoadedSet, Signature
@@ -25,18 +25,41 @@ class AnalysisError(ValueError):
     """A diff or floor that cannot be run as asked; the message names the fix."""
 
 
-def refuse_floors(policies: Sequence[CompiledPolicy], command: str) -> None:
-    """Raise AnalysisError for a policy with jurisdiction floors: the domain does not yet decide
-    a subject's floor packs (issue 12), and leaving them out would show regions the engine never
-    decides so. Refused rather than compared without them."""
-    for p in policies:
-        if p.floors:
-            named = "; ".join(f"{k} = {', '.join(v)}" for k, v in sorted(p.floors.items()))
-            raise AnalysisError(
-                f"policy `{p.id}` has jurisdiction floors ({named}): `youthmode {command}` "
-                "does not decide floors yet (issue 12) and will not compare it without them; "
-                "compare the policy without `floors`, or each floor pack on its own"
-            )
+def floor_problems(policy: CompiledPolicy, lookup: Mapping[str, CompiledPolicy]) -> list[str]:
+    """Why the domain cannot decide ``policy``'s floors as the engine does (floors.py): a floor
+    pack not loaded, in another time zone, or capping money in another currency."""
+    problems = []
+    for key, pack_ids in sorted(policy.floors.items()):
+        for pack_id in pack_ids:
+            pack = lookup.get(pack_id)
+            where = f"floor pack `{pack_id}` (for {key}) of `{policy.id}`"
+            if pack is None:
+                problems.append(f"{where} is not loaded: load it with --policies")
+            elif pack.timezone != policy.timezone:
+                problems.append(
+                    f"{where} is in {pack.timezone}, the policy in {policy.timezone}: floors "
+                    "are compared only for packs in the policy's own time zone (issue 12)"
+                )
+            elif pack.currency != policy.currency and any(
+                r.kind == "spending_cap" for r in pack.rules
+            ):
+                problems.append(
+                    f"{where} caps money in {pack.currency}, the policy counts {policy.currency}"
+                )
+    return problems
+
+
+def check_floors(
+    policies: Sequence[CompiledPolicy], lookups: Sequence[Mapping[str, CompiledPolicy]]
+) -> None:
+    """Raise AnalysisError naming every floor the domain cannot decide as the engine does."""
+    problems = [
+        x for p, lookup in zip(policies, lookups, strict=True) for x in floor_problems(p, lookup)
+    ]
+    if problems:
+        raise AnalysisError(
+            "cannot compare jurisdiction floors exactly: " + "; ".join(dict.fromkeys(problems))
+        )
 
 
 # -- comparing -------------------------------------------------------------------------------
@@ -63,11 +86,15 @@ def compare(
     primary: Callable[[Sequence[Signature]], bool],
     obligations: bool,
     progress: Progress,
+    floors: Sequence[Mapping[str, CompiledPolicy]] | None = None,
 ) -> Comparison:
     """Decide every point of the domain with both policies; the points ``keep`` selects become
-    regions, those ``primary`` selects first (`regions`), the rest in `others`."""
+    regions, those ``primary`` selects first (`regions`), the rest in `others`. ``floors``: per
+    policy, where its floor packs are looked up (checked with `check_floors`)."""
     started = time.perf_counter()
-    domain = Domain(pair, years=years, actions=actions, obligations=obligations)
+    if floors is not None:
+        check_floors(pair, floors)
+    domain = Domain(pair, years=years, actions=actions, obligations=obligations, floors=floors)
     hits = list(domain.run(keep, on_unit=lambda u: progress.advance(detail=u.action)))
 
     def tick() -> None:
@@ -147,7 +174,6 @@ def diff(
     total = 0
     for old_id, new_id in pairs:
         a, b = old.policies[old_id], new.policies[new_id]
-        refuse_floors((a, b), "diff")
         common = sorted(set(a.actions) & set(b.actions))
         plan.append((a, b, common))
         total += len(common) * (len({*(x[1] for x in a.bands), *(x[1] for x in b.bands)}) + 1)
@@ -163,6 +189,7 @@ def diff(
                 primary=(lambda s: s[0] != s[1]) if reasons else (lambda s: s[0][0] != s[1][0]),
                 obligations=reasons,
                 progress=progress,
+                floors=(old.policies, new.policies),
             )
             results.append(result)
     elapsed = time.perf_counter() - started
@@ -193,8 +220,7 @@ def floor(
     baseline: CompiledPolicy, packs: Sequence[CompiledPolicy], engine: Engine, years: list[int]
 ) -> FloorResult:
     """Every region where a pack allows what ``baseline`` denies, for each pack (raises
-    AnalysisError for a policy with floors)."""
-    refuse_floors((baseline, *packs), "floor")
+    AnalysisError for floors the domain cannot decide exactly)."""
     actions = sorted(baseline.actions)
     ages = {x[1] for x in baseline.bands}
     total = sum(len(actions) * (len(ages | {x[1] for x in p.bands}) + 1) for p in packs)
@@ -211,6 +237,7 @@ def floor(
                     primary=lambda s: True,
                     obligations=False,
                     progress=progress,
+                    floors=(engine.policies, engine.policies),
                 )
             )
     return FloorResult(results, years)

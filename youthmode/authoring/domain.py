@@ -36,13 +36,14 @@ all of them.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
 from youthmode.authoring import dimensions as dims
 from youthmode.authoring.days import DayKey, DayKind, day_kinds, describe_when, format_span
+from youthmode.authoring.floors import Floors, Outcome, joint
 from youthmode.authoring.loading import LoadedSet, load_set
 from youthmode.authoring.points import (
     MISSING,
@@ -53,7 +54,7 @@ from youthmode.authoring.points import (
     Unit,
     candidate_labels,
 )
-from youthmode.facts import Moment, RequestFacts
+from youthmode.facts import Moment, RequestFacts, with_age
 from youthmode.policies import CompiledPolicy
 from youthmode.policies.compile import Plan
 from youthmode.policies.rules import (
@@ -90,7 +91,8 @@ class Domain:
     """The points on which ``policies`` (two, usually) are evaluated side by side.
 
     ``actions`` defaults to every action of any policy's catalog. ``obligations``: also compare
-    due rest reminders (adds `session_seconds` to the domain).
+    due rest reminders (adds `session_seconds` to the domain). ``floors``: per policy, the
+    policies its `floors` names are looked up in (floors.py); without it, floors are ignored.
     """
 
     def __init__(
@@ -100,13 +102,17 @@ class Domain:
         years: Iterable[int],
         actions: Sequence[str] | None = None,
         obligations: bool = False,
+        floors: Sequence[Mapping[str, CompiledPolicy]] | None = None,
     ) -> None:
-        self.policies = tuple(policies)
+        self.floors = Floors(policies, floors)
+        self.sides = len(self.floors.sides)
+        # the compared policies first, then the floor packs they name
+        self.policies = tuple(self.floors.all())
         self.zone = self.policies[0].zone
         self.obligations = obligations
         self.days = day_kinds(self.policies, years)
         if actions is None:
-            actions = sorted({a for p in self.policies for a in p.actions})
+            actions = sorted({a for p in self.floors.sides for a in p.actions})
         self.actions = list(actions)
         starts = {b[1] for p in self.policies for b in p.bands}
         starts |= {a for p in self.policies for a in dims.minimum_ages(p.rules)}
@@ -126,15 +132,16 @@ class Domain:
     def unit(self, action: str, age: int | None) -> Unit | None:
         bands: list[str | None] = []
         plans: list[Plan | None] = []
-        for p in self.policies:
+        ages = [_age_of(p, age) for p in self.policies]
+        for p, own in zip(self.policies, ages, strict=True):
             if action in p.actions:
-                band = p.band_of(age)
+                band = p.band_of(own)
                 bands.append(band)
                 plans.append(p.plan(action, band))
             else:
                 bands.append(None)
                 plans.append(None)
-        if all(p is None for p in plans):
+        if all(p is None for p in plans[: self.sides]):
             return None
         rules = [r for plan in plans if plan is not None for r in plan.rules]
         obligations = [r for plan in plans if plan is not None for r in plan.obligations]
@@ -152,8 +159,8 @@ class Domain:
         unit.guards = self._guards(unit, rules, obligations)
         unit.candidates = candidate_labels(unit)
         for tc in unit.classes:
-            for m, side_band in zip(tc.moments, bands, strict=True):
-                m.age = age
+            for m, side_band, own in zip(tc.moments, bands, ages, strict=True):
+                m.age = own
                 m.band = side_band or "unknown"
         return unit
 
@@ -229,6 +236,7 @@ class Domain:
                 dims.weeks(rules),
                 dims.app_consents(rules),
                 dims.links(rules),
+                self.floors.jurisdictions,
             )
         )
         out = []
@@ -252,6 +260,7 @@ class Domain:
                     week=w[1],
                     app_consent=w[2],
                     linked=w[3],
+                    jurisdiction=w[4],
                 )
             )
         return out
@@ -322,44 +331,59 @@ class Domain:
                 on_unit(unit)
 
     def run_unit(self, unit: Unit, keep: Callable[[Sequence[Signature]], bool]) -> Iterator[Hit]:
-        sides = [
-            (p, plan, i) for i, (p, plan) in enumerate(zip(self.policies, unit.plans, strict=True))
-        ]
         for guard in unit.guards:
             base = guard.facts(unit.action, unit.age, 0, 0)
-            actives = [Active(plan, p, base) if plan is not None else None for p, plan, _ in sides]
+            lines = [
+                self.floors.lines(i, guard.jurisdiction, unit.action) for i in range(self.sides)
+            ]
+            used = sorted({k for line in lines for k in line if unit.plans[k] is not None})
+            actives: dict[int, tuple[Active, RequestFacts]] = {}
+            for k in used:
+                policy, plan = self.policies[k], unit.plans[k]
+                assert plan is not None  # INVARIANT: `used` holds policies with the action
+                facts = base if _age_of(policy, 0) == 0 else with_age(base, None)
+                actives[k] = (Active(plan, policy, facts), facts)
             for tc in unit.classes:
                 for today in unit.todays:
                     for session in unit.sessions:
-                        sigs = []
-                        for active, (_, _, i) in zip(actives, sides, strict=True):
-                            if active is None:
-                                sigs.append(MISSING)
-                                continue
-                            m = tc.moments[i]
+                        outcomes = {}
+                        for k, (active, facts) in actives.items():
+                            m = tc.moments[k]
                             m.today_seconds = today
                             m.app_today_seconds = guard.app_today
                             m.week_seconds = guard.week
                             m.session_seconds = session
                             m.day_spent = guard.day_spent
                             m.month_spent = guard.month_spent
-                            sigs.append(_signature(active, m, base, self.obligations))
+                            outcomes[k] = _outcome(active, m, facts, self.obligations)
+                        sigs = [
+                            MISSING
+                            if i not in outcomes
+                            else joint([outcomes[k] for k in line if k in outcomes])
+                            for i, line in enumerate(lines)
+                        ]
                         self.checked += 1
                         if keep(sigs):
                             yield Hit(unit, guard, tc, today, session, tuple(sigs))
 
 
-def _signature(active: Active, m: Moment, req: RequestFacts, obligations: bool) -> Signature:
+def _outcome(active: Active, m: Moment, req: RequestFacts, obligations: bool) -> Outcome:
     """As the engine decides at ``m``: rules carrying dates only on the dates they bind."""
     rules = active.rules
     if active.dated:
         rules = tuple(r for r in rules if not r.dated or r.in_force_on(m.date))
-    codes = tuple(r.denied(m, req).code for r in rules if r.denies(m, req))
-    if codes or not obligations:
-        return (not codes, codes, ())
+    denied = tuple((r.ref, r.denied(m, req).code) for r in rules if r.denies(m, req))
+    if denied or not obligations:
+        return (denied, ())
     reminders = dims.reading(active.obligations_on(m.date), "session", RestReminderRule)
-    due = tuple(r.code for r in reminders if r.due(m))
-    return (True, (), due)
+    return ((), tuple((r.ref, r.code) for r in reminders if r.due(m)))
+
+
+def _age_of(policy: CompiledPolicy, age: int | None) -> int | None:
+    """The age ``policy`` reads from a declared `subject.age` (method `operator`): none when it
+    does not accept that method (`lines.pack_ages`)."""
+    methods = policy.age_methods
+    return age if methods is None or "operator" in methods else None
 
 
 class _Probe:

@@ -1,0 +1,198 @@
+"""`youthmode diff` and `youthmode floor` and jurisdiction floors (CONTRACT section 6, issue
+12): `subject.jurisdiction` is a dimension of the domain and a point is the joint answer of the
+policy and the floor packs the engine applies for it."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import youthmode
+from youthmode.authoring.analysis import AnalysisError, diff
+from youthmode.authoring.domain import Domain, load_set
+from youthmode.cli import main
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+
+APP = """
+[policy]
+id = "app"
+version = "{version}"
+timezone = "{zone}"
+currency = "VND"
+{floors}
+
+[[bands]]
+id = "child"
+from = 0
+to = 18
+
+[[bands]]
+id = "adult"
+from = 18
+
+[catalog.actions."game.play"]
+metered = true
+
+[catalog.actions."chat.send"]
+
+[catalog.actions."app.use"]
+metered = true
+
+[[rules]]
+id = "no-chat-under-13"
+kind = "forbid"
+bands = ["child"]
+actions = ["chat.send"]
+message = {{ zh-CN = "不可聊天", en = "No chat" }}
+"""
+
+# Two small packs in the app's zone: a state's night curfew and its country's chat ban.
+NIGHT = """
+[policy]
+id = "{id}"
+version = "1"
+timezone = "Asia/Ho_Chi_Minh"
+currency = "VND"
+
+[[bands]]
+id = "minor"
+from = 0
+to = 16
+
+[[bands]]
+id = "adult"
+from = 16
+
+[catalog.actions."app.use"]
+metered = true
+
+[catalog.actions."chat.send"]
+
+[[rules]]
+id = "{id}-rule"
+{rule}
+bands = ["minor"]
+message = {{ zh-CN = "不可", en = "No" }}
+"""
+STATE = NIGHT.format(
+    id="state",
+    rule='kind = "deny_window"\nreason = "curfew"\nactions = ["app.use"]\n'
+    'between = ["22:00", "06:00"]',
+)
+COUNTRY = NIGHT.format(id="country", rule='kind = "forbid"\nactions = ["chat.send", "app.use"]')
+
+
+def app(folder: Path, floors: str = "", version: str = "1", zone: str = "Asia/Ho_Chi_Minh") -> Path:
+    folder.mkdir()
+    text = APP.format(version=version, zone=zone, floors=floors)
+    (folder / "app.toml").write_text(text, encoding="utf-8")
+    return folder
+
+
+def packs(tmp_path: Path) -> Path:
+    folder = tmp_path / "packs"
+    folder.mkdir()
+    (folder / "state.toml").write_text(STATE, encoding="utf-8")
+    (folder / "country.toml").write_text(COUNTRY, encoding="utf-8")
+    return folder
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
+    code = main([*argv, "--format", "json", "--year", "2026"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def regions(report: dict[str, Any]) -> list[dict[str, Any]]:
+    comparisons = report.get("comparisons") or report["packs"]
+    return [r for c in comparisons for r in c.get("regions", c.get("counterexamples", []))]
+
+
+def test_diff_shows_the_regions_adding_vn_decree_147_changes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = app(tmp_path / "old")
+    new = app(tmp_path / "new", 'floors = { "VN" = "vn-decree-147" }', "2")
+    code, report = run_json(capsys, "diff", str(old), str(new), "--policies", str(CONFIGS))
+    assert code == 1
+    found = regions(report)
+    assert found
+    for region in found:
+        assert region["confirmed"] is True
+        assert region["conditions"]["jurisdiction"] == ["VN"]
+        assert region["counterexample"]["subject"]["jurisdiction"] == "VN"
+        assert (region["old"]["effect"], region["new"]["effect"]) == ("allow", "deny")
+    codes = {c for r in found for c in r["new"]["reasons"]}
+    assert {"unverified", "daily_limit"} <= codes
+    # no floor: nothing changes, and a subject elsewhere decides as before
+    code, report = run_json(capsys, "diff", str(new), str(new), "--policies", str(CONFIGS))
+    assert code == 0
+
+
+def test_both_levels_apply_and_the_engine_agrees_on_every_point(tmp_path: Path) -> None:
+    """A state's pack and its country's both bind a subject of the state (`lines.floors_of`);
+    every point of the domain is decided again by the engine."""
+    folder = packs(tmp_path)
+    new = app(tmp_path / "app", 'floors = { "VN-HN" = "state", "VN" = ["country"] }')
+    loaded = load_set([new], [folder])
+    policy = loaded.policies["app"]
+    bare = load_set([app(tmp_path / "bare")]).policies["app"]
+    domain = Domain([bare, policy], years=[2026], floors=({}, loaded.policies), obligations=True)
+    assert domain.floors.jurisdictions == [None, "VN", "VN-HN"]
+    hits = list(domain.run(lambda sigs: True))
+    assert {h.guard.jurisdiction for h in hits} == {None, "VN", "VN-HN"}
+    engine = youthmode.Engine(loaded.policies.values())
+    bare_engine = youthmode.Engine([bare])
+    rng = random.Random(3)
+    both = [h for h in hits if h.signatures[1][1] == ("curfew", "feature_forbidden")]
+    assert both and {h.guard.jurisdiction for h in both} == {"VN-HN"}
+    for hit in [*rng.sample(hits, min(len(hits), 1500)), *both]:
+        for eng, sig in zip((bare_engine, engine), hit.signatures, strict=True):
+            decision = eng.decide(hit.request(domain.zone, "app"))
+            assert (decision.allowed, tuple(decision.reason_codes)) == sig[:2], hit.labels()
+    assert not any("curfew" in h.signatures[1][1] for h in hits if h.guard.jurisdiction != "VN-HN")
+
+
+def test_floor_counts_the_protection_of_the_floors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The app alone allows chat from 13 and use at night; with the floors, a subject of the
+    floors' jurisdictions is protected as the baseline (the country pack) protects."""
+    folder = packs(tmp_path)
+    alone = app(tmp_path / "alone")
+    argv = ["--baseline-path", str(folder), "--baseline", "country"]
+    code, report = run_json(capsys, "floor", str(alone), *argv)
+    assert code == 1 and regions(report)
+    floored = app(tmp_path / "floored", 'floors = { "VN" = "country" }')
+    code, report = run_json(capsys, "floor", str(floored), *argv)
+    assert code == 1  # subjects without a jurisdiction are still unprotected
+    found = regions(report)
+    assert found and all(r["confirmed"] for r in found)
+    assert all(r["conditions"].get("jurisdiction") == ["none"] for r in found)
+
+
+def test_floors_the_domain_cannot_decide_are_refused_loudly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = packs(tmp_path)
+    utc = app(tmp_path / "utc", 'floors = { "VN" = "country" }', zone="UTC")
+    for command in (
+        ["diff", str(utc), str(utc), "--policies", str(folder)],
+        ["floor", str(utc), "--baseline-path", str(folder), "--baseline", "country"],
+    ):
+        assert main([*command, "--year", "2026"]) == 2
+        err = capsys.readouterr().err
+        assert "floor pack `country` (for VN) of `app` is in Asia/Ho_Chi_Minh" in err
+    loaded = load_set([utc], [folder])
+    with pytest.raises(AnalysisError, match="only for packs in the policy's own time zone"):
+        diff(loaded, loaded, years=[2026])
+    acme = tmp_path / "acme"
+    acme.mkdir()
+    text = (CONFIGS / "examples" / "acme-global.toml").read_text(encoding="utf-8")
+    (acme / "acme-global.toml").write_text(text, encoding="utf-8")
+    assert main(["diff", str(acme), str(acme), "--policies", str(CONFIGS), "--year", "2026"]) == 2
+    assert "vn-decree-147" in capsys.readouterr().err

@@ -175,24 +175,62 @@ def test_floor_counts_the_protection_of_the_floors(
     assert all(r["conditions"].get("jurisdiction") == ["none"] for r in found)
 
 
+def test_floor_packs_in_other_zones_agree_with_the_engine(tmp_path: Path) -> None:
+    """An app counting UTC days with packs in Ho Chi Minh City (UTC+7) and Chicago (daylight
+    saving): each pack's window edges and midnights cut the app's slices where they fall."""
+    folder = packs(tmp_path)
+    chicago = STATE.replace('id = "state"', 'id = "us"').replace(
+        '"Asia/Ho_Chi_Minh"', '"America/Chicago"'
+    )
+    (folder / "us.toml").write_text(chicago.replace('"state-rule"', '"us-rule"'), encoding="utf-8")
+    floors = 'floors = { "VN-HN" = "state", "VN" = "country", "US" = "us" }'
+    new = app(tmp_path / "utc", floors, zone="UTC")
+    loaded = load_set([new], [folder])
+    policy = loaded.policies["app"]
+    bare = load_set([app(tmp_path / "bare", zone="UTC")]).policies["app"]
+    domain = Domain([bare, policy], years=[2026], floors=({}, loaded.policies))
+    hits = list(domain.run(lambda sigs: True))
+    engine = youthmode.Engine(loaded.policies.values())
+    bare_engine = youthmode.Engine([bare])
+    curfews = [h for h in hits if "curfew" in h.signatures[1][1]]
+    assert {h.guard.jurisdiction for h in curfews} == {"VN-HN", "US"}
+    starts = {h.time_class.at.astimezone(domain.zone).hour for h in curfews}
+    assert {15, 4, 5} & starts  # 22:00 in Hanoi is 15:00 UTC; in Chicago 04:00 or 03:00 UTC
+    rng = random.Random(5)
+    for hit in [*rng.sample(hits, min(len(hits), 2000)), *curfews]:
+        for eng, sig in zip((bare_engine, engine), hit.signatures, strict=True):
+            decision = eng.decide(hit.request(domain.zone, "app"))
+            assert (decision.allowed, tuple(decision.reason_codes)) == sig[:2], hit.labels()
+
+
+def test_every_region_of_a_cross_zone_diff_is_confirmed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = app(tmp_path / "old", zone="UTC")
+    new = app(tmp_path / "new", 'floors = { "VN" = "vn-decree-147" }', "2", zone="UTC")
+    code, report = run_json(capsys, "diff", str(old), str(new), "--policies", str(CONFIGS))
+    assert code == 1
+    found = regions(report)
+    assert found and all(r["confirmed"] for r in found)
+    assert all(r["conditions"]["jurisdiction"] == ["VN"] for r in found)
+
+
 def test_floors_the_domain_cannot_decide_are_refused_loudly(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    folder = packs(tmp_path)
-    utc = app(tmp_path / "utc", 'floors = { "VN" = "country" }', zone="UTC")
-    for command in (
-        ["diff", str(utc), str(utc), "--policies", str(folder)],
-        ["floor", str(utc), "--baseline-path", str(folder), "--baseline", "country"],
-    ):
-        assert main([*command, "--year", "2026"]) == 2
-        err = capsys.readouterr().err
-        assert "floor pack `country` (for VN) of `app` is in Asia/Ho_Chi_Minh" in err
-    loaded = load_set([utc], [folder])
-    with pytest.raises(AnalysisError, match="only for packs in the policy's own time zone"):
-        diff(loaded, loaded, years=[2026])
+    """acme-global counts USD; cn-baseline caps purchases in CNY, which the engine refuses (a
+    400 `unsupported_currency`): the comparison is refused, naming the pack."""
     acme = tmp_path / "acme"
     acme.mkdir()
     text = (CONFIGS / "examples" / "acme-global.toml").read_text(encoding="utf-8")
     (acme / "acme-global.toml").write_text(text, encoding="utf-8")
-    assert main(["diff", str(acme), str(acme), "--policies", str(CONFIGS), "--year", "2026"]) == 2
-    assert "vn-decree-147" in capsys.readouterr().err
+    for command in (
+        ["diff", str(acme), str(acme), "--policies", str(CONFIGS)],
+        ["floor", str(acme), "--baseline-path", str(CONFIGS), "--baseline", "cn-baseline"],
+    ):
+        assert main([*command, "--year", "2026"]) == 2
+        err = capsys.readouterr().err
+        assert "floor pack `cn-baseline` (for CN) of `acme-global` caps money in CNY" in err
+    loaded = load_set([acme], [CONFIGS])
+    with pytest.raises(AnalysisError, match="caps money in CNY"):
+        diff(loaded, loaded, years=[2026])

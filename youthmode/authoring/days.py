@@ -8,7 +8,8 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from youthmode.calendar import DAY_TYPES, WEEKDAYS
 from youthmode.policies import CompiledPolicy
@@ -79,7 +80,7 @@ def day_kinds(
     Dates on either side of a boundary (default: every `in_force` date of ``policies``' rules)
     are never of one kind, so a dated rule is in force on all dates of a kind or on none."""
     cuts = sorted(set(in_force_boundaries(policies) if boundaries is None else boundaries))
-    found: dict[tuple[tuple[DayKey, ...], int], list[date]] = {}
+    found: dict[tuple[tuple[DayKey, ...], int, tuple[Any, ...]], list[date]] = {}
     for year in sorted(set(years)):
         day = date(year, 1, 1)
         while day.year == year:
@@ -88,14 +89,61 @@ def day_kinds(
                 (day.weekday(), p.calendar.day_type(day), p.calendar.day_type(prev))
                 for p in policies
             )
-            found.setdefault((key, bisect.bisect_right(cuts, day)), []).append(day)
+            n = bisect.bisect_right(cuts, day)
+            found.setdefault((key, n, _elsewhere(day, policies, cuts)), []).append(day)
             day += timedelta(days=1)
     ordered = sorted(found.items(), key=lambda item: item[1][0])
     bounds: list[date | None] = [None, *cuts, None]
     return [
         DayKind(i, dates[0], key, len(dates), (bounds[n], bounds[n + 1]) if cuts else (None, None))
-        for i, ((key, n), dates) in enumerate(ordered)
+        for i, ((key, n, _), dates) in enumerate(ordered)
     ]
+
+
+def _elsewhere(
+    day: date, policies: Sequence[CompiledPolicy], cuts: Sequence[date]
+) -> tuple[Any, ...]:
+    """What a policy in another zone than the first sees during ``day`` (a day of the first
+    one's zone): its local dates run from the day before to the day after, so their day types
+    and periods, and its offset from the first zone at both ends of the day, are part of the
+    kind of day (the slices of each kind of day are cut at its own edges: `zone_edges`)."""
+    zone = policies[0].zone
+    out: list[Any] = []
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    for p in policies[1:]:
+        if p.timezone == policies[0].timezone:
+            continue
+        near = (day - timedelta(days=1), day, day + timedelta(days=1))
+        out.append(
+            (
+                tuple(p.calendar.day_type(d) for d in near),
+                tuple(bisect.bisect_right(cuts, d) for d in near),
+                tuple(_offset(t, p.zone) - _offset(t, zone) for t in (start, end)),
+            )
+        )
+    return tuple(out)
+
+
+def _offset(at: datetime, zone: Any) -> int:
+    found = at.astimezone(zone).utcoffset()
+    return int(found.total_seconds()) if found is not None else 0
+
+
+def zone_edges(day: date, zone: Any, other: Any, edges: Iterable[int]) -> set[int]:
+    """The local midnights and ``edges`` (seconds of the day in ``other``) that fall within
+    ``day`` of ``zone``, as seconds of its clock."""
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    found: set[int] = set()
+    for near in (day - timedelta(days=1), day, day + timedelta(days=1)):
+        for edge in {0, *edges}:
+            h, rest = divmod(edge, 3600)
+            at = datetime.combine(near, time(h, rest // 60, rest % 60), tzinfo=other)
+            if start <= at < end:
+                local = at.astimezone(zone)
+                found.add(local.hour * 3600 + local.minute * 60 + local.second)
+    return found
 
 
 # -- describing times ---------------------------------------------------------------------

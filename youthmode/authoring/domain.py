@@ -42,7 +42,14 @@ from decimal import Decimal
 from typing import Any
 
 from youthmode.authoring import dimensions as dims
-from youthmode.authoring.days import DayKey, DayKind, day_kinds, describe_when, format_span
+from youthmode.authoring.days import (
+    DayKey,
+    DayKind,
+    day_kinds,
+    describe_when,
+    format_span,
+    zone_edges,
+)
 from youthmode.authoring.floors import Floors, Outcome, joint
 from youthmode.authoring.loading import LoadedSet, load_set
 from youthmode.authoring.points import (
@@ -178,9 +185,41 @@ class Domain:
             self._moments[key] = found
         return found
 
+    def _spans(self, plans: Sequence[Plan | None]) -> Callable[[DayKind], list[tuple[int, int]]]:
+        """The slices of each kind of day: cut at every window edge, of the policies in the
+        first one's zone as they are, of the others (and their midnights) where they fall on
+        that day (`days.zone_edges`)."""
+        home = self.policies[0].timezone
+        here = {
+            0,
+            *(
+                e
+                for p, plan in zip(self.policies, plans, strict=True)
+                if plan and p.timezone == home
+                for e in plan.edges
+            ),
+        }
+        away = [
+            (p.zone, plan.edges)
+            for p, plan in zip(self.policies, plans, strict=True)
+            if plan and p.timezone != home
+        ]
+        cache: dict[tuple[int, ...], list[tuple[int, int]]] = {}
+
+        def spans(day: DayKind) -> list[tuple[int, int]]:
+            edges = set(here)
+            for zone, own in away:
+                edges |= zone_edges(day.date, self.zone, zone, own)
+            key = tuple(sorted(edges))
+            found = cache.get(key)
+            if found is None:
+                found = cache[key] = list(zip(key, [*key[1:], 86400], strict=True))
+            return found
+
+        return spans
+
     def _classes(self, plans: Sequence[Plan | None]) -> list[TimeClass]:
-        edges = sorted({0, *(e for plan in plans if plan is not None for e in plan.edges)})
-        spans = list(zip(edges, [*edges[1:], 86400], strict=True))
+        spans_of = self._spans(plans)
         timed = [
             dims.reading(plan.rules, "time", CompiledRule)  # windows read only the moment
             if plan is not None
@@ -196,7 +235,7 @@ class Domain:
         probe = _PROBE
         classes: dict[tuple[Any, ...], TimeClass] = {}
         for day in self.days:
-            for start, end in spans:
+            for start, end in spans_of(day):
                 moments = self._moment_pair(day, start)
                 key = tuple(
                     (

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 import youthmode
-from youthmode.authoring.analysis import AnalysisError, diff
 from youthmode.authoring.domain import Domain, load_set
 from youthmode.cli import main
 
@@ -215,22 +214,27 @@ def test_every_region_of_a_cross_zone_diff_is_confirmed(
     assert all(r["conditions"]["jurisdiction"] == ["VN"] for r in found)
 
 
-def test_floors_the_domain_cannot_decide_are_refused_loudly(
+def test_a_floor_capping_another_currency_is_refused_as_the_engine_refuses(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """acme-global counts USD; cn-baseline caps purchases in CNY, which the engine refuses (a
-    400 `unsupported_currency`): the comparison is refused, naming the pack."""
-    acme = tmp_path / "acme"
-    acme.mkdir()
-    text = (CONFIGS / "examples" / "acme-global.toml").read_text(encoding="utf-8")
-    (acme / "acme-global.toml").write_text(text, encoding="utf-8")
-    for command in (
-        ["diff", str(acme), str(acme), "--policies", str(CONFIGS)],
-        ["floor", str(acme), "--baseline-path", str(CONFIGS), "--baseline", "cn-baseline"],
-    ):
-        assert main([*command, "--year", "2026"]) == 2
-        err = capsys.readouterr().err
-        assert "floor pack `cn-baseline` (for CN) of `acme-global` caps money in CNY" in err
-    loaded = load_set([acme], [CONFIGS])
-    with pytest.raises(AnalysisError, match="caps money in CNY"):
-        diff(loaded, loaded, years=[2026])
+    """An app counting USD with cn-baseline (caps in CNY) as the floor for CN: the engine
+    answers a CN subject's purchase with a 400 `unsupported_currency`; the diff shows that
+    region, and its example is confirmed by the engine's error."""
+    text = APP.replace('currency = "VND"', 'currency = "USD"')
+    text += '\n[catalog.actions."game.purchase"]\nspend = "game_topup"\n'
+    for name, floors in (("old", ""), ("new", 'floors = { "CN" = "cn-baseline" }')):
+        folder = tmp_path / name
+        folder.mkdir()
+        body = text.format(version="1", zone="UTC", floors=floors)
+        (folder / "app.toml").write_text(body, encoding="utf-8")
+    old, new = tmp_path / "old", tmp_path / "new"
+    code, report = run_json(capsys, "diff", str(old), str(new), "--policies", str(CONFIGS))
+    assert code == 1
+    found = regions(report)
+    refused = [r for r in found if r["new"]["reasons"] == ["unsupported_currency"]]
+    assert refused and all(r["actions"] == ["game.purchase"] for r in refused)
+    assert all(r["conditions"]["jurisdiction"] == ["CN"] for r in refused)
+    assert all(r["confirmed"] for r in found)
+    loaded = load_set([new], [CONFIGS])
+    with pytest.raises(youthmode.RequestError, match="CNY"):
+        youthmode.Engine(loaded.policies.values()).decide(refused[0]["counterexample"])

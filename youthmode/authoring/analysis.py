@@ -27,7 +27,7 @@ class AnalysisError(ValueError):
 
 def floor_problems(policy: CompiledPolicy, lookup: Mapping[str, CompiledPolicy]) -> list[str]:
     """Why the domain cannot decide ``policy``'s floors as the engine does (floors.py): a floor
-    pack not loaded or capping money in another currency."""
+    pack not loaded (loading refuses that too; checked again for policies built otherwise)."""
     problems = []
     for key, pack_ids in sorted(policy.floors.items()):
         for pack_id in pack_ids:
@@ -35,12 +35,6 @@ def floor_problems(policy: CompiledPolicy, lookup: Mapping[str, CompiledPolicy])
             where = f"floor pack `{pack_id}` (for {key}) of `{policy.id}`"
             if pack is None:
                 problems.append(f"{where} is not loaded: load it with --policies")
-            elif pack.currency != policy.currency and any(
-                r.kind == "spending_cap" for r in pack.rules
-            ):
-                problems.append(
-                    f"{where} caps money in {pack.currency}, the policy counts {policy.currency}"
-                )
     return problems
 
 

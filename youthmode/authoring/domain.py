@@ -50,7 +50,7 @@ from youthmode.authoring.days import (
     format_span,
     zone_edges,
 )
-from youthmode.authoring.floors import Floors, Outcome, joint
+from youthmode.authoring.floors import REFUSED, Floors, Outcome, joint, refused
 from youthmode.authoring.loading import LoadedSet, load_set
 from youthmode.authoring.points import (
     MISSING,
@@ -376,6 +376,12 @@ class Domain:
                 self.floors.lines(i, guard.jurisdiction, unit.action) for i in range(self.sides)
             ]
             used = sorted({k for line in lines for k in line if unit.plans[k] is not None})
+            refusing = {
+                i
+                for i, line in enumerate(lines)
+                if len(line) > 1
+                and refused(self.policies[i], [self.policies[k] for k in line[1:]], unit.action)
+            }
             actives: dict[int, tuple[Active, RequestFacts]] = {}
             for k in used:
                 policy, plan = self.policies[k], unit.plans[k]
@@ -398,6 +404,8 @@ class Domain:
                         sigs = [
                             MISSING
                             if i not in outcomes
+                            else REFUSED
+                            if i in refusing
                             else joint([outcomes[k] for k in line if k in outcomes])
                             for i, line in enumerate(lines)
                         ]

@@ -8,9 +8,10 @@ The domain does the same: `subject.jurisdiction` is one more dimension (none, an
 the compared policies' floors), the floor packs are evaluated beside the compared policies, and
 each compared side's answer is the joint answer of its lines.
 
-What the domain supports is checked by `analysis.floor_problems`: every floor pack loaded, in the
-compared policy's time zone (window edges and day types then share one clock), and not capping
-an action in another currency (the engine refuses such requests).
+Each pack reads the clock in its own zone (days.py cuts the slices at its edges). A floor pack
+that caps the action in another currency than the policy's makes the engine refuse the request
+(a 400 `unsupported_currency`): the domain answers `REFUSED` there, and `regions.confirm` expects
+that error.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from youthmode.authoring.points import Signature
 from youthmode.jurisdictions import lookup_order
 from youthmode.policies import CompiledPolicy
+
+# A request the engine refuses: a floor caps the action in another currency (lines._for_floor).
+REFUSED: Signature = (False, ("unsupported_currency",), ())
 
 # One policy's answer at a point: the denying rules and the due obligations, as (ref, code).
 Outcome = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
@@ -80,6 +84,16 @@ class Floors:
             if action in self.packs[index - len(self.sides)].actions:
                 found.append(index)
         return tuple(found)
+
+
+def refused(policy: CompiledPolicy, packs: Sequence[CompiledPolicy], action: str) -> bool:
+    """Whether the engine refuses ``action`` for a subject whose floors are ``packs``: one caps
+    it in another currency than ``policy``'s."""
+    return any(
+        pack.currency != policy.currency
+        and any(r.kind == "spending_cap" and action in r.actions for r in pack.rules)
+        for pack in packs
+    )
 
 
 def joint(outcomes: Sequence[Outcome]) -> Signature:

@@ -127,6 +127,13 @@ def test_diff_shows_the_regions_adding_vn_decree_147_changes(
         assert (region["old"]["effect"], region["new"]["effect"]) == ("allow", "deny")
     codes = {c for r in found for c in r["new"]["reasons"]}
     assert {"unverified", "daily_limit"} <= codes
+    (comparison,) = report["comparisons"]
+    assert comparison["jurisdictions"] == [None, "VN"]
+    assert [p["id"] for p in comparison["floor_packs"]] == ["vn-decree-147"]
+    main(["diff", str(old), str(new), "--policies", str(CONFIGS), "--year", "2026"])
+    assert "floors: subject.jurisdiction none, VN; decided with vn-decree-147" in (
+        capsys.readouterr().out
+    )
     # no floor: nothing changes, and a subject elsewhere decides as before
     code, report = run_json(capsys, "diff", str(new), str(new), "--policies", str(CONFIGS))
     assert code == 0

@@ -5,10 +5,13 @@ Between the thresholds the rules mention, nothing changes. So for one action and
 domain is the product of a few values per fact:
 
 - time: every kind of day the calendars of the chosen years contain (weekday, day type and the
-  previous day's type, per policy), cut into slices at every window edge of either policy; the
+  previous day's type, per policy; the period of rules in force; what a policy in another zone
+  sees during the day: days.py), cut into slices at every window edge of either policy; the
   decision is constant on a slice, so its start stands for it. (Day, slice) pairs on which every
   window and budget limit of both policies agrees are merged into one *time class*;
 - age: the first age of every band of either policy, and an unknown age;
+- `subject.jurisdiction`: none and every key of the policies' `floors`, each point decided by a
+  policy and its floor packs together (floors.py);
 - `usage.today_seconds` at 0 and at and just under every budget limit; `session_seconds` around
   rest reminders (when obligations are compared);
 - `subject.verified`, guardian waivers (none, each reason code or rule id, all), consents,

@@ -11,7 +11,7 @@ and JSON forms are in `analysis_report.py`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from youthmode.authoring.domain import Domain, LoadedSet, Signature
@@ -23,6 +23,32 @@ from youthmode.policies import CompiledPolicy
 
 class AnalysisError(ValueError):
     """A diff or floor that cannot be run as asked; the message names the fix."""
+
+
+def floor_problems(policy: CompiledPolicy, lookup: Mapping[str, CompiledPolicy]) -> list[str]:
+    """Why the domain cannot decide ``policy``'s floors as the engine does (floors.py): a floor
+    pack not loaded (loading refuses that too; checked again for policies built otherwise)."""
+    problems = []
+    for key, pack_ids in sorted(policy.floors.items()):
+        for pack_id in pack_ids:
+            pack = lookup.get(pack_id)
+            where = f"floor pack `{pack_id}` (for {key}) of `{policy.id}`"
+            if pack is None:
+                problems.append(f"{where} is not loaded: load it with --policies")
+    return problems
+
+
+def check_floors(
+    policies: Sequence[CompiledPolicy], lookups: Sequence[Mapping[str, CompiledPolicy]]
+) -> None:
+    """Raise AnalysisError naming every floor the domain cannot decide as the engine does."""
+    problems = [
+        x for p, lookup in zip(policies, lookups, strict=True) for x in floor_problems(p, lookup)
+    ]
+    if problems:
+        raise AnalysisError(
+            "cannot compare jurisdiction floors exactly: " + "; ".join(dict.fromkeys(problems))
+        )
 
 
 # -- comparing -------------------------------------------------------------------------------
@@ -49,11 +75,15 @@ def compare(
     primary: Callable[[Sequence[Signature]], bool],
     obligations: bool,
     progress: Progress,
+    floors: Sequence[Mapping[str, CompiledPolicy]] | None = None,
 ) -> Comparison:
     """Decide every point of the domain with both policies; the points ``keep`` selects become
-    regions, those ``primary`` selects first (`regions`), the rest in `others`."""
+    regions, those ``primary`` selects first (`regions`), the rest in `others`. ``floors``: per
+    policy, where its floor packs are looked up (checked with `check_floors`)."""
     started = time.perf_counter()
-    domain = Domain(pair, years=years, actions=actions, obligations=obligations)
+    if floors is not None:
+        check_floors(pair, floors)
+    domain = Domain(pair, years=years, actions=actions, obligations=obligations, floors=floors)
     hits = list(domain.run(keep, on_unit=lambda u: progress.advance(detail=u.action)))
 
     def tick() -> None:
@@ -148,6 +178,7 @@ def diff(
                 primary=(lambda s: s[0] != s[1]) if reasons else (lambda s: s[0][0] != s[1][0]),
                 obligations=reasons,
                 progress=progress,
+                floors=(old.policies, new.policies),
             )
             results.append(result)
     elapsed = time.perf_counter() - started
@@ -177,7 +208,8 @@ def default_baseline(loaded: LoadedSet) -> str | None:
 def floor(
     baseline: CompiledPolicy, packs: Sequence[CompiledPolicy], engine: Engine, years: list[int]
 ) -> FloorResult:
-    """Every region where a pack allows what ``baseline`` denies, for each pack."""
+    """Every region where a pack allows what ``baseline`` denies, for each pack (raises
+    AnalysisError for floors the domain cannot decide exactly)."""
     actions = sorted(baseline.actions)
     ages = {x[1] for x in baseline.bands}
     total = sum(len(actions) * (len(ages | {x[1] for x in p.bands}) + 1) for p in packs)
@@ -194,6 +226,7 @@ def floor(
                     primary=lambda s: True,
                     obligations=False,
                     progress=progress,
+                    floors=(engine.policies, engine.policies),
                 )
             )
     return FloorResult(results, years)

@@ -179,6 +179,7 @@ def diff_json(result: DiffResult) -> dict[str, Any]:
                 "actions_added": sorted(set(b.actions) - set(a.actions)),
                 "points": r.points,
                 "seconds": round(r.seconds, 3),
+                **floors_json(r),
                 "regions": [region_json(x, r.domain.zone, ("old", "new"), b.id) for x in r.regions],
                 "other_changes": {
                     "regions": len(r.others),
@@ -223,6 +224,7 @@ def _comparison_lines(r: Comparison, result: DiffResult, max_regions: int) -> li
     if a.timezone != b.timezone:
         zones = f"({a.timezone}, {b.timezone}); times are {a.timezone}"
         lines.append(f"note: time zones differ {zones}")
+    lines += floors_lines(r)
     for action in sorted(set(a.actions) - set(b.actions)):
         lines.append(f"action {action} is removed: NEW rejects requests for it (unknown_action)")
     for action in sorted(set(b.actions) - set(a.actions)):
@@ -245,6 +247,26 @@ def _comparison_lines(r: Comparison, result: DiffResult, max_regions: int) -> li
     return lines
 
 
+def floors_json(r: Comparison) -> dict[str, Any]:
+    """The jurisdictions compared and the floor packs decided with the policies (none: {})."""
+    floors = r.domain.floors
+    if not floors.packs:
+        return {}
+    return {
+        "jurisdictions": floors.jurisdictions,
+        "floor_packs": [policy_ref(p) for p in floors.packs],
+    }
+
+
+def floors_lines(r: Comparison) -> list[str]:
+    floors = r.domain.floors
+    if not floors.packs:
+        return []
+    where = ", ".join(j or "none" for j in floors.jurisdictions)
+    packs = ", ".join(policy_label(p) for p in floors.packs)
+    return [f"floors: subject.jurisdiction {where}; decided with {packs}"]
+
+
 # -- floor -----------------------------------------------------------------------------------
 def floor_json(result: FloorResult) -> dict[str, Any]:
     """The JSON form of a floor check: per pack, ok or its counterexamples."""
@@ -257,6 +279,7 @@ def floor_json(result: FloorResult) -> dict[str, Any]:
                 "baseline": policy_ref(base),
                 "ok": not r.regions,
                 "points": r.points,
+                **floors_json(r),
                 "seconds": round(r.seconds, 3),
                 "actions_not_in_pack": sorted(set(base.actions) - set(pack.actions)),
                 "actions_not_in_baseline": sorted(set(pack.actions) - set(base.actions)),
@@ -287,6 +310,7 @@ def floor_lines(result: FloorResult, max_regions: int) -> list[str]:
                 f"{r.seconds:.2f}s)"
             )
             lines += [f"  {line}" for line in summary(r.regions)]
+            lines += floors_lines(r)
             zone = r.domain.zone
             lines += regions_lines(r.regions, max_regions, zone, ("baseline", "pack"), pack.id)
         missing = sorted(set(base.actions) - set(pack.actions))

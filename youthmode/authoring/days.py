@@ -1,17 +1,23 @@
 """Kinds of day: the dates of the chosen years grouped by weekday and day types (today's and
-yesterday's, per policy compared), and how (kind of day, slice) pairs read in a report."""
+yesterday's, per policy compared) and by the rules in force (the dates between two `in_force`
+boundaries of the policies compared form one *period*), and how (kind of day, slice) pairs read
+in a report."""
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from youthmode.calendar import DAY_TYPES, WEEKDAYS
 from youthmode.policies import CompiledPolicy
+from youthmode.policies.in_force import enforced
 from youthmode.units import format_time_of_day
 
 DayKey = tuple[int, str, str]  # weekday, day type, previous day's type
+Period = tuple[date | None, date | None]  # rules in force: [from, until), None = open
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +28,9 @@ class DayKind:
     date: date  # the first date of the chosen years of this kind
     keys: tuple[DayKey, ...]  # one per policy compared
     count: int  # how many dates of the chosen years are of this kind
+    # the period of rules in force the dates fall in: [from, until), None = open; both None
+    # when no rule compared carries dates
+    period: Period = (None, None)
 
     @property
     def weekday(self) -> str:
@@ -29,6 +38,17 @@ class DayKind:
 
     def base(self) -> tuple[int, tuple[str, ...]]:
         return self.keys[0][0], tuple(k[1] for k in self.keys)
+
+    def period_label(self) -> str:
+        """The period as text ("" when the rules compared carry no dates)."""
+        start, end = self.period
+        if start is None and end is None:
+            return ""
+        if start is None:
+            return f"until {end}"
+        if end is None:
+            return f"from {start}"
+        return f"from {start} until {end}"
 
     def label(self, qualified: bool = False) -> str:
         types = dict.fromkeys(k[1] for k in self.keys)
@@ -39,9 +59,28 @@ class DayKind:
         return text
 
 
-def day_kinds(policies: Sequence[CompiledPolicy], years: Iterable[int]) -> list[DayKind]:
-    """Every kind of day in ``years`` under the calendars of ``policies``, first date first."""
-    found: dict[tuple[DayKey, ...], list[date]] = {}
+def in_force_boundaries(policies: Iterable[CompiledPolicy]) -> list[date]:
+    """Every date on which a rule of ``policies`` takes or loses effect (local dates); rules
+    whose status is not `in_force` are never enforced and have none."""
+    found: set[date] = set()
+    for p in policies:
+        for r in p.rules:
+            if enforced(r):
+                found.update(d for d in (r.in_force_from, r.in_force_until) if d is not None)
+    return sorted(found)
+
+
+def day_kinds(
+    policies: Sequence[CompiledPolicy],
+    years: Iterable[int],
+    boundaries: Sequence[date] | None = None,
+) -> list[DayKind]:
+    """Every kind of day in ``years`` under the calendars of ``policies``, first date first.
+
+    Dates on either side of a boundary (default: every `in_force` date of ``policies``' rules)
+    are never of one kind, so a dated rule is in force on all dates of a kind or on none."""
+    cuts = sorted(set(in_force_boundaries(policies) if boundaries is None else boundaries))
+    found: dict[tuple[tuple[DayKey, ...], int, tuple[Any, ...]], list[date]] = {}
     for year in sorted(set(years)):
         day = date(year, 1, 1)
         while day.year == year:
@@ -50,10 +89,61 @@ def day_kinds(policies: Sequence[CompiledPolicy], years: Iterable[int]) -> list[
                 (day.weekday(), p.calendar.day_type(day), p.calendar.day_type(prev))
                 for p in policies
             )
-            found.setdefault(key, []).append(day)
+            n = bisect.bisect_right(cuts, day)
+            found.setdefault((key, n, _elsewhere(day, policies, cuts)), []).append(day)
             day += timedelta(days=1)
     ordered = sorted(found.items(), key=lambda item: item[1][0])
-    return [DayKind(i, dates[0], key, len(dates)) for i, (key, dates) in enumerate(ordered)]
+    bounds: list[date | None] = [None, *cuts, None]
+    return [
+        DayKind(i, dates[0], key, len(dates), (bounds[n], bounds[n + 1]) if cuts else (None, None))
+        for i, ((key, n, _), dates) in enumerate(ordered)
+    ]
+
+
+def _elsewhere(
+    day: date, policies: Sequence[CompiledPolicy], cuts: Sequence[date]
+) -> tuple[Any, ...]:
+    """What a policy in another zone than the first sees during ``day`` (a day of the first
+    one's zone): its local dates run from the day before to the day after, so their day types
+    and periods, and its offset from the first zone at both ends of the day, are part of the
+    kind of day (the slices of each kind of day are cut at its own edges: `zone_edges`)."""
+    zone = policies[0].zone
+    out: list[Any] = []
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    for p in policies[1:]:
+        if p.timezone == policies[0].timezone:
+            continue
+        near = (day - timedelta(days=1), day, day + timedelta(days=1))
+        out.append(
+            (
+                tuple(p.calendar.day_type(d) for d in near),
+                tuple(bisect.bisect_right(cuts, d) for d in near),
+                tuple(_offset(t, p.zone) - _offset(t, zone) for t in (start, end)),
+            )
+        )
+    return tuple(out)
+
+
+def _offset(at: datetime, zone: Any) -> int:
+    found = at.astimezone(zone).utcoffset()
+    return int(found.total_seconds()) if found is not None else 0
+
+
+def zone_edges(day: date, zone: Any, other: Any, edges: Iterable[int]) -> set[int]:
+    """The local midnights and ``edges`` (seconds of the day in ``other``) that fall within
+    ``day`` of ``zone``, as seconds of its clock."""
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    found: set[int] = set()
+    for near in (day - timedelta(days=1), day, day + timedelta(days=1)):
+        for edge in {0, *edges}:
+            h, rest = divmod(edge, 3600)
+            at = datetime.combine(near, time(h, rest // 60, rest % 60), tzinfo=other)
+            if start <= at < end:
+                local = at.astimezone(zone)
+                found.add(local.hour * 3600 + local.minute * 60 + local.second)
+    return found
 
 
 # -- describing times ---------------------------------------------------------------------
@@ -80,6 +170,21 @@ def describe_when(
 
 
 def _day_labels(day_ids: list[int], days: Sequence[DayKind]) -> list[str]:
+    """Labels of the chosen kinds; where rules carry dates, per period ("… (from 2027-01-01)")."""
+    periods = dict.fromkeys(d.period for d in days)
+    if len(periods) == 1:
+        return _labels_within(day_ids, days)
+    out = []
+    for period in sorted(periods, key=lambda p: p[0] or date.min):
+        within = [d for d in days if d.period == period]
+        ids = [i for i in day_ids if days[i].period == period]
+        if ids:
+            text = within[0].period_label()
+            out += [f"{label} ({text})" for label in _labels_within(ids, within)]
+    return out
+
+
+def _labels_within(day_ids: list[int], days: Sequence[DayKind]) -> list[str]:
     chosen = set(day_ids)
     if chosen == {d.index for d in days}:
         return ["every day"]

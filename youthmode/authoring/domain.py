@@ -5,10 +5,13 @@ Between the thresholds the rules mention, nothing changes. So for one action and
 domain is the product of a few values per fact:
 
 - time: every kind of day the calendars of the chosen years contain (weekday, day type and the
-  previous day's type, per policy), cut into slices at every window edge of either policy; the
+  previous day's type, per policy; the period of rules in force; what a policy in another zone
+  sees during the day: days.py), cut into slices at every window edge of either policy; the
   decision is constant on a slice, so its start stands for it. (Day, slice) pairs on which every
   window and budget limit of both policies agrees are merged into one *time class*;
 - age: the first age of every band of either policy, and an unknown age;
+- `subject.jurisdiction`: none and every key of the policies' `floors`, each point decided by a
+  policy and its floor packs together (floors.py);
 - `usage.today_seconds` at 0 and at and just under every budget limit; `session_seconds` around
   rest reminders (when obligations are compared);
 - `subject.verified`, guardian waivers (none, each reason code or rule id, all), consents,
@@ -36,13 +39,21 @@ all of them.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
 from youthmode.authoring import dimensions as dims
-from youthmode.authoring.days import DayKey, DayKind, day_kinds, describe_when, format_span
+from youthmode.authoring.days import (
+    DayKey,
+    DayKind,
+    day_kinds,
+    describe_when,
+    format_span,
+    zone_edges,
+)
+from youthmode.authoring.floors import REFUSED, Floors, Outcome, joint, refused
 from youthmode.authoring.loading import LoadedSet, load_set
 from youthmode.authoring.points import (
     MISSING,
@@ -53,7 +64,7 @@ from youthmode.authoring.points import (
     Unit,
     candidate_labels,
 )
-from youthmode.facts import Moment, RequestFacts
+from youthmode.facts import Moment, RequestFacts, with_age
 from youthmode.policies import CompiledPolicy
 from youthmode.policies.compile import Plan
 from youthmode.policies.rules import (
@@ -90,7 +101,8 @@ class Domain:
     """The points on which ``policies`` (two, usually) are evaluated side by side.
 
     ``actions`` defaults to every action of any policy's catalog. ``obligations``: also compare
-    due rest reminders (adds `session_seconds` to the domain).
+    due rest reminders (adds `session_seconds` to the domain). ``floors``: per policy, the
+    policies its `floors` names are looked up in (floors.py); without it, floors are ignored.
     """
 
     def __init__(
@@ -100,13 +112,17 @@ class Domain:
         years: Iterable[int],
         actions: Sequence[str] | None = None,
         obligations: bool = False,
+        floors: Sequence[Mapping[str, CompiledPolicy]] | None = None,
     ) -> None:
-        self.policies = tuple(policies)
+        self.floors = Floors(policies, floors)
+        self.sides = len(self.floors.sides)
+        # the compared policies first, then the floor packs they name
+        self.policies = tuple(self.floors.all())
         self.zone = self.policies[0].zone
         self.obligations = obligations
         self.days = day_kinds(self.policies, years)
         if actions is None:
-            actions = sorted({a for p in self.policies for a in p.actions})
+            actions = sorted({a for p in self.floors.sides for a in p.actions})
         self.actions = list(actions)
         starts = {b[1] for p in self.policies for b in p.bands}
         starts |= {a for p in self.policies for a in dims.minimum_ages(p.rules)}
@@ -126,15 +142,16 @@ class Domain:
     def unit(self, action: str, age: int | None) -> Unit | None:
         bands: list[str | None] = []
         plans: list[Plan | None] = []
-        for p in self.policies:
+        ages = [_age_of(p, age) for p in self.policies]
+        for p, own in zip(self.policies, ages, strict=True):
             if action in p.actions:
-                band = p.band_of(age)
+                band = p.band_of(own)
                 bands.append(band)
                 plans.append(p.plan(action, band))
             else:
                 bands.append(None)
                 plans.append(None)
-        if all(p is None for p in plans):
+        if all(p is None for p in plans[: self.sides]):
             return None
         rules = [r for plan in plans if plan is not None for r in plan.rules]
         obligations = [r for plan in plans if plan is not None for r in plan.obligations]
@@ -152,8 +169,8 @@ class Domain:
         unit.guards = self._guards(unit, rules, obligations)
         unit.candidates = candidate_labels(unit)
         for tc in unit.classes:
-            for m, side_band in zip(tc.moments, bands, strict=True):
-                m.age = age
+            for m, side_band, own in zip(tc.moments, bands, ages, strict=True):
+                m.age = own
                 m.band = side_band or "unknown"
         return unit
 
@@ -171,9 +188,41 @@ class Domain:
             self._moments[key] = found
         return found
 
+    def _spans(self, plans: Sequence[Plan | None]) -> Callable[[DayKind], list[tuple[int, int]]]:
+        """The slices of each kind of day: cut at every window edge, of the policies in the
+        first one's zone as they are, of the others (and their midnights) where they fall on
+        that day (`days.zone_edges`)."""
+        home = self.policies[0].timezone
+        here = {
+            0,
+            *(
+                e
+                for p, plan in zip(self.policies, plans, strict=True)
+                if plan and p.timezone == home
+                for e in plan.edges
+            ),
+        }
+        away = [
+            (p.zone, plan.edges)
+            for p, plan in zip(self.policies, plans, strict=True)
+            if plan and p.timezone != home
+        ]
+        cache: dict[tuple[int, ...], list[tuple[int, int]]] = {}
+
+        def spans(day: DayKind) -> list[tuple[int, int]]:
+            edges = set(here)
+            for zone, own in away:
+                edges |= zone_edges(day.date, self.zone, zone, own)
+            key = tuple(sorted(edges))
+            found = cache.get(key)
+            if found is None:
+                found = cache[key] = list(zip(key, [*key[1:], 86400], strict=True))
+            return found
+
+        return spans
+
     def _classes(self, plans: Sequence[Plan | None]) -> list[TimeClass]:
-        edges = sorted({0, *(e for plan in plans if plan is not None for e in plan.edges)})
-        spans = list(zip(edges, [*edges[1:], 86400], strict=True))
+        spans_of = self._spans(plans)
         timed = [
             dims.reading(plan.rules, "time", CompiledRule)  # windows read only the moment
             if plan is not None
@@ -181,17 +230,25 @@ class Domain:
             for plan in plans
         ]
         budgets = [plan.budgets if plan is not None else () for plan in plans]
+        # rules in force only between dates: a class never mixes dates they bind and not
+        dated = [
+            [r for r in (*plan.rules, *plan.obligations) if r.dated] if plan is not None else []
+            for plan in plans
+        ]
         probe = _PROBE
         classes: dict[tuple[Any, ...], TimeClass] = {}
         for day in self.days:
-            for start, end in spans:
+            for start, end in spans_of(day):
                 moments = self._moment_pair(day, start)
                 key = tuple(
                     (
                         tuple(r.denies(m, probe) for r in windows),
                         tuple(b.limit_on(m.day_type) for b in buds),
+                        tuple(r.in_force_on(m.date) for r in binding),
                     )
-                    for m, windows, buds in zip(moments, timed, budgets, strict=True)
+                    for m, windows, buds, binding in zip(
+                        moments, timed, budgets, dated, strict=True
+                    )
                 )
                 found = classes.get(key)
                 if found is None:
@@ -221,6 +278,7 @@ class Domain:
                 dims.weeks(rules),
                 dims.app_consents(rules),
                 dims.links(rules),
+                self.floors.jurisdictions,
             )
         )
         out = []
@@ -244,6 +302,7 @@ class Domain:
                     week=w[1],
                     app_consent=w[2],
                     linked=w[3],
+                    jurisdiction=w[4],
                 )
             )
         return out
@@ -314,40 +373,67 @@ class Domain:
                 on_unit(unit)
 
     def run_unit(self, unit: Unit, keep: Callable[[Sequence[Signature]], bool]) -> Iterator[Hit]:
-        sides = [
-            (p, plan, i) for i, (p, plan) in enumerate(zip(self.policies, unit.plans, strict=True))
-        ]
         for guard in unit.guards:
             base = guard.facts(unit.action, unit.age, 0, 0)
-            actives = [Active(plan, p, base) if plan is not None else None for p, plan, _ in sides]
+            lines = [
+                self.floors.lines(i, guard.jurisdiction, unit.action) for i in range(self.sides)
+            ]
+            used = sorted({k for line in lines for k in line if unit.plans[k] is not None})
+            refusing = {
+                i
+                for i, line in enumerate(lines)
+                if len(line) > 1
+                and refused(self.policies[i], [self.policies[k] for k in line[1:]], unit.action)
+            }
+            actives: dict[int, tuple[Active, RequestFacts]] = {}
+            for k in used:
+                policy, plan = self.policies[k], unit.plans[k]
+                assert plan is not None  # INVARIANT: `used` holds policies with the action
+                facts = base if _age_of(policy, 0) == 0 else with_age(base, None)
+                actives[k] = (Active(plan, policy, facts), facts)
             for tc in unit.classes:
                 for today in unit.todays:
                     for session in unit.sessions:
-                        sigs = []
-                        for active, (_, _, i) in zip(actives, sides, strict=True):
-                            if active is None:
-                                sigs.append(MISSING)
-                                continue
-                            m = tc.moments[i]
+                        outcomes = {}
+                        for k, (active, facts) in actives.items():
+                            m = tc.moments[k]
                             m.today_seconds = today
                             m.app_today_seconds = guard.app_today
                             m.week_seconds = guard.week
                             m.session_seconds = session
                             m.day_spent = guard.day_spent
                             m.month_spent = guard.month_spent
-                            sigs.append(_signature(active, m, base, self.obligations))
+                            outcomes[k] = _outcome(active, m, facts, self.obligations)
+                        sigs = [
+                            MISSING
+                            if i not in outcomes
+                            else REFUSED
+                            if i in refusing
+                            else joint([outcomes[k] for k in line if k in outcomes])
+                            for i, line in enumerate(lines)
+                        ]
                         self.checked += 1
                         if keep(sigs):
                             yield Hit(unit, guard, tc, today, session, tuple(sigs))
 
 
-def _signature(active: Active, m: Moment, req: RequestFacts, obligations: bool) -> Signature:
-    codes = tuple(r.denied(m, req).code for r in active.rules if r.denies(m, req))
-    if codes or not obligations:
-        return (not codes, codes, ())
-    reminders = dims.reading(active.obligations, "session", RestReminderRule)
-    due = tuple(r.code for r in reminders if r.due(m))
-    return (True, (), due)
+def _outcome(active: Active, m: Moment, req: RequestFacts, obligations: bool) -> Outcome:
+    """As the engine decides at ``m``: rules carrying dates only on the dates they bind."""
+    rules = active.rules
+    if active.dated:
+        rules = tuple(r for r in rules if not r.dated or r.in_force_on(m.date))
+    denied = tuple((r.ref, r.denied(m, req).code) for r in rules if r.denies(m, req))
+    if denied or not obligations:
+        return (denied, ())
+    reminders = dims.reading(active.obligations_on(m.date), "session", RestReminderRule)
+    return ((), tuple((r.ref, r.code) for r in reminders if r.due(m)))
+
+
+def _age_of(policy: CompiledPolicy, age: int | None) -> int | None:
+    """The age ``policy`` reads from a declared `subject.age` (method `operator`): none when it
+    does not accept that method (`lines.pack_ages`)."""
+    methods = policy.age_methods
+    return age if methods is None or "operator" in methods else None
 
 
 class _Probe:

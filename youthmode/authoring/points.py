@@ -35,6 +35,8 @@ class Guard:
     week: int = 0
     app_consent: str | None = None
     linked: bool = False
+    # `subject.jurisdiction`: which of the compared policies' floors apply (floors.py)
+    jurisdiction: str | None = None
 
     def resource(self) -> dict[str, Any]:
         """As `Resource.model_dump()` gives it to `resource_match` rules."""
@@ -56,7 +58,7 @@ class Guard:
         exempt_apps = frozenset([self.app]) if self.app_exempt and self.app else frozenset()
         guardian = (frozenset(self.consents), frozenset(self.exemptions), exempt_apps, None, 0, ())
         usage = (today, session, self.day_spent, self.month_spent)
-        world = ((), None, self.app_consent, self.linked, self.app_today, self.week)
+        world = ((), self.jurisdiction, self.app_consent, self.linked, self.app_today, self.week)
         subject = (self.verified, None, age)
         return request_facts(action, False, subject, self.resource(), usage, guardian, None, world)
 
@@ -77,6 +79,7 @@ class Guard:
             out[f"resource.{key}"] = value
         # the world kinds' facts only where set: other units show them as "none"
         for key, shown in (
+            ("jurisdiction", self.jurisdiction),
             ("app_consent", self.app_consent),
             ("linked", "true" if self.linked else None),
             ("app_today_seconds", _seconds_label(self.app_today) if self.app_today else None),
@@ -152,6 +155,8 @@ class Hit:
         if self.unit.age is not None:
             subject["age"] = self.unit.age
         subject["verified"] = g.verified
+        if g.jurisdiction is not None:
+            subject["jurisdiction"] = g.jurisdiction
         req["subject"] = subject
         req["action"] = self.unit.action
         req["at"] = self.time_class.at.isoformat()
@@ -226,9 +231,10 @@ def _seconds_label(seconds: int) -> str:
 def candidate_labels(unit: Unit) -> dict[str, list[str]]:
     """Every label each dimension takes in the unit (to tell "any value" from some)."""
     out: dict[str, dict[str, None]] = {}
-    for guard in unit.guards:
-        labels = guard.labels(unit.age)
-        for key in [*labels, *(k for k in out if k not in labels)]:
+    every = [guard.labels(unit.age) for guard in unit.guards]
+    keys = dict.fromkeys(key for labels in every for key in labels)
+    for labels in every:
+        for key in keys:  # a guard without the key (a world fact unset) reads "none"
             out.setdefault(key, {})[labels.get(key, "none")] = None
     out["today_seconds"] = dict.fromkeys(_seconds_label(t) for t in unit.todays)
     out["session_seconds"] = dict.fromkeys(_seconds_label(s) for s in unit.sessions)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from youthmode.authoring.domain import Domain, Hit, Signature, describe_when
+from youthmode.authoring.floors import REFUSED
 from youthmode.engine import Engine
 from youthmode.errors import RequestError
 
@@ -195,8 +196,8 @@ def confirm(
                 continue
             try:
                 decision = engine.decide(example.request(zone, pid))
-            except RequestError:
-                ok = False
+            except RequestError as err:  # a floor capping another currency: REFUSED expected
+                ok = ok and sig == REFUSED and err.code == sig[1][0]
                 continue
             ok = ok and decision.allowed == sig[0] and tuple(decision.reason_codes) == sig[1]
         region.confirmed = ok

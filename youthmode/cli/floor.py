@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from youthmode.authoring.analysis import default_baseline, engine_of, floor
+from youthmode.authoring.analysis import AnalysisError, default_baseline, engine_of, floor
 from youthmode.authoring.analysis_report import floor_json, floor_lines
 from youthmode.authoring.domain import load_set
 from youthmode.cli import flags
@@ -60,7 +60,10 @@ def cmd_floor(args: argparse.Namespace) -> int:
     packs = [loaded.policies[p] for p in loaded.primary if p != baseline_id]
     if not packs:
         return fail(f"{args.pack} defines no policy other than the baseline `{baseline_id}`")
-    result = floor(baseline, packs, engine_of(loaded), flags.years(args))
+    try:
+        result = floor(baseline, packs, engine_of(loaded), flags.years(args))
+    except AnalysisError as err:
+        return fail(str(err))
     if args.format == "json":
         print(json.dumps(floor_json(result), indent=2))
     else:

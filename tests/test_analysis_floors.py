@@ -245,3 +245,43 @@ def test_a_floor_capping_another_currency_is_refused_as_the_engine_refuses(
     loaded = load_set([new], [CONFIGS])
     with pytest.raises(youthmode.RequestError, match="CNY"):
         youthmode.Engine(loaded.policies.values()).decide(refused[0]["counterexample"])
+
+
+def test_a_rule_with_its_own_age_methods_is_refused_cleanly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """diff cannot vary how an age was established: it says so (exit 2), no traceback."""
+    pack = tmp_path / "strict.toml"
+    pack.write_text(
+        """
+[policy]
+id = "strict"
+version = "1"
+timezone = "Australia/Sydney"
+
+[[bands]]
+id = "minor"
+from = 0
+to = 18
+
+[[bands]]
+id = "adult"
+from = 18
+
+[catalog.actions."app.use"]
+metered = true
+
+[[rules]]
+id = "min-16"
+kind = "minimum_age"
+age = 16
+methods = ["gov_id"]
+actions = ["app.use"]
+message = { zh-CN = "未满16岁", en = "Under 16" }
+""",
+        encoding="utf-8",
+    )
+
+    assert main(["diff", str(pack), str(pack)]) == 2
+    err = capsys.readouterr().err
+    assert "names the age methods it accepts" in err and "Traceback" not in err

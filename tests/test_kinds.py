@@ -208,5 +208,5 @@ def test_the_diff_domain_refuses_a_kind_it_cannot_vary() -> None:
         actions=frozenset(),
     )
     dimensions.check_known([rule])
-    with pytest.raises(TypeError, match="reads `session`"):
+    with pytest.raises(dimensions.UnvariedFact, match="reads `session`"):
         dimensions.check_known([dataclasses.replace(rule, kind="rest_reminder")])

@@ -410,7 +410,7 @@ def test_the_diff_domain_varies_the_world_facts_and_refuses_methods(tmp_path: Pa
     assert dimensions.app_consents(known) == [None, "approved", "revoked"]
     assert dimensions.links(known) == [False, True]
     assert dimensions.minimum_ages(rules.values()) == {13, 16}
-    with pytest.raises(TypeError, match="age_method"):
+    with pytest.raises(dimensions.UnvariedFact, match="names the age methods"):
         dimensions.check_known([rules["m"]])
 
 

@@ -70,12 +70,22 @@ def unhandled(reads: Iterable[str], evaluator: type[CompiledRule]) -> list[str]:
     ]
 
 
+class UnvariedFact(ValueError):
+    """A rule reads a fact `diff` and `floor` cannot vary: they refuse rather than skip it."""
+
+
 def check_known(rules: Iterable[CompiledRule]) -> None:
     """Refuse rules of a kind the domain cannot vary, rather than leave their regions out."""
     for rule in rules:
         missing = unhandled(reads_of(rule), type(rule))
+        if any(m.startswith("`age_method`") for m in missing):
+            raise UnvariedFact(
+                f"rule `{rule.ref}` names the age methods it accepts (`methods`), which diff "
+                "and floor cannot vary; list the methods for the whole pack in "
+                "[age_assurance] methods instead, or compare with the engine (youthmode test)"
+            )
         if missing:
-            raise TypeError(
+            raise UnvariedFact(
                 f"rule kind `{rule.kind}` reads {', '.join(missing)}, which "
                 "authoring/dimensions.py does not vary: teach it this kind"
             )

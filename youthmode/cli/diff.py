@@ -15,6 +15,7 @@ from typing import Any
 
 from youthmode.authoring.analysis import AnalysisError, diff
 from youthmode.authoring.analysis_report import diff_json, diff_lines
+from youthmode.authoring.dimensions import UnvariedFact
 from youthmode.authoring.domain import load_set
 from youthmode.cli import flags
 from youthmode.errors import PolicyError
@@ -59,7 +60,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
             reasons=args.compare == "reasons",
             started=started,
         )
-    except AnalysisError as err:
+    except (AnalysisError, UnvariedFact) as err:
         return fail(str(err))
     if args.format == "json":
         print(json.dumps(diff_json(result), indent=2))

@@ -11,6 +11,7 @@ from typing import Any
 
 from youthmode.authoring.analysis import AnalysisError, default_baseline, engine_of, floor
 from youthmode.authoring.analysis_report import floor_json, floor_lines
+from youthmode.authoring.dimensions import UnvariedFact
 from youthmode.authoring.domain import load_set
 from youthmode.cli import flags
 from youthmode.cli.diff import fail, load_problems
@@ -62,7 +63,7 @@ def cmd_floor(args: argparse.Namespace) -> int:
         return fail(f"{args.pack} defines no policy other than the baseline `{baseline_id}`")
     try:
         result = floor(baseline, packs, engine_of(loaded), flags.years(args))
-    except AnalysisError as err:
+    except (AnalysisError, UnvariedFact) as err:
         return fail(str(err))
     if args.format == "json":
         print(json.dumps(floor_json(result), indent=2))

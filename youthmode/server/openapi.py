@@ -141,6 +141,7 @@ LEDGER_OPERATIONS = (
         "usage",
         "PurchaseAnswer",
         "PurchaseBody",
+        errors=(409,),  # the id was recorded with other content
     ),
     LedgerOperation(
         "/v1/purchases/reserve",

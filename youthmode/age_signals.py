@@ -19,8 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, get_args
 
-METHODS = (
+AgeMethod = Literal[  # how an age was established, weakest first (CONTRACT section 6)
     "self_declared",
     "guardian_declared",
     "estimation",
@@ -31,7 +32,8 @@ METHODS = (
     "digital_id",
     "confirmed",
     "operator",
-)
+]
+METHODS: tuple[str, ...] = get_args(AgeMethod)
 MAX_AGE = 150
 MAX_SIGNALS = 16  # a request carries a few platforms' answers, not a history
 MAX_SOURCE_LENGTH = 64

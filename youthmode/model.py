@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from youthmode import age_signals, jurisdictions, units
+from youthmode.age_signals import AgeMethod
 from youthmode.errors import RequestProblem, did_you_mean
 from youthmode.trusted import Model as Model  # response models built from the engine's values
 from youthmode.trusted import trusted as trusted
@@ -48,18 +49,6 @@ Recipient = Literal["contact", "stranger"]  # `resource.recipient`
 RECIPIENTS = frozenset(get_args(Recipient))
 MAX_AGE_SIGNALS = age_signals.MAX_SIGNALS  # `subject.age_signals`: a few platforms' answers
 MAX_SOURCE_LENGTH = age_signals.MAX_SOURCE_LENGTH  # `subject.age_signals[].source`
-AgeMethod = Literal[
-    "self_declared",
-    "guardian_declared",
-    "estimation",
-    "payment",
-    "email",
-    "gov_id",
-    "id_plus_selfie",
-    "digital_id",
-    "confirmed",
-    "operator",
-]
 AppConsent = Literal["approved", "pending", "denied", "revoked"]  # `guardian.app_consent`
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from youthmode.model import AgeMethod
+from youthmode.age_signals import AgeMethod
 from youthmode.policies import diagnostics
 from youthmode.units import UnitError, parse_duration, parse_money, parse_time_of_day
 

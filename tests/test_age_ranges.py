@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import youthmode
-from tests.random_requests import random_request
+from random_requests import random_request
 
 SOURCE = "apple_declared_age_range"
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import CONFIGS
 
 import youthmode
-from tests.random_requests import random_request
+from random_requests import random_request
 from youthmode.errors import RequestError
 
 APP = """

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import youthmode
-from tests.random_requests import random_request, shifted
+from random_requests import random_request, shifted
 from youthmode.joint import JointTimeline
 from youthmode.request import read
 from youthmode.timeline import Timeline

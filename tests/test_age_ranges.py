@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from random_requests import random_request
 
 import youthmode
-from random_requests import random_request
 
 SOURCE = "apple_declared_age_range"
 

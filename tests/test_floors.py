@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from conftest import CONFIGS
+from random_requests import random_request
 
 import youthmode
-from random_requests import random_request
 from youthmode.errors import RequestError
 
 APP = """

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from random_requests import random_request, shifted
 
 import youthmode
-from random_requests import random_request, shifted
 from youthmode.joint import JointTimeline
 from youthmode.request import read
 from youthmode.timeline import Timeline

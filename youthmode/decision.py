@@ -154,8 +154,14 @@ def _remedies(
 
 
 def facts_of(
-    policy: CompiledPolicy, req: RequestFacts, m: Moment, at: datetime, waived: list[str]
+    policy: CompiledPolicy,
+    req: RequestFacts,
+    m: Moment,
+    at: datetime,
+    waived: list[str],
+    more: dict[str, Any] | None = None,
 ) -> Facts:
+    """The facts a decision rests on (``more``: what several lines add, `decision_joint`)."""
     spending = policy.actions[req.action].requires_amount
     values: dict[str, Any] = {
         "local_time": at,
@@ -173,12 +179,14 @@ def facts_of(
         "amount": req.amount,
         "category": req.category,
         "waived": waived or None,
-        "guardian": _guardianfacts(req) if m.band in policy.protected_bands else None,
+        "guardian": _guardian_facts(req) if m.band in policy.protected_bands else None,
     }
+    if more:
+        values.update(more)
     return trusted(Facts, values)
 
 
-def _guardianfacts(req: RequestFacts) -> dict[str, Any] | None:
+def _guardian_facts(req: RequestFacts) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
     if req.guardian_daily_limit is not None:
         out["daily_limit_seconds"] = req.guardian_daily_limit

@@ -10,8 +10,8 @@ from typing import Any
 from youthmode.age_signals import ordered_methods
 from youthmode.decision import facts_of, obligations_due, policy_ref, reason_of
 from youthmode.facts import Moment
-from youthmode.lines import Lines, accepted_methods
-from youthmode.model import Decision, Facts, Obligation, Remedy, trusted
+from youthmode.lines import Lines
+from youthmode.model import Decision, Obligation, Remedy, trusted
 from youthmode.policies.kinds import kind_of
 from youthmode.policies.rules import CompiledRule
 
@@ -46,8 +46,7 @@ def combine_lines(
             next_at = datetime.fromtimestamp(next_allowed, policy.zone)
         remedies = _line_remedies(lines, denials, next_at)
     waived = [r.code for r in first.active(m0.band).waived]
-    facts = facts_of(policy, first.req, m0, at, waived)
-    _world_facts(facts, lines)
+    facts = facts_of(policy, first.req, m0, at, waived, _world_facts(lines))
     return trusted(
         Decision,
         {
@@ -80,19 +79,20 @@ def _unique_rules(rules: Iterable[CompiledRule]) -> list[CompiledRule]:
     return out
 
 
-def _world_facts(facts: Facts, lines: Lines) -> None:
+def _world_facts(lines: Lines) -> dict[str, Any]:
     """What the requested pack made of the subject's age signals and jurisdiction."""
     pack = lines.requested
+    out: dict[str, Any] = {"jurisdiction": pack.facts[0].jurisdiction}
     found = pack.age_range
     if found is not None:
-        facts.age_range = found.to_dict()
+        out["age_range"] = found.to_dict()
         if not found.exact:
-            facts.age = None
+            out["age"] = None
     if pack.resolution is not None and pack.resolution.ignored:
-        facts.ignored_signals = [
+        out["ignored_signals"] = [
             {"source": s.source, "method": s.method} for s in pack.resolution.ignored
         ]
-    facts.jurisdiction = pack.facts[0].jurisdiction
+    return out
 
 
 def _line_remedies(
@@ -135,7 +135,7 @@ def _verify_age(lines: Lines, denials: Sequence[list[CompiledRule]]) -> dict[str
     if verdicts[ages[0]] or not allowed_ages:
         return None
     proof: dict[str, Any] = {"type": "verify_age", "at_least": allowed_ages[0]}
-    methods = ordered_methods(accepted_methods(lines.requested.policy))
+    methods = ordered_methods(lines.requested.policy.age_methods)
     if methods is not None:
         proof["methods"] = list(methods)
     return proof

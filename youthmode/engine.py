@@ -27,7 +27,7 @@ from youthmode.decision import (
 )
 from youthmode.decision_joint import combine_lines
 from youthmode.joint import JointTimeline
-from youthmode.lines import Lines, accepted_methods, lines_for
+from youthmode.lines import Lines, lines_for
 from youthmode.model import Decision, DecisionRequest, Explanation, RuleTrace
 from youthmode.model import request_problem_from as request_problem_from  # api_ledger.py
 from youthmode.policies import CompiledPolicy, load_policies
@@ -162,11 +162,7 @@ class Engine:
         now = self._clock()
         policy, at, facts = read(request, self._policies, self.default_policy, now)
         decision_id = new_decision_id(now)
-        simple = (
-            not facts.age_signals
-            and facts.jurisdiction is None
-            and accepted_methods(policy) is None
-        )
+        simple = not facts.age_signals and facts.jurisdiction is None and policy.age_methods is None
         lines = None if simple else lines_for(policy, self._policies, facts, at)  # may raise
         try:
             youngest = facts if lines is None else lines.requested.facts[0]

@@ -80,9 +80,10 @@ def _suggestion(code: str) -> str | None:
 
 def lookup_order(code: str) -> tuple[str, ...]:
     """The keys a policy's floors are matched against, most specific first."""
-    country, dash, _ = code.partition("-")
-    return (code, country) if dash else (code,)
+    country = country_of(code)
+    return (code, country) if country != code else (code,)
 
 
 def country_of(code: str) -> str:
+    """`US` of `US-TX`; a country's own code of itself."""
     return code.partition("-")[0]

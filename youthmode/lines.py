@@ -58,11 +58,6 @@ class Lines:
         return self.packs[0]
 
 
-def accepted_methods(policy: CompiledPolicy) -> frozenset[str] | None:
-    """The age-signal methods ``policy`` accepts (None: every method)."""
-    return policy.age_methods
-
-
 def floors_of(
     policy: CompiledPolicy, policies: dict[str, CompiledPolicy], facts: RequestFacts
 ) -> list[CompiledPolicy]:
@@ -82,7 +77,7 @@ def floors_of(
 
 def pack_ages(policy: CompiledPolicy, facts: RequestFacts, at: datetime) -> PackAges:
     """The lines' facts for one pack: one per age the subject may be under its methods."""
-    accepted = accepted_methods(policy)
+    accepted = policy.age_methods  # None: every method
     if not facts.age_signals and (accepted is None or "operator" in accepted):
         return PackAges(policy, (facts,), None)
     signals = list(facts.age_signals)

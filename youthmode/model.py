@@ -148,10 +148,9 @@ class AgeSignalIn(Closed):
 
     @model_validator(mode="after")
     def _bounds_in_order(self) -> AgeSignalIn:
-        if self.lower is not None and self.upper is not None and self.lower > self.upper:
-            raise PydanticCustomError(
-                "invalid_age_range", f"`lower` ({self.lower}) is above `upper` ({self.upper})"
-            )
+        why = age_signals.check_bounds(self.lower, self.upper)  # one wording, age_signals.py
+        if why is not None:
+            raise PydanticCustomError("invalid_age_range", why)
         return self
 
 

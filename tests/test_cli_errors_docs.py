@@ -90,9 +90,7 @@ def test_every_wording_is_used() -> None:
     ]
     sources = "\n".join(p.read_text(encoding="utf-8") for p in PROBLEM_MAKERS)
     sources += (ROOT / "youthmode/policies/diagnostics.py").read_text(encoding="utf-8")
-    unused = [
-        n for n in names if not re.search(rf"(\bdw?|dm|diagnostics(_meta)?)\.{n}\b", sources)
-    ]
+    unused = [n for n in names if not re.search(rf"(\bdw?|dm|diagnostics(_meta)?)\.{n}\b", sources)]
     assert unused == []
 
 

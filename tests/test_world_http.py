@@ -63,7 +63,10 @@ def test_signals_jurisdiction_and_consent_round_trip(client: FlaskClient, tmp_pa
     facts = body["facts"]
     assert facts["age"] is None
     assert facts["age_range"] == {
-        "lower": 16, "upper": None, "source": "apple_declared_age_range", "method": "payment"
+        "lower": 16,
+        "upper": None,
+        "source": "apple_declared_age_range",
+        "method": "payment",
     }
     assert facts["jurisdiction"] == "CN-BJ"
     assert "policies" not in body  # no floors in cn-baseline
@@ -185,6 +188,16 @@ def test_consent_and_age_assurance_over_http(world_client: FlaskClient) -> None:
 
 def test_the_openapi_document_has_the_new_fields(world_client: FlaskClient) -> None:
     text = json.dumps(world_client.get("/openapi.json").get_json())
-    for name in ("age_signals", "jurisdiction", "app_consent", "linked", "app_today_seconds",
-                 "week_seconds", "age_range", "ignored_signals", "at_least", "policies"):
+    for name in (
+        "age_signals",
+        "jurisdiction",
+        "app_consent",
+        "linked",
+        "app_today_seconds",
+        "week_seconds",
+        "age_range",
+        "ignored_signals",
+        "at_least",
+        "policies",
+    ):
         assert f'"{name}"' in text, name

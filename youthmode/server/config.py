@@ -68,6 +68,10 @@ class ServerConfig:
     header_timeout: float = field(default=5.0, metadata={"env": "YOUTHMODE_HEADER_TIMEOUT"})
     body_timeout: float = field(default=10.0, metadata={"env": "YOUTHMODE_BODY_TIMEOUT"})
     send_timeout: float = field(default=10.0, metadata={"env": "YOUTHMODE_SEND_TIMEOUT"})
+    # An answered connection stays open this many seconds for the caller's next request (an
+    # idle one costs a file descriptor, never a worker); 0 closes it after every response.
+    # Behind a load balancer, set its idle timeout shorter than this.
+    keepalive: int = field(default=5, metadata={"env": "YOUTHMODE_KEEPALIVE"})
 
     def __post_init__(self) -> None:
         problems = [
@@ -106,6 +110,7 @@ class ServerConfig:
             ("header_timeout", _positive(self.header_timeout), seconds),
             ("body_timeout", _positive(self.body_timeout), seconds),
             ("send_timeout", _positive(self.send_timeout), seconds),
+            ("keepalive", 0 <= self.keepalive <= 3600, "must be 0 to 3600 seconds"),
         ]
 
     @classmethod

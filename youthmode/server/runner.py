@@ -145,9 +145,18 @@ def _load_keys(config: ServerConfig) -> Any:
     return KeyRing(load_keys(config.keys_file))
 
 
+def _pre_fork(server: Any, worker: Any) -> None:
+    from youthmode.server.balance import create_table
+
+    create_table().assign(worker)
+
+
 def _child_exit(server: Any, worker: Any) -> None:
+    from youthmode.server import balance
     from youthmode.server.metrics import merge_dead_process
 
+    if balance.TABLE is not None:
+        balance.TABLE.release(worker)
     try:
         merge_dead_process(worker.pid)
     except Exception:  # the master must outlive any bookkeeping failure
@@ -177,10 +186,11 @@ class _GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no 
             "workers": c.workers,
             "threads": c.threads,
             "worker_class": c.worker_class,
+            "pre_fork": _pre_fork,
             "child_exit": _child_exit,
             "post_worker_init": _post_worker_init,
             "graceful_timeout": 30,
-            "keepalive": 5,
+            "keepalive": c.keepalive,
             # gunicorn's defaults, named here because the worker answers them as problems:
             # a longer request line is a 414, more or longer header fields a 431.
             "limit_request_line": 4094,

@@ -96,3 +96,43 @@ def test_random_requests_log_the_same_line() -> None:
 @pytest.mark.parametrize("body", NOT_PLAIN, ids=range(len(NOT_PLAIN)))
 def test_other_bodies_go_through_the_model(body: Any) -> None:
     assert plain_request(body) is None
+
+
+def test_orjson_writes_the_bytes_json_dumps_wrote_and_reads_the_dump_back() -> None:
+    """The log encodes with orjson and reads the response text back instead of dumping the
+    model again: both must give exactly the line the standard library gave."""
+    import json
+
+    from youthmode.server.decision_log import _encode_slowly
+
+    rng = random.Random(12)
+    log = DecisionLog("off", b"k" * 32)
+    for _ in range(400):
+        body = random_request(rng)
+        if rng.random() < 0.3:
+            body["subject"]["id"] = f"u-{rng.randrange(100)}"
+        decision = ENGINE.decide(body)
+        plain = plain_request(body)
+        assert plain is not None
+        from_dump = log.record(plain, decision, 0.0123, dumped=decision.model_dump_json())
+        from_model = log.record(plain_request(body) or {}, decision, 0.0123)
+        from_dump.pop("ts"), from_model.pop("ts")
+        assert from_dump == from_model
+        assert _encode(from_dump) == _encode_slowly(from_model)
+        assert json.loads(_encode(from_dump)) == json.loads(_encode_slowly(from_model))
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"s": "caf\u00e9 \u4e2d\u6587 \U0001f600", "n": None, "b": [True, False]},
+        {"lone": "\ud800"},  # not UTF-8: the slow path escapes it
+        {"big": 2**70, "neg": -(2**63) - 1},
+        {"d": Decimal("1.10"), "f": 0.061, "latency_ms": round(12.3456789, 3)},
+        {"nested": {"a": [{"b": Decimal("-0")}]}},
+    ],
+)
+def test_encoding_matches_the_standard_library(entry: dict[str, Any]) -> None:
+    from youthmode.server.decision_log import _encode_slowly
+
+    assert _encode(entry) == _encode_slowly(entry)

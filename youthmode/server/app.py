@@ -21,6 +21,7 @@ from youthmode.server.auth import KeyRing, load_keys
 from youthmode.server.caller import request_id
 from youthmode.server.config import ServerConfig
 from youthmode.server.decision_log import DecisionLog
+from youthmode.server.lane import DecisionLane
 from youthmode.server.metrics import Metrics
 from youthmode.server.openapi import Route
 from youthmode.server.problems import ApiProblem, problem_response
@@ -62,6 +63,8 @@ def create_app(
     if state.ledger is not None:
         app.register_blueprint(ledger_routes.blueprint(state))
     state.routes = route_table(app)
+    # The common decision request is answered beneath Flask (lane.py): same answers, less work.
+    app.wsgi_app = DecisionLane(app.wsgi_app, state)  # type: ignore[method-assign]
     return app
 
 

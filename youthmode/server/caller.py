@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote_to_bytes
 
@@ -39,11 +40,28 @@ def _new_id_prefix() -> None:
 os.register_at_fork(after_in_child=_new_id_prefix)  # forked workers must not repeat ids
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who asked, as the decision log records it."""
+
+    request_id: str
+    key_id: str | None
+
+
+def current_caller() -> Caller:
+    key = caller_key()
+    return Caller(request_id(), key.id if key is not None else None)
+
+
 def request_id() -> str:
     """This request's id: the caller's `X-Request-Id` when it is 1-128 characters of
     ``[A-Za-z0-9._:-]``, else a new one (32 hex digits: a random prefix per process and a
     counter, unique without a system call per request). Every response carries it back."""
-    environ = request.environ
+    return request_id_of(request.environ)
+
+
+def request_id_of(environ: dict[str, Any]) -> str:
+    """`request_id` of a WSGI environ (kept in it: asked again, the same id)."""
     found: str | None = environ.get(_ID_KEY)
     if found is None:
         given = environ.get("HTTP_X_REQUEST_ID")
@@ -69,7 +87,11 @@ def _presented_key(keys: KeyRing) -> ApiKey | None:
 
 
 def _bearer_secret() -> str | None:
-    kind, _, secret = request.headers.get("Authorization", "").partition(" ")
+    return bearer_secret(request.headers.get("Authorization", ""))
+
+
+def bearer_secret(authorization: str) -> str | None:
+    kind, _, secret = authorization.partition(" ")
     return secret.strip() or None if kind.lower() == "bearer" else None
 
 

@@ -20,7 +20,7 @@ from youthmode.errors import RequestError, did_you_mean
 from youthmode.ledger import deciding
 from youthmode.model import Decision, DecisionRequest
 from youthmode.server.body import parse_json_body
-from youthmode.server.caller import caller_key, check_tenant, request_id, requires, withheld
+from youthmode.server.caller import Caller, check_tenant, current_caller, requires, withheld
 from youthmode.server.decision_log import plain_request
 from youthmode.server.metrics import DecisionTally
 from youthmode.server.problems import ApiProblem, request_problem, respond
@@ -63,8 +63,10 @@ class Decider:
         explain: bool,
         batch_id: str | None = None,
         tally: DecisionTally | None = None,
+        caller: Caller | None = None,
     ) -> str:
-        """The decision on ``body`` as JSON text, redacted for the caller's scopes."""
+        """The decision on ``body`` as JSON text, redacted for the caller's scopes.
+        (``caller``: who asked, when not the current Flask request's caller.)"""
         started = time.perf_counter()
         state = self.state
         if state.keys is not None and state.keys.tenants:
@@ -75,7 +77,9 @@ class Decider:
             decision = engine.decide(body)
             text = decision.model_dump_json()
             elapsed = time.perf_counter() - started
-            self.account(lambda: _logged(engine, body), decision, elapsed, batch_id, tally)
+            self.account(
+                lambda: _logged(engine, body), decision, elapsed, batch_id, tally, caller, text
+            )
             return text
         parsed = engine.parse(body)
         done = deciding.decide(engine, state.ledger, parsed, explain=explain)
@@ -98,8 +102,11 @@ class Decider:
         elapsed: float,
         batch_id: str | None,
         tally: DecisionTally | None,
+        caller: Caller | None = None,
+        dumped: str | None = None,
     ) -> None:
-        """Count the decision in the metrics and write it to the decision log."""
+        """Count the decision in the metrics and write it to the decision log (``dumped``:
+        the decision's own `model_dump_json`, when made: the log reads it back)."""
         state = self.state
         if tally is not None:
             tally.add(decision.policy.id, decision.effect, decision.reason_codes)
@@ -110,14 +117,15 @@ class Decider:
         if batch_id is None:
             state.metrics.observe_latency("decision", elapsed)
         if state.decision_log.enabled:
-            key = caller_key()
+            caller = caller or current_caller()
             state.decision_log.record(
                 parsed(),
                 decision,
                 elapsed,
                 batch_id,
-                request_id=request_id(),
-                key_id=key.id if key is not None else None,
+                request_id=caller.request_id,
+                key_id=caller.key_id,
+                dumped=dumped,
             )
 
 

@@ -41,9 +41,12 @@ unit: $(STAMP)
 	$(BIN)/pytest
 
 # Library decisions/s (engine vs cedarpy vs a hand-written floor, after checking they agree),
-# HTTP under gunicorn vs bare Flask (wrk on loopback), load time, worker memory. About a
-# minute; results in var/bench/results.json. Method and figures: docs/performance.md.
-# Extra flags: make bench BENCH_ARGS="--no-http" (see benchmarks/run.py --help).
+# HTTP under `youthmode serve` vs bare Flask (wrk on loopback, c=8, single and batch), the
+# server comparison (youthmode and bare Flask under `youthmode serve` and Granian at 8/64/256
+# connections, slow clients), ledger-backed decisions on SQLite and Redis, load time, memory.
+# About 6 minutes; results in var/bench/results.json. Method and figures: docs/performance.md.
+# Before/after in the same run: make bench BENCH_ARGS="--baseline <commit>"; other flags:
+# benchmarks/run.py --help. Exits 1 when the implementations disagree, 2 on a wrong HTTP answer.
 bench: $(BENCH)
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install -y wrk" >&2; exit 1; }
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)

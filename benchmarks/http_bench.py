@@ -72,8 +72,15 @@ def memory(pid: int) -> dict[str, float | None]:
 class Server:
     """A gunicorn server we start, wait for, measure and stop (by its pid only)."""
 
-    def __init__(self, name: str, argv: Sequence[str], env: dict[str, str], port: int) -> None:
-        self.name, self.argv, self.env, self.port = name, list(argv), env, port
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: dict[str, str],
+        port: int,
+        cwd: Path = ROOT,
+    ) -> None:
+        self.name, self.argv, self.env, self.port, self.cwd = name, list(argv), env, port, cwd
         self.log = tempfile.NamedTemporaryFile(
             prefix=f"ym-bench-{name}-", suffix=".log", delete=False
         )
@@ -83,7 +90,7 @@ class Server:
         self.proc = subprocess.Popen(
             self.argv,
             env=self.env,
-            cwd=ROOT,
+            cwd=self.cwd,
             stdin=subprocess.DEVNULL,
             stdout=self.log,
             stderr=subprocess.STDOUT,

@@ -50,7 +50,8 @@ TARGETS = {
     "decide_vs_cedar": 10.0,  # (a)/(b) at least
     "decide_vs_floor": 1 / 3,  # (a)/(c) at least: at most 3x slower than the floor
     "http_single_vs_bare": 0.70,
-    "batch_decisions_per_s": 20_000,
+    "batch_decisions_per_s": 50_000,
+    "serve_vs_before": 2.0,
     "load_compile_ms": 100.0,
 }
 
@@ -400,6 +401,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="S",
         help="before each timed part, wait up to S seconds for other processes to go quiet",
     )
+    parser.add_argument(
+        "--no-servers", action="store_true", help="skip the server comparison (servers.py)"
+    )
+    parser.add_argument(
+        "--no-ledger", action="store_true", help="skip ledger-backed decisions (SQLite, Redis)"
+    )
+    parser.add_argument("--server-runs", type=int, default=2, help="server comparison: runs")
+    parser.add_argument("--server-seconds", type=float, default=5.0, help="... seconds a run")
+    parser.add_argument(
+        "--baseline",
+        metavar="COMMIT",
+        help="also serve this commit's youthmode in the server comparison (before/after)",
+    )
     args = parser.parse_args(argv)
     os.chdir(ROOT)
     started = time.monotonic()
@@ -543,6 +557,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"(bare Flask {bare} MiB)"
             )
 
+    if not args.no_http and not args.no_servers:
+        status = max(status, compare_servers(args, reqs, results))
+    if not args.no_ledger:
+        results["ledger"] = ledger_costs(args.baseline)
+
     threshold = 0.1 * (os.cpu_count() or 1)
     disturbed = [
         name
@@ -574,6 +593,65 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
+def ledger_costs(baseline: str | None) -> dict[str, Any]:
+    """ledger_decisions.py in a fresh interpreter: this checkout, and the baseline's code."""
+    import tempfile
+
+    from servers import baseline_tree
+
+    def run(pythonpath: Path, cwd: Path) -> dict[str, Any]:
+        env = {**os.environ, "PYTHONPATH": str(pythonpath)}
+        done = subprocess.run(
+            [sys.executable, str(HERE / "ledger_decisions.py"), "--requests", "2000", "--json"],
+            env=env, cwd=cwd, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            return {"error": done.stderr.strip().splitlines()[-1:]}
+        found: dict[str, Any] = json.loads(done.stdout)
+        return found
+
+    out = {"now": run(ROOT, ROOT)}
+    if baseline:
+        with tempfile.TemporaryDirectory(prefix="ym-ledger-") as tmp:
+            tree = baseline_tree(Path(tmp), baseline)
+            out["before"] = run(tree, tree)
+    for name, found in out.items():
+        say(
+            f"ledger-backed decisions ({name}), us per decision: engine alone "
+            f"{found.get('engine_us')}, SQLite {found.get('sqlite_us')}, "
+            f"Redis {found.get('redis_us')}" + (f" ({found['error']})" if "error" in found else "")
+        )
+    return out
+
+
+def compare_servers(args: argparse.Namespace, reqs: Sequence[Any], results: dict[str, Any]) -> int:
+    """servers.py's comparison: youthmode and bare Flask under `youthmode serve` and Granian
+    (and the baseline commit's server), 8/64/256 connections, slow clients. 2 on wrong answers."""
+    from servers import compare
+    from servers import table as server_table
+
+    say("server comparison (servers.py; wrk at 8, 64 and 256 connections, in turns):")
+    try:
+        results["servers"] = found = compare(
+            reqs,
+            baseline=args.baseline,
+            runs=args.server_runs,
+            seconds=args.server_seconds,
+            log=lambda text: say("  " + text),
+        )
+    except (RuntimeError, subprocess.CalledProcessError) as err:
+        say(f"FAIL: server comparison: {err}")
+        results["servers"] = {"error": str(err)}
+        return 2
+    for line in server_table(found).splitlines():
+        say(line)
+    wrong = sum(check["wrong"] for check in found["checks"].values())
+    if wrong:
+        say(f"FAIL: {wrong} wrong answers in the server comparison")
+        return 2
+    return 0
+
+
 def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     lib = results.get("library")
@@ -595,10 +673,23 @@ def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "target": ">= 0.70",
             "verdict": verdict(http["single_vs_bare"], TARGETS["http_single_vs_bare"]),
         }
-        out["batch >= 20,000/s"] = {
+        out["batch >= 50,000/s"] = {
             "value": http["batch"]["decisions_per_s"],
-            "target": ">= 20000",
+            "target": ">= 50000",
             "verdict": verdict(http["batch"]["decisions_per_s"], TARGETS["batch_decisions_per_s"]),
+        }
+    found = (results.get("servers") or {}).get("ratios") or {}
+    for c, value in sorted((found.get("youthmode serve: youthmode / bare Flask") or {}).items()):
+        out[f"serve c={c} >= 70% bare"] = {
+            "value": value,
+            "target": ">= 0.70 (same server)",
+            "verdict": verdict(value, TARGETS["http_single_vs_bare"]),
+        }
+    for c, value in sorted((found.get("youthmode serve now / before") or {}).items()):
+        out[f"serve c={c} >= 2x before"] = {
+            "value": value,
+            "target": ">= 2 (--baseline)",
+            "verdict": verdict(value, TARGETS["serve_vs_before"]),
         }
     load = results.get("load")
     if load:

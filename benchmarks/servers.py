@@ -1,23 +1,27 @@
-"""Server comparison: the same WSGI apps under gunicorn (BufferedSyncWorker, gthread) and Granian.
+"""Server comparison: youthmode's app and a bare Flask app under each server, in turns.
 
     PYTHONPATH=. .venv/bin/python benchmarks/servers.py [--seconds 8] [--runs 3]
+        [--kinds "youthmode serve" "gunicorn gthread 4 threads" "granian wsgi"] [--baseline COMMIT]
 
-Six servers, started and stopped here by process id, each on an ephemeral loopback port:
-youthmode's API and the bare Flask app of bare_server.py (the ceiling), each under
+`make bench` runs `compare` with 2 runs of 5 s (benchmarks/run.py). The servers, each on an
+ephemeral loopback port with 2 workers, started and stopped here by process id:
 
-- gunicorn + BufferedSyncWorker: what `youthmode serve --workers 2` runs today;
-- gunicorn gthread: `youthmode serve --workers 2` with YOUTHMODE_WORKER_CLASS=gthread and
-  YOUTHMODE_THREADS=4;
-- Granian WSGI: `granian --interface wsgi --workers 2` on granian_app.py (Granian's defaults
-  otherwise).
+- `youthmode serve`: gunicorn with BufferedSyncWorker, its own HTTP/1.1 keep-alive path for
+  ordinary requests (youthmode/server/http_fast.py) and the decision lane beneath Flask;
+- gunicorn gthread (`--kinds`): YOUTHMODE_WORKER_CLASS=gthread, YOUTHMODE_THREADS=4;
+- Granian WSGI: `granian --interface wsgi --workers 2` on granian_app.py (Granian's defaults);
+- `--baseline COMMIT`: `youthmode serve` of that commit (its youthmode/ and configs/ taken
+  with `git archive`), for before/after in the same run.
 
-Load: wrk -t1 with post.lua (http_bench.wrk) on POST /v1/decisions with workload.py's requests,
-at 8, 64 and 256 connections; per server and connection count a 2 s warm-up, then ``--runs``
-runs of ``--seconds`` taken in turn across the servers (http_bench.measure_interleaved), median
-and spread (min-max) reported. Answers are checked against the library first
-(http_bench.check_answers). Then, per youthmode server, a slow-client check: 50 sockets that each
-send one header byte a second (as tests/faults/test_server_slow_clients.py) while /healthz is
-probed every 0.25 s. Prints a markdown table; --json writes every run.
+Each serves youthmode's app and bare_server.py's bare Flask app (the ceiling under the same
+server). Load: wrk -t1 with post.lua (http_bench.wrk) on POST /v1/decisions with workload.py's
+requests at 8, 64 and 256 connections; per connection count a 2 s warm-up of each, then
+``--runs`` runs of ``--seconds`` taken in turn across the servers
+(http_bench.measure_interleaved), median and spread (min-max). Answers are checked against the
+library first (http_bench.check_answers; exit 2 on any wrong one). Then, per youthmode server,
+50 sockets each send one header byte a second (as tests/faults/test_server_slow_clients.py)
+while /healthz is probed every 0.25 s; worker memory is read at the end. Prints a markdown
+table and the ratios; --json writes every run.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +62,25 @@ SLOW_SOCKETS = 50
 HEAD = b"GET /healthz HTTP/1.1\r\nHost: slow\r\nUser-Agent: " + b"s" * 200 + b"\r\n\r\n"
 
 
-def servers(folder: Path, workers: int) -> list[tuple[str, str, Server]]:
-    """(server label, app label, Server) for each of the six, not yet started."""
+KINDS = ("youthmode serve", "gunicorn gthread 4 threads", "granian wsgi")
+DEFAULT_KINDS = ("youthmode serve", "granian wsgi")
+
+
+def baseline_tree(folder: Path, commit: str) -> Path:
+    """``youthmode/`` and ``configs/`` of ``commit``, extracted to run its server beside ours."""
+    tree = folder / f"baseline-{commit}"
+    tree.mkdir()
+    archive = subprocess.run(["git", "archive", commit, "youthmode", "configs"], cwd=ROOT,
+                             capture_output=True, check=True).stdout  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return tree
+
+
+def servers(
+    folder: Path, workers: int, kinds: Sequence[str] = DEFAULT_KINDS, baseline: str | None = None
+) -> list[tuple[str, str, Server]]:
+    """(server label, app label, Server) for youthmode's app and the bare Flask app under each
+    kind of server (and under ``baseline``'s `youthmode serve`), not yet started."""
     bin_dir = Path(sys.executable).parent
     base = {
         **os.environ,
@@ -68,22 +90,27 @@ def servers(folder: Path, workers: int) -> list[tuple[str, str, Server]]:
         "PYTHONUNBUFFERED": "1",
     }
     for name in ("YOUTHMODE_KEYS_FILE", "YOUTHMODE_STORE", "YOUTHMODE_THREADS",
-                 "YOUTHMODE_WORKER_CLASS"):  # fmt: skip
+                 "YOUTHMODE_WORKER_CLASS", "YOUTHMODE_KEEPALIVE"):  # fmt: skip
         base.pop(name, None)  # development mode, loopback, the default SQLite ledger
+    extras = {
+        "youthmode serve": {},
+        "gunicorn gthread 4 threads": {
+            "YOUTHMODE_WORKER_CLASS": "gthread",
+            "YOUTHMODE_THREADS": "4",
+        },
+    }
+    chosen = [(kind, extras.get(kind, {}), None) for kind in kinds]
+    if baseline:
+        chosen.insert(
+            0, (f"youthmode serve @{baseline} (before)", {}, baseline_tree(folder, baseline))
+        )
     out: list[tuple[str, str, Server]] = []
-    kinds: list[tuple[str, dict[str, str]]] = [
-        ("gunicorn BufferedSyncWorker", {}),
-        (
-            "gunicorn gthread 4 threads",
-            {"YOUTHMODE_WORKER_CLASS": "gthread", "YOUTHMODE_THREADS": "4"},
-        ),
-        ("granian wsgi", {}),
-    ]
-    for index, (kind, extra) in enumerate(kinds):
+    for index, (kind, extra, tree) in enumerate(chosen):
         for app in ("youthmode", "bare Flask"):
             state = folder / f"state-{index}-{app.split()[0]}"
             env = {**base, **extra, "YOUTHMODE_STATE_DIR": str(state)}
             port = free_port()
+            cwd = ROOT
             if kind.startswith("granian"):
                 metrics = state / "prometheus"
                 metrics.mkdir(parents=True, exist_ok=True)
@@ -93,13 +120,23 @@ def servers(folder: Path, workers: int) -> list[tuple[str, str, Server]]:
                 argv = [str(bin_dir / "granian"), "--interface", "wsgi", "--workers",
                         str(workers), "--host", "127.0.0.1", "--port", str(port),
                         "--no-ws", "--log-level", "warning", target]  # fmt: skip
+            elif tree is not None:  # the baseline's own code: its folder first on the path
+                env["PYTHONPATH"] = str(tree)
+                env["YOUTHMODE_POLICIES"] = str(tree / "configs")
+                cwd = tree
+                argv = ([sys.executable, "-m", "youthmode.cli", "serve", "--port", str(port),
+                         "--policies", str(tree / "configs"), "--workers", str(workers)]
+                        if app == "youthmode" else
+                        [sys.executable, str(HERE / "bare_server.py"), "--port", str(port),
+                         "--workers", str(workers)])  # fmt: skip
             elif app == "youthmode":
                 argv = [str(bin_dir / "youthmode"), "serve", "--port", str(port),
                         "--policies", "configs", "--workers", str(workers)]  # fmt: skip
             else:
                 argv = [sys.executable, str(HERE / "bare_server.py"), "--port", str(port),
                         "--workers", str(workers)]  # fmt: skip
-            out.append((kind, app, Server(f"{kind.split()[0]}-{app.split()[0]}", argv, env, port)))
+            name = f"{kind.split()[0]}{index}-{app.split()[0]}"
+            out.append((kind, app, Server(name, argv, env, port, cwd=cwd)))
     return out
 
 
@@ -178,35 +215,37 @@ def slow_clients(port: int, seconds: float) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--connections", type=int, nargs="+", default=list(CONNECTIONS))
-    parser.add_argument("--slow-seconds", type=float, default=10.0)
-    parser.add_argument("--requests", type=int, default=12_000)
-    parser.add_argument("--json", type=Path, help="write every figure here")
-    args = parser.parse_args()
-
-    def log(text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
-
-    reqs = workload(args.requests)
+def compare(
+    reqs: Sequence[dict[str, Any]],
+    *,
+    kinds: Sequence[str] = DEFAULT_KINDS,
+    baseline: str | None = None,
+    connections: Sequence[int] = CONNECTIONS,
+    runs: int = 3,
+    seconds: float = 8.0,
+    workers: int = 2,
+    slow_seconds: float = 10.0,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Start every server, check its answers, measure it at each connection count in turns
+    with the others, then its slow-client behaviour; every figure in a dict."""
     engine = youthmode.Engine.from_path(ROOT / "configs")
-    sample = reqs[:100]
+    sample = list(reqs[:100])
     expected = [engine.decide(r).effect for r in sample]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True, check=False).stdout.strip()  # fmt: skip
     wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True,
                                  check=False).stdout.split("\n")[0].strip()  # fmt: skip
-    results: dict[str, Any] = {"commit": commit, "wrk": wrk_version, "runs": args.runs,
-                               "seconds": args.seconds, "workers": args.workers,
-                               "figures": {}, "checks": {}, "slow": {}}  # fmt: skip
+    results: dict[str, Any] = {"commit": commit, "baseline": baseline, "wrk": wrk_version,
+                               "runs": runs, "seconds": seconds, "workers": workers,
+                               "figures": {}, "checks": {}, "slow": {}, "memory": {}}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="ym-servers-") as tmp:
         folder = Path(tmp)
         bodies = write_bodies(folder, "single", reqs)
-        all_servers = servers(folder, args.workers)
+        if "granian wsgi" in kinds and not (Path(sys.executable).parent / "granian").exists():
+            log("granian is not installed (the `bench` extra has it): not compared")
+            kinds = [k for k in kinds if k != "granian wsgi"]
+        all_servers = servers(folder, workers, kinds, baseline)
         started: list[Server] = []
         try:
             for kind, app, server in all_servers:
@@ -216,35 +255,88 @@ def main() -> None:
                     wrong = check_answers(server.port, sample, expected)
                     results["checks"][kind] = {"checked": 2 * len(sample), "wrong": wrong}
                     log(f"{kind}: {wrong} wrong answers of {2 * len(sample)} checked")
-            for connections in args.connections:
-                log(f"{connections} connections:")
+            for count in connections:
+                log(f"{count} connections:")
                 got = measure_interleaved(
                     [
                         (f"{kind} | {app}", server, "/v1/decisions", bodies, 0)
                         for kind, app, server in all_servers
                     ],
-                    runs=args.runs,
-                    seconds=args.seconds,
-                    connections=connections,
+                    runs=runs,
+                    seconds=seconds,
+                    connections=count,
                     warmup_seconds=2.0,
                     log=log,
                 )
                 for label, summary in got.items():
                     p99 = [r["p99_ms"] for r in summary["runs"]]
                     summary["p99_range"] = [min(p99), max(p99)]
-                    results["figures"].setdefault(label, {})[connections] = summary
+                    results["figures"].setdefault(label, {})[count] = summary
             for kind, app, server in all_servers:
+                results["memory"][f"{kind} | {app}"] = server.memory()
                 if app != "youthmode":
                     continue
                 log(f"slow clients, {kind}:")
-                results["slow"][kind] = found = slow_clients(server.port, args.slow_seconds)
+                results["slow"][kind] = found = slow_clients(server.port, slow_seconds)
                 log("  " + json.dumps(found))
         finally:
             for server in started:
                 server.stop()
+    results["ratios"] = ratios(results)
+    return results
+
+
+def ratios(results: dict[str, Any]) -> dict[str, dict[int, float]]:
+    """youthmode against bare Flask under the same server, and now against the baseline."""
+    figures = results["figures"]
+    out: dict[str, dict[int, float]] = {}
+    kinds = sorted({label.split(" | ")[0] for label in figures})
+    for kind in kinds:
+        ym, bare = figures.get(f"{kind} | youthmode", {}), figures.get(f"{kind} | bare Flask", {})
+        out[f"{kind}: youthmode / bare Flask"] = {
+            c: round(ym[c]["rps"] / bare[c]["rps"], 3) for c in ym if c in bare and bare[c]["rps"]
+        }
+    before = next((k for k in kinds if k.endswith("(before)")), None)
+    if before is not None:
+        old, new = figures[f"{before} | youthmode"], figures.get("youthmode serve | youthmode", {})
+        out["youthmode serve now / before"] = {
+            c: round(new[c]["rps"] / old[c]["rps"], 3) for c in new if c in old and old[c]["rps"]
+        }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, nargs="+", default=list(CONNECTIONS))
+    parser.add_argument("--slow-seconds", type=float, default=10.0)
+    parser.add_argument("--requests", type=int, default=12_000)
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(DEFAULT_KINDS))
+    parser.add_argument("--baseline", help="also run `youthmode serve` of this git commit")
+    parser.add_argument("--json", type=Path, help="write every figure here")
+    args = parser.parse_args()
+
+    def log(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    results = compare(
+        workload(args.requests),
+        kinds=args.kinds,
+        baseline=args.baseline,
+        connections=args.connections,
+        runs=args.runs,
+        seconds=args.seconds,
+        workers=args.workers,
+        slow_seconds=args.slow_seconds,
+        log=log,
+    )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=str))
     print(table(results))
+    wrong = sum(c["wrong"] for c in results["checks"].values())
+    sys.exit(2 if wrong else 0)
 
 
 def table(results: dict[str, Any]) -> str:
@@ -268,6 +360,14 @@ def table(results: dict[str, Any]) -> str:
             cells.append(f"{s['rps']:.0f} ({lo:.0f}-{hi:.0f}){flag}")
             cells.append(f"{s['p50_ms']:.1f} / {s['p99_ms']:.1f} ({plo:.1f}-{phi:.1f})")
         lines.append(f"| {kind} | {app} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for label, found in results.get("memory", {}).items():
+        rss = [w["rss_mib"] for w in found["workers"]]
+        pss = [w["pss_mib"] for w in found["workers"]]
+        lines.append(f"- memory, {label}: workers RSS {rss} MiB, PSS {pss} MiB")
+    for name, by_conn in results.get("ratios", {}).items():
+        shown = ", ".join(f"c={c}: {r:.2f}" for c, r in sorted(by_conn.items()))
+        lines.append(f"- {name}: {shown}")
     lines.append("")
     lines.append(
         "| server (youthmode app) | answers wrong / checked | /healthz median / max ms, "

@@ -68,7 +68,7 @@ BALANCE_PAUSE = 0.005
 # full scan each round cost more than the requests it sat between.
 SCAN_INTERVAL = 0.05
 NOTIFY_INTERVAL = 1.0
-BALANCE_PATIENCE = 0.05
+BALANCE_PATIENCE = 0.25
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ guardian    settings   g:<day> time grants   requests   log:<n>, logseq   idem (
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 from decimal import Decimal
 from typing import Any
 
@@ -18,10 +19,13 @@ from youthmode.ledger.settings import DAY_DOC_DAYS, RECORD_DAYS
 from youthmode.ledger.store import Transaction
 
 
+# Every decision names a dozen days' keys (the week's use); the days in play are few.
+@lru_cache(maxsize=4096)
 def iso_day(day: date) -> str:
     return day.isoformat()
 
 
+@lru_cache(maxsize=4096)
 def usage_key(day: date) -> str:
     """The document of one local day's counted use: {"iv": [[start, end], ...]}."""
     return f"u:{iso_day(day)}"
@@ -41,7 +45,8 @@ def app_key(day: date, app: str) -> str:
     return app_prefix(day) + app
 
 
-def decision_keys(day: date, *, usage: bool, app: str | None = None) -> list[str]:
+@lru_cache(maxsize=4096)
+def decision_keys(day: date, *, usage: bool, app: str | None = None) -> tuple[str, ...]:
     """The documents a decision on the local ``day`` reads: guardian settings and grants, and
     with ``usage`` the use of today and yesterday (sessions cross midnight), spend and holds,
     the earlier days of the ISO week (Monday first: at most seven day documents in all) and,
@@ -52,7 +57,7 @@ def decision_keys(day: date, *, usage: bool, app: str | None = None) -> list[str
         keys += [usage_key(day - timedelta(days=n)) for n in range(2, day.weekday() + 1)]
         if app is not None:
             keys.append(app_key(day, app))
-    return keys
+    return tuple(keys)
 
 
 def month_of(day: date) -> str:

@@ -62,8 +62,9 @@ SLOW_SOCKETS = 50
 HEAD = b"GET /healthz HTTP/1.1\r\nHost: slow\r\nUser-Agent: " + b"s" * 200 + b"\r\n\r\n"
 
 
-KINDS = ("youthmode serve", "gunicorn gthread 4 threads", "granian wsgi")
-DEFAULT_KINDS = ("youthmode serve", "granian wsgi")
+LOGGED = "youthmode serve, decision log on"
+KINDS = ("youthmode serve", LOGGED, "gunicorn gthread 4 threads", "granian wsgi")
+DEFAULT_KINDS = ("youthmode serve", LOGGED, "granian wsgi")
 
 
 def baseline_tree(folder: Path, commit: str) -> Path:
@@ -106,9 +107,12 @@ def servers(
         )
     out: list[tuple[str, str, Server]] = []
     for index, (kind, extra, tree) in enumerate(chosen):
-        for app in ("youthmode", "bare Flask"):
+        for app in ("youthmode",) if kind == LOGGED else ("youthmode", "bare Flask"):
             state = folder / f"state-{index}-{app.split()[0]}"
             env = {**base, **extra, "YOUTHMODE_STATE_DIR": str(state)}
+            if kind == LOGGED:  # the server's default is stdout; a file, as in production
+                env["YOUTHMODE_DECISION_LOG"] = str(folder / "decisions.jsonl")
+                env["YOUTHMODE_LOG_KEY"] = "bench"
             port = free_port()
             cwd = ROOT
             if kind.startswith("granian"):
@@ -140,11 +144,18 @@ def servers(
     return out
 
 
-def healthz(port: int) -> float | None:
+DECISION = json.dumps({"subject": {"age": 12, "verified": True}, "action": "game.play"})
+
+
+def healthz(port: int, decision: bool = False) -> float | None:
+    """Seconds for one `/healthz` (or, with ``decision``, one decision) on a new connection."""
     started = time.monotonic()
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("GET", "/healthz")
+        if decision:
+            conn.request("POST", "/v1/decisions", DECISION, {"Content-Type": "application/json"})
+        else:
+            conn.request("GET", "/healthz")
         ok = conn.getresponse().status == 200
         conn.close()
     except OSError:
@@ -155,11 +166,13 @@ def healthz(port: int) -> float | None:
 def slow_clients(port: int, seconds: float) -> dict[str, Any]:
     """50 sockets send a request head a byte a second while /healthz is probed every 0.25 s."""
     probes: list[float | None] = []
+    decisions: list[float | None] = []
     stop = threading.Event()
 
     def probe() -> None:
         while not stop.wait(0.25):
             probes.append(healthz(port))
+            decisions.append(healthz(port, decision=True))
 
     answers: list[bytes] = []
     closed_at: list[float] = []
@@ -199,6 +212,7 @@ def slow_clients(port: int, seconds: float) -> dict[str, Any]:
     stop.set()
     thread.join()
     answered = [t for t in probes if t is not None]
+    decided = [t for t in decisions if t is not None]
     statuses: dict[str, int] = {}
     for data in answers:
         line = data.split(b"\r\n", 1)[0].decode("latin-1") or "(closed, no answer)"
@@ -208,6 +222,10 @@ def slow_clients(port: int, seconds: float) -> dict[str, Any]:
         "healthz_failed": len(probes) - len(answered),
         "healthz_median_ms": round(statistics.median(answered) * 1e3, 1) if answered else None,
         "healthz_max_ms": round(max(answered) * 1e3, 1) if answered else None,
+        "decisions": len(decisions),
+        "decisions_failed": len(decisions) - len(decided),
+        "decision_median_ms": round(statistics.median(decided) * 1e3, 1) if decided else None,
+        "decision_max_ms": round(max(decided) * 1e3, 1) if decided else None,
         "slow_sockets_closed_by_server": len(answers),
         "slow_sockets_open_at_end": still_open,
         "slow_socket_answers": statuses,
@@ -292,7 +310,8 @@ def ratios(results: dict[str, Any]) -> dict[str, dict[int, float]]:
     out: dict[str, dict[int, float]] = {}
     kinds = sorted({label.split(" | ")[0] for label in figures})
     for kind in kinds:
-        ym, bare = figures.get(f"{kind} | youthmode", {}), figures.get(f"{kind} | bare Flask", {})
+        ym = figures.get(f"{kind} | youthmode", {})
+        bare = figures.get(f"{'youthmode serve' if kind == LOGGED else kind} | bare Flask", {})
         out[f"{kind}: youthmode / bare Flask"] = {
             c: round(ym[c]["rps"] / bare[c]["rps"], 3) for c in ym if c in bare and bare[c]["rps"]
         }
@@ -371,9 +390,10 @@ def table(results: dict[str, Any]) -> str:
     lines.append("")
     lines.append(
         "| server (youthmode app) | answers wrong / checked | /healthz median / max ms, "
-        f"{SLOW_SOCKETS} slow sockets | probes failed | what the slow sockets got |"
+        f"{SLOW_SOCKETS} slow sockets | probes failed | decision median / max ms | "
+        "what the slow sockets got |"
     )
-    lines.append("|---|---|---|---|---|")
+    lines.append("|---|---|---|---|---|---|")
     for kind, s in results["slow"].items():
         check = results["checks"].get(kind, {})
         got = "; ".join(f"{n}x {k}" for k, n in s["slow_socket_answers"].items())
@@ -381,7 +401,9 @@ def table(results: dict[str, Any]) -> str:
         lines.append(
             f"| {kind} | {check.get('wrong')} / {check.get('checked')} | "
             f"{s['healthz_median_ms']} / {s['healthz_max_ms']} | "
-            f"{s['healthz_failed']} of {s['healthz_probes']} | {got} |"
+            f"{s['healthz_failed']} of {s['healthz_probes']} | "
+            f"{s['decision_median_ms']} / {s['decision_max_ms']} "
+            f"({s['decisions_failed']} of {s['decisions']} failed) | {got} |"
         )
     return "\n".join(lines)
 

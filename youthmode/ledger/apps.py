@@ -12,6 +12,7 @@ the day totals from Monday to the day asked about, at most seven documents.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 
 from youthmode.ledger.documents import app_key, app_prefix, usage_key
 from youthmode.ledger.settings import MAX_APPS_PER_DAY, MAX_INTERVALS_PER_DAY
@@ -19,9 +20,10 @@ from youthmode.ledger.store import LedgerConflict, Transaction
 from youthmode.ledger.usage import Interval, coalesce, merge, total
 
 
-def week_days(day: date) -> list[date]:
+@lru_cache(maxsize=1024)
+def week_days(day: date) -> tuple[date, ...]:
     """The local days of ``day``'s ISO week up to ``day``: Monday first, at most seven."""
-    return [day - timedelta(days=n) for n in range(day.weekday(), -1, -1)]
+    return tuple(day - timedelta(days=n) for n in range(day.weekday(), -1, -1))
 
 
 def day_intervals(tx: Transaction, key: str) -> list[Interval]:

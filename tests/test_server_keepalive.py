@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -279,3 +280,73 @@ def test_the_connection_table_leaves_new_connections_to_the_least_loaded() -> No
     assert table.may_accept(0, 10)
     table.assign(three)  # takes the freed slot, starting from nothing
     assert three.ym_slot == 1 and not table.may_accept(0, 10)
+
+
+def test_a_client_that_never_reads_holds_a_worker_once_then_is_dropped(tmp_path: Path) -> None:
+    """Pipelined requests whose responses are never read fill the socket buffers; the worker
+    waits `YOUTHMODE_SEND_TIMEOUT` for that client once, then drops it, and the other worker
+    answers meanwhile. (Each further response must not get a send window of its own.)"""
+    running = Server(tmp_path, {"YOUTHMODE_SEND_TIMEOUT": "1"})
+    hog = socket.socket()
+    try:
+        hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: the window
+        hog.connect(("127.0.0.1", running.port))
+        request = post("/v1/decisions", DECISION)
+        hog.setblocking(False)
+        sent = 0
+        started = time.monotonic()
+        while sent < 20_000 * len(request) and time.monotonic() - started < 5:
+            try:
+                sent += hog.send(request * 50)
+            except BlockingIOError:
+                break  # the server stopped reading: its responses are not taken
+        with connect(running) as other:  # the other worker (or this one, after 1 s) answers
+            other.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            asked = time.monotonic()
+            assert read_response(other, bytearray())[0] == 200
+            assert time.monotonic() - asked < 5
+        running.wait_until(
+            lambda: (
+                running.metric('youthmode_connections_dropped_total{reason="send_timeout"}') >= 1
+            ),
+            "the reader that never reads was not dropped",
+        )
+    finally:
+        hog.close()
+        running.stop()
+
+
+def test_a_slow_reader_gets_no_further_requests_served_after_a_full_buffer(
+    server: Server,
+) -> None:
+    """Reading just fast enough to take each response within its send window must not hold a
+    worker for a whole pipeline: the connection is closed long before (after a response the
+    server had to wait for, or at the per-connection cap once its buffer runs dry)."""
+    count = 12_000  # about 14 MB of answers: more than the kernel buffers hold
+    request = post("/v1/decisions", DECISION)
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.connect(("127.0.0.1", server.port))
+    sender = threading.Thread(target=_send_quietly, args=(slow, request * count), daemon=True)
+    sender.start()
+    try:
+        got, started, closed = 0, time.monotonic(), False
+        while time.monotonic() - started < 60:
+            chunk = slow.recv(65536)
+            if not chunk:
+                closed = True
+                break
+            got += len(chunk)
+            time.sleep(0.001)  # slower than the server writes, faster than its send window
+        assert closed, "the server kept serving a client that never kept up"
+        assert got < count * 1000, got  # it stopped well before answering the whole pipeline
+    finally:
+        slow.close()
+        sender.join(timeout=10)
+
+
+def _send_quietly(sock: socket.socket, data: bytes) -> None:
+    try:
+        sock.sendall(data)
+    except OSError:
+        pass  # closed by the server (or by the test) while sending: expected

@@ -385,9 +385,12 @@ class BufferedSyncWorker(SyncWorker):  # type: ignore[misc]  # gunicorn ships no
         keep = head.keep_alive and framed and self.alive
         # (not in the middle of a pipeline: the requests already sent would be lost)
         keep = keep and (bool(rest) or item.served + 1 < MAX_REQUESTS_PER_CONNECTION)
-        if not self._send(item, reply.encode(data, keep)):
+        sent = self._send(item, reply.encode(data, keep))
+        if sent is None:
             return False
-        if not keep:
+        if not keep or sent == "waited":
+            # A client that left its responses unread had this worker wait for it once; it
+            # does not get a next request served (each with its own send window) on top.
             self._forget(item)
             _close_after_response(item.sock)
             return False
@@ -399,28 +402,30 @@ class BufferedSyncWorker(SyncWorker):  # type: ignore[misc]  # gunicorn ships no
         item.deadline = time.monotonic() + wait
         return True
 
-    def _send(self, item: Waiting, data: bytes) -> bool:
-        """Write a whole response within `send_timeout`; False (and closed) if it failed."""
+    def _send(self, item: Waiting, data: bytes) -> str | None:
+        """Write a whole response within `send_timeout`: "at once", or "waited" when the
+        client's socket buffer was full; None (and closed) if it failed."""
         sock = item.sock
         try:
             try:
                 sent = sock.send(data)  # one call, for any response the socket buffer holds
             except BlockingIOError:
                 sent = 0
-            if sent < len(data):
-                sock.settimeout(self.limits.send_timeout)
-                try:
-                    sock.sendall(memoryview(data)[sent:])
-                finally:
-                    sock.setblocking(False)
+            if sent == len(data):
+                return "at once"
+            sock.settimeout(self.limits.send_timeout)
+            try:
+                sock.sendall(memoryview(data)[sent:])
+            finally:
+                sock.setblocking(False)
         except TimeoutError:
             count_dropped("send_timeout")
             self._drop(item)
-            return False
+            return None
         except OSError:  # the client left
             self._drop(item)
-            return False
-        return True
+            return None
+        return "waited"
 
     def _expire(self) -> None:
         now = time.monotonic()

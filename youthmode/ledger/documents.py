@@ -10,8 +10,8 @@ guardian    settings   g:<day> time grants   requests   log:<n>, logseq   idem (
 from __future__ import annotations
 
 from datetime import date, timedelta
-from functools import lru_cache
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from youthmode.ledger import guardian as guardian_rules

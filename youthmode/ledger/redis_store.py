@@ -17,7 +17,6 @@ so a stalled Redis costs a decision at most the deadline, and nothing once the b
 
 from __future__ import annotations
 
-import json
 import random
 import time
 import uuid
@@ -31,7 +30,12 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from youthmode.ledger.breaker import CircuitBreaker
-from youthmode.ledger.store import StoreOutcomeUnknown, StoreUnavailable, encode_document
+from youthmode.ledger.store import (
+    StoreOutcomeUnknown,
+    StoreUnavailable,
+    decode_document,
+    encode_document,
+)
 
 T = TypeVar("T")
 _RETRIES = 50
@@ -57,7 +61,7 @@ class _RedisTx:
             raw = self.fetched[field]
         else:
             raw = self.pipe.hget(self.key, field)
-        return json.loads(raw) if raw is not None else None
+        return decode_document(raw) if raw is not None else None
 
     def put(self, field: str, value: Any) -> None:
         if not self.writable:

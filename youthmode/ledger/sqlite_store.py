@@ -10,7 +10,6 @@ The file is created readable by its owner only.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from youthmode.ledger.breaker import CircuitBreaker
-from youthmode.ledger.store import StoreUnavailable, encode_document
+from youthmode.ledger.store import StoreUnavailable, decode_document, encode_document
 
 T = TypeVar("T")
 _PREFETCH_CHUNK = 200  # keys per query: well under SQLite's 999 bound parameters
@@ -67,7 +66,7 @@ class _SqliteTx:
                 "SELECT value FROM docs WHERE subject = ? AND key = ?", (self.subject, key)
             ).fetchone()
             raw = self.fetched[key] = row[0] if row else None
-        return json.loads(raw) if raw is not None else None
+        return decode_document(raw) if raw is not None else None
 
     def put(self, key: str, value: Any) -> None:
         if not self.writable:

@@ -63,7 +63,8 @@ HEAD = b"GET /healthz HTTP/1.1\r\nHost: slow\r\nUser-Agent: " + b"s" * 200 + b"\
 
 
 LOGGED = "youthmode serve, decision log on"
-KINDS = ("youthmode serve", LOGGED, "gunicorn gthread 4 threads", "granian wsgi")
+UWSGI = "uwsgi http11-socket"
+KINDS = ("youthmode serve", LOGGED, "gunicorn gthread 4 threads", "granian wsgi", UWSGI)
 DEFAULT_KINDS = ("youthmode serve", LOGGED, "granian wsgi")
 
 
@@ -124,6 +125,15 @@ def servers(
                 argv = [str(bin_dir / "granian"), "--interface", "wsgi", "--workers",
                         str(workers), "--host", "127.0.0.1", "--port", str(port),
                         "--no-ws", "--log-level", "warning", target]  # fmt: skip
+            elif kind == UWSGI:  # `pip install uwsgi` (compiles; not in the bench extra)
+                metrics = state / "prometheus"
+                metrics.mkdir(parents=True, exist_ok=True)
+                env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
+                target = "granian_app:app" if app == "youthmode" else "granian_app:bare"
+                argv = [str(bin_dir / "uwsgi"), "--http11-socket", f"127.0.0.1:{port}",
+                        "--pythonpath", str(ROOT), "--pythonpath", str(HERE), "--module",
+                        target, "--processes", str(workers), "--master", "--need-app",
+                        "--lazy-apps", "--disable-logging"]  # fmt: skip
             elif tree is not None:  # the baseline's own code: its folder first on the path
                 env["PYTHONPATH"] = str(tree)
                 env["YOUTHMODE_POLICIES"] = str(tree / "configs")
@@ -260,9 +270,10 @@ def compare(
     with tempfile.TemporaryDirectory(prefix="ym-servers-") as tmp:
         folder = Path(tmp)
         bodies = write_bodies(folder, "single", reqs)
-        if "granian wsgi" in kinds and not (Path(sys.executable).parent / "granian").exists():
-            log("granian is not installed (the `bench` extra has it): not compared")
-            kinds = [k for k in kinds if k != "granian wsgi"]
+        for kind, program in (("granian wsgi", "granian"), (UWSGI, "uwsgi")):
+            if kind in kinds and not (Path(sys.executable).parent / program).exists():
+                log(f"{program} is not installed: not compared")
+                kinds = [k for k in kinds if k != kind]
         all_servers = servers(folder, workers, kinds, baseline)
         started: list[Server] = []
         try:
@@ -361,16 +372,17 @@ def main() -> None:
 def table(results: dict[str, Any]) -> str:
     conns = sorted({c for f in results["figures"].values() for c in f})
     head = "| server | app | " + " | ".join(
-        f"c={c} req/s (min-max) | c={c} p50 / p99 ms (p99 min-max)" for c in conns
+        f"c={c} req/s (min-max) | c={c} p50 / p99 ms (p99 min-max) | c={c} served at once"
+        for c in conns
     )
-    lines = [head + " |", "|" + "---|" * (2 + 2 * len(conns))]
+    lines = [head + " |", "|" + "---|" * (2 + 3 * len(conns))]
     for label, by_conn in results["figures"].items():
         kind, app = label.split(" | ")
         cells = []
         for c in conns:
             s = by_conn.get(c)
             if s is None:
-                cells += ["not measured", "not measured"]
+                cells += ["not measured", "not measured", ""]
                 continue
             lo, hi = s["rps_range"]
             plo, phi = s["p99_range"]
@@ -378,6 +390,10 @@ def table(results: dict[str, Any]) -> str:
             flag = f" ({bad} non-200/socket errors)" if bad else ""
             cells.append(f"{s['rps']:.0f} ({lo:.0f}-{hi:.0f}){flag}")
             cells.append(f"{s['p50_ms']:.1f} / {s['p99_ms']:.1f} ({plo:.1f}-{phi:.1f})")
+            # Little's law: requests in flight = throughput x mean latency. Near c when every
+            # connection is served; far below it when some connections wait unanswered.
+            mean = statistics.median(r["mean_ms"] for r in s["runs"])
+            cells.append(f"{s['rps'] * mean / 1000:.0f} of {c}")
         lines.append(f"| {kind} | {app} | " + " | ".join(cells) + " |")
     lines.append("")
     for label, found in results.get("memory", {}).items():

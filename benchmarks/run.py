@@ -610,17 +610,36 @@ def ledger_costs(baseline: str | None) -> dict[str, Any]:
         found: dict[str, Any] = json.loads(done.stdout)
         return found
 
-    out = {"now": run(ROOT, ROOT)}
-    if baseline:
-        with tempfile.TemporaryDirectory(prefix="ym-ledger-") as tmp:
+    # Taken in turns, twice each, keeping each figure's lower value: the machine's drift
+    # hits both alike, and the lower of two runs is the nearer to the code's own cost.
+    with tempfile.TemporaryDirectory(prefix="ym-ledger-") as tmp:
+        sources = {"now": (ROOT, ROOT)}
+        if baseline:
             tree = baseline_tree(Path(tmp), baseline)
-            out["before"] = run(tree, tree)
+            sources["before"] = (tree, tree)
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in sources}
+        for _ in range(2):
+            for name, (path, cwd) in sources.items():
+                runs[name].append(run(path, cwd))
+    out = {name: _lower(found) for name, found in runs.items()}
     for name, found in out.items():
         say(
             f"ledger-backed decisions ({name}), us per decision: engine alone "
             f"{found.get('engine_us')}, SQLite {found.get('sqlite_us')}, "
             f"Redis {found.get('redis_us')}" + (f" ({found['error']})" if "error" in found else "")
         )
+    return out
+
+
+def _lower(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each figure's lowest value over ``runs`` (an error, if any run had one)."""
+    out: dict[str, Any] = {}
+    for found in runs:
+        for key, value in found.items():
+            if isinstance(value, int | float) and isinstance(out.get(key), int | float):
+                out[key] = min(out[key], value)
+            else:
+                out.setdefault(key, value)
     return out
 
 

@@ -392,8 +392,8 @@ def table(results: dict[str, Any]) -> str:
             cells.append(f"{s['p50_ms']:.1f} / {s['p99_ms']:.1f} ({plo:.1f}-{phi:.1f})")
             # Little's law: requests in flight = throughput x mean latency. Near c when every
             # connection is served; far below it when some connections wait unanswered.
-            mean = statistics.median(r["mean_ms"] for r in s["runs"])
-            cells.append(f"{s['rps'] * mean / 1000:.0f} of {c}")
+            in_flight = statistics.median(r["rps"] * r["mean_ms"] / 1000 for r in s["runs"])
+            cells.append(f"{in_flight:.0f} of {c}")
         lines.append(f"| {kind} | {app} | " + " | ".join(cells) + " |")
     lines.append("")
     for label, found in results.get("memory", {}).items():

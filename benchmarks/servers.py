@@ -64,7 +64,15 @@ HEAD = b"GET /healthz HTTP/1.1\r\nHost: slow\r\nUser-Agent: " + b"s" * 200 + b"\
 
 LOGGED = "youthmode serve, decision log on"
 UWSGI = "uwsgi http11-socket"
-KINDS = ("youthmode serve", LOGGED, "gunicorn gthread 4 threads", "granian wsgi", UWSGI)
+GRANIAN_TUNED = "granian wsgi, 1 thread, backpressure 8"
+KINDS = (
+    "youthmode serve",
+    LOGGED,
+    "gunicorn gthread 4 threads",
+    "granian wsgi",
+    GRANIAN_TUNED,
+    UWSGI,
+)
 DEFAULT_KINDS = ("youthmode serve", LOGGED, "granian wsgi")
 
 
@@ -125,6 +133,9 @@ def servers(
                 argv = [str(bin_dir / "granian"), "--interface", "wsgi", "--workers",
                         str(workers), "--host", "127.0.0.1", "--port", str(port),
                         "--no-ws", "--log-level", "warning", target]  # fmt: skip
+                if kind == GRANIAN_TUNED:  # for 2 cores: no thread per connection
+                    argv[1:1] = ["--blocking-threads", "1", "--runtime-threads", "1",
+                                 "--backpressure", "8"]  # fmt: skip
             elif kind == UWSGI:  # `pip install uwsgi` (compiles; not in the bench extra)
                 metrics = state / "prometheus"
                 metrics.mkdir(parents=True, exist_ok=True)
@@ -270,7 +281,8 @@ def compare(
     with tempfile.TemporaryDirectory(prefix="ym-servers-") as tmp:
         folder = Path(tmp)
         bodies = write_bodies(folder, "single", reqs)
-        for kind, program in (("granian wsgi", "granian"), (UWSGI, "uwsgi")):
+        for kind, program in (("granian wsgi", "granian"), (GRANIAN_TUNED, "granian"),
+                              (UWSGI, "uwsgi")):  # fmt: skip
             if kind in kinds and not (Path(sys.executable).parent / program).exists():
                 log(f"{program} is not installed: not compared")
                 kinds = [k for k in kinds if k != kind]

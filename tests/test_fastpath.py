@@ -172,6 +172,11 @@ def requests(draw: st.DrawFn, policies: tuple[str, ...]) -> dict[str, Any]:
         found = draw(part)
         if found:
             request[key] = found
+    if pid == "vn-decree-147":  # the dong has no minor unit: whole amounts only
+        for key, value in {**request.get("usage", {}), **request.get("resource", {})}.items():
+            if key in ("amount", "month_spent", "day_spent"):
+                part = request["resource" if key == "amount" else "usage"]
+                part[key] = value.split(".")[0]
     return request
 
 

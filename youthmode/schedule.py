@@ -230,14 +230,19 @@ class Walk:
         dated = self.req.birthdate is not None  # else the age, and all that hangs on it, stays
         timeless = stands
         while True:
+            birthday = None
             if (want_allowed and stands) or schedule.all_timeless:
-                found = self._next_birthday(day.date)
+                birthday = self._next_birthday(day.date)
+                found = None if birthday is None else birthday.start
             else:
                 found = self._next_candidate(day, ts, schedule, in_use)
             if found is None or found > limit:
                 return None
             if not day.start <= found < day.end:
-                day = self._day_of(day, found)
+                # The birthday's own day holds its first instant (on a day that is 24 hours
+                # long): no time-zone conversion needed to find it.
+                even = birthday is not None and birthday.even
+                day = birthday if even and birthday is not None else self._day_of(day, found)
                 if not day.even:
                     raise GiveUp  # a daylight-saving day: Timeline converts each instant
                 if dated:
@@ -319,14 +324,15 @@ class Walk:
                     best = ts + left
         return best
 
-    def _next_birthday(self, on: date) -> int | None:
+    def _next_birthday(self, on: date) -> Day | None:
+        """The first local day after ``on`` that starts with the subject a year older."""
         birth = self.req.birthdate
         if birth is None:
             return None
         for year in (on.year, on.year + 1):
             flip = flip_date(birth, year, self.policy.age_rollover)
             if flip > on:
-                return self.policy.day(flip).start
+                return self.policy.day(flip)
         return None
 
     def _day_of(self, day: Day, ts: int) -> Day:

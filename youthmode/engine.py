@@ -47,11 +47,12 @@ def system_clock() -> datetime:
 
 def new_decision_id(now: datetime) -> str:
     """A UUIDv7 (RFC 9562): time-ordered, so decision logs sort by id. Unique, not secret."""
-    millis = int(now.timestamp() * 1000) & ((1 << 48) - 1)
+    millis = int(now.timestamp() * 1000) & 0xFFFF_FFFF_FFFF
     rand = _random.getrandbits(74)
-    value = (millis << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62)
-    text = f"{value | (rand & ((1 << 62) - 1)):032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    # 48 bits of milliseconds; version 7 and 12 random bits; variant 0b10 and 62 random bits.
+    version, variant = 0x7000 | rand >> 62, 0x8000 | (rand >> 48) & 0x3FFF
+    node = rand & 0xFFFF_FFFF_FFFF
+    return f"{millis >> 16:08x}-{millis & 0xFFFF:04x}-{version:04x}-{variant:04x}-{node:012x}"
 
 
 class Engine:

@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from youthmode.decision import _guardian_facts, obligations_due, policy_ref
-from youthmode.facts import Moment, RequestFacts
+from youthmode.facts import Moment, RequestFacts, age_on
 from youthmode.model import Decision, Facts, Remedy
 from youthmode.policies import CompiledPolicy
-from youthmode.schedule import Entry, GiveUp, Schedule, Walk
+from youthmode.schedule import Entry, GiveUp, Schedule, Walk, schedule_for
 from youthmode.timeline import NEXT_ALLOWED_HORIZON, REMAINING_HORIZON
 
 _set = object.__setattr__
@@ -37,29 +37,35 @@ def decide_fast(
     day = policy.day(start)
     if not day.even:
         return None
-    walk = Walk(policy, req, int(at.timestamp()), start)
-    age = walk.age_on(start)
-    try:
-        schedule = walk.schedule(age)
-    except GiveUp:
+    birth = req.birthdate
+    age = req.declared_age if birth is None else age_on(birth, start, policy.age_rollover)
+    band = policy.band_of(age)
+    schedule = schedule_for(policy, req, band)
+    if schedule is None:
         return None
-    m = Moment.within(day, walk.at_ts, at.hour * 3600 + at.minute * 60 + at.second, policy.calendar)
-    m.age, m.band = age, policy.band_of(age)
+    m = Moment.within(
+        day, int(at.timestamp()), at.hour * 3600 + at.minute * 60 + at.second, policy.calendar
+    )
+    m.age, m.band = age, band
     m.today_seconds, m.session_seconds = req.today_seconds, req.session_seconds
     m.day_spent, m.month_spent = req.day_spent, req.month_spent
     denials = [e for e in schedule.entries if e[0].denies(m, req)]
-    stands = walk.timeless[age] = any(e[0].timeless for e in denials)
+    stands = False
+    for entry in denials:
+        if entry[0].timeless:
+            stands = True
+            break
+    if stands and birth is None:  # only a birthday could lift it, and none is known
+        return _denial(policy, req, schedule, m, at, denials, decision_id, None)
+    walk = Walk(policy, req, m, schedule, stands)
     try:
         if denials:
-            if stands and req.birthdate is None:
-                found = None  # only a birthday could lift it, and none is known
-            else:
-                found = walk.first(day, m.ts, schedule, stands, True, NEXT_ALLOWED_HORIZON)
+            found = walk.first(day, m.ts, schedule, stands, True, NEXT_ALLOWED_HORIZON)
             return _denial(policy, req, schedule, m, at, denials, decision_id, found)
         found = walk.first(day, m.ts, schedule, False, False, REMAINING_HORIZON)
     except GiveUp:
         return None
-    remaining = None if found is None else found - walk.at_ts
+    remaining = None if found is None else found - m.ts
     return _allow(policy, req, schedule, m, at, decision_id, remaining)
 
 

@@ -207,15 +207,19 @@ class Walk:
         "timeless",
     )
 
-    def __init__(self, policy: CompiledPolicy, req: RequestFacts, at_ts: int, start: date) -> None:
+    def __init__(
+        self, policy: CompiledPolicy, req: RequestFacts, m: Moment, schedule: Schedule, stands: bool
+    ) -> None:
+        """From the moment ``m`` of `at`, where ``schedule`` holds and a timeless rule
+        denies or not (``stands``)."""
         self.policy = policy
         self.req = req
-        self.at_ts = at_ts
-        self.start = start
-        self.schedules: dict[str, Schedule] = {}
-        self.timeless: dict[int | None, bool] = {}  # age -> a timeless rule denies
-        self.age_day: date | None = None
-        self.age: int | None = None
+        self.at_ts = m.ts
+        self.start = m.date
+        self.schedules = {m.band: schedule}
+        self.timeless = {m.age: stands}  # by age: whether a timeless rule denies
+        self.age_day = m.date
+        self.age = m.age
         self.amount = req.amount if req.amount is not None else ZERO
 
     def first(

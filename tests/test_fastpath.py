@@ -193,6 +193,8 @@ def subjects(draw: st.DrawFn, today: date) -> dict[str, Any]:
         birth = birth or near.replace(year=near.year - years)
         if draw(st.integers(0, 19)) == 0:
             birth = date(draw(st.sampled_from((2004, 2008, 2012, 2016, 2020))), 2, 29)
+        elif draw(st.integers(0, 19)) == 0:  # the epoch's edges, and the earliest accepted
+            birth = draw(st.sampled_from((date(1969, 12, 31), date(1970, 1, 1), date(1850, 1, 1))))
         subject["birthdate"] = min(birth, today).isoformat()
     return subject
 

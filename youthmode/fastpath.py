@@ -24,6 +24,7 @@ from youthmode.schedule import Entry, GiveUp, Schedule, Walk, schedule_for
 from youthmode.timeline import NEXT_ALLOWED_HORIZON, REMAINING_HORIZON
 
 _set = object.__setattr__
+_new = object.__new__
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -185,7 +186,7 @@ def _facts(
 def _model(cls: type[Model], fields: dict[str, Any], given: frozenset[str]) -> Model:
     """What `trusted(cls, ...)` builds, from every field in declaration order (checked by
     tests/test_fastpath.py), without its template copy and update."""
-    obj = cls.__new__(cls)
+    obj = _new(cls)  # pydantic models keep object's __new__ (tests/test_fastpath.py)
     _set(obj, "__dict__", fields)
     _set(obj, "__pydantic_fields_set__", set(given))
     _set(obj, "__pydantic_extra__", None)

@@ -310,25 +310,30 @@ def phases(
 
 def without_search(engine: youthmode.Engine, reqs: Sequence[Any]) -> float | None:
     """decide() with the timeline search stubbed out (answers then lack remaining_seconds and
-    next_allowed_at): an estimate of what the search costs. Best effort: None if the engine's
-    internals have moved."""
+    next_allowed_at): an estimate of what the search costs, on the pure path's Timeline and
+    the fast path's Walk alike. Best effort: None if the engine's internals have moved."""
     try:
+        from youthmode.schedule import Walk
         from youthmode.timeline import Timeline
     except ImportError:
         return None
-    names = ("next_allowed", "remaining_seconds")
-    saved = {name: getattr(Timeline, name, None) for name in names}
-    if None in saved.values():
+    stubs: list[tuple[type, str, Callable[..., Any]]] = [
+        (Timeline, "next_allowed", lambda self, start: None),
+        (Timeline, "remaining_seconds", lambda self, start: None),
+        (Walk, "first", lambda self, *args: None),
+    ]
+    saved = [(cls, name, getattr(cls, name, None)) for cls, name, _ in stubs]
+    if any(fn is None for _, _, fn in saved):
         return None
     try:
-        for name in names:
-            setattr(Timeline, name, lambda self, start: None)
+        for cls, name, stub in stubs:
+            setattr(cls, name, stub)
         return round(one_pass(engine.decide, reqs) / len(reqs) * 1e6, 2)
     except Exception:
         return None
     finally:
-        for name, fn in saved.items():
-            setattr(Timeline, name, fn)
+        for cls, name, fn in saved:
+            setattr(cls, name, fn)
 
 
 def profile(engine: youthmode.Engine, reqs: Sequence[dict[str, Any]], top: int) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from youthmode.decision import (
     trace_rules,
 )
 from youthmode.decision_joint import combine_lines
+from youthmode.fastpath import decide_fast
 from youthmode.joint import JointTimeline
 from youthmode.lines import Lines, lines_for
 from youthmode.model import Decision, DecisionRequest, Explanation, RuleTrace
@@ -46,11 +47,12 @@ def system_clock() -> datetime:
 
 def new_decision_id(now: datetime) -> str:
     """A UUIDv7 (RFC 9562): time-ordered, so decision logs sort by id. Unique, not secret."""
-    millis = int(now.timestamp() * 1000) & ((1 << 48) - 1)
+    millis = int(now.timestamp() * 1000) & 0xFFFF_FFFF_FFFF
     rand = _random.getrandbits(74)
-    value = (millis << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62)
-    text = f"{value | (rand & ((1 << 62) - 1)):032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    # 48 bits of milliseconds; version 7 and 12 random bits; variant 0b10 and 62 random bits.
+    version, variant = 0x7000 | rand >> 62, 0x8000 | (rand >> 48) & 0x3FFF
+    node = rand & 0xFFFF_FFFF_FFFF
+    return f"{millis >> 16:08x}-{millis & 0xFFFF:04x}-{version:04x}-{variant:04x}-{node:012x}"
 
 
 class Engine:
@@ -66,9 +68,12 @@ class Engine:
         *,
         clock: Clock | None = None,
         default_policy: str | None = None,
+        fast: bool = True,
     ) -> None:
         self._policies = {p.id: p for p in policies}
         self._clock = clock or system_clock
+        # False: every decision takes the pure path (timeline.py), the fast path's reference.
+        self.fast = fast
         marked = self._marked_defaults()
         if default_policy is not None and default_policy not in self._policies:
             raise ValueError(f"default policy `{default_policy}` is not loaded")
@@ -94,9 +99,11 @@ class Engine:
         *paths: str | Path,
         clock: Clock | None = None,
         default_policy: str | None = None,
+        fast: bool = True,
     ) -> Engine:
         """Load, validate and compile every policy file under ``paths`` (raises PolicyError)."""
-        return cls(load_policies(paths or ("configs",)), clock=clock, default_policy=default_policy)
+        policies = load_policies(paths or ("configs",))
+        return cls(policies, clock=clock, default_policy=default_policy, fast=fast)
 
     def warm(self) -> Engine:
         """Build each policy's calendar for this year and the next, so the first decisions
@@ -168,7 +175,13 @@ class Engine:
             youngest = facts if lines is None else lines.requested.facts[0]
             if store_unavailable and fails_closed(policy, youngest, at):
                 return fail_closed(policy, youngest, at, decision_id, STORE_UNAVAILABLE), []
-            if lines is None or lines.simple:
+            fast = None
+            if lines is None and self.fast and not explain:
+                fast = decide_fast(policy, facts, at, decision_id)
+            trace: list[RuleTrace] = []
+            if fast is not None:
+                decision = fast
+            elif lines is None or lines.simple:
                 line = Timeline(policy, facts, at) if lines is None else lines.timelines[0]
                 decision, trace = evaluate(line, decision_id, explain)
             else:

@@ -316,6 +316,8 @@ class Obligation(BaseModel):
 class Remedy(BaseModel):
     """What could turn a deny into an allow."""
 
+    model_config = ConfigDict(frozen=True)  # the fast path shares a rule's between decisions
+
     type: str = Field(
         description="guardian_consent, verify_identity, verify_age, guardian_waiver or wait"
     )

@@ -1,0 +1,214 @@
+"""The fast path of `Engine.decide`: the same answer as `Timeline` and `combine`, for the
+requests most integrations send, on tables built once per rule combination (schedule.py).
+
+`decide_fast` returns None for anything it does not cover, and the engine then takes the pure
+path (timeline.py, decision.py), which stays the reference: several lines (age signals,
+jurisdiction floors), a guardian's own curfew, limit or grant, the world packs' counters,
+dated rules, reason codes that vary, a rule kind the schedule does not know, and any walk
+that reaches a daylight-saving day. tests/test_fastpath.py holds both paths to the same
+decisions, byte for byte in JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from youthmode.decision import _guardian_facts, obligations_due, policy_ref
+from youthmode.facts import Moment, RequestFacts, age_on
+from youthmode.model import Decision, Facts, Remedy
+from youthmode.policies import CompiledPolicy
+from youthmode.schedule import Entry, GiveUp, Schedule, Walk, schedule_for
+from youthmode.timeline import NEXT_ALLOWED_HORIZON, REMAINING_HORIZON
+
+_set = object.__setattr__
+_new = object.__new__
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def decide_fast(
+    policy: CompiledPolicy, req: RequestFacts, at: datetime, decision_id: str
+) -> Decision | None:
+    """The decision for ``req`` at ``at``, or None when the pure path must answer."""
+    if req.guardian_curfews or req.guardian_daily_limit is not None or req.extra_seconds:
+        return None  # the guardian's own rules are built per request: Timeline does that
+    start = at.date()
+    day = policy.day(start)
+    if not day.even:
+        return None
+    birth = req.birthdate
+    age = req.declared_age if birth is None else age_on(birth, start, policy.age_rollover)
+    band = policy.band_of(age)
+    schedule = schedule_for(policy, req, band)
+    if schedule is None:
+        return None
+    m = Moment.within(
+        day, int(at.timestamp()), at.hour * 3600 + at.minute * 60 + at.second, policy.calendar
+    )
+    m.age, m.band = age, band
+    m.today_seconds, m.session_seconds = req.today_seconds, req.session_seconds
+    m.day_spent, m.month_spent = req.day_spent, req.month_spent
+    denials = [e for e in schedule.entries if e[0].denies(m, req)]
+    stands = False
+    for entry in denials:
+        if entry[0].timeless:
+            stands = True
+            break
+    if stands and birth is None:  # only a birthday could lift it, and none is known
+        return _denial(policy, req, schedule, m, at, denials, decision_id, None)
+    walk = Walk(policy, req, m, schedule, stands)
+    try:
+        if denials:
+            found = walk.first(day, m.ts, schedule, stands, True, NEXT_ALLOWED_HORIZON)
+            return _denial(policy, req, schedule, m, at, denials, decision_id, found)
+        found = walk.first(day, m.ts, schedule, False, False, REMAINING_HORIZON)
+    except GiveUp:
+        return None
+    remaining = None if found is None else found - m.ts
+    return _allow(policy, req, schedule, m, at, decision_id, remaining)
+
+
+def _allow(
+    policy: CompiledPolicy,
+    req: RequestFacts,
+    schedule: Schedule,
+    m: Moment,
+    at: datetime,
+    decision_id: str,
+    remaining: int | None,
+) -> Decision:
+    due = schedule.active.obligations
+    return _model(
+        Decision,
+        {
+            "decision_id": decision_id,
+            "effect": "allow",
+            "allowed": True,
+            "band": m.band,
+            "reasons": [],
+            "obligations": obligations_due(due, m, at, remaining) if due else [],
+            "remedies": [],
+            "remaining_seconds": remaining,
+            "valid_until": None if remaining is None else at + timedelta(seconds=remaining),
+            "next_allowed_at": None,
+            "facts": _facts(policy, req, schedule, m, at),
+            "policy": policy_ref(policy),
+            "policies": None,
+            "degraded": False,
+        },
+        DECISION_SET,
+    )
+
+
+def _denial(
+    policy: CompiledPolicy,
+    req: RequestFacts,
+    schedule: Schedule,
+    m: Moment,
+    at: datetime,
+    denials: list[Entry],
+    decision_id: str,
+    next_allowed: int | None,
+) -> Decision:
+    next_at = None if next_allowed is None else datetime.fromtimestamp(next_allowed, policy.zone)
+    return _model(
+        Decision,
+        {
+            "decision_id": decision_id,
+            "effect": "deny",
+            "allowed": False,
+            "band": m.band,
+            "reasons": [e[1] for e in denials],
+            "obligations": [],
+            "remedies": _remedies(denials, next_at),
+            "remaining_seconds": None,
+            "valid_until": None,
+            "next_allowed_at": next_at,
+            "facts": _facts(policy, req, schedule, m, at),
+            "policy": policy_ref(policy),
+            "policies": None,
+            "degraded": False,
+        },
+        DECISION_SET,
+    )
+
+
+def _remedies(denials: list[Entry], next_at: datetime | None) -> list[Remedy]:
+    """`decision._remedies`: each denying rule's, then waiting, without repeats."""
+    seen: list[dict[str, Any]] = []
+    out: list[Remedy] = []
+    for _, _, remedy, shared in denials:
+        if remedy is not None and shared is not None and remedy not in seen:
+            seen.append(remedy)
+            out.append(shared)
+    if next_at is not None:
+        out.append(_model(Remedy, {**WAIT, "until": next_at}, WAIT_SET))
+    return out
+
+
+def _facts(
+    policy: CompiledPolicy, req: RequestFacts, schedule: Schedule, m: Moment, at: datetime
+) -> Facts:
+    """`decision.facts_of` for one line."""
+    spending = schedule.spending
+    guardian = None
+    if m.band in policy.protected_bands and (
+        req.exempt_apps or req.consents or req.app_consent is not None or req.linked
+    ):
+        guardian = _guardian_facts(req)  # the fast path has no limit, curfew or grant
+    values = {
+        "local_time": at,
+        "timezone": policy.timezone,
+        "day_type": m.day_type,
+        "calendar_official": policy.calendar.is_official(m.date.year),
+        "age": m.age,
+        "age_range": None,
+        "ignored_signals": None,
+        "jurisdiction": None,
+        "verified": req.verified,
+        "today_seconds": req.today_seconds,
+        "session_seconds": req.session_seconds,
+        "app_today_seconds": req.app_today_seconds or None,
+        "week_seconds": req.week_seconds or None,
+        "day_spent": req.day_spent if spending else None,
+        "month_spent": req.month_spent if spending else None,
+        "amount": req.amount,
+        "category": req.category,
+        "waived": list(schedule.waived) or None,
+        "guardian": guardian,
+        "redacted": None,
+    }
+    return _model(Facts, values, FACTS_SET)
+
+
+def _model(cls: type[Model], fields: dict[str, Any], given: frozenset[str]) -> Model:
+    """What `trusted(cls, ...)` builds, from every field in declaration order (checked by
+    tests/test_fastpath.py), without its template copy and update."""
+    obj = _new(cls)  # pydantic models keep object's __new__ (tests/test_fastpath.py)
+    _set(obj, "__dict__", fields)
+    _set(obj, "__pydantic_fields_set__", set(given))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
+# The fields `combine`, `facts_of` and `_remedies` give `trusted`: what pydantic then counts
+# as set (the rest keep their defaults).
+DECISION_SET = frozenset(Decision.model_fields) - {"policies", "degraded"}
+FACTS_SET = frozenset(Facts.model_fields) - {
+    "age_range",
+    "ignored_signals",
+    "jurisdiction",
+    "redacted",
+}
+WAIT: dict[str, Any] = {
+    "type": "wait",
+    "action": None,
+    "at_least": None,
+    "methods": None,
+    "until": None,
+    "code": None,
+}
+WAIT_SET = frozenset({"type", "until"})

@@ -162,8 +162,24 @@ def facts_of(
     more: dict[str, Any] | None = None,
 ) -> Facts:
     """The facts a decision rests on (``more``: what several lines add, `decision_joint`)."""
+    guardian = _guardian_facts(req) if m.band in policy.protected_bands else None
+    values = facts_values(policy, req, m, at, waived, guardian)
+    if more:
+        values.update(more)
+    return trusted(Facts, values)
+
+
+def facts_values(
+    policy: CompiledPolicy,
+    req: RequestFacts,
+    m: Moment,
+    at: datetime,
+    waived: list[str],
+    guardian: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The `Facts` fields every decision reports (the pure path's and fastpath.py's)."""
     spending = policy.actions[req.action].requires_amount
-    values: dict[str, Any] = {
+    return {
         "local_time": at,
         "timezone": policy.timezone,
         "day_type": m.day_type,
@@ -179,11 +195,8 @@ def facts_of(
         "amount": req.amount,
         "category": req.category,
         "waived": waived or None,
-        "guardian": _guardian_facts(req) if m.band in policy.protected_bands else None,
+        "guardian": guardian,
     }
-    if more:
-        values.update(more)
-    return trusted(Facts, values)
 
 
 def _guardian_facts(req: RequestFacts) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from youthmode.decision import _guardian_facts, obligations_due, policy_ref
+from youthmode.decision import _guardian_facts, facts_values, obligations_due, policy_ref
 from youthmode.facts import Moment, RequestFacts, age_on
 from youthmode.model import Decision, Facts, Remedy
 from youthmode.policies import CompiledPolicy
@@ -152,34 +152,13 @@ def _facts(
     policy: CompiledPolicy, req: RequestFacts, schedule: Schedule, m: Moment, at: datetime
 ) -> Facts:
     """`decision.facts_of` for one line."""
-    spending = schedule.spending
     guardian = None
     if m.band in policy.protected_bands and (
         req.exempt_apps or req.consents or req.app_consent is not None or req.linked
     ):
         guardian = _guardian_facts(req)  # the fast path has no limit, curfew or grant
-    values = {
-        "local_time": at,
-        "timezone": policy.timezone,
-        "day_type": m.day_type,
-        "calendar_official": policy.calendar.is_official(m.date.year),
-        "age": m.age,
-        "age_range": None,
-        "ignored_signals": None,
-        "jurisdiction": None,
-        "verified": req.verified,
-        "today_seconds": req.today_seconds,
-        "session_seconds": req.session_seconds,
-        "app_today_seconds": req.app_today_seconds or None,
-        "week_seconds": req.week_seconds or None,
-        "day_spent": req.day_spent if spending else None,
-        "month_spent": req.month_spent if spending else None,
-        "amount": req.amount,
-        "category": req.category,
-        "waived": list(schedule.waived) or None,
-        "guardian": guardian,
-        "redacted": None,
-    }
+    values = dict(FACTS_TEMPLATE)  # every field, in declaration order
+    values.update(facts_values(policy, req, m, at, list(schedule.waived), guardian))
     return _model(Facts, values, FACTS_SET)
 
 
@@ -197,6 +176,7 @@ def _model(cls: type[Model], fields: dict[str, Any], given: frozenset[str]) -> M
 # The fields `combine`, `facts_of` and `_remedies` give `trusted`: what pydantic then counts
 # as set (the rest keep their defaults).
 DECISION_SET = frozenset(Decision.model_fields) - {"policies", "degraded"}
+FACTS_TEMPLATE: dict[str, Any] = dict.fromkeys(Facts.model_fields)
 FACTS_SET = frozenset(Facts.model_fields) - {
     "age_range",
     "ignored_signals",

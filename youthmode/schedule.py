@@ -40,7 +40,7 @@ from youthmode.policies.rules import (
     VerifiedRule,
     Window,
 )
-from youthmode.timeline import ONE_DAY, Active, active_rules, counts_world
+from youthmode.timeline import ONE_DAY, Active, active_rules, combination_key, counts_world
 
 # Rules whose verdict only the request and the age decide (see CompiledRule.timeless); the
 # schedule asks them through `denies`, once per age.
@@ -172,14 +172,7 @@ def schedule_for(policy: CompiledPolicy, req: RequestFacts, band: str) -> Schedu
     """The schedule of ``req``'s combination in ``band``, or None when it has none. Memoised
     on the policy like `active_rules` (bounded by MEMO_LIMIT entries). The caller checks that
     ``req`` carries no guardian curfew, limit or grant of its own."""
-    key = (
-        "schedule",
-        req.action,
-        band,
-        req.exemptions & policy.waiver_names if req.exemptions else req.exemptions,
-        req.category in policy.exempt_categories,
-        req.app is not None and req.app in req.exempt_apps,
-    )
+    key = combination_key("schedule", policy, req, band)
     found: Any = policy.memo.get(key)
     if found is None:
         active = active_rules(policy, req, band)

@@ -80,19 +80,27 @@ class Active:
         return tuple(r for r in self.obligations if not r.dated or r.in_force_on(day))
 
 
-def active_rules(policy: CompiledPolicy, req: RequestFacts, band: str) -> Active:
-    """The rules in force for ``req`` in ``band``; shared between requests that agree on
-    everything `Active` reads (most requests carry no guardian settings of their own)."""
-    if req.guardian_curfews or req.guardian_daily_limit is not None or req.extra_seconds:
-        return Active(policy.plan(req.action, band), policy, req, band)
-    key = (
-        "active",
+def combination_key(
+    kind: str, policy: CompiledPolicy, req: RequestFacts, band: str
+) -> tuple[Any, ...]:
+    """What the rules in force depend on besides the guardian's own settings: the memo key of
+    `active_rules` and of schedule.py's tables (``kind`` tells the two apart)."""
+    return (
+        kind,
         req.action,
         band,
         req.exemptions & policy.waiver_names if req.exemptions else req.exemptions,
         req.category in policy.exempt_categories,
         req.app is not None and req.app in req.exempt_apps,
     )
+
+
+def active_rules(policy: CompiledPolicy, req: RequestFacts, band: str) -> Active:
+    """The rules in force for ``req`` in ``band``; shared between requests that agree on
+    everything `Active` reads (most requests carry no guardian settings of their own)."""
+    if req.guardian_curfews or req.guardian_daily_limit is not None or req.extra_seconds:
+        return Active(policy.plan(req.action, band), policy, req, band)
+    key = combination_key("active", policy, req, band)
     found: Active | None = policy.memo.get(key)
     if found is None:
         if len(policy.memo) >= MEMO_LIMIT:

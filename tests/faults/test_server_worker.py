@@ -20,7 +20,7 @@ from youthmode.server.config import ServerConfig, unknown_variables
 from youthmode.server.connection import DeadlineSocket, ReadDeadline, problem_http
 from youthmode.server.metrics import _FolderCollector, merge_dead_process
 from youthmode.server.runner import inherited_fds
-from youthmode.server.worker import body_length
+from youthmode.server.waiting import body_length
 
 # --- The deadline socket --------------------------------------------------------------------
 

@@ -21,8 +21,9 @@ parser, and its connection is kept open for `keepalive` seconds: it waits for th
 in the same buffer, so an idle connection costs no more than a slow one. Everything else goes
 through gunicorn and is closed after its response, as in gunicorn's sync worker.
 
-The socket the application then reads and writes through, and the answers written on a
-connection the application never saw, are in connection.py; `BodyGuard`, the middleware that
+A connection while it waits (`Waiting`, its deadlines, how long its body is) is in
+waiting.py; the socket the application then reads and writes through, and the answers written
+on a connection the application never saw, in connection.py; `BodyGuard`, the middleware that
 reads a whole body before the application runs, in body_guard.py.
 """
 
@@ -33,7 +34,6 @@ import os
 import selectors
 import socket
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from gunicorn import util  # type: ignore[import-untyped]  # gunicorn ships no type hints
@@ -43,11 +43,16 @@ from gunicorn.workers.sync import SyncWorker  # type: ignore[import-untyped]
 from youthmode.server import balance, http_fast
 from youthmode.server.config import ServerConfig
 from youthmode.server.connection import DeadlineSocket, ReadDeadline, count_dropped, problem_http
+from youthmode.server.waiting import (
+    HEAD_BUFFER,
+    HEAD_END,
+    Limits,
+    Waiting,
+    body_length,
+    close_after_response,
+    drain_pipe,
+)
 
-HEAD_END = b"\r\n\r\n"
-# A head longer than this is handed to gunicorn's parser as it is: its limits (4094-byte
-# request line, 100 fields of 8190 bytes) answer 414 or 431.
-HEAD_BUFFER = 64 * 1024
 # Per worker: waiting connections, and bytes buffered for them. Past either, the oldest
 # waiting connection is answered 503, so a flood costs its senders, not the newest caller.
 MAX_WAITING = 256
@@ -69,67 +74,6 @@ BALANCE_PAUSE = 0.005
 SCAN_INTERVAL = 0.05
 NOTIFY_INTERVAL = 1.0
 BALANCE_PATIENCE = 0.25
-
-
-@dataclass(frozen=True)
-class Limits:
-    header_timeout: float
-    body_timeout: float
-    send_timeout: float
-    max_body_bytes: int
-
-    @classmethod
-    def of(cls, config: ServerConfig) -> Limits:
-        return cls(
-            config.header_timeout,
-            config.body_timeout,
-            config.send_timeout,
-            config.max_body_bytes,
-        )
-
-
-def body_length(head: bytes) -> int | None:
-    """The body size the head declares, or None when gunicorn's parser must decide it.
-
-    Only decides how long to buffer: gunicorn parses the request itself, so a head this
-    misjudges is read from the socket, within the deadline, and refused by the parser.
-    """
-    length: int | None = None
-    for line in head.split(b"\r\n")[1:]:
-        name, colon, value = line.partition(b":")
-        name = name.strip().lower()
-        if not colon or name in (b"transfer-encoding", b"expect"):
-            return None
-        if name == b"content-length":
-            if length is not None or not value.strip().isdigit():
-                return None
-            length = int(value)
-    return length or 0
-
-
-@dataclass(eq=False)
-class Waiting:
-    """An accepted connection whose request has not all arrived."""
-
-    sock: socket.socket
-    addr: Any
-    listener: Any
-    deadline: float
-    fd: int = -1
-    data: bytearray = field(default_factory=bytearray)
-    head_end: int | None = None  # where the head ends, once it has arrived
-    want: int | None = None  # head plus body, when the body can be buffered
-    served: int = 0  # requests answered on this connection (kept alive)
-    base: dict[str, Any] | None = None  # the environ entries of the connection, once needed
-
-    @property
-    def idle(self) -> bool:
-        """Kept alive and waiting for a next request that has not begun."""
-        return self.served > 0 and not self.data
-
-    @property
-    def phase(self) -> str:
-        return "head" if self.head_end is None else "body"
 
 
 class _Captured:
@@ -247,7 +191,7 @@ class BufferedSyncWorker(SyncWorker):  # type: ignore[misc]  # gunicorn ships no
 
     def _ready(self, data: Any) -> None:
         if data is None:
-            _drain_pipe(self.PIPE[0])
+            drain_pipe(self.PIPE[0])
         elif isinstance(data, Waiting):
             if self._is_waiting(data):  # not refused earlier in this round
                 self._read(data)
@@ -392,7 +336,7 @@ class BufferedSyncWorker(SyncWorker):  # type: ignore[misc]  # gunicorn ships no
             # A client that left its responses unread had this worker wait for it once; it
             # does not get a next request served (each with its own send window) on top.
             self._forget(item)
-            _close_after_response(item.sock)
+            close_after_response(item.sock)
             return False
         item.served += 1
         item.head_end = item.want = None
@@ -477,30 +421,8 @@ class BufferedSyncWorker(SyncWorker):  # type: ignore[misc]  # gunicorn ships no
             self.log.debug("could not send the %s problem", status)
 
 
-def _close_after_response(sock: socket.socket) -> None:
-    """Close without losing the response: bytes the client sent meanwhile, left unread,
-    would make the kernel reset the connection, and a reset can discard the response
-    before the client has read it."""
-    try:
-        sock.shutdown(socket.SHUT_WR)
-        while sock.recv(65536):
-            pass
-    except OSError:  # drained (non-blocking), or the client is gone
-        pass
-    util.close(sock)
-
-
 def _status_of(response: bytes) -> int:
     try:
         return int(response.split(b" ", 2)[1])
     except (IndexError, ValueError):
         return 500
-
-
-def _drain_pipe(fd: int) -> None:
-    """Empty the wake-up pipe that gunicorn's signal handlers write to."""
-    try:
-        while os.read(fd, 4096):
-            pass
-    except OSError:  # empty: it is non-blocking
-        pass

@@ -189,8 +189,41 @@ def test_tenant_keys_and_other_requests_go_through_flask(tmp_path: Path) -> None
     assert pair.passed == 1 and plain.passed == 4
 
 
-def test_a_subject_with_an_id_is_decided_with_the_ledger_by_flask(tmp_path: Path) -> None:
-    pair = Pair(tmp_path, keys=None, store="sqlite")
-    body = b'{"action": "app.use", "subject": {"id": "u-1", "age": 10}}'
-    status, _ = pair.same(body)
-    assert status == "200 OK" and pair.passed == 1
+LEDGER_KEYS = KeyRing(
+    (
+        ApiKey("decide-only", hash_key("s-d"), frozenset({"decide"})),
+        ApiKey("all", hash_key("s-all"), frozenset({"decide", "usage", "guardian"})),
+    )
+)
+
+
+@pytest.mark.parametrize("secret", [None, "s-d", "s-all"])
+def test_a_subject_with_an_id_is_decided_with_the_ledger_as_flask_does(
+    tmp_path: Path, secret: str | None
+) -> None:
+    """The ledger's usage and guardian settings fill the request in the lane as in the view,
+    and what the key may not see (usage, guardian) is withheld alike."""
+    pair = Pair(tmp_path, keys=None if secret is None else LEDGER_KEYS, store="sqlite")
+    use = {"id": "u1", "action": "app.use", "start": "2026-11-27T19:00:00+08:00",
+           "end": "2026-11-27T19:40:00+08:00"}  # fmt: skip
+    for app in pair.apps:
+        ledger = app.extensions["youthmode"].ledger
+        ledger.record_usage("kid-1", [use])
+        ledger.update_guardian("kid-1", {"daily_limit": "50m"}, actor="parent")
+    auth = {} if secret is None else {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    for body in (
+        b'{"action": "app.use", "at": "2026-11-27T20:00:00+08:00",'
+        b' "subject": {"id": "kid-1", "age": 10, "verified": true}}',
+        b'{"action": "game.play", "at": "2026-11-28T20:10:00+08:00",'
+        b' "subject": {"id": "kid-1", "age": 13, "verified": true}}',
+        b'{"action": "app.use", "subject": {"id": "kid-2", "age": 10},'
+        b' "usage": {"today_seconds": 60}}',
+    ):
+        status, text = pair.same(body, **auth)
+        assert status == "200 OK"
+    assert pair.passed == 0  # the lane answered, from the ledger
+    decided = json.loads(text)
+    if secret == "s-d":
+        assert decided["facts"].get("guardian") is None
+    lane_log, flask_log = pair.log_lines()
+    assert len(lane_log) == 3 and lane_log == flask_log

@@ -42,15 +42,20 @@ os.register_at_fork(after_in_child=_new_id_prefix)  # forked workers must not re
 
 @dataclass(frozen=True)
 class Caller:
-    """Who asked, as the decision log records it."""
+    """Who asked: as the decision log records it, and the scopes the key holds (None in
+    development mode: every scope)."""
 
     request_id: str
     key_id: str | None
+    scopes: frozenset[str] | None = None
 
 
 def current_caller() -> Caller:
     key = caller_key()
-    return Caller(request_id(), key.id if key is not None else None)
+    state: ServerState = current_app.extensions["youthmode"]
+    if key is None:
+        return Caller(request_id(), None, None if state.keys is None else frozenset())
+    return Caller(request_id(), key.id, key.scopes)
 
 
 def request_id() -> str:
@@ -218,11 +223,16 @@ def withheld(asked: DecisionRequest) -> tuple[str, ...]:
     request and the key alone, never on what the ledger holds, so that its absence tells
     nothing either. Usage the caller sent itself is its own.
     """
+    return withheld_from(asked, current_caller().scopes)
+
+
+def withheld_from(asked: DecisionRequest, scopes: frozenset[str] | None) -> tuple[str, ...]:
+    """`withheld` for a caller holding ``scopes`` (None: development mode, every scope)."""
     if asked.subject.id is None:
         return ()
     withheld = []
-    if asked.usage is None and not may_see("usage"):
+    if asked.usage is None and scopes is not None and "usage" not in scopes:
         withheld.append("usage")
-    if not may_see("guardian"):
+    if scopes is not None and "guardian" not in scopes:
         withheld.append("guardian")
     return tuple(withheld)

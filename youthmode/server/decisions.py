@@ -20,7 +20,14 @@ from youthmode.errors import RequestError, did_you_mean
 from youthmode.ledger import deciding
 from youthmode.model import Decision, DecisionRequest
 from youthmode.server.body import parse_json_body
-from youthmode.server.caller import Caller, check_tenant, current_caller, requires, withheld
+from youthmode.server.caller import (
+    Caller,
+    check_tenant,
+    current_caller,
+    requires,
+    withheld,
+    withheld_from,
+)
 from youthmode.server.decision_log import plain_request
 from youthmode.server.metrics import DecisionTally
 from youthmode.server.problems import ApiProblem, request_problem, respond
@@ -83,7 +90,11 @@ class Decider:
             return text
         parsed = engine.parse(body)
         done = deciding.decide(engine, state.ledger, parsed, explain=explain)
-        hidden = withheld(parsed) if state.ledger is not None else ()
+        hidden = (
+            ()
+            if state.ledger is None
+            else (withheld(parsed) if caller is None else withheld_from(parsed, caller.scopes))
+        )
         out = redacted(done.decision, hidden)
         if done.trace is not None:
             shown = out.model_dump(mode="json")
@@ -92,7 +103,8 @@ class Decider:
         else:
             text = out.model_dump_json()
         elapsed = time.perf_counter() - started
-        self.account(lambda: done.request, done.decision, elapsed, batch_id, tally)  # unredacted
+        # logged unredacted: the log is the auditors' record, not the caller's answer
+        self.account(lambda: done.request, done.decision, elapsed, batch_id, tally, caller)
         return text
 
     def account(

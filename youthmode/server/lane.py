@@ -9,10 +9,11 @@ decision log), with the same headers.
 
 It answers only when it is sure the view would answer 200 with that body: the exact path,
 `POST`, no query string, `Content-Type: application/json`, a key with the `decide` scope (or
-development mode) and no tenant-bound keys, a body the engine decides without the ledger
-(no subject id, or no ledger). Everything else, and every error, passes through to Flask
-untouched (the body put back), which answers it as before. tests/test_lane.py holds the
-lane's answers to Flask's, header by header, decision-log line by line.
+development mode) and no tenant-bound keys; a subject id is looked up in the ledger as the
+view does (facts the key may not see withheld alike). Everything else, and every error, passes
+through to Flask untouched (the body put back), which answers it as before.
+tests/test_lane.py holds the lane's answers to Flask's, header by header, decision-log line by
+line.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from youthmode.errors import RequestError
+from youthmode.ledger import StoreUnavailable
 from youthmode.server.body import parse_json_bytes
 from youthmode.server.caller import Caller, bearer_secret, request_id_of
 from youthmode.server.decisions import Decider
@@ -71,24 +73,21 @@ class DecisionLane:
             body = parse_json_bytes(raw)
         except ApiProblem:
             return None
-        decider = self.decider
-        if not decider.without_ledger(body):
-            return None
         try:
-            text = decider.decide_one(self.state.holder.engine, body, False, caller=caller)
-        except RequestError:
-            return None
+            text = self.decider.decide_one(self.state.holder.engine, body, False, caller=caller)
+        except (RequestError, ApiProblem, StoreUnavailable):
+            return None  # Flask answers it (a decision only reads the ledger: no harm in twice)
         return text.encode("utf-8")
 
     def _caller(self, environ: dict[str, Any]) -> Caller | None:
         """Who asks, when the view's checks would all pass; else None."""
         keys = self.state.keys
         if keys is None:
-            return Caller(request_id_of(environ), None)
+            return Caller(request_id_of(environ), None, None)
         if keys.tenants:
             return None  # each body's subject is checked against the key: the view's work
         secret = bearer_secret(environ.get("HTTP_AUTHORIZATION", ""))
         key = keys.find(secret) if secret else None
         if key is None or "decide" not in key.scopes:
             return None
-        return Caller(request_id_of(environ), key.id)
+        return Caller(request_id_of(environ), key.id, key.scopes)

@@ -216,18 +216,14 @@ def check_tenant(body: Any) -> None:
     check_subject(subject_id if isinstance(subject_id, str) else None)
 
 
-def withheld(asked: DecisionRequest) -> tuple[str, ...]:
-    """The scopes whose facts this caller may not see in a decision about ``asked``.
+def withheld(asked: DecisionRequest, scopes: frozenset[str] | None) -> tuple[str, ...]:
+    """The scopes whose facts a caller holding ``scopes`` (None: development mode, every
+    scope) may not see in a decision about ``asked``.
 
     Only a request with a subject id reads the ledger. What is withheld depends on the
     request and the key alone, never on what the ledger holds, so that its absence tells
     nothing either. Usage the caller sent itself is its own.
     """
-    return withheld_from(asked, current_caller().scopes)
-
-
-def withheld_from(asked: DecisionRequest, scopes: frozenset[str] | None) -> tuple[str, ...]:
-    """`withheld` for a caller holding ``scopes`` (None: development mode, every scope)."""
     if asked.subject.id is None:
         return ()
     withheld = []

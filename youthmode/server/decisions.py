@@ -26,7 +26,6 @@ from youthmode.server.caller import (
     current_caller,
     requires,
     withheld,
-    withheld_from,
 )
 from youthmode.server.decision_log import plain_request
 from youthmode.server.metrics import DecisionTally
@@ -90,11 +89,8 @@ class Decider:
             return text
         parsed = engine.parse(body)
         done = deciding.decide(engine, state.ledger, parsed, explain=explain)
-        hidden = (
-            ()
-            if state.ledger is None
-            else (withheld(parsed) if caller is None else withheld_from(parsed, caller.scopes))
-        )
+        caller = caller or current_caller()
+        hidden = withheld(parsed, caller.scopes) if state.ledger is not None else ()
         out = redacted(done.decision, hidden)
         if done.trace is not None:
             shown = out.model_dump(mode="json")
@@ -165,8 +161,9 @@ def blueprint(state: ServerState) -> Blueprint:
         batch_id = new_decision_id(state.now())
         explain = explain_flag()
         tally = DecisionTally()
+        caller = current_caller()  # once for the batch, not once an item
         parts = [
-            _batch_item(decider, engine, item, index, explain, batch_id, tally)
+            _batch_item(decider, engine, item, index, explain, batch_id, tally, caller)
             for index, item in enumerate(items)
         ]
         state.metrics.record_tally(tally)
@@ -223,10 +220,11 @@ def _batch_item(
     explain: bool,
     batch_id: str,
     tally: DecisionTally,
+    caller: Caller,
 ) -> str:
     """One item's decision, or the problem with it in its place: never a failed batch."""
     try:
-        return decider.decide_one(engine, item, explain, batch_id, tally)
+        return decider.decide_one(engine, item, explain, batch_id, tally, caller)
     except RequestError as err:
         return json.dumps(request_problem(err, index).body(), ensure_ascii=False, default=str)
     except ApiProblem as problem:  # a subject outside the key's tenant: this item only

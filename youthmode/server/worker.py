@@ -34,7 +34,7 @@ import os
 import selectors
 import socket
 import time
-from typing import Any
+from typing import Any, Literal
 
 from gunicorn import util  # type: ignore[import-untyped]  # gunicorn ships no type hints
 from gunicorn.http import wsgi  # type: ignore[import-untyped]
@@ -69,11 +69,11 @@ ACCEPT_BURST = 16
 # to them this long; after BALANCE_PATIENCE of leaving it, it accepts anyway, in case the
 # others are stuck serving something slow.
 BALANCE_PAUSE = 0.005
+BALANCE_PATIENCE = 0.25
 # Deadlines are checked this often, not every round: with a hundred kept-alive connections a
 # full scan each round cost more than the requests it sat between.
 SCAN_INTERVAL = 0.05
 NOTIFY_INTERVAL = 1.0
-BALANCE_PATIENCE = 0.25
 
 
 class _Captured:
@@ -346,7 +346,7 @@ class BufferedSyncWorker(SyncWorker):  # type: ignore[misc]  # gunicorn ships no
         item.deadline = time.monotonic() + wait
         return True
 
-    def _send(self, item: Waiting, data: bytes) -> str | None:
+    def _send(self, item: Waiting, data: bytes) -> Literal["at once", "waited"] | None:
         """Write a whole response within `send_timeout`: "at once", or "waited" when the
         client's socket buffer was full; None (and closed) if it failed."""
         sock = item.sock

@@ -391,10 +391,14 @@ def test_production_refuses_to_start_without_a_log_key(tmp_path: Path) -> None:
     assert "without YOUTHMODE_LOG_KEY" in result.stderr and "Listening at" not in result.stderr
 
 
-def serve_with_inherited_socket(tmp_path: Path, host: str) -> subprocess.Popen[str]:
-    """`youthmode serve` handed a listening socket the systemd way (fd 3, LISTEN_FDS)."""
-    listener = socket.socket()
-    listener.bind((host, 0))
+def serve_with_inherited_socket(
+    tmp_path: Path, host: str, listener: socket.socket | None = None
+) -> subprocess.Popen[str]:
+    """`youthmode serve` handed a listening socket the systemd way (fd 3, LISTEN_FDS): a TCP
+    one on ``host``, or ``listener`` (bound already)."""
+    if listener is None:
+        listener = socket.socket()
+        listener.bind((host, 0))
     listener.listen()
     fd = listener.fileno()
     # Put the socket at fd 3 and name this very process in LISTEN_PID, then become the server.
@@ -415,7 +419,8 @@ def serve_with_inherited_socket(tmp_path: Path, host: str) -> subprocess.Popen[s
         stderr=subprocess.PIPE,
         text=True,
     )
-    proc.port = listener.getsockname()[1]  # type: ignore[attr-defined]
+    if listener.family != socket.AF_UNIX:
+        proc.port = listener.getsockname()[1]  # type: ignore[attr-defined]
     listener.close()
     return proc
 

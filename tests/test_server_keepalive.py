@@ -350,3 +350,29 @@ def _send_quietly(sock: socket.socket, data: bytes) -> None:
         sock.sendall(data)
     except OSError:
         pass  # closed by the server (or by the test) while sending: expected
+
+
+def test_a_unix_socket_is_served_through_gunicorns_path(tmp_path: Path) -> None:
+    """A socket from systemd may be a Unix one, whose peer has no address and port: its
+    requests go the way they went before keep-alive (gunicorn's), answered and closed."""
+    from test_server import serve_with_inherited_socket
+
+    listener = socket.socket(socket.AF_UNIX)
+    path = str(tmp_path / "ym.sock")
+    listener.bind(path)
+    proc = serve_with_inherited_socket(tmp_path, "", listener)
+    try:
+        deadline = time.monotonic() + 30
+        answer = b""
+        while time.monotonic() < deadline and not answer:
+            assert proc.poll() is None, proc.communicate()[1]
+            with socket.socket(socket.AF_UNIX) as conn:
+                conn.settimeout(10)
+                conn.connect(path)
+                conn.sendall(post("/v1/decisions", DECISION))
+                answer = closed_by_server(conn, within=10) or b""
+        assert answer.startswith(b"HTTP/1.1 200") and b'"effect"' in answer
+        assert b"Connection: close" in answer
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)

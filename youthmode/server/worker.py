@@ -286,7 +286,12 @@ class BufferedSyncWorker(SyncWorker):  # type: ignore[misc]  # gunicorn ships no
         return item.want is None or len(item.data) >= item.want
 
     def _serve(self, item: Waiting) -> None:
-        while self.fast is not None and item.want is not None and item.head_end is not None:
+        while (
+            self.fast is not None
+            and item.want is not None
+            and item.head_end is not None
+            and type(item.addr) is tuple  # TCP: a unix socket's peer has no address and port
+        ):
             head = http_fast.read_head(bytes(item.data[: item.head_end]), self.fast)
             if head is None:
                 break

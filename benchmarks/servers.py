@@ -30,8 +30,6 @@ import argparse
 import http.client
 import json
 import os
-import select
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,12 +52,13 @@ from http_bench import (  # noqa: E402
 )
 from workload import workload  # noqa: E402
 
+sys.path.insert(0, str(HERE.parent / "tests" / "faults"))
+from test_server_slow_clients import SLOW_SOCKETS, Trickle  # noqa: E402
+
 import youthmode  # noqa: E402
 
 ROOT = HERE.parent
 CONNECTIONS = (8, 64, 256)
-SLOW_SOCKETS = 50
-HEAD = b"GET /healthz HTTP/1.1\r\nHost: slow\r\nUser-Agent: " + b"s" * 200 + b"\r\n\r\n"
 
 
 LOGGED = "youthmode serve, decision log on"
@@ -185,7 +184,8 @@ def healthz(port: int, decision: bool = False) -> float | None:
 
 
 def slow_clients(port: int, seconds: float) -> dict[str, Any]:
-    """50 sockets send a request head a byte a second while /healthz is probed every 0.25 s."""
+    """50 sockets send a request head a byte a second (the fault test's `Trickle`) while
+    /healthz and a decision are probed every 0.25 s."""
     probes: list[float | None] = []
     decisions: list[float | None] = []
     stop = threading.Event()
@@ -195,48 +195,17 @@ def slow_clients(port: int, seconds: float) -> dict[str, Any]:
             probes.append(healthz(port))
             decisions.append(healthz(port, decision=True))
 
-    answers: list[bytes] = []
-    closed_at: list[float] = []
-    started = time.monotonic()
-    open_ = [socket.create_connection(("127.0.0.1", port)) for _ in range(SLOW_SOCKETS)]
+    trickle = Trickle(port, SLOW_SOCKETS, seconds)
     thread = threading.Thread(target=probe)
     thread.start()
-
-    def finish(conn: socket.socket) -> None:
-        conn.settimeout(0.5)
-        data = b""
-        try:
-            while chunk := conn.recv(65536):
-                data += chunk
-        except OSError:
-            pass
-        conn.close()
-        answers.append(data)
-        closed_at.append(round(time.monotonic() - started, 1))
-
-    sent, next_byte = 0, started
-    while time.monotonic() - started < seconds and sent < len(HEAD) and open_:
-        if time.monotonic() >= next_byte:
-            for conn in open_:
-                try:
-                    conn.send(HEAD[sent : sent + 1])
-                except OSError:
-                    pass
-            sent, next_byte = sent + 1, next_byte + 1.0
-        readable, _, _ = select.select(open_, [], [], max(next_byte - time.monotonic(), 0.0))
-        for conn in readable:
-            finish(conn)
-            open_.remove(conn)
-    still_open = len(open_)
-    for conn in open_:
-        conn.close()
+    trickle.run()
     stop.set()
     thread.join()
     answered = [t for t in probes if t is not None]
     decided = [t for t in decisions if t is not None]
     statuses: dict[str, int] = {}
-    for data in answers:
-        line = data.split(b"\r\n", 1)[0].decode("latin-1") or "(closed, no answer)"
+    for data in trickle.answers:
+        line = data.split(b"\r\n", 1)[0].decode("latin-1")
         statuses[line] = statuses.get(line, 0) + 1
     return {
         "healthz_probes": len(probes),
@@ -247,10 +216,10 @@ def slow_clients(port: int, seconds: float) -> dict[str, Any]:
         "decisions_failed": len(decisions) - len(decided),
         "decision_median_ms": round(statistics.median(decided) * 1e3, 1) if decided else None,
         "decision_max_ms": round(max(decided) * 1e3, 1) if decided else None,
-        "slow_sockets_closed_by_server": len(answers),
-        "slow_sockets_open_at_end": still_open,
+        "slow_sockets_answered": len(trickle.answers),
+        "slow_sockets_not_answered": SLOW_SOCKETS - len(trickle.answers),
         "slow_socket_answers": statuses,
-        "closed_at_s": sorted(set(closed_at)),
+        "closed_at_s": sorted({round(t, 1) for t in trickle.closed_at}),
     }
 
 
@@ -425,7 +394,7 @@ def table(results: dict[str, Any]) -> str:
     for kind, s in results["slow"].items():
         check = results["checks"].get(kind, {})
         got = "; ".join(f"{n}x {k}" for k, n in s["slow_socket_answers"].items())
-        got += f"; {s['slow_sockets_open_at_end']} still open at the end"
+        got += f"; {s['slow_sockets_not_answered']} not answered within the run"
         lines.append(
             f"| {kind} | {check.get('wrong')} / {check.get('checked')} | "
             f"{s['healthz_median_ms']} / {s['healthz_max_ms']} | "

@@ -197,6 +197,8 @@ def test_off_writes_nothing_and_counts_nothing(tmp_path: Path) -> None:
     [
         ("{tmp}/missing/d.jsonl", "the folder `{tmp}/missing` does not exist"),
         ("{tmp}", "is a folder, not a file"),
+        ("on", "reads as a switch, not a file"),
+        ("False", "reads as a switch, not a file"),
     ],
 )
 def test_check_target_refuses_what_cannot_be_written(
@@ -205,6 +207,7 @@ def test_check_target_refuses_what_cannot_be_written(
     with pytest.raises(DecisionLogError) as refused:
         check_target(target.format(tmp=tmp_path))
     assert message.format(tmp=tmp_path) in str(refused.value)
+    assert not Path(target).exists()  # nothing was created in the working folder
 
 
 def test_check_target_accepts_stdout_off_and_a_new_file(tmp_path: Path) -> None:

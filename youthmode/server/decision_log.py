@@ -35,6 +35,9 @@ OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
 REPORT_EVERY_SECONDS = 60.0
 
 
+SWITCH_WORDS = frozenset({"on", "true", "yes", "1", "enabled", "false", "no", "0", "none", ""})
+
+
 class DecisionLogError(ValueError):
     """The decision-log target cannot be written: `youthmode serve` refuses to start."""
 
@@ -43,6 +46,12 @@ def check_target(target: str) -> None:
     """Refuse, before any worker starts, a log file that cannot be created or appended to."""
     if target in ("-", "off"):
         return
+    if target.strip().lower() in SWITCH_WORDS:
+        # `on` or `false` is a setting meant as a switch, not a file to create beside the app
+        raise DecisionLogError(
+            f"decision log `{target}` reads as a switch, not a file: set YOUTHMODE_DECISION_LOG "
+            "to `-` (stdout, the default), `off`, or a file path such as ./decisions.jsonl"
+        )
     path = Path(target)
     folder = path.parent
     if not folder.is_dir():

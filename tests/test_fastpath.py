@@ -231,8 +231,20 @@ def guardians() -> st.SearchStrategy[dict[str, Any]]:
             "exemptions": names,
             "consents": st.lists(st.sampled_from(("livestream.host", "purchase", "dm.send"))),
             "exempt_apps": st.just(["com.example.edu"]),
+            # a guardian's own settings: on the fast path (but a grant, which takes the pure one)
+            "daily_limit_seconds": st.sampled_from(GUARDIAN_LIMITS),
+            "curfew": st.sampled_from(GUARDIAN_CURFEWS),
+            "more_curfews": st.lists(st.sampled_from(GUARDIAN_CURFEWS), max_size=2),
+            "extra_seconds": st.sampled_from((0, 1, 600, 1800)),
         },
     )
+
+
+GUARDIAN_LIMITS = (900, 1799, 1800, 3000, 3600, 7200, 86400)
+GUARDIAN_CURFEWS = (
+    ["21:00", "06:00"], ["20:30", "07:00"], ["12:00", "13:00"], ["00:00", "06:00"],
+    ["22:00", "00:00"], ["19:59:59", "20:00:01"],
+)  # fmt: skip
 
 
 ACTIONS: dict[str, list[str]] = {}  # by policy, filled by the `engines` fixture
@@ -288,11 +300,40 @@ def test_days_of_a_change_go_the_pure_way(engines: tuple[youthmode.Engine, ...],
 
 
 @pytest.mark.parametrize(
+    "guardian",
+    [
+        {"curfew": ["20:00", "07:00"]},
+        {"daily_limit_seconds": 1800},
+        {
+            "daily_limit_seconds": 600,
+            "curfew": ["21:00", "06:00"],
+            "more_curfews": [["12:00", "13:00"]],
+        },
+        {"daily_limit_seconds": 1800, "exemptions": ["daily_limit"]},
+    ],
+)
+def test_a_guardians_own_curfew_and_limit_take_the_fast_path(
+    engines: tuple[youthmode.Engine, ...], guardian: dict[str, Any]
+) -> None:
+    """Most subjects with a ledger have a guardian's limit or curfew (the ledger fills them):
+    those decisions take the fast path, at every hour and on both sides of the limit."""
+    for hour in range(24):
+        for today in (0, 599, 600, 1799, 1800, 5000):
+            request = {
+                "action": "app.use",
+                "at": f"2026-05-04T{hour:02}:30:00+08:00",
+                "subject": {"age": 12, "verified": True},
+                "usage": {"today_seconds": today},
+                "guardian": guardian,
+            }
+            assert same(engines, request), request
+
+
+@pytest.mark.parametrize(
     ("request_", "why"),
     [
-        ({"guardian": {"curfew": ["20:00", "07:00"]}}, "a guardian's own curfew"),
-        ({"guardian": {"daily_limit_seconds": 1800}}, "a guardian's own limit"),
         ({"guardian": {"extra_seconds": 600}}, "a grant"),
+        ({"guardian": {"daily_limit_seconds": 1800, "extra_seconds": 1}}, "a limit and a grant"),
         ({"policy": "vn-decree-147"}, "per-app and weekly counters"),
         ({"policy": "us-tx-sb2420", "subject": {"age": 12}}, "a reason code that varies"),
     ],

@@ -1,9 +1,10 @@
 """The fast path of `Engine.decide`: the same answer as `Timeline` and `combine`, for the
-requests most integrations send, on tables built once per rule combination (schedule.py).
+requests most integrations send, on tables built once per rule combination (schedule.py),
+a guardian's own curfews and daily limit included.
 
 `decide_fast` returns None for anything it does not cover, and the engine then takes the pure
 path (timeline.py, decision.py), which stays the reference: several lines (age signals,
-jurisdiction floors), a guardian's own curfew, limit or grant, the world packs' counters,
+jurisdiction floors), a guardian's time grant, the world packs' counters,
 dated rules, reason codes that vary, a rule kind the schedule does not know, and any walk
 that reaches a daylight-saving day. tests/test_fastpath.py holds both paths to the same
 decisions, byte for byte in JSON.
@@ -32,8 +33,8 @@ def decide_fast(
     policy: CompiledPolicy, req: RequestFacts, at: datetime, decision_id: str
 ) -> Decision | None:
     """The decision for ``req`` at ``at``, or None when the pure path must answer."""
-    if req.guardian_curfews or req.guardian_daily_limit is not None or req.extra_seconds:
-        return None  # the guardian's own rules are built per request: Timeline does that
+    if req.extra_seconds:
+        return None  # a guardian's grant extends a rule for one day: Timeline does that
     start = at.date()
     day = policy.day(start)
     if not day.even:
@@ -154,9 +155,14 @@ def _facts(
     """`decision.facts_of` for one line."""
     guardian = None
     if m.band in policy.protected_bands and (
-        req.exempt_apps or req.consents or req.app_consent is not None or req.linked
+        req.exempt_apps
+        or req.consents
+        or req.app_consent is not None
+        or req.linked
+        or req.guardian_curfews
+        or req.guardian_daily_limit is not None
     ):
-        guardian = _guardian_facts(req)  # the fast path has no limit, curfew or grant
+        guardian = _guardian_facts(req)  # the fast path has no grant (extra_seconds)
     values = dict(FACTS_TEMPLATE)  # every field, in declaration order
     values.update(facts_values(policy, req, m, at, list(schedule.waived), guardian))
     return _model(Facts, values, FACTS_SET)

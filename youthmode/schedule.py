@@ -170,8 +170,8 @@ def covered(rule: CompiledRule) -> bool:
 
 def schedule_for(policy: CompiledPolicy, req: RequestFacts, band: str) -> Schedule | None:
     """The schedule of ``req``'s combination in ``band``, or None when it has none. Memoised
-    on the policy like `active_rules` (bounded by MEMO_LIMIT entries). The caller checks that
-    ``req`` carries no guardian curfew, limit or grant of its own."""
+    on the policy like `active_rules` (bounded by MEMO_LIMIT entries), a guardian's curfews and
+    daily limit part of the key. The caller checks that ``req`` carries no time grant."""
     key = combination_key("schedule", policy, req, band)
     found: Any = policy.memo.get(key)
     if found is None:

@@ -83,8 +83,10 @@ class Active:
 def combination_key(
     kind: str, policy: CompiledPolicy, req: RequestFacts, band: str
 ) -> tuple[Any, ...]:
-    """What the rules in force depend on besides the guardian's own settings: the memo key of
-    `active_rules` and of schedule.py's tables (``kind`` tells the two apart)."""
+    """What the rules in force depend on besides a guardian's time grant: the memo key of
+    `active_rules` and of schedule.py's tables (``kind`` tells the two apart). A guardian's
+    curfews and daily limit are part of it: families pick from a few common settings, so
+    their combinations are shared too (the memo is bounded: see MEMO_LIMIT)."""
     return (
         kind,
         req.action,
@@ -92,13 +94,16 @@ def combination_key(
         req.exemptions & policy.waiver_names if req.exemptions else req.exemptions,
         req.category in policy.exempt_categories,
         req.app is not None and req.app in req.exempt_apps,
+        req.guardian_curfews,
+        req.guardian_daily_limit,
     )
 
 
 def active_rules(policy: CompiledPolicy, req: RequestFacts, band: str) -> Active:
     """The rules in force for ``req`` in ``band``; shared between requests that agree on
-    everything `Active` reads (most requests carry no guardian settings of their own)."""
-    if req.guardian_curfews or req.guardian_daily_limit is not None or req.extra_seconds:
+    everything `Active` reads. A guardian's time grant is for one local day (its rule
+    carries the date), so requests with one get their own."""
+    if req.extra_seconds:
         return Active(policy.plan(req.action, band), policy, req, band)
     key = combination_key("active", policy, req, band)
     found: Active | None = policy.memo.get(key)

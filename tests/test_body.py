@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from youthmode.server.body import MAX_DEPTH, _parse_exactly, parse_json_bytes
+from youthmode.server.body import MAX_DEPTH, _parse_exactly, _plain_numbers, parse_json_bytes
 from youthmode.server.problems import ApiProblem
 
 
@@ -49,6 +49,29 @@ VALUES = st.recursive(
     ),
     max_leaves=20,
 )
+
+
+def plain_by_definition(value: Any, room: int) -> bool:
+    """No float anywhere and no container below ``room`` levels: the definition, recursively."""
+    if isinstance(value, dict | list):
+        children = value.values() if isinstance(value, dict) else value
+        return room > 0 and all(plain_by_definition(c, room - 1) for c in children)
+    return type(value) is not float
+
+
+DEEP = st.recursive(
+    st.one_of(st.none(), st.integers(), st.floats(allow_nan=False), st.text(max_size=2)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=2), inner, max_size=3)
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(DEEP, st.integers(0, 6))
+def test_the_level_by_level_check_is_the_definition(value: Any, room: int) -> None:
+    assert _plain_numbers(value, room) == plain_by_definition(value, room)
 
 
 @settings(max_examples=800, deadline=None)

@@ -3,8 +3,9 @@
 The wheel is built from a copy of the sources (`pip wheel --no-deps --no-build-isolation`: no
 download), installed without dependencies into a fresh virtualenv that borrows the test
 environment's installed libraries through a `.pth` line, and run from an empty working
-directory with no PYTHONPATH: nothing of the checkout is within reach. About 15 seconds; run
-alone with `pytest -m wheel`.
+directory with no PYTHONPATH: nothing of the checkout is within reach. The sdist is built too,
+and must give the same shipped files. About 25 seconds; run alone with `make package` or
+`pytest -m wheel`.
 """
 
 from __future__ import annotations
@@ -174,6 +175,13 @@ def test_check_with_no_policies_folder_checks_the_shipped_packs(installed: Insta
     assert "0 errors" in done.stdout
 
 
+def test_test_with_no_folder_runs_the_shipped_packs_tests(installed: Installed) -> None:
+    done = installed.run("youthmode", "test")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "using the policy packs shipped with youthmode" in done.stderr
+    assert done.stdout.splitlines()[-1] == "246 passed, 0 failed"
+
+
 def test_the_library_loads_the_shipped_packs_cn_baseline_first(installed: Installed) -> None:
     code = (
         "import youthmode; e = youthmode.Engine.from_path(); "
@@ -219,3 +227,27 @@ def wait_for_json(url: str, proc: subprocess.Popen[bytes], log: Path) -> dict[st
         except OSError:
             time.sleep(0.1)  # waiting for another process to start, not for time to pass
     raise AssertionError("the installed server did not answer\n" + log.read_text())
+
+
+def test_a_wheel_built_from_the_sdist_ships_the_same_files(
+    installed: Installed, tmp_path: Path
+) -> None:
+    """MANIFEST.in puts configs/ and docs/errors/ in the sdist, so `pip install youthmode.tar.gz`
+    gets the same packs and pages as the wheel built from the checkout."""
+    source = installed.wheel.parent.parent / "src"
+    sdist = subprocess.run(
+        [sys.executable, "setup.py", "-q", "sdist", "-d", str(tmp_path / "sdist")],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert sdist.returncode == 0, sdist.stderr
+    (archive,) = (tmp_path / "sdist").glob("youthmode-*.tar.gz")
+    pip = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
+    subprocess.run([*pip, "-w", str(tmp_path / "dist"), str(archive)], check=True, timeout=300)
+    (rebuilt,) = (tmp_path / "dist").glob("youthmode-*.whl")
+    with zipfile.ZipFile(rebuilt) as again, zipfile.ZipFile(installed.wheel) as first:
+        shipped = sorted(n for n in first.namelist() if "/_shipped/" in n)
+        assert sorted(n for n in again.namelist() if "/_shipped/" in n) == shipped
+        assert all(again.read(n) == first.read(n) for n in shipped)

@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-dev
 RUN    := $(VENV)/.installed
 BENCH  := $(VENV)/.installed-bench
 
-.PHONY: test lint typecheck unit serve bench clean
+.PHONY: test lint typecheck unit package serve bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest
+
+# The wheel and the sdist built, installed into a fresh virtualenv and run from an empty folder
+# (tests/test_package.py, about 25 s; part of `unit` too). For CI jobs that check the package alone.
+package: $(STAMP)
+	$(BIN)/pytest -m wheel
 
 # Library decisions/s (engine vs cedarpy vs a hand-written floor, after checking they agree),
 # HTTP under `youthmode serve` vs bare Flask (wrk on loopback, c=8, single and batch), the

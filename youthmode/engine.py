@@ -33,6 +33,7 @@ from youthmode.model import Decision, DecisionRequest, Explanation, RuleTrace
 from youthmode.model import request_problem_from as request_problem_from  # api_ledger.py
 from youthmode.policies import CompiledPolicy, load_policies
 from youthmode.request import read
+from youthmode.shipped import default_policies
 from youthmode.timeline import Timeline
 
 log = logging.getLogger("youthmode.engine")
@@ -101,8 +102,10 @@ class Engine:
         default_policy: str | None = None,
         fast: bool = True,
     ) -> Engine:
-        """Load, validate and compile every policy file under ``paths`` (raises PolicyError)."""
-        policies = load_policies(paths or ("configs",))
+        """Load, validate and compile every policy file under ``paths`` (raises PolicyError);
+        with no paths, `configs`, or the packs shipped with the package where there is no
+        `configs/` folder (`youthmode.shipped`)."""
+        policies = load_policies(paths or (default_policies(),))
         return cls(policies, clock=clock, default_policy=default_policy, fast=fast)
 
     def warm(self) -> Engine:

@@ -13,14 +13,16 @@ from typing import Any
 
 from youthmode.errors import Problem
 from youthmode.policies import CompiledPolicy, check_policies, diagnostics, in_force
+from youthmode.shipped import error_page
 
 ERRORS_DOCS = "docs/errors"
 
 
 # -- check --------------------------------------------------------------------------------------
 def doc_link(code: str) -> str:
-    """The help page of a problem code, relative to the repository root."""
-    return f"{ERRORS_DOCS}/{code}.md"
+    """The help page of a problem code: relative to the repository root in a checkout, the
+    installed copy's path in an installed package (`youthmode.shipped`)."""
+    return error_page(code)
 
 
 def calendar_problems(policies: Sequence[CompiledPolicy], today: datetime) -> list[Problem]:

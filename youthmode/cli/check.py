@@ -20,14 +20,16 @@ def register(sub: Any) -> None:
         help="validate policy files",
         description="Validate policy files: every problem, with its hint and help page.",
     )
-    cmd.add_argument("paths", nargs="*", default=[flags.DEFAULT_POLICIES], help="files or folders")
+    cmd.add_argument(
+        "paths", nargs="*", help="files or folders (default: configs, else the shipped packs)"
+    )
     flags.add_format(cmd)
     cmd.set_defaults(run=run_check)
 
 
 def run_check(args: argparse.Namespace) -> int:
     """Validate the policy files named in ``args.paths``; exit 1 on any error."""
-    paths = [str(p) for p in args.paths]
+    paths = [str(p) for p in args.paths] or [flags.default_policies()]
     policies, problems = check(paths, datetime.now(UTC))
     if args.format == "json":
         print(json.dumps(check_report(policies, problems), ensure_ascii=False, indent=2))

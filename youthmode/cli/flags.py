@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from youthmode import shipped
 from youthmode.units import UnitError, parse_duration
 
 DEFAULT_POLICIES = "configs"
@@ -62,8 +63,14 @@ def add_extra_policies(cmd: argparse.ArgumentParser, help: str) -> None:
 
 
 def policy_paths(args: argparse.Namespace) -> list[str]:
-    """The policy paths given with --policies, or configs."""
-    return list(args.policies or [DEFAULT_POLICIES])
+    """The policy paths given with --policies, or the default (`default_policies`)."""
+    return list(args.policies or [default_policies()])
+
+
+def default_policies() -> str:
+    """`configs`, or outside a checkout with no `configs/` here the packs shipped with
+    youthmode, said on stderr so the output is never mistaken for the user's own policies."""
+    return shipped.default_policies(lambda notice: print(f"youthmode: {notice}", file=sys.stderr))
 
 
 def add_policy(cmd: Group, help: str) -> None:

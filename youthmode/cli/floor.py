@@ -34,8 +34,7 @@ def register(sub: Any) -> None:
     cmd.add_argument(
         "--baseline-path",
         type=Path,
-        default=Path(flags.DEFAULT_POLICIES),
-        help="where the baseline is loaded from (default: configs)",
+        help="where the baseline is loaded from (default: configs, else the shipped packs)",
     )
     flags.add_comparison(cmd)
     cmd.set_defaults(run=cmd_floor)
@@ -43,6 +42,7 @@ def register(sub: Any) -> None:
 
 def cmd_floor(args: argparse.Namespace) -> int:
     """Check every pack PACK defines against the baseline."""
+    args.baseline_path = args.baseline_path or Path(flags.default_policies())
     try:
         loaded = load_set([args.pack], [*args.extra, args.baseline_path])
     except PolicyError as err:

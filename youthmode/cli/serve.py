@@ -4,8 +4,11 @@ it imports `youthmode.server` when it runs, so the other commands never load Fla
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
+
+from youthmode.cli import flags
 
 
 def register(sub: Any) -> None:
@@ -13,7 +16,10 @@ def register(sub: Any) -> None:
     serve = sub.add_parser("serve", help="serve the decision API under gunicorn")
     serve.add_argument("--host", help="listen address (YOUTHMODE_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (YOUTHMODE_PORT, default 8080)")
-    serve.add_argument("--policies", help="policy folder (YOUTHMODE_POLICIES, default configs)")
+    serve.add_argument(
+        "--policies",
+        help="policy folder (YOUTHMODE_POLICIES; default configs, else the shipped packs)",
+    )
     serve.add_argument(
         "--workers", type=int, help="worker processes (YOUTHMODE_WORKERS, default 2)"
     )
@@ -37,7 +43,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         config = ServerConfig.from_env(
             host=args.host,
             port=args.port,
-            policies=args.policies,
+            policies=args.policies or _default_policies(),
             workers=args.workers,
             keys_file=args.keys_file,
             store=args.store,
@@ -51,3 +57,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except (PolicyError, ValueError) as err:
         print(f"youthmode: cannot serve: {err}", file=sys.stderr)
         return 2
+
+
+def _default_policies() -> str | None:
+    """With neither --policies nor YOUTHMODE_POLICIES: configs, or the shipped packs where there
+    is no configs/ folder (`flags.default_policies`); None leaves the setting to the environment."""
+    if os.environ.get("YOUTHMODE_POLICIES"):
+        return None
+    return flags.default_policies()

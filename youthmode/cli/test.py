@@ -19,7 +19,7 @@ def register(sub: Any) -> None:
         description="Run the [[case]]s of policy test files against the policies beside them.",
     )
     cmd.add_argument(
-        "paths", nargs="*", default=[flags.DEFAULT_POLICIES], help="test files or folders (configs)"
+        "paths", nargs="*", help="test files or folders (configs, else the shipped packs' tests)"
     )
     flags.add_policies(
         cmd, "test against this policy folder or file (repeatable), not the one of each file"
@@ -40,6 +40,7 @@ def register(sub: Any) -> None:
 
 def run_test(args: argparse.Namespace) -> int:
     """Run the test files named (default: every one under configs/); exit 1 on any failure."""
+    args.paths = args.paths or [flags.default_policies()]
     report = run_tests(args.paths, args.policies, args.name_filter)
     low = below_threshold(report, args.threshold)
     if args.format == "json":

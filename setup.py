@@ -1,0 +1,41 @@
+"""The build hook that puts the policy packs and the error pages into the wheel.
+
+Everything else about the build is in pyproject.toml. The packs stay where product teams edit
+them, `configs/*.toml`, and the error pages in `docs/errors/*.md`; building copies both into the
+package as `youthmode/_shipped/configs/` and `youthmode/_shipped/docs/errors/` (the repository's
+layout, so a link reads the same), where `youthmode.shipped` finds them in an installed package.
+One copy in the repository, none to keep in step by hand.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+
+ROOT = Path(__file__).resolve().parent
+# (folder in the repository, files taken from it); each goes to youthmode/_shipped/<folder>.
+SHIPPED = (("configs", "*.toml"), ("docs/errors", "*.md"))
+
+
+class BuildWithShippedFiles(build_py):
+    """build_py, then the packs and error pages copied beside the modules."""
+
+    def run(self) -> None:
+        super().run()
+        if self.editable_mode:  # an editable install reads configs/ and docs/ in place
+            return
+        for folder, pattern in SHIPPED:
+            target = Path(self.build_lib, "youthmode", "_shipped", folder)
+            shutil.rmtree(target, ignore_errors=True)  # no stale file of an earlier build
+            target.mkdir(parents=True)
+            files = sorted((ROOT / folder).glob(pattern))
+            if not files:
+                raise RuntimeError(f"nothing to ship: no {pattern} in {ROOT / folder}")
+            for source in files:
+                shutil.copyfile(source, target / source.name)
+
+
+setup(cmdclass={"build_py": BuildWithShippedFiles})

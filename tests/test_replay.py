@@ -113,6 +113,12 @@ def server_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         assert server.call("POST", "/v1/decisions/batch", batch)[0] == 200
         ledger = {"subject": {"id": "u-7", **KID}, "action": "app.use", "at": at("21:20:00")}
         assert server.call("POST", "/v1/decisions", ledger)[0] == 200
+        # A guardian's stored waiver of the curfew: the logged request must carry it, or the
+        # replay against the 21:00 curfew would flip this decision.
+        waiver = {"actor": "parent", "settings": {"waivers": ["curfew"]}}
+        assert server.call("PATCH", "/v1/subjects/u-8/guardian", waiver)[0] == 200
+        waived = {**ledger, "subject": {"id": "u-8", **KID}, "at": at("21:30:00", "2026-12-03")}
+        assert server.call("POST", "/v1/decisions", waived)[0] == 200
     finally:
         server.stop()
     yield server.decision_log
@@ -122,9 +128,9 @@ def test_moving_the_curfew_flips_exactly_the_decisions_between_21_and_22(
     server_log: Path, edited: youthmode.Engine
 ) -> None:
     report = replay_file(server_log, edited)
-    assert report.total == report.replayed == 11  # the invalid batch item is not logged
+    assert report.total == report.replayed == 12  # the invalid batch item is not logged
     assert report.changes == {ALLOW_TO_DENY: 5, REASONS_CHANGED: 1}
-    assert report.flipped == 5 and report.unchanged == 5 and not report.skipped
+    assert report.flipped == 5 and report.unchanged == 6 and not report.skipped
     assert report.by_action == {
         "app.use": {ALLOW_TO_DENY: 4, REASONS_CHANGED: 1},
         "comment.post": {ALLOW_TO_DENY: 1},
@@ -152,9 +158,9 @@ def test_moving_the_curfew_flips_exactly_the_decisions_between_21_and_22(
 
 def test_the_same_policies_flip_nothing_in_the_server_log(server_log: Path) -> None:
     report = replay_file(server_log, youthmode.Engine.from_path(CONFIGS))
-    assert report.replayed == 11 and report.unchanged == 11 and not report.changes
+    assert report.replayed == 12 and report.unchanged == 12 and not report.changes
     [(digest, count)] = report.policies["cn-baseline"].logged.items()
-    assert digest == report.policies["cn-baseline"].new_digest and count == 11
+    assert digest == report.policies["cn-baseline"].new_digest and count == 12
 
 
 def test_cli_reports_flips_and_exits_1(server_log: Path, tmp_path: Path) -> None:
@@ -163,11 +169,11 @@ def test_cli_reports_flips_and_exits_1(server_log: Path, tmp_path: Path) -> None
     assert done.returncode == 1, done.stderr
     lines = done.stdout.splitlines()
     assert lines[:5] == [
-        "11 decisions read: 11 replayed, 0 skipped",
+        "12 decisions read: 12 replayed, 0 skipped",
         "  flipped: 5 (allow → deny 5, deny → allow 0)",
         "  same effect, other reasons: 1",
         "  same outcome, other band: 0",
-        "  unchanged: 5",
+        "  unchanged: 6",
     ]
     assert "  curfew  allow → deny 5, same effect, other reasons 1" in lines
     assert (
@@ -194,7 +200,7 @@ def test_cli_reports_flips_and_exits_1(server_log: Path, tmp_path: Path) -> None
 def test_cli_exits_0_when_nothing_flips(server_log: Path) -> None:
     done = run_cli(server_log, server_log, "--policies", CONFIGS)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("22 decisions read: 22 replayed, 0 skipped\n  flipped: 0 ")
+    assert done.stdout.startswith("24 decisions read: 24 replayed, 0 skipped\n  flipped: 0 ")
     help_text = " ".join(run_cli("--help").stdout.split())
     assert "Exit 0: nothing flips; 1: some decision flips;" in help_text
 

@@ -11,6 +11,7 @@ from youthmode.authoring.replay import (
     BAND_CHANGED,
     CHANGE_KINDS,
     DENY_TO_ALLOW,
+    FLIPS,
     REASONS_CHANGED,
     Outcome,
     ReplayReport,
@@ -103,8 +104,13 @@ def _counts(counts: Counter[str]) -> str:
 
 def _group_lines(groups: dict[str, Counter[str]]) -> list[str]:
     width = max(len(name) for name in groups)
-    ordered = sorted(groups.items(), key=lambda item: (-sum(item[1].values()), item[0]))
+    ordered = sorted(groups.items(), key=_most_flips_first)
     return [f"  {name:<{width}}  {_counts(counts)}" for name, counts in ordered]
+
+
+def _most_flips_first(item: tuple[str, Counter[str]]) -> tuple[int, int, str]:
+    name, counts = item
+    return -sum(counts[kind] for kind in FLIPS), -sum(counts.values()), name
 
 
 def _skip_lines(report: ReplayReport) -> list[str]:

@@ -375,3 +375,59 @@ def test_a_missing_log_or_bad_flags_exit_2(tmp_path: Path) -> None:
     (broken / "p.toml").write_text("[policy]\nid = \n", encoding="utf-8")
     done = run_cli(missing, "--policies", broken)
     assert done.returncode == 2 and "cannot load policies" in done.stderr
+
+
+# -- age signals, jurisdictions, floors (CONTRACT sections 6 and 7) ------------------------------
+WORLD_AT = "2026-11-27T15:00:00+07:00"
+WORLD = [
+    {  # acme-global with the VN floor: the per-game limit is the floor pack's
+        "policy": "acme-global",
+        "subject": {"age": 14, "verified": True, "jurisdiction": "VN"},
+        "action": "game.play",
+        "at": WORLD_AT,
+        "usage": {"app_today_seconds": 2400, "today_seconds": 2400},
+        "resource": {"app": "com.acme.racer"},
+    },
+    {  # a birthdate beaten by a narrower age range, under the AU floor
+        "policy": "acme-global",
+        "subject": {
+            "birthdate": "2008-05-01",
+            "jurisdiction": "AU",
+            "age_signals": [
+                {"source": "k-id", "lower": 13, "upper": 15, "method": "estimation"},
+                {"source": "self_declared", "lower": 19, "upper": None, "method": "self_declared"},
+            ],
+        },
+        "action": "app.use",
+        "at": WORLD_AT,
+    },
+    {
+        "policy": "us-tx-sb2420",
+        "subject": {"age": 15, "jurisdiction": "US-TX"},
+        "action": "game.purchase",
+        "guardian": {"app_consent": "approved", "linked": True, "consents": ["game.purchase"]},
+        "resource": {"app": "com.acme.racer", "amount": "4.99", "currency": "USD"},
+        "at": WORLD_AT,
+    },
+]
+
+
+def test_world_requests_replay_through_their_floors(tmp_path: Path) -> None:
+    shipped = youthmode.Engine.from_path(CONFIGS, CONFIGS / "examples")
+    log = write_log(tmp_path / "d.jsonl", WORLD, shipped)
+    entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert [p["id"] for p in entries[0]["policies"]] == ["acme-global", "vn-decree-147"]
+    assert entries[1]["request"]["subject"]["age"] == 18 and "birthdate" not in str(entries[1])
+    same = replay_file(log, shipped)
+    assert same.replayed == 3 and same.unchanged == 3
+    # The VN pack's per-game limit cut from 60 to 30 minutes: acme-global's VN decision flips.
+    edited = tmp_path / "edited"
+    shutil.copytree(CONFIGS, edited)
+    pack = edited / "vn-decree-147.toml"
+    text = pack.read_text(encoding="utf-8")
+    assert text.count('limit = "60m"') == 1
+    pack.write_text(text.replace('limit = "60m"', 'limit = "30m"'), encoding="utf-8")
+    report = replay_file(log, youthmode.Engine.from_path(edited, edited / "examples"))
+    assert report.changes == {ALLOW_TO_DENY: 1} and report.unchanged == 2
+    [flip] = report.examples[ALLOW_TO_DENY]
+    assert (flip.policy, flip.line, flip.after.reasons) == ("acme-global", 1, ("app_daily_limit",))

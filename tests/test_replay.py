@@ -431,3 +431,18 @@ def test_world_requests_replay_through_their_floors(tmp_path: Path) -> None:
     assert report.changes == {ALLOW_TO_DENY: 1} and report.unchanged == 2
     [flip] = report.examples[ALLOW_TO_DENY]
     assert (flip.policy, flip.line, flip.after.reasons) == ("acme-global", 1, ("app_daily_limit",))
+
+
+def test_a_request_the_new_set_rejects_is_skipped_with_why(
+    tmp_path: Path, engine: youthmode.Engine
+) -> None:
+    log = write_log(tmp_path / "d.jsonl", [app_use("12:00:00")] * 3, engine)
+    first, second, third = (json.loads(line) for line in log.read_text().splitlines())
+    second["request"]["action"] = "app.teleport"
+    third["request"]["at"] = "noon"
+    log.write_text("".join(json.dumps(e) + "\n" for e in (first, second, third)))
+    report = replay_file(log, engine)
+    assert report.replayed == 1 and report.skipped == {"rejected": 2}
+    teleport, noon = report.skipped_examples["rejected"]
+    assert teleport.line == 2 and "app.teleport" in teleport.detail
+    assert noon.line == 3 and "noon" in noon.detail

@@ -206,9 +206,7 @@ class Replayer:
             if pending is not None:  # a line followed by another was written whole
                 self._line(*pending, source, first, last=False)
                 first = False
-            pending = (number, line) if line.strip() else None
-            if pending is None:
-                continue
+            pending = (number, line) if line.strip() else None  # blank lines are passed over
         if pending is not None:
             self._line(*pending, source, first, last=True)
         return self.report
@@ -239,10 +237,10 @@ class Replayer:
             report.count_skip(Skipped(why[0], source, number, why[1]))
             return
         request = record.request
-        self._at = datetime.fromisoformat(request["at"])
         try:
+            self._at = datetime.fromisoformat(request["at"])
             decision = self.engine.decide(request)
-        except RequestError as err:
+        except (RequestError, ValueError) as err:  # ValueError: `at` is not a timestamp
             report.count_skip(Skipped(REJECTED, source, number, str(err)))
             return
         report.replayed += 1

@@ -446,3 +446,40 @@ def test_a_request_the_new_set_rejects_is_skipped_with_why(
     teleport, noon = report.skipped_examples["rejected"]
     assert teleport.line == 2 and "app.teleport" in teleport.detail
     assert noon.line == 3 and "noon" in noon.detail
+
+
+def test_a_reservation_is_logged_as_decided_with_the_ledgers_guardian_and_spend(
+    tmp_path: Path, engine: youthmode.Engine, freezer: Any
+) -> None:
+    """POST /v1/purchases/reserve decides with the ledger's spend and the guardian settings it
+    stores: the logged request carries both, so the replay decides as the server did."""
+    from youthmode.api import create_app
+    from youthmode.server.config import ServerConfig
+
+    freezer.move_to("2026-11-27T12:30:00Z")  # Friday 20:30 in Shanghai, 06:30 in Texas
+    log = tmp_path / "decisions.jsonl"
+    config = ServerConfig(
+        policies=str(CONFIGS), state_dir=str(tmp_path / "s"), decision_log=str(log), log_key="k"
+    )
+    client = create_app(config).test_client()
+    stored = {"consents": ["game.purchase"], "app_consent": "approved"}
+    patch = {"actor": "parent", "settings": stored, "policy": "us-tx-sb2420"}
+    assert client.patch("/v1/subjects/teen-1/guardian", json=patch).status_code == 200
+    spent = {"subject_id": "kid-1", "id": "p-1", "at": "2026-11-27T20:00:00+08:00"}
+    spent |= {"amount": "180.00", "currency": "CNY", "action": "game.purchase"}
+    assert client.post("/v1/purchases", json=spent).status_code == 200
+    orders = [
+        {"subject_id": "teen-1", "order_id": "o-1", "policy": "us-tx-sb2420", "amount": "4.99"},
+        {"subject_id": "kid-1", "order_id": "o-2", "amount": "30.00"},
+    ]
+    effects = []
+    for order in orders:
+        body = {**order, "action": "game.purchase", "subject": {"age": 15, "verified": True}}
+        effects.append(client.post("/v1/purchases/reserve", json=body).get_json()["effect"])
+    assert effects == ["allow", "deny"]  # consented in Texas; over the monthly cap in China
+    teen, kid = (json.loads(line) for line in log.read_text().splitlines())
+    assert teen["request"]["guardian"]["consents"] == ["game.purchase"]
+    assert teen["request"]["guardian"]["app_consent"] == "approved"
+    assert kid["request"]["usage"]["month_spent"] == "180.00" and kid["reasons"] == ["monthly_cap"]
+    report = replay_file(log, youthmode.Engine.from_path(CONFIGS))
+    assert report.replayed == 2 and report.unchanged == 2, report.examples

@@ -483,3 +483,30 @@ def test_a_reservation_is_logged_as_decided_with_the_ledgers_guardian_and_spend(
     assert kid["request"]["usage"]["month_spent"] == "180.00" and kid["reasons"] == ["monthly_cap"]
     report = replay_file(log, youthmode.Engine.from_path(CONFIGS))
     assert report.replayed == 2 and report.unchanged == 2, report.examples
+
+
+def test_a_moved_band_boundary_is_a_band_change_or_a_flip(
+    tmp_path: Path, engine: youthmode.Engine
+) -> None:
+    """16-18 starting at 15: a 15-year-old's morning use is the same answer in another band; at
+    90 minutes used, the 16-18 budget (120m) allows what the 12-16 budget (60m) denied."""
+    fifteen = {"age": 15, "verified": True}
+    requests = [
+        {**app_use("10:00:00"), "subject": fifteen},
+        {**app_use("10:00:00", usage={"today_seconds": 5400}), "subject": fifteen},
+        app_use("10:00:00"),  # 12: unchanged
+    ]
+    log = write_log(tmp_path / "d.jsonl", requests, engine)
+    edited = tmp_path / "edited"
+    edited.mkdir()
+    pack = (CONFIGS / "cn-baseline.toml").read_text(encoding="utf-8")
+    moved = pack.replace('id = "12-16"\nfrom = 12\nto = 16', 'id = "12-16"\nfrom = 12\nto = 15')
+    moved = moved.replace('id = "16-18"\nfrom = 16', 'id = "16-18"\nfrom = 15')
+    assert moved.count("to = 15") == 1 and moved.count("from = 15") == 1
+    (edited / "cn-baseline.toml").write_text(moved, encoding="utf-8")
+    report = replay_file(log, youthmode.Engine.from_path(edited))
+    assert report.changes == {"band_changed": 1, DENY_TO_ALLOW: 1} and report.unchanged == 1
+    [moved_band] = report.examples["band_changed"]
+    assert (moved_band.before.band, moved_band.after.band) == ("12-16", "16-18")
+    assert report.by_band == {"12-16": {"band_changed": 1, DENY_TO_ALLOW: 1}}
+    assert report.by_reason == {"daily_limit": {DENY_TO_ALLOW: 1}}

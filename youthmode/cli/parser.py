@@ -6,7 +6,19 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from youthmode.cli import check, diff, errors, explain, floor, keys, schedule, schema, serve, test
+from youthmode.cli import (
+    check,
+    diff,
+    errors,
+    explain,
+    floor,
+    keys,
+    replay,
+    schedule,
+    schema,
+    serve,
+    test,
+)
 
 # The words of `youthmode --help`, kept as they were when this was one module (`cli.py`).
 DESCRIPTION = (
@@ -15,7 +27,7 @@ DESCRIPTION = (
 )
 
 # Each module adds its subcommands with `register(subparsers)`; a new command is one more here.
-COMMANDS = (serve, keys, check, errors, explain, test, schema, schedule, diff, floor)
+COMMANDS = (serve, keys, check, errors, explain, test, schema, schedule, diff, floor, replay)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,7 +8,7 @@ find the subject from the order id alone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,7 +19,7 @@ from youthmode.ledger.core import LedgerCore
 from youthmode.ledger.documents import add_spend, iso_day, month_of, prune_records
 from youthmode.ledger.settings import RECORD_DAYS
 from youthmode.ledger.store import LedgerConflict, NotFound, Transaction
-from youthmode.model import Decision
+from youthmode.model import Decision, DecisionRequest
 from youthmode.policies import CompiledPolicy
 from youthmode.units import UnitError, parse_money
 
@@ -104,8 +104,16 @@ class PurchaseLedger(LedgerCore):
         status, totals = self._write(subject_id, apply)
         return {"id": purchase_id, "status": status, "totals": totals}
 
-    def reserve(self, body: Mapping[str, Any]) -> tuple[Decision, dict[str, Any] | None]:
-        """Decide a purchase against spend plus every outstanding hold, and hold it on allow."""
+    def reserve(
+        self,
+        body: Mapping[str, Any],
+        on_decided: Callable[[DecisionRequest], None] | None = None,
+    ) -> tuple[Decision, dict[str, Any] | None]:
+        """Decide a purchase against spend plus every outstanding hold, and hold it on allow.
+
+        ``on_decided`` gets the request as decided (usage and guardian settings filled from the
+        ledger) once the write is done: the decision log's record of it. Not called when the
+        order existed, whose decision was made (and logged) before."""
         subject_id = required_str(body, "subject_id")
         order_id = required_str(body, "order_id")
         engine = self.engine
@@ -116,14 +124,17 @@ class PurchaseLedger(LedgerCore):
         self._check_reserve_at(body.get("at"), now)
         request = engine.parse(_reserve_request(body, subject_id, policy, amount, now))
         self._claim_order(order_id, subject_id)
+        decided: list[DecisionRequest] = []  # the last attempt's: a transaction may be retried
 
         def apply(tx: Transaction) -> tuple[Decision, dict[str, Any] | None]:
+            decided.clear()
             book = OrderBook(tx)
             existing = book.find(order_id)
             if existing is not None:
                 return self._existing_order(existing, order_id, (kind, str(amount)), now)
             book.check_room(now)
             filled = self._fill(tx, request.model_copy(update={"usage": None}), engine)
+            decided.append(filled)
             decision = engine.decide(filled)
             if not decision.allowed:
                 return decision, None
@@ -132,7 +143,10 @@ class PurchaseLedger(LedgerCore):
             book.save(now, day)
             return decision, _reservation(order_id, book.open[order_id], policy)
 
-        return self._write(subject_id, apply)
+        answer = self._write(subject_id, apply)
+        if on_decided is not None and decided:
+            on_decided(decided[0])
+        return answer
 
     def _check_reserve_at(self, value: Any, now: datetime) -> None:
         """Decided at the server's clock: a caller's `at` could move the purchase into a game

@@ -19,7 +19,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 
 from youthmode.engine import Clock, system_clock
+from youthmode.facts import age_on
 from youthmode.model import Decision, DecisionRequest, parse_amount
 
 log = logging.getLogger("youthmode.decision_log")
@@ -172,6 +173,8 @@ class DecisionLog:
             "facts": body["facts"],
             "latency_ms": round(latency_seconds * 1000, 3),
         }
+        if body.get("policies"):  # jurisdiction floors: every pack that decided, with digest
+            entry["policies"] = body["policies"]
         self.write(entry)
         return entry
 
@@ -252,10 +255,25 @@ def _replayable(request: DecisionRequest | dict[str, Any], decision: Decision) -
         data = request.model_dump(mode="json", exclude_none=True)
     subject = data.get("subject", {})
     subject.pop("id", None)
-    if subject.pop("birthdate", None) is not None:
-        subject["age"] = decision.facts.age
+    if (birthdate := subject.pop("birthdate", None)) is not None:
+        subject["age"] = _age_on_the_day(birthdate, decision)
     data["at"] = decision.facts.local_time.isoformat()
     return data
+
+
+def _age_on_the_day(birthdate: Any, decision: Decision) -> int | None:
+    """The age the birthdate gives on the decision's local day: the engine's, when it used
+    one; else (an age signal with a narrower range won, or the policy does not accept the
+    operator's word) computed here, so that a replay under other rules still has it."""
+    if decision.facts.age is not None:
+        return decision.facts.age
+    try:
+        birth = date.fromisoformat(str(birthdate))
+    except ValueError:
+        return None
+    # The policy's rollover is not known here; `next_day` differs from `on_birthday` only on
+    # the anniversary itself, where it gives the younger (the more protective) age.
+    return age_on(birth, decision.facts.local_time.date(), "next_day")
 
 
 # -- the logged request of a plain JSON body, without building the request model --------------

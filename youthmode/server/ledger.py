@@ -165,13 +165,15 @@ def _spending_routes(bp: Blueprint, state: ServerState, ledger: Ledger) -> None:
         started = time.perf_counter()
         body = _body(ReserveBody)
         _own(body.subject_id)
-        decision, reservation = ledger.reserve(body.model_dump(exclude_none=True))
+        decided: list[DecisionRequest] = []
+        decision, reservation = ledger.reserve(body.model_dump(exclude_none=True), decided.append)
         withheld = () if may_see("guardian") else ("guardian",)
         out = redacted(decision, withheld).model_dump(mode="json")
         if reservation is not None:
             out["reservation"] = reservation
         state.metrics.record_decision(decision.policy.id, decision.effect, decision.reason_codes)
-        _log_reservation(state, body, decision, time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        _log_reservation(state, body, decision, elapsed, decided[0] if decided else None)
         return respond(out)
 
     @bp.post("/v1/purchases/<order_id>/commit")
@@ -198,12 +200,17 @@ def _spending_routes(bp: Blueprint, state: ServerState, ledger: Ledger) -> None:
 
 
 def _log_reservation(
-    state: ServerState, body: ReserveBody, decision: Decision, elapsed: float
+    state: ServerState,
+    body: ReserveBody,
+    decision: Decision,
+    elapsed: float,
+    decided: DecisionRequest | None,
 ) -> None:
+    """Log the request as decided (``decided``: with the ledger's usage and guardian settings,
+    which a replay needs); an existing order's, rebuilt from the body (its spend is in facts)."""
     if not state.decision_log.enabled:
         return
-    # The request as decided: usage and spend are in the decision's facts.
-    logged = DecisionRequest(
+    logged = decided or DecisionRequest(
         policy=decision.policy.id,
         subject=(body.subject or Subject()).model_copy(update={"id": body.subject_id}),
         action=body.action,

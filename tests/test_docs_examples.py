@@ -70,13 +70,20 @@ NOT_RUN = {
     ("docs/performance.md", "make bench"): "benchmarks take minutes; speed is measured, not tested",
     ("docs/performance.md", ".venv/bin/python benchmarks"): "a benchmark (minutes)",
     ("docs/performance.md", "PYTHONPATH=. .venv/bin/python benchmarks"): "a benchmark (~9 min)",
+    ("docs/replay.md", ".venv/bin/python benchmarks"): "a benchmark (200,000 decisions)",
 }
 # Files the examples name, made in the folder they run in.
 ACME = '[policy]\nid = "acme"\nversion = "1"\nextends = "cn-baseline"\n'
 REQUEST = {"subject": {"age": 12, "verified": True}, "action": "app.use",
            "at": "2026-11-27T22:00:00+08:00"}  # fmt: skip
 # Minimum number of claims asserted per file with Python examples: the checker is not idle.
-PYTHON_CLAIMS = {"README.md": 6, "docs/api.md": 2, "docs/ledger.md": 3, "docs/contract.md": 0}
+PYTHON_CLAIMS = {
+    "README.md": 6,
+    "docs/api.md": 2,
+    "docs/ledger.md": 3,
+    "docs/contract.md": 0,
+    "docs/replay.md": 0,
+}
 
 
 def not_run_reason(command: Command) -> str | None:
@@ -119,6 +126,8 @@ def test_python_examples(
     request: pytest.FixtureRequest,
 ) -> None:
     monkeypatch.chdir(ROOT)
+    if file in NEEDS_FILES:  # runs where the files it opens exist, made for real
+        monkeypatch.chdir(NEEDS_FILES[file](request.getfixturevalue("tmp_path")))
     monkeypatch.setenv("YM_URL", servers.keyed.url)
     monkeypatch.setenv("YM_KEY", servers.secret)
     namespace: dict[str, Any] = {"__name__": "__docs__"}
@@ -128,6 +137,31 @@ def test_python_examples(
             request.getfixturevalue("freezer").move_to(FROZEN)
         checked += run_python(block, namespace)
     assert checked >= PYTHON_CLAIMS[file], f"{file}: only {checked} claims found"
+
+
+def replay_folder(folder: Path, clock: str = "21:30") -> Path:
+    """What the replay examples open: an edited policy set (the curfew from 21:00) and decision
+    logs written by the real writer from decisions made under configs/ at ``clock`` (21:30
+    flips under the edit; 20:00 does not, so a command's exit status stays 0)."""
+    from test_replay import curfew_at_nine, write_log
+
+    import youthmode
+
+    curfew_at_nine(folder / "edited")
+    engine = youthmode.Engine.from_path(ROOT / "configs")
+    request = {
+        "subject": {"age": 12, "verified": True},
+        "action": "app.use",
+        "at": f"2026-11-25T{clock}:00+08:00",
+    }
+    (folder / "var" / "log" / "ym").mkdir(parents=True, exist_ok=True)
+    for name in ("decisions.jsonl", "day1.jsonl", "day2.jsonl", "var/log/ym/decisions.jsonl"):
+        write_log(folder / name, [request], engine)
+    return folder
+
+
+# Python examples that open a reader's own files: the folder they run in, made with them.
+NEEDS_FILES = {"docs/replay.md": replay_folder}
 
 
 def run_python(block: Block, namespace: dict[str, Any]) -> int:
@@ -206,6 +240,8 @@ def workspace(folder: Path, command: Command) -> Path:
     (folder / "request.json").write_text(json.dumps(REQUEST), encoding="utf-8")
     (folder / "docs").mkdir()
     (folder / "etc" / "youthmode").mkdir(parents=True)
+    if command.argv[1:2] == ["replay"]:
+        replay_folder(folder, clock="20:00")
     return folder
 
 
@@ -222,7 +258,10 @@ def test_youthmode_examples(
 ) -> None:
     monkeypatch.chdir(workspace(tmp_path, command))
     freezer.move_to(FROZEN)
-    argv = [arg.replace("/etc/youthmode/", "etc/youthmode/") for arg in command.argv[1:]]
+    argv = [
+        arg.replace("/etc/youthmode/", "etc/youthmode/").replace("/var/log/", "var/log/")
+        for arg in command.argv[1:]
+    ]
     target = None
     if ">" in argv:
         argv, target = argv[: argv.index(">")], argv[argv.index(">") + 1]

@@ -6,7 +6,18 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from youthmode.cli import check, diff, explain, floor, keys, schedule, schema, serve, test
+from youthmode.cli import (
+    check,
+    diff,
+    explain,
+    floor,
+    keys,
+    schedule,
+    schema,
+    serve,
+    studio,
+    test,
+)
 
 # The words of `youthmode --help`, kept as they were when this was one module (`cli.py`).
 DESCRIPTION = (
@@ -15,7 +26,7 @@ DESCRIPTION = (
 )
 
 # Each module adds its subcommands with `register(subparsers)`; a new command is one more here.
-COMMANDS = (serve, keys, check, explain, test, schema, schedule, diff, floor)
+COMMANDS = (serve, keys, check, explain, test, schema, schedule, diff, floor, studio)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,10 @@
+"""Policy Studio: a local web page where product teams edit a pack and see, as they type, what
+the authoring commands say about it (check, schedule, explain, test, diff, floor).
+
+- `workspace.py`  the served folder with one file's text replaced, loaded in memory
+- `fields.py`     reading an untrusted request body, field by field
+- `answers.py`    each view's data, from `youthmode.authoring`
+- `blueprint.py`  the Flask blueprint: the page and its JSON endpoints (never writes a file)
+- `app.py`        the standalone app behind `youthmode studio` (loopback only)
+- `static/`       the page: HTML, a small TOML highlighter, the script and the style
+"""

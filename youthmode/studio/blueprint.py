@@ -52,6 +52,62 @@ def studio_problem(err: StudioError) -> ApiProblem:
     )
 
 
+class Studio:
+    """The studio's views on one workspace: each takes a request body, answers JSON data."""
+
+    def __init__(self, workspace: Workspace, served: ServedSet | None, now: Clock) -> None:
+        self.workspace, self.served, self.now = workspace, served, now
+
+    def edited(self, body: dict[str, Any]) -> Edited:
+        text = fields.policy_text(body)
+        return self.workspace.edit(fields.file_name(body), text, self.now())
+
+    def served_set(self, primary: tuple[str, ...]) -> LoadedSet:
+        """The set `diff` compares with: the server's loaded policies, else the folder now."""
+        if self.served is None:
+            return LoadedSet(self.workspace.served().policies, primary)
+        return LoadedSet(dict(self.served()), primary)
+
+    def file(self, body: dict[str, Any]) -> dict[str, Any]:
+        name = fields.file_name(body)
+        text = self.workspace.path_of(name).read_text(encoding="utf-8-sig", errors="replace")
+        return {"file": name, "text": text, "tests": self.workspace.test_file(name) is not None}
+
+    def check(self, body: dict[str, Any]) -> dict[str, Any]:
+        return answers.check_answer(self.edited(body))
+
+    def schedule(self, body: dict[str, Any]) -> dict[str, Any]:
+        edited = self.edited(body)
+        edited.engine()  # errors in the text first: until they are fixed there is no policy
+        policy = fields.optional_str(body, "policy") or _first(edited)
+        action = fields.required_str(body, "action")
+        week = fields.optional_str(body, "week", 10)
+        return answers.schedule_answer(edited, policy, action, fields.subject(body), week)
+
+    def explain(self, body: dict[str, Any]) -> dict[str, Any]:
+        return answers.explain_answer(self.edited(body), fields.decision_request(body))
+
+    def test(self, body: dict[str, Any]) -> dict[str, Any]:
+        test_file = self.workspace.test_file(fields.file_name(body))
+        return answers.tests_answer(self.edited(body), test_file)
+
+    def diff(self, body: dict[str, Any]) -> dict[str, Any]:
+        edited = self.edited(body)
+        edited.engine()  # an edited file with errors has nothing to compare yet
+        year = fields.year(body, self.now().year)
+        compare = fields.choice(body, "compare", ("effect", "reasons"))
+        return answers.diff_answer(self.served_set(edited.primary), edited, year, compare)
+
+    def floor(self, body: dict[str, Any]) -> dict[str, Any]:
+        edited = self.edited(body)
+        baseline = fields.optional_str(body, "baseline")
+        return answers.floor_answer(edited, baseline, fields.year(body, self.now().year))
+
+
+# `POST /studio/api/<name>`: the views that take the edited text (and `file`, which reads one).
+POST_VIEWS = ("file", "check", "schedule", "explain", "test", "diff", "floor")
+
+
 def blueprint(
     workspace: Workspace,
     served: ServedSet | None = None,
@@ -62,14 +118,9 @@ def blueprint(
     (default: the folder as loaded now); ``guard``: who may call the endpoints."""
     bp = Blueprint("studio", __name__, static_folder="static", static_url_path="/assets")
     protect: Guard[Any] = guard or (lambda view: view)
-    now: Clock = clock or (lambda: datetime.now(UTC))
-    bp.register_error_handler(StudioError, lambda err: _problem(studio_problem(err)))
-    bp.register_error_handler(RequestError, lambda err: _problem(request_problem(err)))
-
-    def served_set(primary: tuple[str, ...]) -> LoadedSet:
-        if served is None:
-            return LoadedSet(workspace.served().policies, primary)
-        return LoadedSet(dict(served()), primary)
+    studio = Studio(workspace, served, clock or (lambda: datetime.now(UTC)))
+    bp.register_error_handler(StudioError, lambda err: problem_response(studio_problem(err)))
+    bp.register_error_handler(RequestError, lambda err: problem_response(request_problem(err)))
 
     @bp.get("/")
     def page() -> Response:
@@ -84,63 +135,18 @@ def blueprint(
     def files() -> Response:
         return respond({"files": _file_list(workspace)})
 
-    @bp.post("/api/file")
-    @protect
-    def file() -> Response:
-        name = fields.file_name(_body())
-        path = workspace.path_of(name)
-        text = path.read_text(encoding="utf-8-sig", errors="replace")
-        return respond({"file": name, "text": text, "tests": workspace.test_file(name) is not None})
-
-    @bp.post("/api/check")
-    @protect
-    def check() -> Response:
-        return respond(answers.check_answer(_edited(workspace, now())))
-
-    @bp.post("/api/schedule")
-    @protect
-    def schedule() -> Response:
-        body = _body()
-        edited = _edited(workspace, now(), body)
-        policy = fields.optional_str(body, "policy") or _first(edited)
-        action = fields.required_str(body, "action")
-        who = fields.subject(body)
-        week = fields.optional_str(body, "week", 10)
-        return respond(answers.schedule_answer(edited, policy, action, who, week))
-
-    @bp.post("/api/explain")
-    @protect
-    def explain() -> Response:
-        body = _body()
-        edited = _edited(workspace, now(), body)
-        return respond(answers.explain_answer(edited, fields.decision_request(body)))
-
-    @bp.post("/api/test")
-    @protect
-    def test() -> Response:
-        body = _body()
-        edited = _edited(workspace, now(), body)
-        return respond(answers.tests_answer(edited, workspace.test_file(fields.file_name(body))))
-
-    @bp.post("/api/diff")
-    @protect
-    def diff() -> Response:
-        body = _body()
-        edited = _edited(workspace, now(), body)
-        edited.engine()  # an edited file with errors has nothing to compare yet
-        year = fields.year(body, now().year)
-        compare = fields.choice(body, "compare", ("effect", "reasons"))
-        return respond(answers.diff_answer(served_set(edited.primary), edited, year, compare))
-
-    @bp.post("/api/floor")
-    @protect
-    def floor() -> Response:
-        body = _body()
-        edited = _edited(workspace, now(), body)
-        baseline = fields.optional_str(body, "baseline")
-        return respond(answers.floor_answer(edited, baseline, fields.year(body, now().year)))
-
+    for name in POST_VIEWS:
+        bp.add_url_rule(
+            f"/api/{name}", name, protect(_answering(getattr(studio, name))), methods=["POST"]
+        )
     return bp
+
+
+def _answering(view: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[], Response]:
+    def answer() -> Response:
+        return respond(view(_body()))
+
+    return answer
 
 
 # The page runs only its own script and style, and talks only to this server.
@@ -148,10 +154,6 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-
-
-def _problem(problem: ApiProblem) -> Response:
-    return problem_response(problem)
 
 
 def _body() -> dict[str, Any]:
@@ -167,11 +169,6 @@ def _body() -> dict[str, Any]:
     body = fields.body_object(parse_json_body())
     request.environ["youthmode.studio.body"] = body
     return body
-
-
-def _edited(workspace: Workspace, now: datetime, body: dict[str, Any] | None = None) -> Edited:
-    body = _body() if body is None else body
-    return workspace.edit(fields.file_name(body), fields.policy_text(body), now)
 
 
 def _first(edited: Edited) -> str:

@@ -252,3 +252,35 @@ def test_the_command_refuses_a_missing_folder(tmp_path: Path) -> None:
 def test_json_bodies_are_answered_in_json(studio: Studio) -> None:
     status, body = studio.call("/studio/api/check", edit())
     assert status == 200 and json.dumps(body)
+
+
+def test_a_too_deep_file_is_a_problem_not_a_crash(studio: Studio) -> None:
+    deep = "x = " + "[" * 5000 + "]" * 5000 + "\n"
+    status, report = studio.call("/studio/api/check", edit(deep))
+    codes = [p["code"] for p in report["problems"]]
+    # Python versions differ: tomllib refuses the nesting itself, or recursion stops it.
+    assert status == 200 and codes in (["toml_too_deep"], ["toml_syntax"])
+
+
+def test_the_default_week_and_year_are_the_clocks(freezer: Any) -> None:
+    from youthmode.studio.app import create_studio_app
+
+    freezer.move_to("2026-11-25T12:00:00Z")  # a Wednesday of ISO week 48
+    client = create_studio_app([CONFIGS]).test_client()
+    here = "http://127.0.0.1"
+    week = client.post("/studio/api/schedule", json=edit(action="app.use"), base_url=here)
+    assert week.status_code == 200 and week.get_json()["week"] == "2026-W48"
+    diff = client.post("/studio/api/diff", json=edit(WIDER), base_url=here)
+    assert diff.status_code == 200 and diff.get_json()["years"] == [2026]
+
+
+def test_an_edited_file_can_never_be_written(tmp_path: Path) -> None:
+    from youthmode.studio.workspace import MemoryFile
+
+    target = tmp_path / "pack.toml"
+    memory = MemoryFile.holding(target, "[policy]\n")
+    assert memory.read_bytes() == b"[policy]\n" and memory.read_text() == "[policy]\n"
+    for write in (memory.write_text, memory.write_bytes, memory.touch, memory.unlink):
+        with pytest.raises(PermissionError, match="never writes"):
+            write("x")
+    assert not target.exists()

@@ -1,7 +1,7 @@
 """Policy Studio in a real headless browser: Debian's chromium driven by Selenium through
 chromedriver (`.ci/run` installs both). The test types into the editor, sees a problem appear
 at its line and clear, draws a schedule, explains a request, runs the pack's tests, views diff
-and floor, and downloads the edited file. With YOUTHMODE_STUDIO_SCREENSHOTS=DIR it saves the
+and floor, and downloads the edited file. With STUDIO_SCREENSHOTS=DIR it saves the
 main views as DIR/studio-*.png (docs/img holds the ones docs/studio.md shows)."""
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from studio_support import Studio, copy_policies, snapshot
+from test_server import Server
+
+from youthmode.server.auth import create_key
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
@@ -63,7 +66,7 @@ def text_of(driver: WebDriver, element_id: str) -> str:
 
 
 def shoot(driver: WebDriver, name: str) -> None:
-    folder = os.environ.get("YOUTHMODE_STUDIO_SCREENSHOTS")
+    folder = os.environ.get("STUDIO_SCREENSHOTS")
     if folder:
         driver.save_screenshot(str(Path(folder) / f"studio-{name}.png"))
 
@@ -136,7 +139,6 @@ def test_run_the_packs_tests(setup: tuple[Studio, WebDriver, Path]) -> None:
     wait(driver, lambda d: d.find_elements(By.ID, "tests-summary"))
     assert text_of(driver, "tests-summary").endswith("passed, 0 failed")
     assert driver.find_elements(By.CSS_SELECTOR, "#tests-out tr.case-pass")
-    shoot(driver, "tests")
 
 
 def widen_the_game_window(driver: WebDriver) -> None:
@@ -160,6 +162,17 @@ def test_diff_against_the_loaded_set(setup: tuple[Studio, WebDriver, Path]) -> N
     assert groups and all("cn-baseline/game-window" in g.text for g in groups)
     assert "old: deny (outside_allowed_window) → new: allow" in text_of(driver, "diff-out")
     shoot(driver, "diff")
+
+
+def test_the_packs_tests_catch_the_edit(setup: tuple[Studio, WebDriver, Path]) -> None:
+    _, driver, _ = setup  # the game window is still 19:00-21:00 from the diff above
+    driver.find_element(By.CSS_SELECTOR, '#tabs [data-tab="tests"]').click()
+    driver.find_element(By.ID, "run-tests").click()
+    wait(driver, lambda d: "0 failed" not in text_of(d, "tests-summary"))
+    first = driver.find_element(By.CSS_SELECTOR, "#tests-out table tr:nth-child(2)")
+    assert first.get_attribute("class") == "case-fail"  # failures come first
+    assert "expected" in first.text
+    shoot(driver, "tests")
 
 
 def test_floor_against_a_baseline(setup: tuple[Studio, WebDriver, Path]) -> None:
@@ -194,3 +207,22 @@ def test_download_the_edited_file(setup: tuple[Studio, WebDriver, Path]) -> None
         ),
     )
     assert target.read_text(encoding="utf-8") == source.get_attribute("value")
+
+
+def test_the_served_studio_asks_for_an_admin_key(
+    setup: tuple[Studio, WebDriver, Path], tmp_path: Path
+) -> None:
+    _, driver, _ = setup
+    keys = tmp_path / "keys.toml"
+    admin = create_key(keys, "studio-admin", ["admin"])
+    server = Server(tmp_path, env={"YOUTHMODE_KEYS_FILE": str(keys)})
+    try:
+        driver.get(server.url + "/studio/")
+        wait(driver, lambda d: d.find_element(By.ID, "key-box").is_displayed())
+        assert "401" in text_of(driver, "status") or "Unauthorized" in text_of(driver, "status")
+        driver.find_element(By.ID, "key").send_keys(admin, Keys.TAB)
+        wait(driver, lambda d: text_of(d, "status").startswith("ok"))
+        assert driver.find_element(By.ID, "source").get_attribute("value").startswith("#")
+    finally:
+        driver.execute_script("sessionStorage.clear()")
+        server.stop()

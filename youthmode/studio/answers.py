@@ -46,9 +46,15 @@ def check_answer(edited: Edited) -> dict[str, Any]:
 
 # -- schedule ------------------------------------------------------------------------------------
 def schedule_answer(
-    edited: Edited, policy_id: str, action: str, who: Mapping[str, Any], week: str | None
+    edited: Edited,
+    policy_id: str,
+    action: str,
+    who: Mapping[str, Any],
+    week: str | None,
+    today: date,
 ) -> dict[str, Any]:
-    """The week's picture (SVG) and its intervals for one subject and action."""
+    """The week's picture (SVG) and its intervals for one subject and action; ``week``
+    (`2026-W48`) defaults to the week of ``today``."""
     engine = edited.engine()
     policy = edited.policies.get(policy_id)
     if policy is None:
@@ -57,7 +63,7 @@ def schedule_answer(
         known = ", ".join(sorted(policy.actions))
         raise StudioError("action", f"`{policy_id}` has no action `{action}`; known: {known}")
     try:
-        days = parse_week(week, date.today())
+        days = parse_week(week, today)
     except ValueError as err:
         raise StudioError("week", str(err)) from None
     subject = Subject(age=who.get("age"), verified=bool(who.get("verified")))

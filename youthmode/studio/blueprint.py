@@ -70,7 +70,10 @@ class Studio:
 
     def file(self, body: dict[str, Any]) -> dict[str, Any]:
         name = fields.file_name(body)
-        text = self.workspace.path_of(name).read_text(encoding="utf-8-sig", errors="replace")
+        try:
+            text = self.workspace.path_of(name).read_text(encoding="utf-8-sig", errors="replace")
+        except OSError as err:
+            raise StudioError("file", f"`{name}` cannot be read: {err.strerror}", 409) from None
         return {"file": name, "text": text, "tests": self.workspace.test_file(name) is not None}
 
     def check(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +85,8 @@ class Studio:
         policy = fields.optional_str(body, "policy") or _first(edited)
         action = fields.required_str(body, "action")
         week = fields.optional_str(body, "week", 10)
-        return answers.schedule_answer(edited, policy, action, fields.subject(body), week)
+        today = self.now().date()
+        return answers.schedule_answer(edited, policy, action, fields.subject(body), week, today)
 
     def explain(self, body: dict[str, Any]) -> dict[str, Any]:
         return answers.explain_answer(self.edited(body), fields.decision_request(body))

@@ -9,6 +9,7 @@ method that would write or touch the disk raises.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +26,7 @@ from youthmode.policies.loader import SourceFile, load_file
 from youthmode.policies.resolve import resolve
 
 TEST_SUFFIX = "_test.toml"
+Loaded = tuple[SourceFile | None, list[Problem]]
 
 
 class StudioError(ValueError):
@@ -87,6 +89,10 @@ class Workspace:
 
     def __init__(self, folders: Sequence[str | Path]) -> None:
         self.folders = [Path(f) for f in folders]
+        # The files not being edited are read again only when they change on disk: checking
+        # as one types then parses one file, not the whole folder.
+        self._read: dict[Path, tuple[tuple[int, int], Loaded]] = {}
+        self._lock = threading.Lock()
 
     def files(self) -> dict[str, Path]:
         """The policy files one may open, by file name, in load order."""
@@ -123,8 +129,8 @@ class Workspace:
         problems: list[Problem] = []
         loaded: list[SourceFile] = []
         for path in paths:
-            source, found = load_file(path)
-            problems += found
+            source, found = self._load_file(path)
+            problems += found  # a new list: the cached one stays as read
             if source is not None:
                 loaded.append(source)
         names = {str(p) for p in edited}
@@ -139,3 +145,20 @@ class Workspace:
         problems.sort(key=Problem.sort_key)
         name = str(edited[0]) if edited else ""
         return Edited(name, {p.id: p for p in policies}, primary, problems)
+
+    def _load_file(self, path: Path) -> Loaded:
+        if isinstance(path, MemoryFile):
+            return load_file(path)
+        try:
+            stat = path.stat()
+        except OSError:
+            return load_file(path)  # the loader words the problem
+        key = (stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            cached = self._read.get(path)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        loaded = load_file(path)
+        with self._lock:
+            self._read[path] = (key, loaded)
+        return loaded

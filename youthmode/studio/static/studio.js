@@ -79,7 +79,7 @@ function showProblems(report) {
   const mine = report.problems.filter((p) => p.file === report.file);
   const others = report.problems.filter((p) => p.file !== report.file);
   const row = (p) => `<li class="problem ${p.severity}" data-line="${p.line ?? ""}">
-      <span class="where">${p.file === report.file ? `line ${p.line ?? "?"}` : esc(`${p.file}:${p.line ?? "?"}`)}</span>
+      <span class="where">${p.file === report.file ? (p.line ? `line ${p.line}` : "whole file") : esc(`${p.file.split("/").pop()}${p.line ? `:${p.line}` : ""}`)}</span>
       <code>${esc(p.code)}</code> ${esc(p.message)}${p.key ? ` <span class="key">(at ${esc(p.key)})</span>` : ""}
       ${p.hint ? `<div class="hint">${esc(p.hint)}</div>` : ""}</li>`;
   const summary = report.errors
@@ -204,7 +204,8 @@ async function explain() {
 
 async function runTests() {
   const data = await call("api/test", edited());
-  const rows = data.cases.map((c) => `<tr class="case-${esc(c.status)}"><td>${esc(c.status)}</td>
+  const failedFirst = [...data.cases].sort((a, b) => (a.status === "fail" ? 0 : 1) - (b.status === "fail" ? 0 : 1));
+  const rows = failedFirst.map((c) => `<tr class="case-${esc(c.status)}"><td>${esc(c.status)}</td>
       <td>${c.line ?? ""}</td><td>${esc(c.name)}</td>
       <td>${c.failures.map((f) => `${esc(f.key)}: expected ${esc(JSON.stringify(f.expected))}, got ${esc(JSON.stringify(f.got))}`).join("<br>")}</td></tr>`).join("");
   const problems = data.problems.map((p) => `<li>${esc(p.file)}:${p.line ?? "?"} ${esc(p.message)}</li>`).join("");
@@ -306,6 +307,7 @@ function wire() {
     button.addEventListener("click", () => {
       for (const b of document.querySelectorAll("#tabs button")) b.classList.toggle("active", b === button);
       for (const tab of document.querySelectorAll(".tab")) tab.hidden = tab.id !== `tab-${button.dataset.tab}`;
+      $("who").hidden = !["schedule", "explain"].includes(button.dataset.tab); // only they ask about one subject
     });
   }
   $("draw").addEventListener("click", () => run("schedule-out", drawSchedule));

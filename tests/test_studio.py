@@ -263,7 +263,7 @@ def test_a_too_deep_file_is_a_problem_not_a_crash(studio: Studio) -> None:
 
 
 def test_the_default_week_and_year_are_the_clocks(freezer: Any) -> None:
-    from youthmode.studio.app import create_studio_app
+    from youthmode.server.studio_app import create_studio_app
 
     freezer.move_to("2026-11-25T12:00:00Z")  # a Wednesday of ISO week 48
     client = create_studio_app([CONFIGS]).test_client()

@@ -36,7 +36,7 @@ def run_studio(args: argparse.Namespace) -> int:
     """Serve the studio until interrupted (exit 2 on a bad folder or port)."""
     from werkzeug.serving import make_server
 
-    from youthmode.studio.app import create_studio_app
+    from youthmode.server.studio_app import create_studio_app
 
     folders = flags.policy_paths(args)
     missing = [f for f in folders if not Path(f).exists()]

@@ -27,7 +27,7 @@ from youthmode.server.openapi import Route
 from youthmode.server.problems import ApiProblem, problem_response
 from youthmode.server.reloader import PolicyHolder
 from youthmode.server.state import ServerState
-from youthmode.studio.blueprint import blueprint as studio_blueprint
+from youthmode.server.studio import blueprint as studio_blueprint
 from youthmode.studio.workspace import Workspace
 
 log = logging.getLogger("youthmode.api")

@@ -4,7 +4,8 @@ the authoring commands say about it (check, schedule, explain, test, diff, floor
 - `workspace.py`  the served folder with one file's text replaced, loaded in memory
 - `fields.py`     reading an untrusted request body, field by field
 - `answers.py`    each view's data, from `youthmode.authoring`
-- `blueprint.py`  the Flask blueprint: the page and its JSON endpoints (never writes a file)
-- `app.py`        the standalone app behind `youthmode studio` (loopback only)
 - `static/`       the page: HTML, a small TOML highlighter, the script and the style
+
+No Flask here: the HTTP part is `youthmode.server.studio` (the blueprint, mounted at `/studio`
+by `youthmode serve`) and `youthmode.server.studio_app` (the app of `youthmode studio`).
 """

@@ -6,14 +6,16 @@ the edited text in place of one file, in memory (`workspace.py`), and answers wh
 authoring library computes (`answers.py`). Nothing here writes a file. Errors are RFC 9457
 problem+json, as everywhere in the API.
 
-`youthmode studio` mounts it with a loopback-only guard (`app.py`); `youthmode serve` mounts it
-at `/studio` behind the `admin` scope.
+`youthmode studio` mounts it on a small loopback-only app (`studio_app.py`); `youthmode serve`
+mounts it at `/studio` behind the `admin` scope. The page's files and everything below the HTTP
+layer (the edited set, the fields, the answers) are in `youthmode.studio`, which has no Flask.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, request
@@ -30,12 +32,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 Guard = Callable[[F], F]
 ServedSet = Callable[[], Mapping[str, CompiledPolicy]]
 Clock = Callable[[], datetime]
+STATIC = Path(answers.__file__).parent / "static"  # the page: HTML, script, style
 
 # The titles of the statuses a studio endpoint answers with, as problem+json.
 TITLES = {
     400: "Invalid request",
     404: "Not found",
-    409: "Policies not loaded",
+    409: "Policies unavailable",
     413: "Content too large",
     415: "Unsupported media type",
     422: "Cannot evaluate",
@@ -120,7 +123,7 @@ def blueprint(
 ) -> Blueprint:
     """The studio page and its endpoints. ``served``: the loaded set `diff` compares with
     (default: the folder as loaded now); ``guard``: who may call the endpoints."""
-    bp = Blueprint("studio", __name__, static_folder="static", static_url_path="/assets")
+    bp = Blueprint("studio", __name__, static_folder=STATIC, static_url_path="/assets")
     protect: Guard[Any] = guard or (lambda view: view)
     studio = Studio(workspace, served, clock or (lambda: datetime.now(UTC)))
     bp.register_error_handler(StudioError, lambda err: problem_response(studio_problem(err)))

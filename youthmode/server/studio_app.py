@@ -17,8 +17,8 @@ from flask import Flask, Response, redirect, request
 from werkzeug.exceptions import HTTPException
 
 from youthmode.server.problems import ApiProblem, problem_response
+from youthmode.server.studio import blueprint
 from youthmode.studio import fields
-from youthmode.studio.blueprint import blueprint
 from youthmode.studio.workspace import Workspace
 
 log = logging.getLogger("youthmode.studio")

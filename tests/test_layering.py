@@ -19,6 +19,7 @@ FRONT_DOORS = {
     "youthmode.auth",
     "youthmode.cli.keys",
     "youthmode.cli.serve",
+    "youthmode.cli.studio",  # `youthmode studio` serves the studio blueprint of the server
     "youthmode.config",
     "youthmode.server_worker",
 }
@@ -160,7 +161,7 @@ def test_the_cli_imports_the_server_only_to_serve() -> None:
         for module, imported in graph.items()
         if _within(module, CLI) and any(_within(m, SERVER) for m in imported)
     )
-    assert users == ["youthmode.cli.keys", "youthmode.cli.serve"]
+    assert users == ["youthmode.cli.keys", "youthmode.cli.serve", "youthmode.cli.studio"]
 
 
 def test_nothing_but_the_entry_points_imports_the_cli() -> None:

@@ -17,6 +17,7 @@ from youthmode.cli import (
     schedule,
     schema,
     serve,
+    studio,
     test,
 )
 
@@ -27,7 +28,20 @@ DESCRIPTION = (
 )
 
 # Each module adds its subcommands with `register(subparsers)`; a new command is one more here.
-COMMANDS = (serve, keys, check, errors, explain, test, schema, schedule, diff, floor, replay)
+COMMANDS = (
+    serve,
+    keys,
+    check,
+    errors,
+    explain,
+    test,
+    schema,
+    schedule,
+    diff,
+    floor,
+    replay,
+    studio,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

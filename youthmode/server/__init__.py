@@ -10,6 +10,7 @@
   caller.py         request ids, API keys and scopes, tenants, what a caller may see
   openapi.py        the OpenAPI document, from the models and the app's route table
   schemas.py        the API's envelope models and example bodies
+  studio.py         blueprint: Policy Studio at /studio (admin); studio_app.py: `youthmode studio`
   auth.py, config.py, reloader.py, metrics.py, decision_log.py
   runner.py         `youthmode serve`: checks, then gunicorn; worker.py: its worker class
   connection.py     the worker's deadline socket and raw problem answers; body_guard.py

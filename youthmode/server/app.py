@@ -18,7 +18,7 @@ from youthmode.ledger import Ledger, StoreUnavailable, open_store
 from youthmode.server import decisions, health
 from youthmode.server import ledger as ledger_routes
 from youthmode.server.auth import KeyRing, load_keys
-from youthmode.server.caller import request_id
+from youthmode.server.caller import request_id, requires
 from youthmode.server.config import ServerConfig
 from youthmode.server.decision_log import DecisionLog
 from youthmode.server.lane import DecisionLane
@@ -27,6 +27,8 @@ from youthmode.server.openapi import Route
 from youthmode.server.problems import ApiProblem, problem_response
 from youthmode.server.reloader import PolicyHolder
 from youthmode.server.state import ServerState
+from youthmode.server.studio import blueprint as studio_blueprint
+from youthmode.studio.workspace import Workspace
 
 log = logging.getLogger("youthmode.api")
 # Each blueprint's view -> operationId table, by blueprint name (the operation's tag).
@@ -63,6 +65,13 @@ def create_app(
     if state.ledger is not None:
         app.register_blueprint(ledger_routes.blueprint(state))
     state.routes = route_table(app)
+    # Policy Studio is a page for people, not part of the API contract: mounted after the route
+    # table is taken, so it stays out of the OpenAPI document. Its endpoints need `admin`.
+    workspace = Workspace([config.policies])
+    served = lambda: state.holder.engine.policies  # noqa: E731 - the set serving right now
+    app.register_blueprint(
+        studio_blueprint(workspace, served, requires("admin"), clock), url_prefix="/studio"
+    )
     # The common decision request is answered beneath Flask (lane.py): same answers, less work.
     app.wsgi_app = DecisionLane(app.wsgi_app, state)  # type: ignore[method-assign]
     return app

@@ -15,9 +15,9 @@ from werkzeug.exceptions import HTTPException
 
 from youthmode.engine import Clock, Engine, system_clock
 from youthmode.ledger import Ledger, StoreUnavailable, open_store
-from youthmode.server import decisions, health
+from youthmode.server import decisions, docs_pages, health
 from youthmode.server import ledger as ledger_routes
-from youthmode.server.auth import KeyRing, load_keys
+from youthmode.server.auth import KeyRing
 from youthmode.server.caller import request_id
 from youthmode.server.config import ServerConfig
 from youthmode.server.decision_log import DecisionLog
@@ -33,6 +33,7 @@ log = logging.getLogger("youthmode.api")
 OPERATIONS = {
     "decisions": decisions.OPERATIONS,
     "health": health.OPERATIONS,
+    "docs": docs_pages.OPERATIONS,
     "ledger": ledger_routes.OPERATIONS,
 }
 
@@ -60,6 +61,7 @@ def create_app(
     _register_errors(app)
     app.register_blueprint(decisions.blueprint(state))
     app.register_blueprint(health.blueprint(state))
+    app.register_blueprint(docs_pages.blueprint())
     if state.ledger is not None:
         app.register_blueprint(ledger_routes.blueprint(state))
     state.routes = route_table(app)
@@ -79,7 +81,7 @@ def build_state(
     if engine is not None:
         holder.engine = engine
     if keys is None and config.keys_file:
-        keys = KeyRing(load_keys(config.keys_file))
+        keys = KeyRing.from_file(config.keys_file)
     if keys is None:
         log.warning(
             "DEVELOPMENT MODE: no API keys configured (YOUTHMODE_KEYS_FILE); every "

@@ -150,7 +150,7 @@ LEDGER_OPERATIONS = (
         "TimeRequest",
         "AskBody",
         ("subject_id",),
-        (422,),
+        (409, 422),  # 409: 20 requests already wait for an answer
         ok="201",
     ),
     LedgerOperation(

@@ -28,7 +28,7 @@ def errors(*codes: int) -> dict[str, Any]:
         404: "not found",
         405: "method not allowed",
         409: "conflicts with the ledger (order id reused, reservation expired, more than 64 "
-        "apps with use on one day)",
+        "apps with use on one day, 20 time requests already waiting)",
         413: "body or batch too large",
         415: "body is not JSON",
         422: "refused: policy files rejected, or a guardian change the policy does not allow",

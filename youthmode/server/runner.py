@@ -140,9 +140,9 @@ def Engine_check(config: ServerConfig) -> None:
 def _load_keys(config: ServerConfig) -> Any:
     if config.keys_file is None:
         return None
-    from youthmode.server.auth import KeyRing, load_keys
+    from youthmode.server.auth import KeyRing
 
-    return KeyRing(load_keys(config.keys_file))
+    return KeyRing.from_file(config.keys_file)
 
 
 def _pre_fork(server: Any, worker: Any) -> None:

@@ -21,6 +21,7 @@ from youthmode.server.auth import KeyRing
 from youthmode.server.caller import request_id
 from youthmode.server.config import ServerConfig
 from youthmode.server.decision_log import DecisionLog
+from youthmode.server.http_metrics import HttpMetrics, note_route
 from youthmode.server.lane import DecisionLane
 from youthmode.server.metrics import Metrics
 from youthmode.server.openapi import Route
@@ -65,8 +66,13 @@ def create_app(
     if state.ledger is not None:
         app.register_blueprint(ledger_routes.blueprint(state))
     state.routes = route_table(app)
+    state.metrics.prime(
+        [(r.path, r.method.upper()) for r in state.routes], list(state.holder.engine.policies)
+    )
+    app.before_request(note_route)
     # The common decision request is answered beneath Flask (lane.py): same answers, less work.
     app.wsgi_app = DecisionLane(app.wsgi_app, state)  # type: ignore[method-assign]
+    app.wsgi_app = HttpMetrics(app.wsgi_app, state.metrics)  # type: ignore[method-assign]
     return app
 
 

@@ -168,6 +168,7 @@ def _post_worker_init(worker: Any) -> None:
     state = getattr(app, "extensions", {}).get("youthmode")
     if state is not None:
         state.signal_master = True
+        state.metrics.server_pid = os.getppid()  # /metrics: the master's and every worker's
 
 
 from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]  # noqa: E402

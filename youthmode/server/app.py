@@ -23,6 +23,7 @@ from youthmode.server.config import ServerConfig
 from youthmode.server.decision_log import DecisionLog
 from youthmode.server.http_metrics import HttpMetrics, note_route
 from youthmode.server.lane import DecisionLane
+from youthmode.server.logs import AccessLog
 from youthmode.server.metrics import Metrics
 from youthmode.server.openapi import Route
 from youthmode.server.problems import ApiProblem, problem_response
@@ -73,6 +74,8 @@ def create_app(
     # The common decision request is answered beneath Flask (lane.py): same answers, less work.
     app.wsgi_app = DecisionLane(app.wsgi_app, state)  # type: ignore[method-assign]
     app.wsgi_app = HttpMetrics(app.wsgi_app, state.metrics)  # type: ignore[method-assign]
+    if config.access_log:
+        app.wsgi_app = AccessLog(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 

@@ -101,7 +101,7 @@ def test_the_real_server_reports_every_worker(server: Server) -> None:
     assert server.call("GET", "/v1/policies/nope")[0] == 404
     _, text = server.get("/metrics")
     got = samples(text)
-    assert got[http("/v1/decisions", "POST", "2xx")] == 12.0
+    assert got[http("/v1/decisions", "POST", "2xx")] == 12.0  # shared by the workers
     assert got[http("/v1/policies/{policy_id}", "GET", "4xx")] == 1.0
     assert got[http("/v1/decisions/batch", "POST", "5xx")] == 0.0
     assert got['youthmode_connections_dropped_total{reason="overload"}'] == 0.0

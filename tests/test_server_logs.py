@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,3 +69,13 @@ def test_a_bad_log_format_is_refused() -> None:
 def test_access_log_is_off_by_default() -> None:
     assert ServerConfig.from_env({}).access_log is False
     assert ServerConfig.from_env({"YOUTHMODE_ACCESS_LOG": "on"}).access_log is True
+
+
+def test_setting_up_logs_leaves_prometheus_unimported() -> None:
+    """The master sets up its logs before the metrics folder; prometheus_client picks shared
+    (multiprocess) values only if first imported after that, so logs.py must not import it."""
+    code = (
+        "import sys; from youthmode.server import logs, runner; logs.configure('json'); "
+        "assert 'prometheus_client' not in sys.modules, 'imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import request
 
-from youthmode.server.metrics import Metrics
+if TYPE_CHECKING:
+    # INVARIANT: not imported at run time. `logs.py` imports this module in the master
+    # before `prepare_metrics_dir`, and prometheus_client chooses per-process or shared
+    # (multiprocess) values when it is first imported.
+    from youthmode.server.metrics import Metrics
 
 WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 ROUTE_KEY = "youthmode.route"  # the WSGI environ key each answering layer sets

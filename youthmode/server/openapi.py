@@ -248,7 +248,8 @@ def _decision_paths() -> dict[str, Any]:
 
 
 def _operations_paths() -> dict[str, Any]:
-    """The operations of the `health` blueprint (health, metrics, docs, admin reload)."""
+    """The operations of the `health` blueprint (health, readiness, metrics, the document,
+    admin reload)."""
     return {
         "/v1/admin/reload": {
             "post": operation(
@@ -292,6 +293,12 @@ def _operations_paths() -> dict[str, Any]:
                 },
             )
         },
+    }
+
+
+def _docs_paths() -> dict[str, Any]:
+    """The operations of the `docs` blueprint (docs_pages.py)."""
+    return {
         "/docs": {"get": _page("API documentation: Swagger UI, try-it-out included")},
         "/docs/reference": {"get": _page("The compact reference: every endpoint and schema")},
         "/docs/assets/{name}": {
@@ -339,7 +346,7 @@ def build_openapi(
     if actions:
         # Examples, not an enum: a client generated today must accept an action added tomorrow.
         schemas["DecisionRequest"]["properties"]["action"]["examples"] = sorted(actions)
-    paths: dict[str, Any] = {**_decision_paths(), **_operations_paths()}
+    paths: dict[str, Any] = {**_decision_paths(), **_operations_paths(), **_docs_paths()}
     if ledger or routes is not None:
         paths.update(_ledger_paths())
     if routes is not None:

@@ -21,6 +21,7 @@ from random_requests import random_request
 from youthmode.api import create_app
 from youthmode.server.auth import ApiKey, KeyRing, hash_key
 from youthmode.server.config import ServerConfig
+from youthmode.server.http_metrics import HttpMetrics
 from youthmode.server.lane import DecisionLane
 
 KEYS = KeyRing(
@@ -47,9 +48,12 @@ class Pair:
                 store=store if store == "off" else f"sqlite:///{tmp / log.stem}.db",
             )
             self.apps.append(create_app(config, keys=keys))
-        lane = self.apps[0].wsgi_app
+        # Each app's stack: HttpMetrics (outermost), the lane, Flask. The second loses its lane.
+        lane = self.apps[0].wsgi_app.app  # type: ignore[attr-defined]
         assert isinstance(lane, DecisionLane)
-        self.apps[1].wsgi_app = self.apps[1].wsgi_app.app  # type: ignore[attr-defined]
+        metrics = self.apps[1].wsgi_app
+        assert isinstance(metrics, HttpMetrics)
+        metrics.app = metrics.app.app  # type: ignore[attr-defined]
         self.passed = 0
         inner = lane.app
 

@@ -3,6 +3,7 @@ stable operationId, its blueprint as tag, and an example body the request model 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel
 
 from youthmode.api import create_app
 from youthmode.ledger_models import (
+    OUTPUT_MODELS,
     AnswerBody,
     AskBody,
     GrantBody,
@@ -21,8 +23,9 @@ from youthmode.ledger_models import (
     UsageBody,
 )
 from youthmode.model import DecisionRequest
+from youthmode.server import schemas
 from youthmode.server.config import ServerConfig
-from youthmode.server.schemas import EXAMPLES
+from youthmode.server.schemas import EXAMPLES, DecisionWithTrace
 
 BODIES: dict[str, type[BaseModel]] = {
     "decide": DecisionRequest,
@@ -35,6 +38,11 @@ BODIES: dict[str, type[BaseModel]] = {
     "grantTime": GrantBody,
     "askForTime": AskBody,
     "answerTimeRequest": AnswerBody,
+}
+
+# Every answer schema the document names, by name.
+ANSWER_MODELS: dict[str, type[BaseModel]] = {
+    m.__name__: m for m in [*schemas.OUTPUT, *OUTPUT_MODELS]
 }
 
 
@@ -80,3 +88,60 @@ def test_every_body_has_an_example_its_model_accepts(tmp_path: Path) -> None:
         model.model_validate(EXAMPLES[name])
     for item in EXAMPLES["decideBatch"]["requests"]:
         DecisionRequest.model_validate(item)
+
+
+def test_every_operation_has_tags_and_an_example_answer(tmp_path: Path) -> None:
+    from youthmode.server.examples import ANSWERS
+
+    doc = document(tmp_path, store=f"sqlite:///{tmp_path}/ledger.db")
+    ops = operations(doc)
+    assert set(ops) == set(ANSWERS)  # every operation, and no example for a missing one
+    for name, (_, _, op) in ops.items():
+        assert op["tags"] and op["operationId"] == name
+        assert re.fullmatch(r"[a-z][A-Za-z]{2,24}", name), name  # short camelCase
+        ok = next(code for code in op["responses"] if code.startswith("2"))
+        media = next(iter(op["responses"][ok]["content"].values()))
+        assert "example" in media or "examples" in media, name
+        for param in op["parameters"]:
+            assert param["in"] == "header" or "example" in param, (name, param["name"])
+    assert doc["servers"] == [{"url": "/", "description": "this server"}]
+
+
+def test_example_answers_are_what_the_response_models_accept(tmp_path: Path) -> None:
+    from youthmode.server.examples import ANSWERS, DENIAL
+
+    doc = document(tmp_path, store=f"sqlite:///{tmp_path}/ledger.db")
+    for name, (_, _, op) in operations(doc).items():
+        ok = next(code for code in op["responses"] if code.startswith("2"))
+        media = op["responses"][ok]["content"].get("application/json")
+        if media is None or "$ref" not in media["schema"]:
+            continue  # text (metrics, pages, assets), and the document itself
+        model = ANSWER_MODELS[media["schema"]["$ref"].rsplit("/", 1)[1]]
+        if media["schema"]["$ref"].endswith("/Health"):
+            assert set(ANSWERS[name]) == set(model.model_fields)
+        model.model_validate(ANSWERS[name])
+    decide = operations(doc)["decide"][2]["responses"]["200"]["content"]["application/json"]
+    assert decide["examples"]["deny"]["value"] == DENIAL
+    DecisionWithTrace.model_validate(DENIAL)
+    assert DENIAL["effect"] == "deny" and DENIAL["reasons"][0]["message_en"]
+
+
+def test_action_is_an_open_string_with_the_loaded_actions_as_examples(tmp_path: Path) -> None:
+    action = document(tmp_path)["components"]["schemas"]["DecisionRequest"]["properties"]["action"]
+    assert action["type"] == "string" and "enum" not in action
+    assert {"game.play", "livestream.tip", "app.use"} <= set(action["examples"])
+    assert action["examples"] == sorted(action["examples"])
+
+
+def test_answers_match_the_examples_shape(tmp_path: Path) -> None:
+    """The decide example is a real answer's shape: the server's answer to the example
+    request has the same fields, and the health example names the running version."""
+    from youthmode import __version__
+    from youthmode.server.examples import ANSWERS
+
+    config = ServerConfig(policies=str(CONFIGS), state_dir=str(tmp_path), decision_log="off")
+    client = create_app(config).test_client()
+    answer = client.post("/v1/decisions", json=EXAMPLES["decide"]).get_json()
+    assert set(answer) == set(ANSWERS["decide"])
+    assert set(answer["facts"]) == set(ANSWERS["decide"]["facts"])
+    assert client.get("/healthz").get_json() == {"status": "ok", "version": __version__}

@@ -30,6 +30,17 @@ def register(sub: Any) -> None:
     serve.add_argument("--decision-log", help="file, - for stdout, or off (YOUTHMODE_DECISION_LOG)")
     serve.add_argument("--default-policy", help="policy for requests that name none")
     serve.add_argument("--poll-seconds", type=float, help="poll the policy folder (0: off)")
+    serve.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        help="the server's own log lines: text, or one JSON object a line (YOUTHMODE_LOG_FORMAT)",
+    )
+    serve.add_argument(
+        "--access-log",
+        action="store_true",
+        default=None,
+        help="a log line per answered request (YOUTHMODE_ACCESS_LOG)",
+    )
     serve.set_defaults(run=cmd_serve)
 
 
@@ -52,6 +63,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             decision_log=args.decision_log,
             default_policy=args.default_policy,
             poll_seconds=args.poll_seconds,
+            log_format=args.log_format,
+            access_log=args.access_log,
         )
         return main_serve(config)
     except (PolicyError, ValueError) as err:

@@ -15,13 +15,15 @@ from werkzeug.exceptions import HTTPException
 
 from youthmode.engine import Clock, Engine, system_clock
 from youthmode.ledger import Ledger, StoreUnavailable, open_store
-from youthmode.server import decisions, health
+from youthmode.server import decisions, docs_pages, health
 from youthmode.server import ledger as ledger_routes
-from youthmode.server.auth import KeyRing, load_keys
+from youthmode.server.auth import KeyRing
 from youthmode.server.caller import request_id, requires
 from youthmode.server.config import ServerConfig
 from youthmode.server.decision_log import DecisionLog
+from youthmode.server.http_metrics import HttpMetrics, note_route
 from youthmode.server.lane import DecisionLane
+from youthmode.server.logs import AccessLog
 from youthmode.server.metrics import Metrics
 from youthmode.server.openapi import Route
 from youthmode.server.problems import ApiProblem, problem_response
@@ -35,6 +37,7 @@ log = logging.getLogger("youthmode.api")
 OPERATIONS = {
     "decisions": decisions.OPERATIONS,
     "health": health.OPERATIONS,
+    "docs": docs_pages.OPERATIONS,
     "ledger": ledger_routes.OPERATIONS,
 }
 
@@ -62,9 +65,14 @@ def create_app(
     _register_errors(app)
     app.register_blueprint(decisions.blueprint(state))
     app.register_blueprint(health.blueprint(state))
+    app.register_blueprint(docs_pages.blueprint())
     if state.ledger is not None:
         app.register_blueprint(ledger_routes.blueprint(state))
     state.routes = route_table(app)
+    state.metrics.prime(
+        [(r.path, r.method.upper()) for r in state.routes], list(state.holder.engine.policies)
+    )
+    app.before_request(note_route)
     # Policy Studio is a page for people, not part of the API contract: mounted after the route
     # table is taken, so it stays out of the OpenAPI document. Its endpoints need `admin`.
     workspace = Workspace([config.policies])
@@ -74,6 +82,9 @@ def create_app(
     )
     # The common decision request is answered beneath Flask (lane.py): same answers, less work.
     app.wsgi_app = DecisionLane(app.wsgi_app, state)  # type: ignore[method-assign]
+    app.wsgi_app = HttpMetrics(app.wsgi_app, state.metrics)  # type: ignore[method-assign]
+    if config.access_log:
+        app.wsgi_app = AccessLog(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 
@@ -88,7 +99,7 @@ def build_state(
     if engine is not None:
         holder.engine = engine
     if keys is None and config.keys_file:
-        keys = KeyRing(load_keys(config.keys_file))
+        keys = KeyRing.from_file(config.keys_file)
     if keys is None:
         log.warning(
             "DEVELOPMENT MODE: no API keys configured (YOUTHMODE_KEYS_FILE); every "

@@ -72,6 +72,10 @@ class ServerConfig:
     # idle one costs a file descriptor, never a worker); 0 closes it after every response.
     # Behind a load balancer, set its idle timeout shorter than this.
     keepalive: int = field(default=5, metadata={"env": "YOUTHMODE_KEEPALIVE"})
+    # The server's own log lines on stderr (not the decision log): `text`, or `json` for one
+    # JSON object per line; and an access line per answered request (docs/operations.md).
+    log_format: str = field(default="text", metadata={"env": "YOUTHMODE_LOG_FORMAT"})
+    access_log: bool = field(default=False, metadata={"env": "YOUTHMODE_ACCESS_LOG"})
 
     def __post_init__(self) -> None:
         problems = [
@@ -111,6 +115,7 @@ class ServerConfig:
             ("body_timeout", _positive(self.body_timeout), seconds),
             ("send_timeout", _positive(self.send_timeout), seconds),
             ("keepalive", 0 <= self.keepalive <= 3600, "must be 0 to 3600 seconds"),
+            ("log_format", self.log_format in ("text", "json"), "must be `text` or `json`"),
         ]
 
     @classmethod

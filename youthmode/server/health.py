@@ -1,13 +1,13 @@
-"""The operations blueprint: health, readiness, metrics, the OpenAPI document, the docs page,
-and the admin reload. None of them but the reload needs a key."""
+"""The operations blueprint: health, readiness, metrics, the OpenAPI document and the admin
+reload. None of them but the reload needs a key. (The docs pages: `docs_pages.py`.)"""
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import Any
 
 from flask import Blueprint, Response
 
+from youthmode import __version__
 from youthmode.server.caller import caller_key, requires
 from youthmode.server.problems import ApiProblem, respond
 from youthmode.server.state import ServerState, reload_policies, store_status
@@ -18,7 +18,6 @@ OPERATIONS = {
     "readyz": "readiness",
     "metrics": "metrics",
     "openapi": "openapi",
-    "docs": "docs",
 }
 
 
@@ -41,7 +40,7 @@ def blueprint(state: ServerState) -> Blueprint:
 
     @bp.get("/healthz")
     def healthz() -> Response:
-        return respond({"status": "ok"})
+        return respond({"status": "ok", "version": __version__})
 
     @bp.get("/readyz")
     def readyz() -> Response:
@@ -63,11 +62,6 @@ def blueprint(state: ServerState) -> Blueprint:
     @bp.get("/openapi.json")
     def openapi() -> Response:
         return respond(state.openapi())
-
-    @bp.get("/docs")
-    def docs() -> Response:
-        page = resources.files("youthmode").joinpath("static/docs.html").read_text("utf-8")
-        return Response(page, mimetype="text/html")
 
     return bp
 

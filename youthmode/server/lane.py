@@ -27,6 +27,7 @@ from youthmode.ledger import StoreUnavailable
 from youthmode.server.body import parse_json_bytes
 from youthmode.server.caller import Caller, bearer_secret, request_id_of
 from youthmode.server.decisions import Decider
+from youthmode.server.http_metrics import ROUTE_KEY
 from youthmode.server.problems import ApiProblem
 from youthmode.server.state import ServerState
 
@@ -50,6 +51,7 @@ class DecisionLane:
         ):
             answer = self._answer(environ)
             if answer is not None:
+                environ[ROUTE_KEY] = "/v1/decisions"
                 start_response(
                     "200 OK",
                     [

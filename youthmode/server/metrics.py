@@ -29,15 +29,25 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    ProcessCollector,
     generate_latest,
     multiprocess,
 )
 from prometheus_client.mmap_dict import MmapedDict as _MmapedDict
 
+from youthmode.server.process_metrics import ServerProcesses
+
 MmapedDict: Any = _MmapedDict  # prometheus_client's value files; untyped
 
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0)
 BATCH_BUCKETS = (1, 5, 10, 50, 100, 250, 500, 1000, 5000)
+# Any route, the ledger's included: a store deadline is 200 ms, a big batch takes seconds.
+HTTP_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+# Label values known in advance: their error counters are exported at 0 from the start, so an
+# alert on them works before the first error (`Metrics.prime`).
+ERROR_STATUS_CLASSES = ("4xx", "5xx")
+RELOAD_OUTCOMES = (("ok", "rejected"), ("admin", "poll"))
+DROP_REASONS = ("head_timeout", "body_timeout", "send_timeout", "overload")
 
 
 class DecisionTally:
@@ -91,6 +101,22 @@ class Metrics:
             ["policy"],
             registry=r,
         )
+        self.http_requests = Counter(
+            "youthmode_http_requests",
+            "HTTP answers by route template, method and status class (2xx, 4xx, ...)",
+            ["route", "method", "status"],
+            registry=r,
+        )
+        self.http_latency = Histogram(
+            "youthmode_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route template and method",
+            ["route", "method"],
+            buckets=HTTP_BUCKETS,
+            registry=r,
+        )
+        # The gunicorn master, once this process is its worker: /metrics then reports the
+        # process metrics of the master and all its workers (process_metrics.py).
+        self.server_pid: int | None = None
 
     def _child(self, metric: Any, *labels: str) -> Any:
         """A labelled child, looked up once: `labels()` takes a lock and builds a key each time."""
@@ -120,6 +146,30 @@ class Metrics:
     def observe_latency(self, endpoint: str, seconds: float) -> None:
         self._child(self.latency, endpoint).observe(seconds)
 
+    def observe_http(self, route: str, method: str, status_class: str, seconds: float) -> None:
+        self._child(self.http_requests, route, method, status_class).inc()
+        self._child(self.http_latency, route, method).observe(seconds)
+
+    def prime(self, routes: list[tuple[str, str]], policies: list[str]) -> None:
+        """Export every error counter at 0 for its known label values: each route's 4xx and
+        5xx answers, each policy's engine errors, rejected reloads, dropped connections and
+        lost decision-log records."""
+        for route, method in routes:
+            for status_class in ERROR_STATUS_CLASSES:
+                self._child(self.http_requests, route, method, status_class)
+        self.prime_policies(policies)
+        outcomes, sources = RELOAD_OUTCOMES
+        for outcome in outcomes:
+            for source in sources:
+                self.reloads.labels(outcome, source)
+        for reason in DROP_REASONS:
+            connections_dropped().labels(reason)
+        decision_log_failures()
+
+    def prime_policies(self, policies: list[str]) -> None:
+        for policy in policies:
+            self._child(self.errors, policy)
+
     def set_policies(
         self, current: list[tuple[str, str, str]], previous: list[tuple[str, str, str]]
     ) -> None:
@@ -133,12 +183,14 @@ class Metrics:
         if folder:
             registry = CollectorRegistry()
             registry.register(_FolderCollector(Path(folder)))
+            registry.register(ServerProcesses(self.server_pid or os.getpid()))
             return generate_latest(registry), CONTENT_TYPE_LATEST
         own = generate_latest(self.registry) + generate_latest(PROCESS_REGISTRY)
         return own, CONTENT_TYPE_LATEST
 
 
 PROCESS_REGISTRY = CollectorRegistry()
+ProcessCollector(registry=PROCESS_REGISTRY)  # one process: prometheus_client's own collector
 _process_metrics: dict[str, Any] = {}
 _process_lock = threading.Lock()
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from youthmode.server.examples import ANSWERS, DENIAL, PARAMETERS
+from youthmode.server.openapi_operation import errors, json_answer, operation
 from youthmode.server.schemas import EXAMPLES, INPUT, OUTPUT
-
-PROBLEM = "application/problem+json"
 
 
 @dataclass(frozen=True)
@@ -36,76 +36,6 @@ def _schemas() -> dict[str, Any]:
     _, top = models_json_schema(pairs, ref_template="#/components/schemas/{model}")
     schemas: dict[str, Any] = top["$defs"]
     return schemas
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(name: str, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {PROBLEM: {"schema": _ref("Problem")}}}
-
-
-def _errors(*codes: int) -> dict[str, Any]:
-    text = {
-        400: "invalid request",
-        401: "missing or unknown API key",
-        403: "the key lacks the scope, or the subject is outside the key's tenant prefix",
-        404: "not found",
-        405: "method not allowed",
-        409: "conflicts with the ledger (order id reused, reservation expired, more than 64 "
-        "apps with use on one day)",
-        413: "body or batch too large",
-        415: "body is not JSON",
-        422: "refused: policy files rejected, or a guardian change the policy does not allow",
-        503: "store unavailable; nothing was changed (see Retry-After)",
-    }
-    return {str(c): _problem(text[c]) for c in codes}
-
-
-def _operation(
-    summary: str,
-    scope: str | None,
-    responses: dict[str, Any],
-    body: str | None = None,
-    params: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    op: dict[str, Any] = {"summary": summary, "responses": responses}
-    params = [*(params or []), REQUEST_ID_PARAM]
-    if scope:
-        op["security"] = [{"bearer": []}]
-        op["description"] = f"Scope: `{scope}`."
-        responses.update(_errors(401, 403))
-    if body:
-        op["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": _ref(body)}},
-        }
-        responses.update(_errors(400, 413, 415))
-    if any(p["in"] in ("path", "query") for p in params):
-        responses.update(_errors(400))  # parameters that are not valid UTF-8
-    op["parameters"] = params
-    for answer in responses.values():
-        answer["headers"] = {"X-Request-Id": REQUEST_ID_HEADER}
-    return op
-
-
-REQUEST_ID_PARAM = {
-    "name": "X-Request-Id",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string"},
-    "description": "your id for this request: echoed when 1-128 characters of "
-    "[A-Za-z0-9._:-], else the server makes one up",
-}
-REQUEST_ID_HEADER = {
-    "description": "the request's id (yours, or one the server made up); also in the logs",
-    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"},
-}
 
 
 @dataclass(frozen=True)
@@ -220,7 +150,7 @@ LEDGER_OPERATIONS = (
         "TimeRequest",
         "AskBody",
         ("subject_id",),
-        (422,),
+        (409, 422),  # 409: 20 requests already wait for an answer
         ok="201",
     ),
     LedgerOperation(
@@ -248,17 +178,23 @@ LEDGER_OPERATIONS = (
 def _string_param(name: str) -> dict[str, Any]:
     """A string parameter: `policy` in the query (optional), any other in the path."""
     where = "query" if name == "policy" else "path"
-    return {"name": name, "in": where, "required": where == "path", "schema": {"type": "string"}}
+    return {
+        "name": name,
+        "in": where,
+        "required": where == "path",
+        "schema": {"type": "string"},
+        "example": PARAMETERS[name],
+    }
 
 
 def _ledger_paths() -> dict[str, Any]:
     """The operations of the `ledger` blueprint (usage, purchases, guardian controls)."""
     paths: dict[str, Any] = {}
     for op in LEDGER_OPERATIONS:
-        responses = {op.ok: _json(op.answer, op.summary), **_errors(503, *op.errors)}
+        responses = {op.ok: json_answer(op.answer, op.summary), **errors(503, *op.errors)}
         params = [_string_param(name) for name in op.params] or None
-        operation = _operation(op.summary, op.scope, responses, body=op.body, params=params)
-        paths.setdefault(op.path, {})[op.method] = operation
+        described = operation(op.summary, op.scope, responses, body=op.body, params=params)
+        paths.setdefault(op.path, {})[op.method] = described
     return paths
 
 
@@ -271,37 +207,40 @@ def _decision_paths() -> dict[str, Any]:
             "required": False,
             "schema": {"type": "boolean"},
             "description": "add the rule trace",
+            "example": True,
         }
     ]
     return {
         "/v1/decisions": {
-            "post": _operation(
+            "post": operation(
                 "Decide one request",
                 "decide",
-                {"200": _json("DecisionWithTrace", "the decision (allow and deny alike)")},
+                {"200": json_answer("DecisionWithTrace", "the decision (allow and deny alike)")},
                 body="DecisionRequest",
                 params=explain,
             )
         },
         "/v1/decisions/batch": {
-            "post": _operation(
+            "post": operation(
                 "Decide many requests in order",
                 "decide",
-                {"200": _json("BatchResponse", "one decision or problem per request")},
+                {"200": json_answer("BatchResponse", "one decision or problem per request")},
                 body="BatchRequest",
                 params=explain,
             )
         },
         "/v1/policies": {
-            "get": _operation(
-                "List loaded policies", "decide", {"200": _json("PolicyList", "loaded policies")}
+            "get": operation(
+                "List loaded policies",
+                "decide",
+                {"200": json_answer("PolicyList", "loaded policies")},
             )
         },
         "/v1/policies/{policy_id}": {
-            "get": _operation(
+            "get": operation(
                 "One loaded policy with its rules",
                 "decide",
-                {"200": _json("PolicyDetail", "the policy"), **_errors(404)},
+                {"200": json_answer("PolicyDetail", "the policy"), **errors(404)},
                 params=[_string_param("policy_id")],
             )
         },
@@ -309,25 +248,29 @@ def _decision_paths() -> dict[str, Any]:
 
 
 def _operations_paths() -> dict[str, Any]:
-    """The operations of the `health` blueprint (health, metrics, docs, admin reload)."""
+    """The operations of the `health` blueprint (health, readiness, metrics, the document,
+    admin reload)."""
     return {
         "/v1/admin/reload": {
-            "post": _operation(
+            "post": operation(
                 "Reload policy files, all or nothing",
                 "admin",
-                {"200": _json("ReloadAnswer", "new policies in force"), **_errors(422)},
+                {"200": json_answer("ReloadAnswer", "new policies in force"), **errors(422)},
             )
         },
-        "/healthz": {"get": _operation("Liveness", None, {"200": _json("Health", "alive")})},
+        "/healthz": {"get": operation("Liveness", None, {"200": json_answer("Health", "alive")})},
         "/readyz": {
-            "get": _operation(
+            "get": operation(
                 "Readiness",
                 None,
-                {"200": _json("Readiness", "ready"), "503": _json("Readiness", "not ready")},
+                {
+                    "200": json_answer("Readiness", "ready"),
+                    "503": json_answer("Readiness", "not ready"),
+                },
             )
         },
         "/metrics": {
-            "get": _operation(
+            "get": operation(
                 "Prometheus metrics",
                 None,
                 {
@@ -339,7 +282,7 @@ def _operations_paths() -> dict[str, Any]:
             )
         },
         "/openapi.json": {
-            "get": _operation(
+            "get": operation(
                 "This document",
                 None,
                 {
@@ -350,19 +293,40 @@ def _operations_paths() -> dict[str, Any]:
                 },
             )
         },
-        "/docs": {
-            "get": _operation(
-                "API documentation page",
+    }
+
+
+def _docs_paths() -> dict[str, Any]:
+    """The operations of the `docs` blueprint (docs_pages.py)."""
+    return {
+        "/docs": {"get": _page("API documentation: Swagger UI, try-it-out included")},
+        "/docs/reference": {"get": _page("The compact reference: every endpoint and schema")},
+        "/docs/assets/{name}": {
+            "get": operation(
+                "A file of the documentation pages (Swagger UI's, served from this server)",
                 None,
                 {
                     "200": {
-                        "description": "HTML",
-                        "content": {"text/html": {"schema": {"type": "string"}}},
-                    }
+                        "description": "the file",
+                        "content": {
+                            kind: {"schema": {"type": "string"}} for kind in ASSET_CONTENT_TYPES
+                        },
+                    },
+                    **errors(404),
                 },
+                params=[_string_param("name")],
             )
         },
     }
+
+
+# What `/docs/assets/{name}` answers with (youthmode/server/docs_pages.py serves them).
+ASSET_CONTENT_TYPES = ("text/css", "text/javascript", "image/png")
+
+
+def _page(summary: str) -> dict[str, Any]:
+    answer = {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}
+    return operation(summary, None, {"200": answer})
 
 
 def build_openapi(
@@ -380,9 +344,9 @@ def build_openapi(
         from youthmode import __version__ as version  # the one place: pyproject.toml
     schemas = _schemas()
     if actions:
-        for name in ("DecisionRequest",):
-            schemas[name]["properties"]["action"]["enum"] = sorted(actions)
-    paths: dict[str, Any] = {**_decision_paths(), **_operations_paths()}
+        # Examples, not an enum: a client generated today must accept an action added tomorrow.
+        schemas["DecisionRequest"]["properties"]["action"]["examples"] = sorted(actions)
+    paths: dict[str, Any] = {**_decision_paths(), **_operations_paths(), **_docs_paths()}
     if ledger or routes is not None:
         paths.update(_ledger_paths())
     if routes is not None:
@@ -394,6 +358,8 @@ def build_openapi(
             "version": version,
             "description": "Minors-protection (youth mode) decisions. See CONTRACT.md.",
         },
+        # Relative: "try it out" in /docs calls the server that served the document.
+        "servers": [{"url": "/", "description": "this server"}],
         "paths": paths,
         "components": {
             "schemas": schemas,
@@ -420,10 +386,28 @@ def _served(described: dict[str, Any], routes: list[Route]) -> dict[str, Any]:
             route = served.get((path, method))
             if route is None:
                 continue
-            op = {"operationId": route.operation_id, "tags": [route.tag], **op}
-            body = op.get("requestBody", {}).get("content", {}).get("application/json")
-            if body is not None and route.operation_id in EXAMPLES:
-                body = {**body, "example": EXAMPLES[route.operation_id]}
-                op["requestBody"] = {**op["requestBody"], "content": {"application/json": body}}
+            op = _with_examples({"operationId": route.operation_id, "tags": [route.tag], **op})
             paths.setdefault(path, {})[method] = op
     return paths
+
+
+def _with_examples(op: dict[str, Any]) -> dict[str, Any]:
+    """``op`` with its example request body (`schemas.EXAMPLES`) and example success answer
+    (`examples.ANSWERS`); the decision operations show an allow and a deny."""
+    name = op["operationId"]
+    body = op.get("requestBody", {}).get("content", {}).get("application/json")
+    if body is not None and name in EXAMPLES:
+        body = {**body, "example": EXAMPLES[name]}
+        op = {**op, "requestBody": {**op["requestBody"], "content": {"application/json": body}}}
+    ok = next(code for code in op["responses"] if code.startswith("2"))
+    answer = op["responses"][ok]
+    kind, media = next(iter(answer["content"].items()))
+    if name == "decide":
+        media = {
+            **media,
+            "examples": {"allow": {"value": ANSWERS[name]}, "deny": {"value": DENIAL}},
+        }
+    else:
+        media = {**media, "example": ANSWERS[name]}
+    responses = {**op["responses"], ok: {**answer, "content": {kind: media}}}
+    return {**op, "responses": responses}

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Response
 
 from youthmode.errors import RequestError
-from youthmode.server.openapi import PROBLEM
+from youthmode.server.openapi_operation import PROBLEM
 
 PROBLEM_BASE = "urn:youthmode:problem:"
 

@@ -140,9 +140,9 @@ def Engine_check(config: ServerConfig) -> None:
 def _load_keys(config: ServerConfig) -> Any:
     if config.keys_file is None:
         return None
-    from youthmode.server.auth import KeyRing, load_keys
+    from youthmode.server.auth import KeyRing
 
-    return KeyRing(load_keys(config.keys_file))
+    return KeyRing.from_file(config.keys_file)
 
 
 def _pre_fork(server: Any, worker: Any) -> None:
@@ -168,9 +168,23 @@ def _post_worker_init(worker: Any) -> None:
     state = getattr(app, "extensions", {}).get("youthmode")
     if state is not None:
         state.signal_master = True
+        state.metrics.server_pid = os.getppid()  # /metrics: the master's and every worker's
 
 
 from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]  # noqa: E402
+from gunicorn.glogging import Logger as GunicornLogger  # type: ignore[import-untyped]  # noqa: E402
+
+
+class _JsonGunicornLogger(GunicornLogger):  # type: ignore[misc]  # gunicorn ships no type hints
+    """gunicorn's logger, its lines (`gunicorn.error`) written as JSON (logs.py)."""
+
+    def setup(self, cfg: Any) -> None:
+        from youthmode.server.logs import JsonFormatter
+
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.setFormatter(JsonFormatter())
 
 
 class _GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
@@ -196,6 +210,8 @@ class _GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no 
             "limit_request_line": 4094,
             "limit_request_fields": 100,
             "limit_request_field_size": 8190,
+            # Access lines come from the app (logs.AccessLog): gunicorn's would turn off the
+            # worker's fast path.
             "accesslog": None,
             "errorlog": "-",
             "proc_name": "youthmode",
@@ -206,6 +222,8 @@ class _GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no 
             except Exception as err:  # anything: an exception here would stop the master
                 reason = str(err) or type(err).__name__
                 log.error("keys file not reloaded, keeping the previous keys: %s", reason)
+        if c.log_format == "json":
+            settings["logger_class"] = _JsonGunicornLogger
         if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 27
             settings["control_socket_disable"] = True
         for key, value in settings.items():
@@ -220,9 +238,9 @@ class _GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no 
 
 
 def main_serve(config: ServerConfig) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from youthmode.server import logs
+
+    logs.configure(config.log_format)
     try:
         serve(config)
     except RefusedToServe as err:

@@ -148,6 +148,7 @@ class ReloadAnswer(BaseModel):
 
 class Health(BaseModel):
     status: str
+    version: str = Field(description="the youthmode release serving (as `youthmode --version`)")
 
 
 class Readiness(BaseModel):

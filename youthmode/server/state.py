@@ -58,6 +58,7 @@ class ServerState:
     def publish_policies(self) -> None:
         current = [(p.id, p.version, p.digest) for p in self.holder.engine.policies.values()]
         self.metrics.set_policies(current, self._published)
+        self.metrics.prime_policies([p for p, _, _ in current])
         self._published = current
 
     def openapi(self) -> dict[str, Any]:

@@ -242,7 +242,19 @@ def workspace(folder: Path, command: Command) -> Path:
     (folder / "etc" / "youthmode").mkdir(parents=True)
     if command.argv[1:2] == ["replay"]:
         replay_folder(folder, clock="20:00")
+    if command.argv[1:3] in (["keys", "list"], ["keys", "rotate"], ["keys", "revoke"]):
+        keys_file(folder / "etc" / "youthmode" / "keys.toml")
     return folder
+
+
+def keys_file(path: Path) -> None:
+    """The keys the listing, rotating and revoking examples name, made by `keys create`."""
+    for key_id, scopes in (("game-backend", "decide"), ("acme-backend", "decide,usage")):
+        with contextlib.redirect_stdout(io.StringIO()):  # the secret: not part of the example
+            assert (
+                main(["keys", "create", "--id", key_id, "--scopes", scopes, "--file", str(path)])
+                == 0
+            )
 
 
 YOUTHMODE = [c for c in RUN if c.argv[0] == "youthmode"]

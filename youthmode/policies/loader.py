@@ -21,9 +21,10 @@ from youthmode.policies import diagnostics as d
 from youthmode.policies import kinds, schema
 from youthmode.policies.languages import raw_message_keys
 from youthmode.policies.positions import KeyPath, PositionIndex
+from youthmode.policies.salvage import Salvaged, salvage
 from youthmode.policies.source import TomlSource, format_key, locate, read_toml
 
-__all__ = ["SourceFile", "format_key", "load_file", "policy_files"]
+__all__ = ["SourceFile", "format_key", "load_file", "load_file_salvaging", "policy_files"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,18 +64,31 @@ def policy_files(paths: Iterable[str | Path]) -> list[Path]:
 def load_file(path: Path) -> tuple[SourceFile | None, list[Problem]]:
     """One file's document, or its problems. Never raises: whatever goes wrong reading one
     file is a problem of that file, and the load that includes it is rejected."""
+    source, problems, _ = load_file_salvaging(path, salvaging=False)
+    return source, problems
+
+
+def load_file_salvaging(
+    path: Path, salvaging: bool = True
+) -> tuple[SourceFile | None, list[Problem], Salvaged | None]:
+    """As `load_file`; and for a file whose tables have errors, a mended document to
+    cross-check (`salvage.py`) with what the mending masks. Its problems are the same."""
     name = str(path)
     try:
         source, problems = read_toml(path)
-        return (None, problems) if source is None else _document(source)
+        if source is None:
+            return None, problems, None
+        return _document(source, salvaging)
     except RecursionError:
-        return None, [d.TOML_TOO_DEEP().at(name)]
+        return None, [d.TOML_TOO_DEEP().at(name)], None
     except Exception as err:  # MemoryError, a parser bug, ...: the file, not the server, fails
         reason = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
-        return None, [d.UNREADABLE_FILE(name=name, reason=reason).at(name)]
+        return None, [d.UNREADABLE_FILE(name=name, reason=reason).at(name)], None
 
 
-def _document(source: TomlSource) -> tuple[SourceFile | None, list[Problem]]:
+def _document(
+    source: TomlSource, salvaging: bool
+) -> tuple[SourceFile | None, list[Problem], Salvaged | None]:
     """Validate a parsed file into a policy document; the file, or every problem in order."""
     raw, positions, name = source.raw, source.positions, source.name
     try:
@@ -87,9 +101,13 @@ def _document(source: TomlSource) -> tuple[SourceFile | None, list[Problem]]:
         found = [_schema_problem(e, raw, positions, name) for e in errors]
         for path, finding in undeclared:
             found.append(locate(finding, name, positions, path, _rule_id(path, raw)))
-        return None, sorted(found, key=Problem.sort_key)  # in file order, not the schema's
+        found.sort(key=Problem.sort_key)  # in file order, not the schema's
+        mended = salvage(raw, err.errors()) if salvaging else None
+        if mended is None:
+            return None, found, None
+        return SourceFile(name, mended.document, positions, "", source.data), found, mended
     digest = hashlib.sha256(source.data).hexdigest()
-    return SourceFile(name, document, positions, digest, source.data), []
+    return SourceFile(name, document, positions, digest, source.data), [], None
 
 
 def _merge_match_errors(errors: list[Any]) -> list[Any]:

@@ -224,7 +224,8 @@ DUPLICATE_RULE_ID = Message(
 INHERITED_RULE_ID = Message(
     "duplicate_rule_id",
     "rule `{id}` is already defined by `{origin}`",
-    hint="set `override = true` to replace it, or choose another id",
+    # Not "set `override = true`": that is how a pack loosened its baseline unnoticed (issue 14).
+    hint="give the new rule its own id: it then applies as well as the inherited one",
 )
 # The hint of `nothing_to_override` when no inherited rule id is close.
 NOT_INHERITED = "`{parent}` has no rule `{id}`; remove `override`"

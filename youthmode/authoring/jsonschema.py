@@ -154,6 +154,10 @@ RULE_KEYS: dict[str, dict[str, Any]] = {
         "description": "skip for exempt app categories and apps a guardian exempted",
     },
     "override": {"description": "replaces the inherited rule with the same id"},
+    "loosens": {
+        "description": "why this override denies less than the rule it replaces (required "
+        "then; a floor pack's rules can never be loosened)",
+    },
     "message": {"description": 'what the person is shown: { zh-CN = "…", en = "…" }'},
     "description": {"description": "notes for people; the engine ignores it"},
     "source": {"description": "the regulation or decision behind the rule; ignored"},

@@ -58,3 +58,40 @@ def test_a_byte_order_mark_at_the_start_and_crlf_line_ends_are_fine(tmp_path: Pa
     policies, found = check_policies([path])
     assert [p.id for p in policies] == ["cn-baseline"]
     assert not [p for p in found if p.severity == "error"]
+
+
+RULE = """
+[[bands]]
+id = "child"
+from = 0
+
+[catalog.actions."app.use"]
+
+[[rules]]
+id = "curfew"
+kind = "deny_window"
+reason = "curfew"
+actions = ["*"]
+message = { zh-CN = "不可以", en = "Not allowed" }
+"""
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [
+        ('"22：00"', "replace the full-width colon ： with `:`"),
+        ('"22:00\t"', "delete the tab inside the text"),
+        ('"22:00\u00a0"', "replace the non-breaking space (U+00A0) with an ordinary space"),
+        ('"22:00 "', 'write 24-hour time like "22:00"'),
+    ],
+)
+def test_a_pasted_character_inside_a_value_gets_its_own_hint(
+    tmp_path: Path, value: str, hint: str
+) -> None:
+    path = tmp_path / "kids.toml"
+    text = HEAD + RULE + f'between = [{value}, "06:00"]\n'
+    path.write_text(text, encoding="utf-8")
+    _, found = check_policies([path])
+    assert [(p.code, p.key, p.hint) for p in found] == [
+        ("invalid_time", "rules[0].between[0]", hint)
+    ]

@@ -22,7 +22,7 @@ from youthmode.policies import kinds, schema
 from youthmode.policies.languages import raw_message_keys
 from youthmode.policies.positions import KeyPath, PositionIndex
 from youthmode.policies.salvage import Salvaged, salvage
-from youthmode.policies.source import TomlSource, format_key, locate, read_toml
+from youthmode.policies.source import TomlSource, format_key, locate, pasted_hint, read_toml
 
 __all__ = ["SourceFile", "format_key", "load_file", "load_file_salvaging", "policy_files"]
 
@@ -161,7 +161,9 @@ def _schema_finding(error: Any, loc: KeyPath, raw: dict[str, Any]) -> d.Finding:
     if kind == "union_tag_not_found":
         return d.MISSING_RULE_KIND(kinds=", ".join(kinds.NAMES))
     if kind in _UNIT_KINDS:
-        return d.UNIT_ERRORS[kind](detail=_lower(error["msg"]), hint=ctx.get("hint"))
+        value = error.get("input")
+        pasted = pasted_hint(value, in_value=True) if isinstance(value, str) else None
+        return d.UNIT_ERRORS[kind](detail=_lower(error["msg"]), hint=pasted or ctx.get("hint"))
     if kind.endswith("_type") or kind in _TYPE_KINDS:
         return _type_finding(error, key)
     return _value_finding(error, key)

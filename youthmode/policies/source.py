@@ -144,16 +144,22 @@ _PASTED: tuple[tuple[str, str], ...] = (
 )
 
 
-def _pasted_hint(line_text: str) -> str | None:
-    """The fix for a character pasted in that TOML cannot read, when the line has one."""
-    for characters, hint in _PASTED:
-        if any(c in line_text for c in characters):
+# Inside a value only (`"22:00<tab>"` copied from a table): a tab before a key is TOML's own
+# whitespace, so a syntax error on such a line is not the tab's.
+_PASTED_IN_VALUES: tuple[tuple[str, str], ...] = (("\t", "delete the tab inside the text"),)
+
+
+def pasted_hint(text: str, in_value: bool = False) -> str | None:
+    """The fix for a pasted character in ``text`` that TOML or a value cannot read, if any:
+    a line of the file, or (``in_value``) a value in quotes."""
+    for characters, hint in (*_PASTED, *(_PASTED_IN_VALUES if in_value else ())):
+        if any(c in text for c in characters):
             return hint
     return None
 
 
 def _syntax_hint(text: str, line_text: str) -> str | None:
-    pasted = _pasted_hint(line_text)
+    pasted = pasted_hint(line_text)
     if pasted is not None:
         return pasted
     lowered = text.lower()

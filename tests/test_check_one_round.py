@@ -133,3 +133,17 @@ def test_a_valid_set_has_no_notes() -> None:
     root = Path(__file__).resolve().parent.parent
     policies, found, notes = check_policies_noting([root / "configs"])
     assert policies and not [p for p in found if p.severity == "error"] and notes == []
+
+
+def test_a_child_of_a_parent_that_fails_its_cross_checks_waits_and_says_so(
+    tmp_path: Path,
+) -> None:
+    parent = PARENT.replace("version = 2026", 'version = "1"').replace('"1 hour"', '"1h"')
+    parent = parent.replace('bands = ["child"]', 'bands = ["chld"]')  # an unknown band
+    (tmp_path / "kids.toml").write_text(parent, encoding="utf-8")
+    (tmp_path / "acme.toml").write_text(CHILD, encoding="utf-8")  # its `kid` is not reported
+    _, found, notes = check_policies_noting([tmp_path])
+    assert [(p.code, Path(p.file or "").name) for p in found] == [("unknown_band", "kids.toml")]
+    assert notes == [
+        f"{tmp_path / 'acme.toml'} is not cross-checked until `kids`, which it extends, is fixed"
+    ]

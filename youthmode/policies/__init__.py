@@ -18,7 +18,7 @@ from youthmode.errors import PolicyError, Problem
 from youthmode.policies import diagnostics
 from youthmode.policies.compile import CompiledPolicy, compile_policy
 from youthmode.policies.loader import SourceFile, load_file_salvaging, policy_files
-from youthmode.policies.resolve import resolve
+from youthmode.policies.resolve import ResolvedPolicy, resolve
 from youthmode.policies.salvage import Salvaged, policy_id_in
 
 __all__ = [
@@ -74,6 +74,7 @@ def check_policies_noting(
     if any(s.bands_mended for s in mended.values()):
         notes += [notes_of_coverage(name) for name, s in mended.items() if s.bands_mended]
     problems = sorted([*problems, *found], key=Problem.sort_key)
+    notes += notes_of_children(loaded, resolved, problems)
     if problems:
         return [], problems, notes
     return [compile_policy(p) for p in resolved], [], notes
@@ -84,6 +85,29 @@ def notes_of_unchecked(name: str) -> str:
         f"{name} is not cross-checked (bands, actions, extends) until the problem above is "
         "fixed, nor are the packs that extend it"
     )
+
+
+def notes_of_children(
+    loaded: list[SourceFile], resolved: list[ResolvedPolicy], problems: list[Problem]
+) -> list[str]:
+    """A pack is resolved onto its parent: one whose parent failed to resolve is not
+    cross-checked (its own problems would be guesses); the notes say which waits for which."""
+    by_id = {src.document.policy.id: src for src in loaded}
+    done = {p.id for p in resolved}
+    with_problems = {p.file for p in problems}
+    notes = []
+    for src in loaded:
+        if src.document.policy.id in done or src.path in with_problems:
+            continue
+        seen, parent = {src.document.policy.id}, src.document.policy.extends
+        while parent in by_id and parent not in seen and by_id[parent].path not in with_problems:
+            seen.add(parent)
+            parent = by_id[parent].document.policy.extends
+        if parent in by_id and by_id[parent].path in with_problems:
+            notes.append(
+                f"{src.path} is not cross-checked until `{parent}`, which it extends, is fixed"
+            )
+    return notes
 
 
 def notes_of_coverage(name: str) -> str:

@@ -21,7 +21,7 @@ from youthmode.policies import diagnostics as d
 from youthmode.policies import kinds, schema
 from youthmode.policies.languages import raw_message_keys
 from youthmode.policies.positions import KeyPath, PositionIndex
-from youthmode.policies.salvage import Salvaged, salvage
+from youthmode.policies.salvage import Salvaged, file_path, salvage
 from youthmode.policies.source import TomlSource, format_key, locate, pasted_hint, read_toml
 
 __all__ = ["SourceFile", "format_key", "load_file", "load_file_salvaging", "policy_files"]
@@ -97,7 +97,7 @@ def _document(
         errors = _merge_match_errors(err.errors())
         undeclared = raw_message_keys(raw)  # a key, not its value, is the problem there
         keys = {path for path, _ in undeclared}
-        errors = [e for e in errors if _clean_loc(tuple(e["loc"])) not in keys]
+        errors = [e for e in errors if file_path(tuple(e["loc"])) not in keys]
         found = [_schema_problem(e, raw, positions, name) for e in errors]
         for path, finding in undeclared:
             found.append(locate(finding, name, positions, path, _rule_id(path, raw)))
@@ -127,7 +127,7 @@ def _merge_match_errors(errors: list[Any]) -> list[Any]:
 def _schema_problem(
     error: Any, raw: dict[str, Any], positions: PositionIndex, name: str
 ) -> Problem:
-    loc = _clean_loc(tuple(error["loc"]))
+    loc = file_path(tuple(error["loc"]))
     if error["type"] == "union_tag_invalid":
         loc = (*loc, "kind")  # the problem is the rule's `kind`, not the rule
     finding = _schema_finding(error, loc, raw)
@@ -219,18 +219,6 @@ def _rule_id(loc: KeyPath, raw: dict[str, Any]) -> str | None:
     rule = rules[loc[1]] if isinstance(rules, list) and loc[1] < len(rules) else None
     rule_id = rule.get("id") if isinstance(rule, dict) else None
     return rule_id if isinstance(rule_id, str) else None
-
-
-def _clean_loc(loc: tuple[Any, ...]) -> KeyPath:
-    """Drop pydantic's union-member tags so the path is the file's own key path."""
-    out: list[str | int] = []
-    for i, part in enumerate(loc):
-        if i == 2 and loc[0] == "rules" and part in kinds.MODELS:
-            continue
-        if isinstance(part, str) and ("[" in part or part.startswith("function-")):
-            continue
-        out.append(part)
-    return tuple(out)
 
 
 def _model_at(path: KeyPath, raw: dict[str, Any]) -> type[BaseModel] | None:

@@ -84,7 +84,7 @@ def salvage(raw: dict[str, Any], errors: list[Any]) -> Salvaged | None:
         try:
             document = schema.PolicyDocument.model_validate(tables)
         except ValidationError as err:
-            errors = [{"loc": _file_path(e["loc"]), "type": e["type"]} for e in err.errors()]
+            errors = [{"loc": file_path(e["loc"]), "type": e["type"]} for e in err.errors()]
             continue
         return Salvaged(
             document,
@@ -97,7 +97,8 @@ def salvage(raw: dict[str, Any], errors: list[Any]) -> Salvaged | None:
     return None
 
 
-def _file_path(loc: tuple[Any, ...]) -> KeyPath:
+def file_path(loc: tuple[Any, ...]) -> KeyPath:
+    """A pydantic error's location as the file's own key path: union-member tags dropped."""
     out: list[str | int] = []
     for i, part in enumerate(loc):
         if i == 2 and loc[0] == "rules" and part in kinds.MODELS:
@@ -120,7 +121,7 @@ class _Mending:
 
     def mend(self, error: dict[str, Any]) -> bool:
         """Mend the tables where ``error`` is; False when it cannot be mended."""
-        loc = _file_path(tuple(error["loc"]))
+        loc = file_path(tuple(error["loc"]))
         if not loc or (loc[0] == "policy" and loc[1:] in ((), ("id",))):
             return False
         if loc[0] == "bands":

@@ -229,6 +229,7 @@ actions = ["game.play", "game.purchase"]
 days = ["fri", "sat", "sun", "holiday"]
 except_days = ["makeup_workday"]
 between = ["20:00", "21:30"]
+loosens = "half an hour more on game days: the loosening `floor` must find"
 message = { zh-CN = "周五、周末和节假日 20:00–21:30", en = "Games 20:00-21:30 on game days" }
 """
 

@@ -234,6 +234,7 @@ def test_a_child_of_cn_baseline_inherits_and_changes_rules(tmp_path: Path) -> No
         bands=["under-16"],
         actions=["*"],
         between=["21:30", "06:00"],
+        loosens="16 and 17-year-olds keep the parent's curfew through a rule of their own",
     )
     groups = {"pre-teens": ["under-8", "8-12"]}  # a new group, of bands and a parent group
     text = child_policy(groups=groups, actions=extra, rules=[curfew, quiet_hours])

@@ -1,5 +1,7 @@
-"""The text and JSON forms of `diff` and `floor` results: a summary per kind of change, then
-each region with its times, conditions, outcomes on both sides and a request that shows it."""
+"""The text and JSON forms of `diff` and `floor` results: the rules responsible in one line, a
+summary per kind of change, then the regions grouped by the rule responsible
+(`responsible.py`), each with its times, conditions, outcomes on both sides and a request that
+shows it."""
 
 from __future__ import annotations
 
@@ -10,7 +12,12 @@ from typing import Any
 from youthmode.authoring.analysis import Comparison, DiffResult, FloorResult
 from youthmode.authoring.domain import Signature, format_span
 from youthmode.authoring.regions import Region, When
+from youthmode.authoring.responsible import RuleGroup, by_rule, responsible, rules_line
 from youthmode.policies import CompiledPolicy
+
+PER_RULE = 3  # regions printed in full per rule responsible (`--max-per-rule`)
+FLOOR_VERBS = ("loosens the floor", "loosen the floor")
+DIFF_VERBS = ("changes decisions", "change decisions")
 
 DIMENSION_NAMES = {
     "verified": "verified",
@@ -70,6 +77,7 @@ def region_json(region: Region, zone: Any, names: Sequence[str], policy_id: str)
         "points": region.points,
         "counterexample": region.example.request(zone, policy_id),
         "confirmed": region.confirmed,
+        "rules": list(responsible(region)),
     }
 
 
@@ -151,18 +159,42 @@ def policy_label(policy: CompiledPolicy) -> str:
 
 
 def regions_lines(
-    regions: Sequence[Region], most: int, zone: Any, labels: tuple[str, str], policy_id: str
+    r: Comparison, most: int, per_rule: int, labels: tuple[str, str], policy_id: str
 ) -> list[str]:
-    """The first ``most`` regions in full, then how many more there are."""
-    shown = regions[:most]
-    lines = []
-    for n, region in enumerate(shown, 1):
-        lines.append("")
-        lines += region_text(n, region, zone, labels, policy_id)
-    if len(regions) > len(shown):
-        more = len(regions) - len(shown)
-        lines.append(f"\n... and {more} more regions (--format json lists all)")
+    """The regions of ``r`` by the rule responsible (largest first): per rule a heading, then
+    its first ``per_rule`` regions in full, at most ``most`` in all, then how many more."""
+    lines: list[str] = []
+    shown = 0
+    for group in by_rule(r.regions):
+        lines += ["", _group_heading(group)]
+        room = max(0, min(per_rule, most - shown))
+        for region in group.regions[:room]:
+            shown += 1
+            lines.append("")
+            lines += region_text(shown, region, r.domain.zone, labels, policy_id)
+        hidden = len(group.regions) - room
+        if hidden:
+            lines.append(f"   ... and {hidden} more of {group.name} (--format json lists all)")
     return lines
+
+
+def _group_heading(group: RuleGroup) -> str:
+    count = len(group.regions)
+    size = f"{count} region{'s' if count != 1 else ''}, {group.points:,} points"
+    return f"{group.name}: {size}"
+
+
+def rules_json(r: Comparison) -> list[dict[str, Any]]:
+    """The rules responsible, largest first: each with its regions' indices and points."""
+    index = {id(x): n for n, x in enumerate(r.regions)}
+    return [
+        {
+            "rules": list(g.refs),
+            "regions": [index[id(x)] for x in g.regions],
+            "points": g.points,
+        }
+        for g in by_rule(r.regions)
+    ]
 
 
 # -- diff ------------------------------------------------------------------------------------
@@ -181,6 +213,7 @@ def diff_json(result: DiffResult) -> dict[str, Any]:
                 "seconds": round(r.seconds, 3),
                 **floors_json(r),
                 "regions": [region_json(x, r.domain.zone, ("old", "new"), b.id) for x in r.regions],
+                "rules": rules_json(r),
                 "other_changes": {
                     "regions": len(r.others),
                     "points": sum(x.points for x in r.others),
@@ -201,18 +234,21 @@ def diff_json(result: DiffResult) -> dict[str, Any]:
     }
 
 
-def diff_lines(result: DiffResult, max_regions: int) -> list[str]:
-    """The text form of a diff: policies only one side has, then each comparison."""
+def diff_lines(result: DiffResult, max_regions: int, per_rule: int = PER_RULE) -> list[str]:
+    """The text form of a diff: policies only one side has, then each comparison: the rules
+    that change decisions in one line, then the regions by rule."""
     lines = [f"policy {pid} is only in OLD" for pid in result.removed]
     lines += [f"policy {pid} is only in NEW" for pid in result.added]
     for r in result.comparisons:
-        lines += _comparison_lines(r, result, max_regions)
+        lines += _comparison_lines(r, result, max_regions, per_rule)
     if len(result.comparisons) > 1:
         lines.append(f"total {result.seconds:.2f}s")
     return lines
 
 
-def _comparison_lines(r: Comparison, result: DiffResult, max_regions: int) -> list[str]:
+def _comparison_lines(
+    r: Comparison, result: DiffResult, max_regions: int, per_rule: int
+) -> list[str]:
     a, b = r.policies
     what = "decision (effect, reasons or obligations)" if result.reasons else "effect"
     lines = [
@@ -235,8 +271,9 @@ def _comparison_lines(r: Comparison, result: DiffResult, max_regions: int) -> li
         count = sum(x.points for x in r.regions)
         plural = "region" if len(r.regions) == 1 else "regions"
         lines.append(f"{len(r.regions)} {plural} where the {what} changes ({count:,} points):")
+        lines.append("  " + rules_line(by_rule(r.regions), DIFF_VERBS, r.policies))
         lines += [f"  {line}" for line in summary(r.regions)]
-    lines += regions_lines(r.regions, max_regions, r.domain.zone, ("old", "new"), b.id)
+    lines += regions_lines(r, max_regions, per_rule, ("old", "new"), b.id)
     if r.others:
         points = sum(x.points for x in r.others)
         lines.append(
@@ -286,13 +323,15 @@ def floor_json(result: FloorResult) -> dict[str, Any]:
                 "counterexamples": [
                     region_json(x, r.domain.zone, ("baseline", "pack"), pack.id) for x in r.regions
                 ],
+                "rules": rules_json(r),
             }
         )
     return {"ok": all(x["ok"] for x in out), "years": result.years, "packs": out}
 
 
-def floor_lines(result: FloorResult, max_regions: int) -> list[str]:
-    """The text form of a floor check: per pack, ok or its counterexamples, and notes."""
+def floor_lines(result: FloorResult, max_regions: int, per_rule: int = PER_RULE) -> list[str]:
+    """The text form of a floor check: per pack, ok, or the baseline rules it lets through in
+    one line and its counterexamples by rule; and notes."""
     lines: list[str] = []
     for r in result.comparisons:
         base, pack = r.policies
@@ -309,10 +348,10 @@ def floor_lines(result: FloorResult, max_regions: int) -> list[str]:
                 f"region{'s' if len(r.regions) != 1 else ''} ({count:,} of {r.points:,} points, "
                 f"{r.seconds:.2f}s)"
             )
+            lines.append("  " + rules_line(by_rule(r.regions), FLOOR_VERBS, r.policies))
             lines += [f"  {line}" for line in summary(r.regions)]
             lines += floors_lines(r)
-            zone = r.domain.zone
-            lines += regions_lines(r.regions, max_regions, zone, ("baseline", "pack"), pack.id)
+            lines += regions_lines(r, max_regions, per_rule, ("baseline", "pack"), pack.id)
         missing = sorted(set(base.actions) - set(pack.actions))
         if missing:
             lines.append(f"note: {pack.id} rejects {', '.join(missing)} (not in its catalog)")

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from youthmode.errors import Problem
-from youthmode.policies import CompiledPolicy, check_policies, diagnostics, in_force
+from youthmode.policies import CompiledPolicy, check_policies_noting, diagnostics, in_force
 from youthmode.shipped import error_page
 
 ERRORS_DOCS = "docs/errors"
@@ -43,11 +43,19 @@ def calendar_problems(policies: Sequence[CompiledPolicy], today: datetime) -> li
 def check(paths: Sequence[str], today: datetime) -> tuple[list[CompiledPolicy], list[Problem]]:
     """The policies of ``paths`` that load, and every problem found, calendar warnings for
     ``today``'s year and the next included, in file and line order."""
-    policies, problems = check_policies(list(paths))
+    policies, problems, _ = check_noting(paths, today)
+    return policies, problems
+
+
+def check_noting(
+    paths: Sequence[str], today: datetime
+) -> tuple[list[CompiledPolicy], list[Problem], list[str]]:
+    """As `check`, plus what a problem kept from being checked (`check_policies_noting`)."""
+    policies, problems, notes = check_policies_noting(list(paths))
     problems += calendar_problems(policies, today)
     problems += in_force.meta_warnings(policies, today)
     problems.sort(key=Problem.sort_key)
-    return policies, problems
+    return policies, problems, notes
 
 
 def error_count(problems: Sequence[Problem]) -> int:
@@ -55,14 +63,18 @@ def error_count(problems: Sequence[Problem]) -> int:
     return sum(1 for p in problems if p.severity == "error")
 
 
-def check_report(policies: Sequence[CompiledPolicy], problems: Sequence[Problem]) -> dict[str, Any]:
-    """The JSON form of a check: problems (each with its help page) and the policies loaded."""
+def check_report(
+    policies: Sequence[CompiledPolicy], problems: Sequence[Problem], notes: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The JSON form of a check: problems (each with its help page), what they kept from
+    being checked, and the policies loaded."""
     errors = error_count(problems)
     return {
         "ok": not errors,
         "errors": errors,
         "warnings": len(problems) - errors,
         "problems": [{**p.to_dict(), "doc": doc_link(p.code)} for p in problems],
+        "unchecked": list(notes),
         "policies": [p.summary() for p in policies],
     }
 
@@ -76,10 +88,15 @@ def problem_lines(problem: Problem) -> list[str]:
 
 
 def check_lines(
-    policies: Sequence[CompiledPolicy], problems: Sequence[Problem], paths: Sequence[str]
+    policies: Sequence[CompiledPolicy],
+    problems: Sequence[Problem],
+    paths: Sequence[str],
+    notes: Sequence[str] = (),
 ) -> list[str]:
-    """The text form of a check: every problem, every policy loaded, one summary line."""
+    """The text form of a check: every problem, what they kept from being checked, every
+    policy loaded, one summary line."""
     lines = [line for p in problems for line in problem_lines(p)]
+    lines += [f"not checked: {note}" for note in notes]
     for policy in policies:
         years = [row.year for row in policy.calendar.coverage(range(2020, 2031)) if row.official]
         span = f"{years[0]}-{years[-1]}" if years else "none"

@@ -8,6 +8,10 @@ The schema is generated from the pydantic models the loader validates with
 - TOML has no null, so optional keys are simply optional, never `null`;
 - single values are written `enum: [value]` rather than `const`, which validators that only
   know older drafts (taplo's among them) would ignore: rule kinds stay distinct for them too;
+- a rule is checked against its kind's table by one `if kind is X then ...` branch per kind of
+  the registry, not a `oneOf` of every kind: a validator then reports the mistake inside the
+  branch (`'waivabel' was unexpected`, `"25:00" does not match ...`) instead of one "not valid
+  under any of the schemas" per kind;
 - names the cross-checks of `validate.py` enforce (ids, action names, tags, reason codes, day
   selectors and day types) get patterns and choices, so editors complete and flag them early;
 - every key gets a one-line description for hover help.
@@ -150,6 +154,10 @@ RULE_KEYS: dict[str, dict[str, Any]] = {
         "description": "skip for exempt app categories and apps a guardian exempted",
     },
     "override": {"description": "replaces the inherited rule with the same id"},
+    "loosens": {
+        "description": "why this override denies less than the rule it replaces (required "
+        "then; a floor pack's rules can never be loosened)",
+    },
     "message": {"description": 'what the person is shown: { zh-CN = "…", en = "…" }'},
     "description": {"description": "notes for people; the engine ignores it"},
     "source": {"description": "the regulation or decision behind the rule; ignored"},
@@ -272,6 +280,36 @@ def _annotate(definitions: dict[str, Any]) -> None:
             prop.update({k: v for k, v in extra.items() if k not in prop or k == "description"})
 
 
+def _rule_by_kind(definitions: dict[str, Any]) -> dict[str, Any]:
+    """A rule table: `kind` is one of the registry's, and each kind's keys follow from it.
+
+    One `if`/`then` per kind (JSON Schema draft 7, which taplo reads) rather than pydantic's
+    `oneOf` with a discriminator: a `oneOf` fails as a whole, so validators report "not valid
+    under any of the schemas listed" once per kind and never the key at fault.
+    """
+    names = [kind.name for kind in kinds.KINDS]
+    for kind in kinds.KINDS:  # INVARIANT: every kind's table is among the generated definitions
+        assert kind.model.__name__ in definitions, kind.name
+    return {
+        "type": "object",
+        "required": ["kind"],
+        "properties": {
+            "kind": {
+                "type": "string",
+                "enum": names,
+                "description": "what the rule does; see docs/policy-language.md#rule-kinds",
+            },
+        },
+        "allOf": [
+            {
+                "if": {"properties": {"kind": {"enum": [kind.name]}}, "required": ["kind"]},
+                "then": {"$ref": f"#/$defs/{kind.model.__name__}"},
+            }
+            for kind in kinds.KINDS
+        ],
+    }
+
+
 def policy_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of one policy file."""
     generated = schema.PolicyDocument.model_json_schema(
@@ -279,6 +317,8 @@ def policy_schema() -> dict[str, Any]:
     )
     _annotate(generated.get("$defs", {}))
     _annotate({"PolicyDocument": generated})
+    rules = generated["properties"]["rules"]
+    rules["items"] = _rule_by_kind(generated["$defs"])
     return {
         "$schema": DRAFT,
         "title": "youthmode policy",

@@ -90,6 +90,9 @@ class Region:
     points: int
     examples: list[Hit]
     confirmed: bool | None = None
+    # Per side, the rules (`policy/rule`) denying the example as the engine decides it
+    # (`confirm`); `responsible.py` names the rules behind the region from them.
+    denied_by: tuple[tuple[str, ...], ...] = ()
 
     @property
     def example(self) -> Hit:
@@ -190,8 +193,10 @@ def confirm(
     """Re-decide each region's example with the real engines: effects and reasons must match."""
     for region in regions:
         ok = True
+        denied_by: list[tuple[str, ...]] = []
         for engine, pid, sig in zip(engines, ids, region.signatures, strict=True):
             example = region.example
+            denied_by.append(())
             if example.unit.action not in engine.policies[pid].actions:
                 continue
             try:
@@ -200,4 +205,6 @@ def confirm(
                 ok = ok and sig == REFUSED and err.code == sig[1][0]
                 continue
             ok = ok and decision.allowed == sig[0] and tuple(decision.reason_codes) == sig[1]
+            denied_by[-1] = tuple(r.rule for r in decision.reasons)
         region.confirmed = ok
+        region.denied_by = tuple(denied_by)

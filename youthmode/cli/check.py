@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from youthmode.authoring.checking import check, check_lines, check_report, error_count
+from youthmode.authoring.checking import check_lines, check_noting, check_report, error_count
 from youthmode.cli import flags
 
 EXIT_OK, EXIT_PROBLEMS = 0, 1
@@ -30,10 +30,10 @@ def register(sub: Any) -> None:
 def run_check(args: argparse.Namespace) -> int:
     """Validate the policy files named in ``args.paths``; exit 1 on any error."""
     paths = [str(p) for p in args.paths] or [flags.default_policies()]
-    policies, problems = check(paths, datetime.now(UTC))
+    policies, problems, notes = check_noting(paths, datetime.now(UTC))
     if args.format == "json":
-        print(json.dumps(check_report(policies, problems), ensure_ascii=False, indent=2))
+        print(json.dumps(check_report(policies, problems, notes), ensure_ascii=False, indent=2))
     else:
-        for line in check_lines(policies, problems, paths):
+        for line in check_lines(policies, problems, paths, notes):
             print(line)
     return EXIT_PROBLEMS if error_count(problems) else EXIT_OK

@@ -65,7 +65,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(diff_json(result), indent=2))
     else:
-        for line in diff_lines(result, args.max_regions):
+        for line in diff_lines(result, args.max_regions, args.max_per_rule):
             print(line)
     return 1 if result.changed else 0
 

@@ -314,6 +314,12 @@ def add_comparison(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument(
         "--max-regions", type=int, default=20, help="regions printed in text (default 20)"
     )
+    cmd.add_argument(
+        "--max-per-rule",
+        type=int,
+        default=3,
+        help="regions printed in text per rule responsible (default 3)",
+    )
 
 
 def years(args: argparse.Namespace) -> list[int]:

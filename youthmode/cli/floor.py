@@ -68,6 +68,6 @@ def cmd_floor(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(floor_json(result), indent=2))
     else:
-        for line in floor_lines(result, args.max_regions):
+        for line in floor_lines(result, args.max_regions, args.max_per_rule):
             print(line)
     return 1 if result.failed else 0

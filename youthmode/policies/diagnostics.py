@@ -70,6 +70,11 @@ CODES: tuple[Code, ...] = (
         "two rules with one id, or an inherited rule's id without `override = true`",
     ),
     Code("nothing_to_override", "`override = true`, but no inherited rule has that id"),
+    Code(
+        "loosened_rule",
+        "an override denies less than the inherited rule, and `loosens` does not say why",
+    ),
+    Code("loosened_floor", "an override denies less than a rule of a floor pack"),
     Code("invalid_reason_code", "`reason` is not lowercase `snake_case`"),
     Code("rule_without_actions", "a rule with neither `actions` nor `tags`"),
     Code("unknown_action", "an action (or `prefix.*`) that matches nothing in the catalog"),
@@ -224,11 +229,24 @@ DUPLICATE_RULE_ID = Message(
 INHERITED_RULE_ID = Message(
     "duplicate_rule_id",
     "rule `{id}` is already defined by `{origin}`",
-    hint="set `override = true` to replace it, or choose another id",
+    # Not "set `override = true`": that is how a pack loosened its baseline unnoticed (issue 14).
+    hint="give the new rule its own id: it then applies as well as the inherited one",
 )
 # The hint of `nothing_to_override` when no inherited rule id is close.
 NOT_INHERITED = "`{parent}` has no rule `{id}`; remove `override`"
 NO_PARENT = "`override` replaces a rule of the policy named in `extends`"
+LOOSENED_RULE = Message(
+    "loosened_rule",
+    "rule `{id}` loosens the rule of `{origin}` it overrides: {what}",
+    hint="keep the inherited rule and add a stricter one with its own id, or say why: "
+    'loosens = "..."',
+)
+LOOSENED_FLOOR = Message(
+    "loosened_floor",
+    "rule `{id}` loosens the rule of floor pack `{origin}` it overrides: {what}",
+    hint="a floor pack's rules can be kept or made stricter, never loosened (not even with "
+    "`loosens`)",
+)
 NOTHING_TO_OVERRIDE = Message(
     "nothing_to_override",
     "rule `{id}` sets `override` but no inherited rule has that id",

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from youthmode.calendar import DAY_TYPES
 from youthmode.policies import kind_checks as checks
 from youthmode.policies import kinds_world, schema, windows
+from youthmode.policies import loosening_kinds as lk
 from youthmode.policies import rules as compiled
 from youthmode.policies.kind_checks import RuleCheck
 
@@ -86,6 +87,9 @@ class Kind:
     keys_doc: str | None = None  # the docs table's "own keys" text, when not the key list
     # What one rule reads, when its keys decide it (a subset of `reads`; default: `reads`).
     reads_rule: Callable[[Any], frozenset[Dimension]] | None = None
+    # How a replacement of an inherited rule of this kind denies less (`loosening.py`), by the
+    # kind's own keys; the keys every rule has are compared for every kind.
+    loosened: lk.Loosened = lk.nothing
 
     def default_reason(self, rule: Any) -> str | None:
         if isinstance(self.reason, PerValue):
@@ -174,6 +178,7 @@ def _lockout(rule: Any, common: dict[str, Any]) -> compiled.CompiledRule:
 KINDS: tuple[Kind, ...] = (
     Kind(
         name="deny_window",
+        loosened=lk.deny_window,
         model=schema.DenyWindowRule,
         rule=compiled.DenyWindowRule,
         compile=windows.compile_windows,
@@ -188,6 +193,7 @@ KINDS: tuple[Kind, ...] = (
     ),
     Kind(
         name="allow_window",
+        loosened=lk.allow_window,
         model=schema.AllowWindowRule,
         rule=compiled.AllowWindowRule,
         compile=windows.compile_windows,
@@ -202,6 +208,7 @@ KINDS: tuple[Kind, ...] = (
     ),
     Kind(
         name="daily_budget",
+        loosened=lk.daily_budget,
         model=schema.DailyBudgetRule,
         rule=compiled.DailyBudgetRule,
         compile=_budget,
@@ -228,6 +235,7 @@ KINDS: tuple[Kind, ...] = (
     ),
     Kind(
         name="spending_cap",
+        loosened=lk.spending_cap,
         model=schema.SpendingCapRule,
         rule=compiled.SpendingCapRule,
         compile=_cap,
@@ -266,6 +274,7 @@ KINDS: tuple[Kind, ...] = (
     ),
     Kind(
         name="require_consent",
+        loosened=lk.same("consent"),
         model=schema.ConsentRule,
         rule=compiled.ConsentRule,
         compile=_consent_rule,
@@ -314,6 +323,7 @@ KINDS: tuple[Kind, ...] = (
     ),
     Kind(
         name="resource_match",
+        loosened=lk.same("match"),
         model=schema.ResourceMatchRule,
         rule=compiled.ResourceMatchRule,
         compile=_match,
@@ -332,6 +342,7 @@ KINDS: tuple[Kind, ...] = (
     ),
     Kind(
         name="rest_reminder",
+        loosened=lk.reminder,
         model=schema.RestReminderRule,
         rule=compiled.RestReminderRule,
         compile=_reminder,
@@ -354,6 +365,7 @@ KINDS: tuple[Kind, ...] = (
     ),
     Kind(
         name="lockout_warning",
+        loosened=lk.lockout,
         model=schema.LockoutWarningRule,
         rule=compiled.LockoutWarningRule,
         compile=_lockout,

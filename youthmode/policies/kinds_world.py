@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from youthmode.policies import kind_checks as checks
+from youthmode.policies import loosening_kinds as lk
 from youthmode.policies import rules_world as world
 from youthmode.policies import schema
 from youthmode.policies.rules import CompiledRule
@@ -79,6 +80,7 @@ def _age_reads(rule: Any) -> frozenset[str]:
 WORLD_KINDS: tuple[dict[str, Any], ...] = (
     dict(
         name="minimum_age",
+        loosened=lk.minimum_age,
         model=schema.MinimumAgeRule,
         rule=world.MinimumAgeRule,
         compile=_minimum_age,
@@ -97,6 +99,7 @@ WORLD_KINDS: tuple[dict[str, Any], ...] = (
     ),
     dict(
         name="require_age_assurance",
+        loosened=lk.assurance,
         model=schema.AgeAssuranceRule,
         rule=world.AgeAssuranceRule,
         compile=_assurance,
@@ -137,6 +140,7 @@ WORLD_KINDS: tuple[dict[str, Any], ...] = (
     ),
     dict(
         name="weekly_budget",
+        loosened=lk.larger("limit"),
         model=schema.WeeklyBudgetRule,
         rule=world.WeeklyBudgetRule,
         compile=_weekly,

@@ -21,9 +21,10 @@ from youthmode.policies import diagnostics as d
 from youthmode.policies import kinds, schema
 from youthmode.policies.languages import raw_message_keys
 from youthmode.policies.positions import KeyPath, PositionIndex
-from youthmode.policies.source import TomlSource, format_key, locate, read_toml
+from youthmode.policies.salvage import Salvaged, file_path, salvage
+from youthmode.policies.source import TomlSource, format_key, locate, pasted_hint, read_toml
 
-__all__ = ["SourceFile", "format_key", "load_file", "policy_files"]
+__all__ = ["SourceFile", "format_key", "load_file", "load_file_salvaging", "policy_files"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,18 +64,31 @@ def policy_files(paths: Iterable[str | Path]) -> list[Path]:
 def load_file(path: Path) -> tuple[SourceFile | None, list[Problem]]:
     """One file's document, or its problems. Never raises: whatever goes wrong reading one
     file is a problem of that file, and the load that includes it is rejected."""
+    source, problems, _ = load_file_salvaging(path, salvaging=False)
+    return source, problems
+
+
+def load_file_salvaging(
+    path: Path, salvaging: bool = True
+) -> tuple[SourceFile | None, list[Problem], Salvaged | None]:
+    """As `load_file`; and for a file whose tables have errors, a mended document to
+    cross-check (`salvage.py`) with what the mending masks. Its problems are the same."""
     name = str(path)
     try:
         source, problems = read_toml(path)
-        return (None, problems) if source is None else _document(source)
+        if source is None:
+            return None, problems, None
+        return _document(source, salvaging)
     except RecursionError:
-        return None, [d.TOML_TOO_DEEP().at(name)]
+        return None, [d.TOML_TOO_DEEP().at(name)], None
     except Exception as err:  # MemoryError, a parser bug, ...: the file, not the server, fails
         reason = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
-        return None, [d.UNREADABLE_FILE(name=name, reason=reason).at(name)]
+        return None, [d.UNREADABLE_FILE(name=name, reason=reason).at(name)], None
 
 
-def _document(source: TomlSource) -> tuple[SourceFile | None, list[Problem]]:
+def _document(
+    source: TomlSource, salvaging: bool
+) -> tuple[SourceFile | None, list[Problem], Salvaged | None]:
     """Validate a parsed file into a policy document; the file, or every problem in order."""
     raw, positions, name = source.raw, source.positions, source.name
     try:
@@ -83,13 +97,17 @@ def _document(source: TomlSource) -> tuple[SourceFile | None, list[Problem]]:
         errors = _merge_match_errors(err.errors())
         undeclared = raw_message_keys(raw)  # a key, not its value, is the problem there
         keys = {path for path, _ in undeclared}
-        errors = [e for e in errors if _clean_loc(tuple(e["loc"])) not in keys]
+        errors = [e for e in errors if file_path(tuple(e["loc"])) not in keys]
         found = [_schema_problem(e, raw, positions, name) for e in errors]
         for path, finding in undeclared:
             found.append(locate(finding, name, positions, path, _rule_id(path, raw)))
-        return None, sorted(found, key=Problem.sort_key)  # in file order, not the schema's
+        found.sort(key=Problem.sort_key)  # in file order, not the schema's
+        mended = salvage(raw, err.errors()) if salvaging else None
+        if mended is None:
+            return None, found, None
+        return SourceFile(name, mended.document, positions, "", source.data), found, mended
     digest = hashlib.sha256(source.data).hexdigest()
-    return SourceFile(name, document, positions, digest, source.data), []
+    return SourceFile(name, document, positions, digest, source.data), [], None
 
 
 def _merge_match_errors(errors: list[Any]) -> list[Any]:
@@ -109,7 +127,7 @@ def _merge_match_errors(errors: list[Any]) -> list[Any]:
 def _schema_problem(
     error: Any, raw: dict[str, Any], positions: PositionIndex, name: str
 ) -> Problem:
-    loc = _clean_loc(tuple(error["loc"]))
+    loc = file_path(tuple(error["loc"]))
     if error["type"] == "union_tag_invalid":
         loc = (*loc, "kind")  # the problem is the rule's `kind`, not the rule
     finding = _schema_finding(error, loc, raw)
@@ -143,7 +161,9 @@ def _schema_finding(error: Any, loc: KeyPath, raw: dict[str, Any]) -> d.Finding:
     if kind == "union_tag_not_found":
         return d.MISSING_RULE_KIND(kinds=", ".join(kinds.NAMES))
     if kind in _UNIT_KINDS:
-        return d.UNIT_ERRORS[kind](detail=_lower(error["msg"]), hint=ctx.get("hint"))
+        value = error.get("input")
+        pasted = pasted_hint(value, in_value=True) if isinstance(value, str) else None
+        return d.UNIT_ERRORS[kind](detail=_lower(error["msg"]), hint=pasted or ctx.get("hint"))
     if kind.endswith("_type") or kind in _TYPE_KINDS:
         return _type_finding(error, key)
     return _value_finding(error, key)
@@ -199,18 +219,6 @@ def _rule_id(loc: KeyPath, raw: dict[str, Any]) -> str | None:
     rule = rules[loc[1]] if isinstance(rules, list) and loc[1] < len(rules) else None
     rule_id = rule.get("id") if isinstance(rule, dict) else None
     return rule_id if isinstance(rule_id, str) else None
-
-
-def _clean_loc(loc: tuple[Any, ...]) -> KeyPath:
-    """Drop pydantic's union-member tags so the path is the file's own key path."""
-    out: list[str | int] = []
-    for i, part in enumerate(loc):
-        if i == 2 and loc[0] == "rules" and part in kinds.MODELS:
-            continue
-        if isinstance(part, str) and ("[" in part or part.startswith("function-")):
-            continue
-        out.append(part)
-    return tuple(out)
 
 
 def _model_at(path: KeyPath, raw: dict[str, Any]) -> type[BaseModel] | None:

@@ -15,7 +15,7 @@ from typing import Any
 from youthmode.calendar import CalendarOverrides
 from youthmode.errors import Problem, did_you_mean
 from youthmode.policies import diagnostics as d
-from youthmode.policies import schema, validate, validate_meta
+from youthmode.policies import loosening, schema, validate, validate_meta
 from youthmode.policies.loader import SourceFile
 from youthmode.policies.positions import KeyPath
 from youthmode.policies.validate import ID_PATTERN, UNKNOWN_BAND, Checker
@@ -87,6 +87,8 @@ def resolve(files: Sequence[SourceFile]) -> tuple[list[ResolvedPolicy], list[Pro
     for pid in by_id:
         _resolve_one(pid, by_id, done, check, ())
     resolved = [p for p in done.values() if p is not None]
+    floors = loosening.floor_packs(src.document.policy.floors for src in by_id.values())
+    loosening.check_overrides(resolved, floors, check)
     validate_meta.check_floors(resolved, by_id, check)
     defaults = [p for p in resolved if p.default]
     ancestors = {f.document.policy.id for p in defaults for f in p.files[:-1]}

@@ -171,6 +171,7 @@ class RuleBase(Document):
     waivable: bool = False
     category_exemptions: bool = False
     override: bool = False
+    loosens: str | None = Field(default=None, min_length=1)  # why an override denies less
     message: Messages
     description: str | None = None
     source: str | None = None

@@ -128,7 +128,40 @@ def _table_name(match: re.Match[str]) -> str:
     return f"table `[{format_key(tuple(parts))}]`" if isinstance(parts, tuple) else match[0]
 
 
+# Characters that come with text pasted from a chat, a document or a web page, which TOML reads
+# as none of the quotes, colons, commas and spaces they look like; each with what to type.
+_PASTED: tuple[tuple[str, str], ...] = (
+    ("\u201c\u201d\u201e\u2033\uff02", 'replace the curly quotes “ ” with straight quotes "'),
+    ("\u2018\u2019\u2032\uff07", "replace the curly quotes ‘ ’ with straight quotes '"),
+    ("\uff1a", "replace the full-width colon ： with `:`"),
+    ("\uff0c\u3001", "replace the full-width comma ， with `,`"),
+    ("\uff1d", "replace the full-width equals sign ＝ with `=`"),
+    ("\uff3b\uff3d\u3010\u3011", "replace the full-width brackets ［ ］ with `[` and `]`"),
+    ("\u00a0\u2007\u202f", "replace the non-breaking space (U+00A0) with an ordinary space"),
+    ("\u3000", "replace the full-width space (U+3000) with an ordinary space"),
+    ("\u200b\u200c\u200d\u2060", "delete the invisible zero-width space (U+200B)"),
+    ("\ufeff", "delete the byte-order mark (U+FEFF) left inside the file by joining files"),
+)
+
+
+# Inside a value only (`"22:00<tab>"` copied from a table): a tab before a key is TOML's own
+# whitespace, so a syntax error on such a line is not the tab's.
+_PASTED_IN_VALUES: tuple[tuple[str, str], ...] = (("\t", "delete the tab inside the text"),)
+
+
+def pasted_hint(text: str, in_value: bool = False) -> str | None:
+    """The fix for a pasted character in ``text`` that TOML or a value cannot read, if any:
+    a line of the file, or (``in_value``) a value in quotes."""
+    for characters, hint in (*_PASTED, *(_PASTED_IN_VALUES if in_value else ())):
+        if any(c in text for c in characters):
+            return hint
+    return None
+
+
 def _syntax_hint(text: str, line_text: str) -> str | None:
+    pasted = pasted_hint(line_text)
+    if pasted is not None:
+        return pasted
     lowered = text.lower()
     if lowered.endswith("at the end of the file"):
         return "a list `[`, inline table `{` or string is not closed"

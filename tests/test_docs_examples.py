@@ -71,6 +71,12 @@ NOT_RUN = {
     ("docs/performance.md", ".venv/bin/python benchmarks"): "a benchmark (minutes)",
     ("docs/performance.md", "PYTHONPATH=. .venv/bin/python benchmarks"): "a benchmark (~9 min)",
     ("docs/replay.md", ".venv/bin/python benchmarks"): "a benchmark (200,000 decisions)",
+    ("docs/authoring.md", "youthmode check acme.toml"): "a reader's acme.toml with six mistakes "
+    "(exit 1); the same problems in one round are held by tests/policy_errors/"
+    "every-problem-in-one-round-schema-and-cross-checks.toml and tests/test_check_one_round.py",
+    ("docs/authoring.md", "youthmode floor configs/acme.toml"): "a reader's acme.toml with two "
+    "loosening overrides (exit 1); floor's rules-first output is held by "
+    "tests/test_analysis_rules.py",
 }
 # Files the examples name, made in the folder they run in.
 ACME = '[policy]\nid = "acme"\nversion = "1"\nextends = "cn-baseline"\n'

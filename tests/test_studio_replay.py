@@ -75,6 +75,8 @@ def test_the_page_is_offered_the_given_logs(studio: Studio, root: Path) -> None:
     assert offered[0] == str(root / "given.jsonl")
     assert str(root / "logs" / "decisions.jsonl") in offered
     assert str(root / "logs" / "older") not in offered  # a folder is not a log
+    assert str(root / "logs" / "escape.jsonl") not in offered  # a link out of the folder
+    assert str(root / "logs" / "pipe.jsonl") not in offered
     sizes = {entry["log"]: entry["size"] for entry in body["logs"]}
     assert sizes[offered[0]] == (root / "given.jsonl").stat().st_size
 

@@ -61,8 +61,18 @@ class LogFolders:
                 names = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
             except OSError:
                 continue  # a folder gone since the start: nothing to offer from it
-            found += [self._entry(p) for p in names[:LISTED_PER_FOLDER] if p.is_file()]
+            found += [
+                self._entry(p)
+                for p in names[:LISTED_PER_FOLDER]
+                if p.is_file() and self._allowed(Path(os.path.realpath(p)))
+            ]
         return found
+
+    def _allowed(self, real: Path) -> bool:
+        """Whether a resolved path is a `--log` file or lies under a `--logs-dir` folder."""
+        files = {Path(os.path.realpath(self.base / f)) for f in self.files}
+        roots = [Path(os.path.realpath(self.base / d)) for d in self.folders]
+        return real in files or any(real.is_relative_to(r) and real != r for r in roots)
 
     def _entry(self, path: Path) -> dict[str, Any]:
         try:
@@ -77,9 +87,7 @@ class LogFolders:
             raise StudioError("log", DISABLED, 409, "Replay unavailable")
         path = Path(typed)
         real = Path(os.path.realpath(path if path.is_absolute() else self.base / path))
-        allowed = {Path(os.path.realpath(self.base / f)) for f in self.files}
-        roots = [Path(os.path.realpath(self.base / d)) for d in self.folders]
-        if real in allowed or any(real.is_relative_to(root) and real != root for root in roots):
+        if self._allowed(real):
             return real
         raise StudioError(
             "log",

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,12 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 class Studio:
-    """`youthmode studio --policies FOLDER` in a subprocess; its URL is what it printed."""
+    """`youthmode studio --policies FOLDER [ARGS]` in a subprocess; its URL is what it printed."""
 
-    def __init__(self, policies: Path) -> None:
+    def __init__(self, policies: Path, args: Sequence[str] = ()) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "youthmode", "studio", "--policies", str(policies)],
+            [sys.executable, "-m", "youthmode", "studio", "--policies", str(policies), *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -1,8 +1,9 @@
 """Policy Studio in a real headless browser: Debian's chromium driven by Selenium through
 chromedriver (`.ci/run` installs both). The test types into the editor, sees a problem appear
 at its line and clear, draws a schedule, explains a request, runs the pack's tests, views diff
-and floor, and downloads the edited file. With STUDIO_SCREENSHOTS=DIR it saves the
-main views as DIR/studio-*.png (docs/img holds the ones docs/studio.md shows)."""
+and floor, downloads the edited file, and replays a decision log after moving the curfew. With
+STUDIO_SCREENSHOTS=DIR it saves the main views as DIR/studio-*.png (docs/img holds the ones
+docs/studio.md shows)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from studio_support import Studio, copy_policies, snapshot
+from test_replay import CURFEW, FLIPS_TO_DENY, OTHER_REASONS, UNCHANGED, write_log
 from test_server import Server
 
+import youthmode
 from youthmode.server.auth import create_key
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -34,7 +37,11 @@ WAIT_SECONDS = 60  # floor over a whole year of kinds of day takes a few seconds
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Studio, WebDriver, Path]]:
     root = tmp_path_factory.mktemp("studio-browser")
     folder = copy_policies(root / "policies")
-    before = snapshot(folder)
+    logs = root / "logs"
+    logs.mkdir()
+    requests = FLIPS_TO_DENY + OTHER_REASONS + UNCHANGED  # 4 flip when the curfew moves to 21:00
+    write_log(logs / "decisions.jsonl", requests, youthmode.Engine.from_path(folder))
+    before = snapshot(folder), snapshot(logs)
     downloads = root / "downloads"
     downloads.mkdir()
     options = webdriver.ChromeOptions()
@@ -47,14 +54,14 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Studio, We
     ):
         options.add_argument(flag)
     options.add_experimental_option("prefs", {"download.default_directory": str(downloads)})
-    studio = Studio(folder)
+    studio = Studio(folder, ["--logs-dir", str(logs)])
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
         yield studio, driver, downloads
     finally:
         driver.quit()
         studio.stop()
-    assert snapshot(folder) == before
+    assert (snapshot(folder), snapshot(logs)) == before
 
 
 def wait(driver: WebDriver, condition: object) -> object:
@@ -175,6 +182,42 @@ def test_the_packs_tests_catch_the_edit(setup: tuple[Studio, WebDriver, Path]) -
     shoot(driver, "tests")
 
 
+def test_replay_a_log_after_moving_the_curfew(setup: tuple[Studio, WebDriver, Path]) -> None:
+    studio, driver, _ = setup
+    driver.get(studio.page + "?file=cn-baseline.toml")  # as on disk
+    wait(driver, lambda d: text_of(d, "status").startswith("ok"))
+    source = driver.find_element(By.ID, "source")
+    text = str(source.get_attribute("value"))
+    start = text.index(CURFEW) + len('between = ["')
+    source.click()
+    driver.execute_script(
+        "arguments[0].setSelectionRange(arguments[1], arguments[2])", source, start, start + 2
+    )
+    source.send_keys("21")  # typed over "22": the curfew now starts at 21:00
+    wait(driver, lambda d: text_of(d, "status").startswith("ok"))
+    assert 'between = ["21:00", "06:00"]' in str(source.get_attribute("value"))
+    driver.find_element(By.CSS_SELECTOR, '#tabs [data-tab="replay"]').click()
+    offered = Select(driver.find_element(By.ID, "replay-log")).first_selected_option.text
+    assert offered.split(" (")[0].endswith("decisions.jsonl")
+    driver.find_element(By.ID, "run-replay").click()
+    wait(driver, lambda d: d.find_elements(By.ID, "replay-summary"))
+    summary = text_of(driver, "replay-summary")
+    assert "10 decisions read: 10 replayed, 0 skipped" in summary
+    assert "flipped: 4 (allow → deny 4, deny → allow 0)" in summary
+    assert "same effect, other reasons: 1" in summary
+    assert "curfew" in text_of(driver, "replay-reasons")
+    examples = driver.find_elements(By.CSS_SELECTOR, "#replay-out li.example")
+    assert "after: deny (curfew), band 12-16" in examples[0].text
+    assert not driver.find_elements(By.ID, "replay-capped")
+    shoot(driver, "replay")
+    driver.find_element(By.ID, "replay-lines").clear()
+    driver.find_element(By.ID, "replay-lines").send_keys("2")
+    driver.find_element(By.ID, "run-replay").click()
+    wait(driver, lambda d: d.find_elements(By.ID, "replay-capped"))
+    assert "Stopped at the limit of 2 lines" in text_of(driver, "replay-capped")
+    assert "flipped: 2" in text_of(driver, "replay-summary")
+
+
 def test_floor_against_a_baseline(setup: tuple[Studio, WebDriver, Path]) -> None:
     studio, driver, _ = setup
     driver.get(studio.page + "?file=vn-decree-147.toml")
@@ -223,6 +266,9 @@ def test_the_served_studio_asks_for_an_admin_key(
         driver.find_element(By.ID, "key").send_keys(admin, Keys.TAB)
         wait(driver, lambda d: text_of(d, "status").startswith("ok"))
         assert driver.find_element(By.ID, "source").get_attribute("value").startswith("#")
+        driver.find_element(By.CSS_SELECTOR, '#tabs [data-tab="replay"]').click()
+        assert "Replay is off here" in text_of(driver, "replay-off")
+        assert not driver.find_element(By.ID, "run-replay").is_enabled()
     finally:
         driver.execute_script("sessionStorage.clear()")
         server.stop()

@@ -26,6 +26,7 @@ from youthmode.policies import CompiledPolicy
 from youthmode.server.body import parse_json_body
 from youthmode.server.problems import ApiProblem, problem_response, request_problem, respond
 from youthmode.studio import answers, fields
+from youthmode.studio.logs import DISABLED, LogFolders, ReplayAsk, replay_answer
 from youthmode.studio.workspace import Edited, StudioError, Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,7 +50,7 @@ def studio_problem(err: StudioError) -> ApiProblem:
     """A studio error as problem+json: `errors` locates the field, as validation errors do."""
     return ApiProblem(
         err.status,
-        TITLES.get(err.status, "Invalid request"),
+        err.title or TITLES.get(err.status, "Invalid request"),
         str(err),
         errors=[{"loc": ["body", err.field], "msg": str(err)}],
     )
@@ -58,8 +59,15 @@ def studio_problem(err: StudioError) -> ApiProblem:
 class Studio:
     """The studio's views on one workspace: each takes a request body, answers JSON data."""
 
-    def __init__(self, workspace: Workspace, served: ServedSet | None, now: Clock) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        served: ServedSet | None,
+        now: Clock,
+        logs: LogFolders | None = None,
+    ) -> None:
         self.workspace, self.served, self.now = workspace, served, now
+        self.logs = logs or LogFolders()  # none: replay is off (the served /studio)
 
     def edited(self, body: dict[str, Any]) -> Edited:
         text = fields.policy_text(body)
@@ -110,9 +118,21 @@ class Studio:
         baseline = fields.optional_str(body, "baseline")
         return answers.floor_answer(edited, baseline, fields.year(body, self.now().year))
 
+    def replay(self, body: dict[str, Any]) -> dict[str, Any]:
+        ask = ReplayAsk.of(body)  # every field checked before the text is even loaded
+        self.logs.locate(ask.typed)
+        return replay_answer(self.edited(body), self.logs, ask)
+
+    def log_list(self) -> dict[str, Any]:
+        """The logs the page offers for replay, or why replay is off here."""
+        if not self.logs.enabled:
+            return {"enabled": False, "reason": DISABLED, "logs": []}
+        folders = [str(f) for f in self.logs.folders]
+        return {"enabled": True, "logs": self.logs.listing(), "folders": folders}
+
 
 # `POST /studio/api/<name>`: the views that take the edited text (and `file`, which reads one).
-POST_VIEWS = ("file", "check", "schedule", "explain", "test", "diff", "floor")
+POST_VIEWS = ("file", "check", "schedule", "explain", "test", "diff", "floor", "replay")
 
 
 def blueprint(
@@ -120,12 +140,14 @@ def blueprint(
     served: ServedSet | None = None,
     guard: Guard[Any] | None = None,
     clock: Clock | None = None,
+    logs: LogFolders | None = None,
 ) -> Blueprint:
     """The studio page and its endpoints. ``served``: the loaded set `diff` compares with
-    (default: the folder as loaded now); ``guard``: who may call the endpoints."""
+    (default: the folder as loaded now); ``guard``: who may call the endpoints; ``logs``: the
+    decision logs `replay` may read (default: none, and replay answers why)."""
     bp = Blueprint("studio", __name__, static_folder=STATIC, static_url_path="/assets")
     protect: Guard[Any] = guard or (lambda view: view)
-    studio = Studio(workspace, served, clock or (lambda: datetime.now(UTC)))
+    studio = Studio(workspace, served, clock or (lambda: datetime.now(UTC)), logs)
     bp.register_error_handler(StudioError, lambda err: problem_response(studio_problem(err)))
     bp.register_error_handler(RequestError, lambda err: problem_response(request_problem(err)))
 
@@ -141,6 +163,11 @@ def blueprint(
     @protect
     def files() -> Response:
         return respond({"files": _file_list(workspace)})
+
+    @bp.get("/api/logs")
+    @protect
+    def logs_offered() -> Response:
+        return respond(studio.log_list())
 
     for name in POST_VIEWS:
         bp.add_url_rule(

@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from youthmode.server.problems import ApiProblem, problem_response
 from youthmode.server.studio import blueprint
 from youthmode.studio import fields
+from youthmode.studio.logs import LogFolders
 from youthmode.studio.workspace import Workspace
 
 log = logging.getLogger("youthmode.studio")
@@ -26,12 +27,16 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
 def create_studio_app(
-    folders: Sequence[str | Path], clock: Callable[[], datetime] | None = None
+    folders: Sequence[str | Path],
+    clock: Callable[[], datetime] | None = None,
+    logs: LogFolders | None = None,
 ) -> Flask:
-    """The studio for the policies of ``folders`` (read, never written), at `/studio/`."""
+    """The studio for the policies of ``folders`` (read, never written), at `/studio/`;
+    ``logs``: the decision logs its Replay view may read (none: no replay)."""
     app = Flask("youthmode.studio")
     app.config["MAX_CONTENT_LENGTH"] = fields.MAX_BODY_BYTES
-    app.register_blueprint(blueprint(Workspace(folders), clock=clock), url_prefix="/studio")
+    studio = blueprint(Workspace(folders), clock=clock, logs=logs)
+    app.register_blueprint(studio, url_prefix="/studio")
 
     @app.before_request
     def only_this_machine() -> None:

@@ -32,9 +32,11 @@ Loaded = tuple[SourceFile | None, list[Problem]]
 class StudioError(ValueError):
     """A studio request that cannot be answered: ``field`` names what was wrong."""
 
-    def __init__(self, field: str, message: str, status: int = 400) -> None:
+    def __init__(
+        self, field: str, message: str, status: int = 400, title: str | None = None
+    ) -> None:
         super().__init__(message)
-        self.field, self.status = field, status
+        self.field, self.status, self.title = field, status, title
 
 
 class MemoryFile(PosixPath):

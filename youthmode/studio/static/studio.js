@@ -260,6 +260,60 @@ async function runFloor() {
   return `<p class="summary ${data.ok ? "good" : "bad"}" id="floor-summary">${data.ok ? "the pack keeps the floor" : "the pack allows what the baseline denies"}</p>${parts}`;
 }
 
+// -- replay ----------------------------------------------------------------------------------
+const KINDS = { allow_to_deny: "allow → deny", deny_to_allow: "deny → allow", reasons_changed: "same effect, other reasons", band_changed: "same outcome, other band" };
+const count = (n) => Number(n).toLocaleString("en");
+
+function counts(kinds) {
+  return Object.keys(KINDS).filter((k) => kinds[k]).map((k) => `${esc(KINDS[k])} ${count(kinds[k])}`).join(", ");
+}
+
+function groupTable(title, id, groups) {
+  const rows = Object.entries(groups).map(([name, kinds]) => `<tr><td>${esc(name)}</td><td>${counts(kinds)}</td></tr>`).join("");
+  return `<h3>${esc(title)}</h3>${rows ? `<table class="grid" id="${id}"><tr><th></th><th>changes</th></tr>${rows}</table>` : "<p>no change</p>"}`;
+}
+
+function replayOutcome(o) {
+  return `${esc(o.effect)}${o.reasons.length ? ` (${esc(o.reasons.join(", "))})` : ""}, band ${esc(o.band ?? "-")}`;
+}
+
+function cappedNote(data) {
+  const r = data.read;
+  if (!r.capped) return "";
+  const limit = r.capped === "lines" ? `the limit of ${count(r.max_lines)} lines` : `the ${r.max_seconds} s limit`;
+  const share = r.size ? ` (${Math.floor((100 * r.bytes) / r.size)} %)` : "";
+  return `<p class="capped" id="replay-capped">Stopped at ${limit}: ${count(r.lines)} lines, ${count(r.bytes)} of ${count(r.size)} bytes read${share}. The counts cover those lines only; replay the whole log with <code>youthmode replay</code>.</p>`;
+}
+
+async function runReplay() {
+  const log = $("replay-path").value.trim() || $("replay-log").value;
+  const data = await call("api/replay", edited({ log, examples: number("replay-examples") ?? 3, max_lines: number("replay-lines") ?? 200000 }));
+  const c = data.changes;
+  const skipped = Object.values(data.skipped).reduce((a, b) => a + b, 0);
+  const summary = `${count(data.total)} decisions read: ${count(data.replayed)} replayed, ${count(skipped)} skipped
+    · flipped: ${count(data.flipped)} (allow → deny ${count(c.allow_to_deny)}, deny → allow ${count(c.deny_to_allow)})
+    · same effect, other reasons: ${count(c.reasons_changed)} · same outcome, other band: ${count(c.band_changed)}
+    · unchanged: ${count(data.unchanged)}`;
+  const examples = Object.entries(data.examples).filter(([, list]) => list.length).map(([kind, list]) => `<h4>${esc(KINDS[kind])}</h4><ul>${list.map((e) => `<li class="example">
+      <code>${esc(e.decision_id)}</code> (${esc(e.source)}:${e.line}) ${esc(e.policy)} <b>${esc(e.action)}</b> at ${esc(e.at)}
+      <div>before: ${replayOutcome(e.before)}</div><div>after: ${replayOutcome(e.after)}</div></li>`).join("")}</ul>`).join("");
+  const skips = Object.entries(data.skipped).map(([why, n]) => `<tr><td>${esc(why)}</td><td>${count(n)}</td>
+      <td>${(data.skipped_examples[why] || []).map((s) => `${esc(s.source)}:${s.line}: ${esc(s.detail)}`).join("<br>")}</td></tr>`).join("");
+  return `<p class="summary ${data.flipped ? "bad" : "good"}" id="replay-summary">${summary}</p>${cappedNote(data)}
+    ${groupTable("by action", "replay-actions", data.by_action)}${groupTable("by band (as logged)", "replay-bands", data.by_band)}
+    ${groupTable("by reason code (gained or lost)", "replay-reasons", data.by_reason)}
+    <h3>examples</h3>${examples || "<p>no change</p>"}
+    <h3>skipped lines</h3>${skips ? `<table class="grid" id="replay-skipped"><tr><th>reason</th><th>lines</th><th>examples</th></tr>${skips}</table>` : "<p>none</p>"}`;
+}
+
+async function loadLogs() {
+  const data = await call("api/logs");
+  $("replay-off").hidden = data.enabled;
+  $("replay-off").textContent = data.enabled ? "" : `Replay is off here: ${data.reason}.`;
+  for (const id of ["replay-log", "replay-path", "run-replay"]) $(id).disabled = !data.enabled;
+  $("replay-log").innerHTML = data.logs.map((l) => `<option value="${esc(l.log)}">${esc(l.log)}${l.size === null ? "" : ` (${count(l.size)} bytes)`}</option>`).join("");
+}
+
 function download() {
   const blob = new Blob([$("source").value], { type: "application/toml" });
   const link = document.createElement("a");
@@ -287,6 +341,7 @@ async function start() {
   const wanted = new URLSearchParams(location.search).get("file");
   if (wanted && files.some((f) => f.file === wanted)) $("file").value = wanted;
   await openFile($("file").value);
+  await loadLogs();
 }
 
 function wire() {
@@ -315,6 +370,7 @@ function wire() {
   $("run-tests").addEventListener("click", () => run("tests-out", runTests));
   $("run-diff").addEventListener("click", () => run("diff-out", runDiff));
   $("run-floor").addEventListener("click", () => run("floor-out", runFloor));
+  $("run-replay").addEventListener("click", () => run("replay-out", runReplay));
 }
 
 wire();

@@ -144,12 +144,7 @@ def _spending_routes(bp: Blueprint, state: ServerState, ledger: Ledger) -> None:
     def usage() -> Response:
         body = _body(UsageBody)
         _own(body.subject_id)
-        if len(body.events) > state.config.batch_limit:
-            raise ApiProblem(
-                413,
-                "Content too large",
-                f"{len(body.events)} events; the limit is {state.config.batch_limit}",
-            )
+        _at_most(len(body.events), state.config.batch_limit)
         return respond(ledger.record_usage(body.subject_id, body.events, body.policy))
 
     @bp.post("/v1/purchases")
@@ -197,6 +192,11 @@ def _spending_routes(bp: Blueprint, state: ServerState, ledger: Ledger) -> None:
     def subject_usage(subject_id: str) -> Response:
         _own(subject_id, ("subject_id",))
         return respond(ledger.totals(subject_id, request.args.get("policy")))
+
+
+def _at_most(events: int, limit: int) -> None:
+    if events > limit:
+        raise ApiProblem(413, "Content too large", f"{events} events; the limit is {limit}")
 
 
 def _log_reservation(

@@ -10,6 +10,13 @@ import pytest
 from redis_support import RedisProcess, shared_redis_url
 
 import youthmode
+import youthmode.api  # noqa: F401
+from youthmode.cli import build_parser
+
+# Every pydantic model is built before any test freezes the clock: a model with a datetime
+# field built under pytest-freezer fails (FakeDatetime has no schema), so a test that imports
+# a module lazily would pass or fail by the order tests run in.
+build_parser()
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"

@@ -22,6 +22,7 @@ from random_requests import random_request
 from test_server import Server
 
 import youthmode
+from youthmode.api import create_app  # imported before any test freezes the clock
 from youthmode.authoring.replay import (
     ALLOW_TO_DENY,
     DENY_TO_ALLOW,
@@ -30,6 +31,7 @@ from youthmode.authoring.replay import (
     ReplayError,
     replay,
 )
+from youthmode.server.config import ServerConfig
 from youthmode.server.decision_log import DecisionLog
 
 CURFEW = 'between = ["22:00", "06:00"]'
@@ -453,9 +455,6 @@ def test_a_reservation_is_logged_as_decided_with_the_ledgers_guardian_and_spend(
 ) -> None:
     """POST /v1/purchases/reserve decides with the ledger's spend and the guardian settings it
     stores: the logged request carries both, so the replay decides as the server did."""
-    from youthmode.api import create_app
-    from youthmode.server.config import ServerConfig
-
     freezer.move_to("2026-11-27T12:30:00Z")  # Friday 20:30 in Shanghai, 06:30 in Texas
     log = tmp_path / "decisions.jsonl"
     config = ServerConfig(

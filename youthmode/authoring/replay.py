@@ -21,6 +21,7 @@ import orjson
 
 from youthmode.engine import Engine
 from youthmode.errors import RequestError
+from youthmode.model import Usage
 
 ALLOW_TO_DENY, DENY_TO_ALLOW = "allow_to_deny", "deny_to_allow"
 REASONS_CHANGED, BAND_CHANGED = "reasons_changed", "band_changed"
@@ -37,14 +38,7 @@ NO_TIME = "no_time"  # neither `request.at` nor `facts.local_time`: no instant t
 
 FAIL_CLOSED_CODES = frozenset({"engine_error", "store_unavailable"})
 # Usage figures the facts hold: a reservation's logged request has none of its own.
-USAGE_FACTS = (
-    "today_seconds",
-    "session_seconds",
-    "month_spent",
-    "day_spent",
-    "app_today_seconds",
-    "week_seconds",
-)
+USAGE_FACTS = tuple(Usage.model_fields)  # the model's order
 DIGESTS_KEPT = 8  # distinct logged digests remembered per policy (one per reload, usually)
 DEFAULT_EXAMPLES = 3
 

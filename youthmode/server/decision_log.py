@@ -28,7 +28,7 @@ import orjson
 
 from youthmode.engine import Clock, system_clock
 from youthmode.facts import age_on
-from youthmode.model import Decision, DecisionRequest, parse_amount
+from youthmode.model import Decision, DecisionRequest, Usage, parse_amount
 
 log = logging.getLogger("youthmode.decision_log")
 OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
@@ -291,14 +291,7 @@ GUARDIAN_FIELDS = (
     "more_curfews",
     "extra_seconds",
 )
-USAGE_FIELDS = (  # the model's order
-    "today_seconds",
-    "session_seconds",
-    "month_spent",
-    "day_spent",
-    "app_today_seconds",
-    "week_seconds",
-)
+USAGE_FIELDS = tuple(Usage.model_fields)  # the model's order
 
 
 def plain_request(body: Any) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ import pytest
 from redis_support import RedisProcess, shared_redis_url
 
 import youthmode
-import youthmode.api  # noqa: F401
+import youthmode.api
 from youthmode.cli import build_parser
 
 # Every pydantic model is built before any test freezes the clock: a model with a datetime

@@ -12,9 +12,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from youthmode import consent_ages
 from youthmode.errors import Problem
-from youthmode.policies import CompiledPolicy, check_policies_noting, diagnostics, in_force
+from youthmode.policies import (
+    CompiledPolicy,
+    check_policies_noting,
+    consent_ages,
+    diagnostics,
+    in_force,
+)
 from youthmode.shipped import error_page
 
 ERRORS_DOCS = "docs/errors"

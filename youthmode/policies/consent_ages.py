@@ -28,8 +28,9 @@ from typing import Any
 
 from youthmode import jurisdictions
 from youthmode.errors import Problem
-from youthmode.policies.catalogue import Finding
-from youthmode.policies.diagnostics_meta import UNSOURCED_CONSENT_AGE
+from youthmode.policies import diagnostics as d
+from youthmode.policies import diagnostics_meta as dm
+from youthmode.policies import diagnostics_world as dw
 from youthmode.policies.source import TomlSource, parse_toml
 
 TABLE_PATH = Path("data") / "consent-ages.toml"  # under a policy folder, e.g. configs/
@@ -87,69 +88,55 @@ def check(path: Path) -> tuple[dict[str, ConsentAge], list[Problem]]:
     try:
         data = path.read_bytes()
     except OSError as err:
-        return {}, [_problem(None, name, "unreadable_file", f"cannot read `{name}`: {err.strerror}")]
+        return {}, [d.UNREADABLE_FILE(name=name, reason=err.strerror).at(name)]
     source, problems = parse_toml(data, name)
     if source is None:
         return {}, problems
     unknown = set(source.raw) - {"ages"}
     for key in sorted(unknown):
-        problems.append(_problem(source, name, "unknown_key", f"unknown key `{key}`", (key,)))
+        problems.append(source.problem((key,), dw.CONSENT_AGE_UNKNOWN_KEY(key=key)))
     ages = source.raw.get("ages", {})
     if not isinstance(ages, dict):
-        found = "`ages` must be a table of jurisdictions, e.g. [ages.FR]"
-        return {}, [*problems, _problem(source, name, "invalid_type", found, ("ages",))]
+        found = dw.CONSENT_AGE_NOT_TABLE(key="ages", found=type(ages).__name__)
+        return {}, [*problems, source.problem(("ages",), found)]
     table: dict[str, ConsentAge] = {}
     for code, entry in ages.items():
-        parsed = _entry(source, name, str(code), entry, problems)
+        parsed = _entry(source, str(code), entry, problems)
         if parsed is not None:
             table[parsed.jurisdiction] = parsed
     return table, problems
 
 
-def _entry(
-    source: TomlSource, name: str, code: str, entry: Any, problems: list[Problem]
-) -> ConsentAge | None:
+def _entry(source: TomlSource, code: str, entry: Any, problems: list[Problem]) -> ConsentAge | None:
     """One `[ages.XX]` table, or None with its problems added."""
     path = ("ages", code)
     before = len(problems)
     try:
         normal = jurisdictions.normalise(code)
     except jurisdictions.UnknownJurisdiction as err:
-        problems.append(_problem(source, name, "invalid_jurisdiction", str(err), path))
+        problems.append(source.problem(path, dm.INVALID_JURISDICTION(detail=str(err))))
         normal = code
     if not isinstance(entry, dict):
-        problems.append(_problem(source, name, "invalid_type", f"`{code}` must be a table", path))
+        found = dw.CONSENT_AGE_NOT_TABLE(key=f"ages.{code}", found=type(entry).__name__)
+        problems.append(source.problem(path, found))
         return None
     for key in sorted(set(entry) - ENTRY_KEYS):
-        found = f"unknown key `{key}` in the consent age of `{code}`"
-        problems.append(_problem(source, name, "unknown_key", found, (*path, key)))
+        problems.append(source.problem((*path, key), dw.CONSENT_AGE_UNKNOWN_KEY(key=key)))
     age = entry.get("age")
     if not isinstance(age, int) or isinstance(age, bool) or age not in AGES:
-        found = f"the consent age of `{code}` must be a whole number from 13 to 18, not {age!r}"
-        problems.append(_problem(source, name, "invalid_value", found, (*path, "age")))
+        found = dw.CONSENT_AGE_VALUE(code=code, value=repr(age))
+        problems.append(source.problem((*path, "age"), found))
     checked, verified = entry.get("checked"), entry.get("verified", False)
     if checked is not None and not (isinstance(checked, date) and type(checked) is date):
-        found = f"`checked` of `{code}` must be a date, e.g. checked = 2026-12-01"
-        problems.append(_problem(source, name, "invalid_date", found, (*path, "checked")))
+        found = dw.CONSENT_AGE_DATE(code=code, value=repr(checked))
+        problems.append(source.problem((*path, "checked"), found))
     if not isinstance(verified, bool):
-        found = f"`verified` of `{code}` must be true or false"
-        problems.append(_problem(source, name, "invalid_type", found, (*path, "verified")))
+        found = dw.CONSENT_AGE_VERIFIED(code=code, value=repr(verified))
+        problems.append(source.problem((*path, "verified"), found))
     text = entry.get("source")
     if not (isinstance(text, str) and text.strip()):
-        problems.append(source.problem(path, UNSOURCED_CONSENT_AGE(code=code)))
+        problems.append(source.problem(path, dm.UNSOURCED_CONSENT_AGE(code=code)))
     if any(p.severity == "error" for p in problems[before:]) or not isinstance(age, int):
         return None
     note = entry.get("note")
     return ConsentAge(normal, age, text or None, checked, verified, note)
-
-
-def _problem(
-    source: TomlSource | None,
-    name: str,
-    code: str,
-    message: str,
-    path: tuple[str, ...] = (),
-) -> Problem:
-    """An error of an existing code (the table's keys are checked like a policy's)."""
-    found = Finding(code, message, None, "error")
-    return source.problem(path, found) if source is not None else found.at(name)

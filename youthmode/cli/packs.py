@@ -66,11 +66,11 @@ def pack_row(policy: CompiledPolicy, today: date) -> dict[str, Any]:
         "rules": len(own),
         # each rule not in force by its own status, with that status ("proposed", ...)
         "rules_not_in_force": {r.id: r.status for r in own if r.status != IN_FORCE},
-        # rules with dates of their own (a duty that starts later than the pack, ...)
+        # rules with dates other than the pack's (a duty that starts later, ...)
         "rule_dates": {
             r.id: {"from": _iso(r.in_force_from), "until": _iso(r.in_force_until)}
             for r in own
-            if r.in_force_from is not None or r.in_force_until is not None
+            if (r.in_force_from, r.in_force_until) != (policy.in_force_from, policy.in_force_until)
         },
         "reviewed": _iso(policy.reviewed),
         "review_due": review_overdue(policy.reviewed, today),
@@ -93,6 +93,16 @@ def table_lines(rows: list[dict[str, Any]]) -> list[str]:
 def _cells(row: dict[str, Any]) -> tuple[str, ...]:
     start, end = row["in_force"]["from"], row["in_force"]["until"]
     dates = f"{start or '…'} – {end or '…'}" if start or end else "always"
+    # rules with dates of their own (and not in force by status) would hide behind "always"
+    own = sorted(
+        {
+            d["from"]
+            for rule, d in row["rule_dates"].items()
+            if d["from"] and rule not in row["rules_not_in_force"]
+        }
+    )
+    if own:
+        dates += f" (rules from {', '.join(own)})"
     skipped = ", ".join(f"{rule} ({status})" for rule, status in row["rules_not_in_force"].items())
     reviewed = row["reviewed"] or "never"
     if row["review_due"]:

@@ -79,6 +79,7 @@ SHIPPED_PACKS = [
     "au-smma",
     "br-eca-digital",
     "cn-baseline",
+    "eu-dsa28-av",
     "eu-dsa28",
     "kr",
     "uk-aadc",

@@ -25,6 +25,7 @@ FLOORS = {
     "uk-aadc": "GB",
     "kr": "KR",
     "eu-dsa28": "FR",
+    "eu-dsa28-av": "DE",
 }
 
 

@@ -30,6 +30,7 @@ SHIPPED = {
     "br-eca-digital": ("BR", "in_force", "2026-03-17", None),
     "cn-baseline": (None, "in_force", None, None),
     "eu-dsa28": (None, "in_force", None, None),
+    "eu-dsa28-av": (None, "in_force", "2025-07-14", None),
     "kr": ("KR", "in_force", None, None),
     "uk-aadc": ("GB", "in_force", "2021-09-02", None),
     "us-al": ("US-AL", "in_force", "2027-01-01", None),

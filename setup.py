@@ -16,8 +16,9 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-# (folder in the repository, files taken from it); each goes to youthmode/_shipped/<folder>.
-SHIPPED = (("configs", "*.toml"), ("docs/errors", "*.md"))
+# (folder in the repository, files taken from it); each goes to youthmode/_shipped/<folder>
+# (configs/data after configs: the consent-age table beside the packs, as in a checkout).
+SHIPPED = (("configs", "*.toml"), ("configs/data", "*.toml"), ("docs/errors", "*.md"))
 
 
 class BuildWithShippedFiles(build_py):

@@ -29,7 +29,7 @@ BODY = (
     '"facts":{"local_time":"2026-11-27T19:30:00+08:00","timezone":"Asia/Shanghai","day_type":'
     '"workday","calendar_official":true,"age":12,"verified":true,"today_seconds":1200,'
     '"session_seconds":0},"policy":{"id":"cn-baseline","version":"2024.11","digest":'
-    '"sha256:246ff37adc8014ee14c5122388630c335b0d21d5b4cbf3bef79738a90b647193"}}'
+    '"sha256:d679eb78ad5782888f378bfd0a441fe0cdafb9c5b21d2fe28c91fd291d30a1f4"}}'
 )
 
 

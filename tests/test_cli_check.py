@@ -75,7 +75,24 @@ def broken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 # -- check --------------------------------------------------------------------------------------
-SHIPPED_PACKS = ["au-smma", "br-eca-digital", "cn-baseline", "us-tx-sb2420", "vn-decree-147"]
+SHIPPED_PACKS = [
+    "au-smma",
+    "br-eca-digital",
+    "cn-baseline",
+    "eu-dsa28-av",
+    "eu-dsa28",
+    "kr",
+    "uk-aadc",
+    "us-al",
+    "us-co",
+    "us-la",
+    "us-tx-sb2420",
+    "us-ut",
+    "vn-decree-147",
+]
+# The shipped warnings: cn-baseline's 2027 calendar, and kr's repealed shutdown law (kept as a
+# record, never enforced).
+SHIPPED_WARNINGS = ["calendar_unofficial_year", "not_in_force"]
 
 
 def test_shipped_policies_pass_with_a_calendar_warning(
@@ -96,7 +113,10 @@ def test_shipped_policies_pass_with_a_calendar_warning(
         line.startswith("ok: cn-baseline 2024.11 (20 rules, official calendar years 2020-")
         for line in oks
     )
-    assert lines[-1] == f"checked {CONFIGS}: 0 errors, 1 warning"
+    assert (
+        f"{CONFIGS}/kr.toml:70:1: not_in_force: rule `kr/shutdown-law` has status `repealed`" in out
+    )
+    assert lines[-1] == f"checked {CONFIGS}: 0 errors, 2 warnings"
 
 
 def test_policy_tests_beside_the_policies_are_not_checked_as_policies(
@@ -154,7 +174,7 @@ def test_check_json_of_good_policies(capsys: pytest.CaptureFixture[str], freezer
     report = json.loads(out)
     assert code == 0
     assert report["ok"] is True
-    assert [p["code"] for p in report["problems"]] == ["calendar_unofficial_year"]
+    assert [p["code"] for p in report["problems"]] == SHIPPED_WARNINGS
     assert report["problems"][0]["severity"] == "warning"
     assert [p["id"] for p in report["policies"]] == SHIPPED_PACKS
 

@@ -58,6 +58,14 @@ ZONES = {
     "vn-decree-147": "Asia/Ho_Chi_Minh",
     "au-smma": "Australia/Sydney",
     "br-eca-digital": "America/Sao_Paulo",
+    "us-ut": "America/Denver",
+    "us-la": "America/Chicago",
+    "us-al": "America/Chicago",
+    "us-co": "America/Denver",
+    "eu-dsa28": "Europe/Brussels",
+    "eu-dsa28-av": "Europe/Brussels",
+    "uk-aadc": "Europe/London",
+    "kr": "Asia/Seoul",
 }
 SETTINGS = settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
 

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.wheel
 
 # What a build needs from the checkout (setup.py ships configs/ and docs/errors/ from here).
 SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE", "youthmode")
-SHIPPED = (("configs", "*.toml"), ("docs/errors", "*.md"))
+SHIPPED = (("configs", "*.toml"), ("configs/data", "*.toml"), ("docs/errors", "*.md"))
 BROKEN = """\
 [policy]
 id = "acme"
@@ -79,7 +79,7 @@ def build_wheel(tmp: Path) -> Path:
         else:
             shutil.copy(item, source / name)
     for folder, _ in SHIPPED:
-        shutil.copytree(ROOT / folder, source / folder, ignore=ignore)
+        shutil.copytree(ROOT / folder, source / folder, ignore=ignore, dirs_exist_ok=True)
     pip = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
     subprocess.run([*pip, "-w", str(tmp / "dist"), str(source)], check=True, timeout=300)
     (wheel,) = (tmp / "dist").glob("youthmode-*.whl")
@@ -179,7 +179,7 @@ def test_test_with_no_folder_runs_the_shipped_packs_tests(installed: Installed) 
     done = installed.run("youthmode", "test")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "using the policy packs shipped with youthmode" in done.stderr
-    assert done.stdout.splitlines()[-1] == "246 passed, 0 failed"
+    assert done.stdout.splitlines()[-1] == "361 passed, 0 failed"
 
 
 def test_the_library_loads_the_shipped_packs_cn_baseline_first(installed: Installed) -> None:
@@ -190,7 +190,7 @@ def test_the_library_loads_the_shipped_packs_cn_baseline_first(installed: Instal
         "print(e.default_policy, len(e.policies), d.reason_codes)"
     )
     done = installed.run("python", "-c", code, check=True)
-    assert done.stdout.split() == ["cn-baseline", "5", "['curfew']"]
+    assert done.stdout.split() == ["cn-baseline", "13", "['curfew']"]
 
 
 def test_serve_with_no_policies_folder_serves_the_shipped_packs(installed: Installed) -> None:
@@ -212,7 +212,7 @@ def test_serve_with_no_policies_folder_serves_the_shipped_packs(installed: Insta
         serve.terminate()
         serve.wait(timeout=30)
     assert policies["default"] == "cn-baseline"
-    assert len(policies["policies"]) == 5
+    assert len(policies["policies"]) == 13
     assert "using the policy packs shipped with youthmode" in log.read_text()
 
 

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from youthmode.errors import Problem
-from youthmode.policies import CompiledPolicy, check_policies_noting, diagnostics, in_force
+from youthmode.policies import (
+    CompiledPolicy,
+    check_policies_noting,
+    consent_ages,
+    diagnostics,
+    in_force,
+)
 from youthmode.shipped import error_page
 
 ERRORS_DOCS = "docs/errors"
@@ -40,6 +47,17 @@ def calendar_problems(policies: Sequence[CompiledPolicy], today: datetime) -> li
     return out
 
 
+def consent_age_problems(paths: Sequence[str]) -> list[Problem]:
+    """The problems of the consent-age table (`data/consent-ages.toml`) of each folder checked:
+    the table is checked with the policies it serves."""
+    out = []
+    for folder in dict.fromkeys(Path(p) for p in paths if Path(p).is_dir()):
+        table = consent_ages.table_beside(folder)
+        if table is not None:
+            out += consent_ages.check(table)[1]
+    return out
+
+
 def check(paths: Sequence[str], today: datetime) -> tuple[list[CompiledPolicy], list[Problem]]:
     """The policies of ``paths`` that load, and every problem found, calendar warnings for
     ``today``'s year and the next included, in file and line order."""
@@ -52,6 +70,7 @@ def check_noting(
 ) -> tuple[list[CompiledPolicy], list[Problem], list[str]]:
     """As `check`, plus what a problem kept from being checked (`check_policies_noting`)."""
     policies, problems, notes = check_policies_noting(list(paths))
+    problems += consent_age_problems(paths)
     problems += calendar_problems(policies, today)
     problems += in_force.meta_warnings(policies, today)
     problems.sort(key=Problem.sort_key)

@@ -201,6 +201,10 @@ TABLE_KEYS: dict[str, dict[str, dict[str, Any]]] = {
             "description": 'message languages besides zh-CN and en, e.g. ["vi"]',
         },
         "legal_status": {"description": "a note on the law's status and history; ignored"},
+        "reviewed": {
+            "description": "the local date the pack's sources were last checked; "
+            "`youthmode check` warns when it is more than 6 months old",
+        },
         "floors": {
             "description": 'packs that also apply by jurisdiction: { "VN" = "vn-decree-147" }',
         },

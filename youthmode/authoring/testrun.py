@@ -28,6 +28,7 @@ from youthmode.authoring.testing import (
 from youthmode.engine import Engine
 from youthmode.errors import PolicyError, Problem, RequestError
 from youthmode.model import Explanation
+from youthmode.policies import in_force
 
 
 # -- results ------------------------------------------------------------------------------------
@@ -266,10 +267,10 @@ class Runner:
 
     def _track(self, engine: Engine) -> None:
         for policy in engine.policies.values():
-            self.report.coverage.setdefault(
-                policy.id,
-                PolicyCoverage(policy.id, {r.ref: RuleCount(r.ref, r.kind) for r in policy.rules}),
-            )
+            # A rule whose status is not `in_force` (repealed, enjoined, proposed) never applies:
+            # no case can exercise it, and `check` already warns about it (not_in_force).
+            rules = {r.ref: RuleCount(r.ref, r.kind) for r in policy.rules if in_force.enforced(r)}
+            self.report.coverage.setdefault(policy.id, PolicyCoverage(policy.id, rules))
 
     def run_file(self, path: Path) -> None:
         """Run every case of one test file, recording results, problems and coverage."""

@@ -13,6 +13,7 @@ from youthmode.cli import (
     explain,
     floor,
     keys,
+    packs,
     replay,
     schedule,
     schema,
@@ -39,6 +40,7 @@ COMMANDS = (
     schedule,
     diff,
     floor,
+    packs,
     replay,
     studio,
 )

@@ -81,6 +81,7 @@ class CompiledPolicy:
     in_force_until: date | None = None
     status: str = "in_force"
     legal_status: str | None = None
+    reviewed: date | None = None
     languages: tuple[str, ...] = ()
     floors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     age_methods: frozenset[str] | None = None  # None: every method
@@ -181,6 +182,7 @@ def _meta(policy: ResolvedPolicy) -> dict[str, Any]:
         "in_force_until": policy.in_force_until,
         "status": policy.status,
         "legal_status": policy.legal_status,
+        "reviewed": policy.reviewed,
         "languages": policy.languages,
         "floors": policy.floors,
         "age_methods": policy.age_methods,

@@ -34,6 +34,16 @@ META_CODES: tuple[Code, ...] = (
         "warning",
     ),
     Code(
+        "review_overdue",
+        "a pack whose `reviewed` date is more than 6 months old (a warning)",
+        "warning",
+    ),
+    Code(
+        "unsourced_consent_age",
+        "an entry of the consent-age table (data/consent-ages.toml) without a source (a warning)",
+        "warning",
+    ),
+    Code(
         "in_force_far_ahead",
         "a policy or rule in force only from more than 5 years ahead (a warning)",
         "warning",
@@ -100,4 +110,14 @@ IN_FORCE_FAR_AHEAD = Message(
     "in_force_far_ahead",
     "{what} is in force only from {start}, more than 5 years ahead",
     hint="check the year of `in_force.from`",
+)
+REVIEW_OVERDUE = Message(
+    "review_overdue",
+    "policy `{policy}` was last reviewed on {reviewed}, more than {months} months ago",
+    hint="check its sources, legal status and dates again, then set `reviewed` to today",
+)
+UNSOURCED_CONSENT_AGE = Message(
+    "unsourced_consent_age",
+    "the consent age of `{code}` has no `source`: nobody can check where it comes from",
+    hint='add source = "the law and article, with a link", and verified = true once read',
 )

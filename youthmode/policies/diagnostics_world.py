@@ -1,5 +1,6 @@
-"""The wordings of the world packs' rule-kind checks (`kind_checks.py`): more of the catalogue
-of `diagnostics.py` (full at its size limit), with the codes it defines."""
+"""The wordings of the world packs' rule-kind checks (`kind_checks.py`) and of the consent-age
+table (`consent_ages.py`): more of the catalogue of `diagnostics.py` (full at its size limit),
+with the codes it defines (each registered there or in `diagnostics_meta.py`)."""
 
 from __future__ import annotations
 
@@ -19,4 +20,22 @@ REMINDER_AFTER_AND_FROM = Message(
     "invalid_value",
     "rule `{id}` has both `after` and `from`: give one of them",
     hint="`after` is due when the session is longer; `from` when it is that long or longer",
+)
+
+# -- the consent-age table, data/consent-ages.toml (consent_ages.py) ------------------------------
+CONSENT_AGE_KEYS = "an entry has age, source, checked, verified and note; the file has [ages.XX]"
+CONSENT_AGE_UNKNOWN_KEY = Message("unknown_key", "unknown key `{key}`", hint=CONSENT_AGE_KEYS)
+CONSENT_AGE_NOT_TABLE = Message(
+    "invalid_type", "`{key}` must be a table, not {found}", hint="e.g. [ages.FR] with age = 15"
+)
+CONSENT_AGE_VALUE = Message(
+    "invalid_value",
+    "the consent age of `{code}` must be a whole number from 13 to 18, not {value}",
+    hint="GDPR art. 8: 16, or 13, 14 or 15 where a member state chose so",
+)
+CONSENT_AGE_DATE = Message(
+    "invalid_date", "`checked` of `{code}` must be a date, not {value}", hint="checked = 2026-12-01"
+)
+CONSENT_AGE_VERIFIED = Message(
+    "invalid_type", "`verified` of `{code}` must be true or false, not {value}"
 )

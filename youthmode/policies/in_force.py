@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 IN_FORCE = "in_force"
 FAR_AHEAD_DAYS = 5 * 366  # a `from` further ahead is more likely a typo than a law
+REVIEW_MONTHS = 6  # a pack's sources are checked again at least this often (issue 15)
 
 
 def rule_dates(item: RuleSource, policy: ResolvedPolicy) -> dict[str, Any]:
@@ -157,10 +158,30 @@ def _floor_ids(values: Iterable[tuple[str, ...]]) -> list[str]:
     return list(dict.fromkeys(f for ids in values for f in ids))
 
 
+def review_overdue(reviewed: date | None, today: date) -> bool:
+    """Whether a pack last reviewed on ``reviewed`` is due again: laws and their dates move
+    (injunctions, delays), so a pack's sources are checked at least every REVIEW_MONTHS."""
+    if reviewed is None:
+        return False
+    months = (today.year - reviewed.year) * 12 + today.month - reviewed.month
+    return months > REVIEW_MONTHS or (months == REVIEW_MONTHS and today.day > reviewed.day)
+
+
+def review_warnings(policy: CompiledPolicy, today: date) -> list[Problem]:
+    """A pack whose `reviewed` date is more than REVIEW_MONTHS before ``today``."""
+    if policy.reviewed is None or not review_overdue(policy.reviewed, today):
+        return []
+    found = dm.REVIEW_OVERDUE(
+        policy=policy.id, reviewed=policy.reviewed.isoformat(), months=REVIEW_MONTHS
+    )
+    return [_Where(policy).at(found, ("policy", "reviewed"))]
+
+
 def meta_warnings(policies: Sequence[CompiledPolicy], now: datetime) -> list[Problem]:
     """Every warning of this module for ``policies`` at ``now`` (each on its local date)."""
     out = floor_warnings(policies)
     for policy in policies:
         today = now.astimezone(policy.zone).date()
         out += status_warnings(policy, today) + translation_warnings(policy)
+        out += review_warnings(policy, today)
     return out

@@ -65,6 +65,7 @@ class ResolvedPolicy:
     in_force_until: date | None = None
     status: str = "in_force"
     legal_status: str | None = None
+    reviewed: date | None = None
     languages: tuple[str, ...] = ()
     floors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     age_methods: frozenset[str] | None = None

@@ -120,6 +120,7 @@ class PolicyMeta(Document):
     status: Status = "in_force"
     languages: list[str] | None = None
     legal_status: str | None = None
+    reviewed: LocalDate | None = None  # when the pack's sources were last checked (in_force.py)
     floors: dict[str, str | list[str]] | None = None
 
 

@@ -46,6 +46,8 @@ def policy_meta(src: SourceFile, parent: ResolvedPolicy | None, check: Checker) 
         "in_force_until": end,
         "status": meta.status,
         "legal_status": meta.legal_status,
+        # Not inherited: a pack extending another is reviewed on its own sources.
+        "reviewed": meta.reviewed,
         "languages": languages,
         "floors": floors,
         "age_methods": methods,

@@ -11,10 +11,14 @@ from functools import cache
 
 from youthmode.errors import did_you_mean
 
+# Files of a zoneinfo folder that are no place: the host's own zone (`localtime`, which a
+# decision must never read) and the placeholders.
+NOT_PLACES = frozenset({"localtime", "posixrules", "Factory"})
+
 
 @cache
 def names() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(zoneinfo.available_timezones()) - NOT_PLACES
 
 
 @cache

@@ -42,8 +42,3 @@ EVERY_WITHOUT_AFTER = Message(
     "rule `{id}` has `every` but no `after`: the repeats count from `after`",
     hint='e.g. after = "3h" with every = "1h"',
 )
-EMPTY_EVERY = Message(
-    "invalid_value",
-    "rule `{id}`: `every` must be longer than zero",
-    hint='e.g. every = "1h"',
-)

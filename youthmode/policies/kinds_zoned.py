@@ -97,14 +97,12 @@ def check_quiet_hours(ctx: RuleCheck) -> None:
 
 def check_use_warning(ctx: RuleCheck) -> None:
     """When the warning is due: at first access, after some use, or both; `every` repeats
-    from `after`."""
+    from `after` (a zero duration is already refused by its parser)."""
     rule, path = ctx.rule, ctx.path
     if not rule.first_access and rule.after is None:
         ctx.report(path, dw.WARNING_NEEDS_WHEN(id=rule.id), rule=rule.id)
     if rule.every is not None and rule.after is None:
         ctx.report((*path, "every"), dw.EVERY_WITHOUT_AFTER(id=rule.id), rule=rule.id)
-    if rule.every == 0:
-        ctx.report((*path, "every"), dw.EMPTY_EVERY(id=rule.id), rule=rule.id)
 
 
 # -- remedies and obligations -----------------------------------------------------------------

@@ -459,3 +459,46 @@ def test_bad_keys_of_the_new_kinds_are_reported(
     _, problems = check_policies([tmp_path])
     assert [p.code for p in problems][:1] == [code], problems
     assert where in str(problems[0].key or "")
+
+
+# -- over HTTP, through `youthmode serve` ------------------------------------------------------
+def test_the_served_api_reads_the_subjects_zone_and_refuses_a_bad_one(tmp_path: Path) -> None:
+    from test_server import Server
+
+    (tmp_path / "policies").mkdir()
+    rules = rule("night", "quiet_hours", NIGHT)
+    rules += rule(
+        "feed", "require_consent", 'instead = "feed.chronological"', '["feed.personalized"]'
+    )
+    rules += rule("warn", "use_warning", WARNING, actions='["app.use"]')
+    (tmp_path / "policies" / "z.toml").write_text(HEAD + rules, encoding="utf-8")
+    server = Server(tmp_path)
+    try:
+        at = "2027-01-05T05:30:00Z"  # 00:30 in New York, 21:30 in Los Angeles
+        ask = {"policy": "z", "action": "notification.send", "at": at}
+        status, body = server.call(
+            "POST", "/v1/decisions", {**ask, "subject": user("America/New_York")}
+        )
+        assert status == 200 and body["effect"] == "deny"
+        assert body["reasons"][0]["code"] == "quiet_hours"
+        assert body["next_allowed_at"] == "2027-01-05T03:00:00-08:00"
+        status, body = server.call("POST", "/v1/decisions", {**ask, "subject": {"age": 12}})
+        assert status == 200 and body["effect"] == "allow" and body["remaining_seconds"] == 9000
+        bad = {**ask, "subject": {"age": 12, "timezone": "Europe/Londn"}}
+        status, problem = server.call("POST", "/v1/decisions", bad)
+        assert status == 400
+        assert problem["errors"][0]["loc"] == ["subject", "timezone"]
+        assert "did you mean `Europe/London`?" in problem["errors"][0]["msg"]
+        status, batch = server.call("POST", "/v1/decisions/batch", {"requests": [bad, ask]})
+        assert status == 200 and batch["decisions"][0]["status"] == 400
+        feed = {"policy": "z", "action": "feed.personalized", "at": at, "subject": {"age": 12}}
+        status, body = server.call("POST", "/v1/decisions", feed)
+        assert {"type": "use_instead", "action": "feed.chronological"} in body["remedies"]
+        use = {"policy": "z", "action": "app.use", "at": at, "subject": {"age": 12}}
+        status, body = server.call("POST", "/v1/decisions", use)
+        assert body["obligations"][0] | {"message": None, "message_en": None} == {
+            "type": "warning", "id": "ab56-time", "after_seconds": 0, "rule": "z/warn",
+            "message": None, "message_en": None,
+        }  # fmt: skip
+    finally:
+        server.stop()

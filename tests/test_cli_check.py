@@ -75,7 +75,15 @@ def broken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 # -- check --------------------------------------------------------------------------------------
-SHIPPED_PACKS = ["au-smma", "br-eca-digital", "cn-baseline", "us-tx-sb2420", "vn-decree-147"]
+SHIPPED_PACKS = [
+    "au-smma",
+    "br-eca-digital",
+    "cn-baseline",
+    "us-ca",
+    "us-ny",
+    "us-tx-sb2420",
+    "vn-decree-147",
+]
 
 
 def test_shipped_policies_pass_with_a_calendar_warning(
@@ -96,7 +104,11 @@ def test_shipped_policies_pass_with_a_calendar_warning(
         line.startswith("ok: cn-baseline 2024.11 (20 rules, official calendar years 2020-")
         for line in oks
     )
-    assert lines[-1] == f"checked {CONFIGS}: 0 errors, 1 warning"
+    # and one `not_in_force` warning per pack or rule recorded but not enforced (us-ca's two
+    # enjoined notification limits, us-ny as a whole)
+    not_in_force = [line for line in lines if ": not_in_force: " in line]
+    assert len(not_in_force) == 3
+    assert lines[-1] == f"checked {CONFIGS}: 0 errors, 4 warnings"
 
 
 def test_policy_tests_beside_the_policies_are_not_checked_as_policies(
@@ -154,8 +166,9 @@ def test_check_json_of_good_policies(capsys: pytest.CaptureFixture[str], freezer
     report = json.loads(out)
     assert code == 0
     assert report["ok"] is True
-    assert [p["code"] for p in report["problems"]] == ["calendar_unofficial_year"]
-    assert report["problems"][0]["severity"] == "warning"
+    codes = [p["code"] for p in report["problems"]]
+    assert codes == ["calendar_unofficial_year"] + ["not_in_force"] * 3
+    assert {p["severity"] for p in report["problems"]} == {"warning"}
     assert [p["id"] for p in report["policies"]] == SHIPPED_PACKS
 
 

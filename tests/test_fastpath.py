@@ -58,6 +58,8 @@ ZONES = {
     "vn-decree-147": "Asia/Ho_Chi_Minh",
     "au-smma": "Australia/Sydney",
     "br-eca-digital": "America/Sao_Paulo",
+    "us-ca": "America/Los_Angeles",
+    "us-ny": "America/New_York",
 }
 SETTINGS = settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
 

@@ -265,11 +265,13 @@ class Runner:
         return self._engines[key]
 
     def _track(self, engine: Engine) -> None:
+        # A rule recorded but never enforced (enjoined, proposed, repealed: its status with its
+        # pack's) can apply in no case: it is not counted, or no such pack could reach 100%.
         for policy in engine.policies.values():
-            self.report.coverage.setdefault(
-                policy.id,
-                PolicyCoverage(policy.id, {r.ref: RuleCount(r.ref, r.kind) for r in policy.rules}),
-            )
+            counted = {
+                r.ref: RuleCount(r.ref, r.kind) for r in policy.rules if r.status == "in_force"
+            }
+            self.report.coverage.setdefault(policy.id, PolicyCoverage(policy.id, counted))
 
     def run_file(self, path: Path) -> None:
         """Run every case of one test file, recording results, problems and coverage."""

@@ -523,3 +523,27 @@ def test_diff_refuses_only_where_the_zoned_rules_differ(
     (tmp_path / "new" / "z.toml").write_text(changed, encoding="utf-8")
     assert main(["diff", old, new]) == 2
     assert "`quiet_hours` reads `zone_time`" in capsys.readouterr().err
+
+
+def test_a_subject_with_an_id_keeps_its_zone_through_the_ledger(tmp_path: Path) -> None:
+    """With `subject.id` the ledger fills usage in front of the engine: the zone stays."""
+    from youthmode.api import create_app
+    from youthmode.server.config import ServerConfig
+
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "z.toml").write_text(HEAD + rule("night", "quiet_hours", NIGHT))
+    config = ServerConfig(
+        policies=str(tmp_path / "policies"),
+        state_dir=str(tmp_path / "state"),
+        decision_log="off",
+        store=f"sqlite:///{tmp_path}/ledger.db",
+    )
+    client = create_app(config).test_client()
+    body = {
+        "policy": "z",
+        "action": "notification.send",
+        "at": "2027-01-05T05:30:00Z",  # 00:30 in New York, 21:30 in Los Angeles
+        "subject": {"id": "kid-1", "age": 12, "timezone": "America/New_York"},
+    }
+    answer = client.post("/v1/decisions", json=body).get_json()
+    assert answer["effect"] == "deny" and answer["next_allowed_at"] == "2027-01-05T03:00:00-08:00"

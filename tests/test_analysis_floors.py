@@ -250,7 +250,8 @@ def test_a_floor_capping_another_currency_is_refused_as_the_engine_refuses(
 def test_a_rule_with_its_own_age_methods_is_refused_cleanly(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """diff cannot vary how an age was established: it says so (exit 2), no traceback."""
+    """diff cannot vary how an age was established: where it matters it says so (exit 2), no
+    traceback."""
     pack = tmp_path / "strict.toml"
     pack.write_text(
         """
@@ -282,6 +283,13 @@ message = { zh-CN = "未满16岁", en = "Under 16" }
         encoding="utf-8",
     )
 
-    assert main(["diff", str(pack), str(pack)]) == 2
+    # The same rules on both sides decide alike whatever the method: no refusal there; a
+    # changed rule with its own methods is refused.
+    assert main(["diff", str(pack), str(pack)]) == 0
+    changed = tmp_path / "changed" / "strict.toml"
+    changed.parent.mkdir()
+    changed.write_text(pack.read_text(encoding="utf-8").replace("age = 16", "age = 17"))
+    capsys.readouterr()
+    assert main(["diff", str(pack), str(changed)]) == 2
     err = capsys.readouterr().err
     assert "names the age methods it accepts" in err and "Traceback" not in err

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import youthmode
 from youthmode.authoring.testing import find_test_files, jsonable, read_test_file
 from youthmode.cli import build_parser, main
 
@@ -61,6 +62,16 @@ def test_shipped_tests_pass_and_cover_every_rule(
     assert lines[-1] == f"{passed} passed, 0 failed"
     assert any(line.startswith("  cn-baseline: 20 of 20 rules exercised (100%)") for line in lines)
     assert not any("not exercised" in line for line in lines)
+    # Rules recorded but never enforced (enjoined, proposed) are not counted: no case can make
+    # them apply. tests/test_packs_ca_ny.py holds them with the status switched.
+    assert not any("us-ca/night-notifications " in line for line in lines)
+    assert any(line.startswith("  us-ny: 0 of 0 rules exercised") for line in lines), lines
+
+
+def unenforced() -> set[str]:
+    """The shipped rules whose status (with their pack's) is not `in_force`."""
+    engine = youthmode.Engine.from_path(SHIPPED.parent)
+    return {r.ref for p in engine.policies.values() for r in p.rules if r.status != "in_force"}
 
 
 def test_every_rule_denies_or_fires_in_some_case(capsys: pytest.CaptureFixture[str]) -> None:
@@ -71,9 +82,12 @@ def test_every_rule_denies_or_fires_in_some_case(capsys: pytest.CaptureFixture[s
     assert code == 0
     packs = {c["policy"] for c in report["coverage"]}
     assert packs >= {"cn-baseline", "vn-decree-147", "br-eca-digital", "au-smma", "us-tx-sb2420"}
+    never = unenforced()  # recorded, not enforced: no case can make them apply
     for coverage in report["coverage"]:
-        assert coverage["not_exercised"] == [], coverage["policy"]
+        assert set(coverage["not_exercised"]) <= never, coverage["policy"]
         for rule in coverage["rules"]:
+            if rule["rule"] in never:
+                continue
             assert rule["denied"] or rule["fired"], rule["rule"]
             if rule["kind"] != "forbid":  # a forbid denies whenever it applies
                 assert rule["applied"] > rule["denied"], f"{rule['rule']} never seen passing"

@@ -66,6 +66,8 @@ ZONES = {
     "eu-dsa28-av": "Europe/Brussels",
     "uk-aadc": "Europe/London",
     "kr": "Asia/Seoul",
+    "us-ca": "America/Los_Angeles",
+    "us-ny": "America/New_York",
 }
 SETTINGS = settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -398,3 +400,106 @@ def test_the_memo_stays_bounded(engines: tuple[youthmode.Engine, ...]) -> None:
     for _ in range(50):
         engines[0].decide(random_request(rng))
     assert len(policy.memo) < MEMO_LIMIT
+
+
+# Issue 15's kinds read another zone's clock, or offer two remedies: the schedule's tables do
+# not hold them, so the fast path hands them to the pure path, which must answer alike.
+ZONED_PACK = """[policy]
+id = "zoned"
+version = "1"
+timezone = "America/Los_Angeles"
+
+[[bands]]
+id = "minor"
+from = 0
+to = 18
+
+[[bands]]
+id = "adult"
+from = 18
+
+[catalog.actions."notification.send"]
+[catalog.actions."feed.personalized"]
+[catalog.actions."feed.chronological"]
+[catalog.actions."app.use"]
+metered = true
+
+[[rules]]
+id = "night"
+kind = "quiet_hours"
+bands = ["minor"]
+actions = ["notification.send"]
+between = ["00:00", "06:00"]
+message = { zh-CN = "夜间不推送", en = "No notifications at night" }
+
+[[rules]]
+id = "school"
+kind = "quiet_hours"
+bands = ["minor"]
+actions = ["notification.send"]
+between = ["08:00", "15:00"]
+days = ["mon", "tue", "wed", "thu", "fri"]
+months = ["sep-may"]
+zone = "America/New_York"
+message = { zh-CN = "上课时间不推送", en = "No notifications in school hours" }
+
+[[rules]]
+id = "feed"
+kind = "require_consent"
+bands = ["minor"]
+actions = ["feed.personalized"]
+instead = "feed.chronological"
+message = { zh-CN = "需要家长同意", en = "Needs a parent's consent" }
+
+[[rules]]
+id = "warn"
+kind = "use_warning"
+bands = ["minor"]
+actions = ["app.use"]
+first_access = true
+after = "3h"
+every = "1h"
+message = { zh-CN = "注意时长", en = "Mind the time" }
+"""
+
+
+@given(
+    action=st.sampled_from(("notification.send", "feed.personalized", "app.use")),
+    ts=st.integers(
+        int(datetime(2026, 1, 1, tzinfo=UTC).timestamp()),
+        int(datetime(2028, 12, 31, tzinfo=UTC).timestamp()),
+    ),
+    zone=st.sampled_from((None, "America/New_York", "Asia/Tokyo", "Europe/London")),
+    age=st.sampled_from((12, 17, 18, 40)),
+    used=st.sampled_from((0, 1, 10799, 10800, 10801, 14400)),
+)
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_zoned_kinds_go_the_pure_way_and_decide_alike(
+    tmp_path_factory: pytest.TempPathFactory,
+    action: str,
+    ts: int,
+    zone: str | None,
+    age: int,
+    used: int,
+) -> None:
+    both = _zoned_engines(tmp_path_factory)
+    subject: dict[str, Any] = {"age": age, **({"timezone": zone} if zone else {})}
+    at = datetime.fromtimestamp(ts, UTC).isoformat()
+    request = {"action": action, "subject": subject, "at": at, "usage": {"today_seconds": used}}
+    assert not same(both, request) or age >= 18  # adults: no rule, the fast path may answer
+
+
+_ZONED: list[tuple[youthmode.Engine, ...]] = []
+
+
+def _zoned_engines(factory: pytest.TempPathFactory) -> tuple[youthmode.Engine, ...]:
+    if not _ZONED:
+        folder = factory.mktemp("zoned")
+        (folder / "zoned.toml").write_text(ZONED_PACK, encoding="utf-8")
+        _ZONED.append(
+            tuple(
+                youthmode.Engine.from_path(folder, clock=lambda: NOW, fast=fast)
+                for fast in (True, False)
+            )
+        )
+    return _ZONED[0]

@@ -14,7 +14,7 @@ from conftest import CONFIGS
 
 from youthmode.authoring import dimensions
 from youthmode.authoring.jsonschema import policy_schema
-from youthmode.policies import check_policies, kinds, rules_world, schema
+from youthmode.policies import check_policies, kinds, rules_world, rules_zoned, schema
 from youthmode.policies import rules as compiled
 from youthmode.policies.validate import CODE_PATTERN
 
@@ -45,6 +45,8 @@ SAMPLES = {
     "require_app_consent": "",
     "require_guardian_link": "",
     "weekly_budget": 'limit = "10h"',
+    "quiet_hours": 'between = ["08:00", "15:00"]\nmonths = ["sep-may"]\nzone = "America/New_York"',
+    "use_warning": 'first_access = true\nafter = "3h"\nevery = "1h"',
 }
 HEAD = """[policy]
 id = "p"
@@ -131,7 +133,7 @@ def test_no_kind_outside_the_registry() -> None:
     evaluators = {compiled.CompiledRule}
     found = {
         cls
-        for module in (compiled, rules_world)
+        for module in (compiled, rules_world, rules_zoned)
         for cls in vars(module).values()
         if isinstance(cls, type)
     }

@@ -145,3 +145,14 @@ def test_answers_match_the_examples_shape(tmp_path: Path) -> None:
     assert set(answer) == set(ANSWERS["decide"])
     assert set(answer["facts"]) == set(ANSWERS["decide"]["facts"])
     assert client.get("/healthz").get_json() == {"status": "ok", "version": __version__}
+
+
+def test_the_document_has_issue_15s_fields(tmp_path: Path) -> None:
+    """subject.timezone in, warnings (id, after_seconds) and use_instead out."""
+    found = document(tmp_path)["components"]["schemas"]
+    assert "IANA" in found["Subject"]["properties"]["timezone"]["description"]
+    assert {"id", "after_seconds"} <= set(found["Obligation"]["properties"])
+    assert "use_instead" in found["Remedy"]["properties"]["type"]["description"]
+    batch = operations(document(tmp_path))["decideBatch"][2]
+    example = batch["requestBody"]["content"]["application/json"]["example"]
+    assert example["requests"][1]["subject"]["timezone"] == "America/New_York"

@@ -179,7 +179,7 @@ def test_test_with_no_folder_runs_the_shipped_packs_tests(installed: Installed) 
     done = installed.run("youthmode", "test")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "using the policy packs shipped with youthmode" in done.stderr
-    assert done.stdout.splitlines()[-1] == "361 passed, 0 failed"
+    assert done.stdout.splitlines()[-1] == "386 passed, 0 failed"
 
 
 def test_the_library_loads_the_shipped_packs_cn_baseline_first(installed: Installed) -> None:
@@ -190,7 +190,7 @@ def test_the_library_loads_the_shipped_packs_cn_baseline_first(installed: Instal
         "print(e.default_policy, len(e.policies), d.reason_codes)"
     )
     done = installed.run("python", "-c", code, check=True)
-    assert done.stdout.split() == ["cn-baseline", "13", "['curfew']"]
+    assert done.stdout.split() == ["cn-baseline", "15", "['curfew']"]
 
 
 def test_serve_with_no_policies_folder_serves_the_shipped_packs(installed: Installed) -> None:
@@ -212,7 +212,7 @@ def test_serve_with_no_policies_folder_serves_the_shipped_packs(installed: Insta
         serve.terminate()
         serve.wait(timeout=30)
     assert policies["default"] == "cn-baseline"
-    assert len(policies["policies"]) == 13
+    assert len(policies["policies"]) == 15
     assert "using the policy packs shipped with youthmode" in log.read_text()
 
 

@@ -66,10 +66,14 @@ ODD_VALUES: tuple[Any, ...] = (
     MAX_AGE, MAX_AGE + 1, MAX_SECONDS, MAX_SECONDS + 1, DAY_SECONDS, DAY_SECONDS + 1,
     "x" * MAX_ID_LENGTH, "x" * (MAX_ID_LENGTH + 1), EARLIEST_BIRTHDATE.isoformat(),
     (EARLIEST_BIRTHDATE - timedelta(days=1)).isoformat(), str(MAX_AMOUNT), MAX_AMOUNT + 1,
+    # subject.timezone (issue 15): IANA names, near misses, and what ZoneInfo would open
+    "America/Los_Angeles", "America/New_York", "Asia/Kolkata", "UTC", "america/new_york",
+    "America/Los_Angelos", "/etc/localtime", "../zoneinfo/UTC", "EST5EDT", "Etc/GMT+14",
 )  # fmt: skip
 PATHS: tuple[tuple[str, ...], ...] = (
     ("policy",), ("action",), ("at",), ("subject",), ("subject", "age"),
     ("subject", "birthdate"), ("subject", "verified"), ("subject", "id"), ("subject", "nick"),
+    ("subject", "timezone"),
     ("usage",), ("usage", "today_seconds"), ("usage", "session_seconds"),
     ("usage", "month_spent"), ("usage", "day_spent"), ("usage", "minutes"), ("resource",),
     ("resource", "amount"), ("resource", "currency"), ("resource", "min_age"),
@@ -289,6 +293,8 @@ def test_request_facts_keep_the_order_the_plain_route_builds_them_in() -> None:
         # CONTRACT section 6, after the others (set as one `WorldFacts` tuple, by the typed route)
         "age_signals", "jurisdiction", "app_consent", "linked", "app_today_seconds",
         "week_seconds", "age_method",
+        # issue 15: the subject's zone, by keyword
+        "timezone",
     ]  # fmt: skip
 
 

@@ -25,7 +25,7 @@ from youthmode.model import (
 )
 from youthmode.policies import CompiledPolicy
 from youthmode.policies.in_force import why_not
-from youthmode.policies.kinds import kind_of, withheld_kinds
+from youthmode.policies.kinds import kind_of, remedies_of, withheld_kinds
 from youthmode.policies.rules import CompiledRule
 from youthmode.timeline import Timeline
 from youthmode.units import format_time_of_day
@@ -141,9 +141,7 @@ def _remedies(
 ) -> list[Remedy]:
     out: list[dict[str, Any]] = []
     for rule in denials:
-        remedy = kind_of(rule).remedy(rule, facts)
-        if remedy is not None:
-            out.append(remedy)
+        out.extend(remedies_of(rule, facts))
     if next_at is not None:
         out.append({"type": "wait", "until": next_at})
     unique: list[dict[str, Any]] = []

@@ -12,7 +12,7 @@ from youthmode.decision import facts_of, obligations_due, policy_ref, reason_of
 from youthmode.facts import Moment
 from youthmode.lines import Lines
 from youthmode.model import Decision, Obligation, Remedy, trusted
-from youthmode.policies.kinds import kind_of
+from youthmode.policies.kinds import remedies_of
 from youthmode.policies.rules import CompiledRule
 
 
@@ -101,9 +101,9 @@ def _line_remedies(
     out: list[dict[str, Any]] = []
     for line, found in zip(lines.timelines, denials, strict=True):
         for rule in found:
-            remedy = kind_of(rule).remedy(rule, line.req)
-            if remedy is not None and remedy not in out:
-                out.append(remedy)
+            for remedy in remedies_of(rule, line.req):
+                if remedy not in out:
+                    out.append(remedy)
     proof = _verify_age(lines, denials)
     if proof is not None and proof not in out:
         out.insert(0, proof)

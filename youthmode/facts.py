@@ -93,6 +93,8 @@ class RequestFacts:
     # ("operator" for subject.age / subject.birthdate); None when no age is known. Read by
     # `minimum_age` and `require_age_assurance` rules with `methods`.
     age_method: str | None = None
+    # Issue 15: the subject's own zone (`subject.timezone`), read by `quiet_hours` rules.
+    timezone: tzinfo | None = None
 
 
 # The parts of a request's facts, as `request_facts` takes them (and request.py reads them):
@@ -120,10 +122,12 @@ def request_facts(
     guardian: GuardianFacts,
     at_date: date | None,
     world: WorldFacts = NO_WORLD,
+    timezone: tzinfo | None = None,
 ) -> RequestFacts:
     """`RequestFacts` from values already read and checked: the one place they are built, for
     both of request.py's routes and for the points `youthmode diff` and `floor` evaluate.
 
+    ``timezone``: the subject's zone, when the request gives one.
     ``resource``: the resource's fields by name (`amount`, `category`, `app`, `min_age` and
     `recipient` read from it, absent ones as None), empty for a request without one.
     """
@@ -157,6 +161,7 @@ def request_facts(
         curfews,
         extra_seconds,
         *world,
+        timezone=timezone,
     )
 
 

@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from youthmode import age_signals, jurisdictions, units
+from youthmode import age_signals, jurisdictions, units, zones
 from youthmode.age_signals import AgeMethod
 from youthmode.errors import RequestProblem, did_you_mean
 from youthmode.trusted import Model as Model  # response models built from the engine's values
@@ -129,6 +129,15 @@ def _jurisdiction(value: object) -> object:
 Jurisdiction = Annotated[str, BeforeValidator(_jurisdiction)]
 
 
+def _timezone(value: object) -> object:
+    if isinstance(value, str) and zones.known_zone(value) is None:
+        raise PydanticCustomError("invalid_timezone", zones.why_not(value))
+    return value  # a str: a zone; anything else: the str field says what is wrong
+
+
+TimeZoneName = Annotated[str, BeforeValidator(_timezone)]
+
+
 class AgeSignalIn(Closed):
     """What a platform or check said about the subject's age (CONTRACT section 6)."""
 
@@ -172,6 +181,11 @@ class Subject(Closed):
         default=None,
         max_length=MAX_AGE_SIGNALS,
         description="age ranges platforms reported; the youngest accepted category counts",
+    )
+    timezone: TimeZoneName | None = Field(
+        default=None,
+        description="the subject's IANA time zone (America/Los_Angeles): rules on the "
+        "subject's clock (quiet hours) read it; absent: the policy's zone",
     )
 
 
@@ -308,6 +322,10 @@ class Obligation(BaseModel):
 
     type: str
     at: AwareDatetime | None = sparse("when, for a lockout warning: the instant use will stop")
+    id: str | None = sparse("for a warning: which warning (the policy names it)")
+    after_seconds: int | None = sparse(
+        "for a warning: seconds of further use until it is due (0: show it now)"
+    )
     rule: str | None = sparse("policy-id/rule-id")
     message: str | None = sparse("text to show, zh-CN")
     message_en: str | None = sparse("text to show, en")
@@ -319,9 +337,12 @@ class Remedy(BaseModel):
     model_config = ConfigDict(frozen=True)  # the fast path shares a rule's between decisions
 
     type: str = Field(
-        description="guardian_consent, verify_identity, verify_age, guardian_waiver or wait"
+        description="guardian_consent, verify_identity, verify_age, guardian_waiver, wait or "
+        "use_instead"
     )
-    action: str | None = sparse("the action a guardian_consent remedy is for")
+    action: str | None = sparse(
+        "the action a guardian_consent remedy is for; for use_instead: the action to offer instead"
+    )
     at_least: int | None = sparse("for verify_age: the least age that would be allowed")
     methods: list[str] | None = sparse("for verify_age: the methods the age must rest on")
     until: AwareDatetime | None = sparse("for wait: the next allowed instant")

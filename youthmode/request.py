@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from youthmode.facts import (
     NO_GUARDIAN,
@@ -58,6 +59,7 @@ from youthmode.request_typed import find_policy as find_policy
 from youthmode.request_typed import parse as parse
 from youthmode.request_typed import typed_facts as typed_facts
 from youthmode.units import UnitError
+from youthmode.zones import known_zone
 
 Read = tuple[CompiledPolicy, datetime, RequestFacts]
 # Only the fields the plain route reads: a field added to the model goes the typed route until
@@ -139,11 +141,19 @@ def _read(
     fields, amount = _resource(data.get("resource"), policy)
     if action.requires_amount and amount is None:
         raise NotPlain  # `missing_amount`
-    subject = _subject(data.get("subject", EMPTY), local_day)
+    person = data.get("subject", EMPTY)
+    subject = _subject(person, local_day)
+    zone = _zone(person.get("timezone")) if "timezone" in person else None
     used = NO_USAGE if usage is None else _usage(usage, policy.currency_places)
     guardian = data.get("guardian")
     granted = NO_GUARDIAN if guardian is None else _guardian(guardian)
-    return policy, at, facts(action_name, action.metered, subject, fields, used, granted, local_day)
+    return (
+        policy,
+        at,
+        facts(
+            action_name, action.metered, subject, fields, used, granted, local_day, timezone=zone
+        ),
+    )
 
 
 def _subject(subject: Any, local_day: date) -> SubjectFacts:
@@ -165,9 +175,19 @@ def _subject(subject: Any, local_day: date) -> SubjectFacts:
         elif key == "id":
             if value is not None and (type(value) is not str or len(value) > MAX_ID_LENGTH):
                 raise NotPlain
-        else:
+        elif key != "timezone":  # read by `_zone`
             raise NotPlain
     return verified, birthdate, age
+
+
+def _zone(value: Any) -> ZoneInfo | None:
+    """`subject.timezone`: an IANA name, or null; anything else is the model's to word."""
+    if value is None:
+        return None
+    found = known_zone(value) if type(value) is str else None
+    if found is None:
+        raise NotPlain  # `invalid_timezone`
+    return found
 
 
 def _usage(usage: Any, places: int) -> UsageFacts:

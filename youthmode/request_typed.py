@@ -29,6 +29,7 @@ from youthmode.facts import (
 )
 from youthmode.model import DecisionRequest, Guardian, request_problem_from
 from youthmode.policies import CompiledPolicy
+from youthmode.zones import known_zone
 
 
 def parse(request: DecisionRequest | Mapping[str, Any]) -> DecisionRequest:
@@ -103,6 +104,7 @@ def typed_facts(req: DecisionRequest, policy: CompiledPolicy, at: datetime) -> R
         _guardian_facts(guardian) if guardian else NO_GUARDIAN,
         at.date(),
         _world_facts(req),
+        known_zone(subject.timezone) if subject.timezone is not None else None,
     )
 
 

@@ -155,8 +155,10 @@ def _contains(w: Window, key: tuple[int, str], previous: tuple[int, str], sod: i
 def covered(rule: CompiledRule) -> bool:
     """Whether the schedule's tables hold this rule's verdicts exactly."""
     kind = type(rule)
-    if rule.dated or rule.variant_codes:
+    if rule.dated or rule.variant_codes or rule.own_clock:
         return False
+    if getattr(rule, "instead", None) is not None:
+        return False  # two remedies (consent, use instead): the pure path words them
     if rule.obligation:
         return kind in OBLIGATIONS
     if kind_of(rule).name not in PLAIN_REMEDY_KINDS:

@@ -35,6 +35,7 @@ class Active:
         "edges",
         "exempt",
         "obligations",
+        "own_clocks",
         "rules",
         "timeless",
         "variants",
@@ -72,6 +73,8 @@ class Active:
         # Only the age can change the verdicts of these rules (none at all, for most adults).
         self.timeless = all(r.timeless for r in self.rules) and not self.dated
         self.edges = tuple(sorted({e for r in self.rules for e in r.edges}))
+        # Rules on another zone's clock name their own next change (rules_zoned.py).
+        self.own_clocks = tuple(r for r in self.rules if r.own_clock)
 
     def obligations_on(self, day: date) -> tuple[CompiledRule, ...]:
         """The obligations in force on the local date ``day``."""
@@ -355,6 +358,10 @@ class Timeline:
                 if m.ts < ts < best:
                     best = ts
                 break
+        for rule in active.own_clocks:
+            ts = rule.next_change(m, self.req)
+            if m.ts < ts < best:
+                best = ts
         if in_use and self.req.metered:
             for budget in active.budgets:
                 left = budget.left(m)

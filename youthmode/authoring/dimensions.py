@@ -56,7 +56,9 @@ FOR_OBLIGATIONS: dict[str, Evaluators] = {
 # Facts the domain does not vary, by name: a rule reading one (`minimum_age` or
 # `require_age_assurance` with `methods`: how the age was established) stops `diff` and
 # `floor` with an error (`check_known`) instead of leaving its regions out.
-REFUSED: frozenset[str] = frozenset({"age_method"})
+# Issue 15's kinds too: a `quiet_hours` rule's clock (`zone_time`, another zone's local time)
+# and a `use_warning` obligation's use today (`warning_use`) are not varied yet.
+REFUSED: frozenset[str] = frozenset({"age_method", "zone_time", "warning_use"})
 
 
 def unhandled(reads: Iterable[str], evaluator: type[CompiledRule]) -> list[str]:

@@ -30,7 +30,7 @@ CODES: tuple[Code, ...] = (
     # keys and values
     Code("unknown_key", "a key the table does not have (often a typo)"),
     Code("missing_key", "a required key or table is missing"),
-    Code("unknown_rule_kind", "`kind` is not one of the seventeen rule kinds"),
+    Code("unknown_rule_kind", "`kind` is not one of the nineteen rule kinds"),
     Code("invalid_type", "a value of the wrong type, e.g. a number in quotes"),
     Code("invalid_value", "a value out of range or not one of the choices"),
     Code("invalid_duration", "not a duration"),

@@ -39,3 +39,25 @@ CONSENT_AGE_DATE = Message(
 CONSENT_AGE_VERIFIED = Message(
     "invalid_type", "`verified` of `{code}` must be true or false, not {value}"
 )
+
+# -- issue 15: quiet hours and use warnings (kinds_zoned.py) ----------------------------------
+UNKNOWN_MONTH = Message(
+    "invalid_value",
+    "`{month}` is not a month or a month range",
+    hint='a month is jan, feb, ... dec; a range is two of them, e.g. "sep-may" (wraps the year)',
+)
+MONTHS_BESIDE_WINDOWS = Message(
+    "invalid_value",
+    "`months` beside `windows`: give each window its own `months`",
+    hint="move `months` into each [[rules.windows]] table",
+)
+WARNING_NEEDS_WHEN = Message(
+    "missing_key",
+    "rule `{id}` of kind `use_warning` needs `first_access = true` or `after`",
+    hint='e.g. first_access = true, after = "3h", every = "1h"',
+)
+EVERY_WITHOUT_AFTER = Message(
+    "missing_key",
+    "rule `{id}` has `every` but no `after`: the repeats count from `after`",
+    hint='e.g. after = "3h" with every = "1h"',
+)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from youthmode.calendar import DAY_TYPES
 from youthmode.policies import kind_checks as checks
-from youthmode.policies import kinds_world, schema, windows
+from youthmode.policies import kinds_world, kinds_zoned, schema, windows
 from youthmode.policies import loosening_kinds as lk
 from youthmode.policies import rules as compiled
 from youthmode.policies.kind_checks import RuleCheck
@@ -47,6 +47,9 @@ Dimension = Literal[
     "app_consent",  # guardian.app_consent
     "linked",  # guardian.linked
     "age_method",  # how the age was established (RequestFacts.age_method): not in the domain
+    # issue 15 (kinds_zoned.py):
+    "zone_time",  # local time in the subject's or a fixed zone: not in the domain
+    "warning_use",  # today's use as a `use_warning` obligation reads it: not in the domain
 ]
 DIMENSIONS: frozenset[str] = frozenset(Dimension.__args__)  # type: ignore[attr-defined]
 Scope = Literal["usage", "guardian"]
@@ -152,7 +155,7 @@ def _cap(rule: Any, common: dict[str, Any]) -> compiled.CompiledRule:
 
 
 def _consent_rule(rule: Any, common: dict[str, Any]) -> compiled.CompiledRule:
-    return compiled.ConsentRule(**common, consent=rule.consent)
+    return compiled.ConsentRule(**common, consent=rule.consent, instead=rule.instead)
 
 
 def _match(rule: Any, common: dict[str, Any]) -> compiled.CompiledRule:
@@ -284,7 +287,11 @@ KINDS: tuple[Kind, ...] = (
         reads=frozenset({"consents"}),
         withheld_by=frozenset({"guardian"}),  # stored consents
         keys={
-            "consent": {"description": "the consent needed (default: the requested action's name)"}
+            "consent": {"description": "the consent needed (default: the requested action's name)"},
+            "instead": {
+                "description": "an action the app may offer instead while consent is absent "
+                '(remedy {"type": "use_instead"}), e.g. feed.chronological'
+            },
         },
         denies_when="the guardian has not consented",
     ),
@@ -378,6 +385,8 @@ KINDS: tuple[Kind, ...] = (
     ),
     # the world packs' kinds (CONTRACT section 6), in kinds_world.py
     *(Kind(**{"remedy": waiver, **spec}) for spec in kinds_world.WORLD_KINDS),
+    # issue 15's kinds: quiet hours on the subject's clock, use warnings (kinds_zoned.py)
+    *(Kind(**{"remedy": waiver, **spec}) for spec in kinds_zoned.ZONED_KINDS),
 )
 
 BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS}
@@ -394,6 +403,19 @@ def reads_of(rule: compiled.CompiledRule) -> frozenset[Dimension]:
     """The facts one compiled rule reads: its kind's `reads`, narrowed by its keys."""
     kind = kind_of(rule)
     return kind.reads if kind.reads_rule is None else kind.reads_rule(rule)
+
+
+def remedies_of(rule: compiled.CompiledRule, facts: RequestFacts) -> list[dict[str, Any]]:
+    """What a denying rule offers: its kind's remedy, then an action to use instead (a
+    refused consent falls back to another action rather than a lock-out)."""
+    out = []
+    remedy = kind_of(rule).remedy(rule, facts)
+    if remedy is not None:
+        out.append(remedy)
+    instead = getattr(rule, "instead", None)
+    if instead is not None:
+        out.append({"type": "use_instead", "action": instead})
+    return out
 
 
 def withheld_kinds(scope: Scope) -> frozenset[str]:

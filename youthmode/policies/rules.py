@@ -68,6 +68,9 @@ class CompiledRule:
     # A rule whose reason code depends on why it denies (`rules_world.py`) says so here; the
     # timeline then reports `denied(m, r)`, the rule as it denies, instead of the rule.
     variant_codes = False
+    # A rule that reads the clock of another zone than the policy's (`rules_zoned.py`) names
+    # its own next change (`next_change`), which the timeline adds to its candidates.
+    own_clock = False
     edges: tuple[int, ...] = ()
     # Messages in the policy's extra languages, and when the rule binds (its own dates and
     # status met with its pack's: policies/in_force.py). Most rules bind always: no dates.
@@ -89,6 +92,10 @@ class CompiledRule:
         return (self.in_force_from is None or self.in_force_from <= day) and (
             self.in_force_until is None or day < self.in_force_until
         )
+
+    def next_change(self, m: Moment, r: RequestFacts) -> int:
+        """For an `own_clock` rule: the first instant after ``m`` its verdict may change."""
+        raise NotImplementedError
 
     def denied(self, m: Moment, r: RequestFacts) -> CompiledRule:
         """This rule as it denies at ``m``: itself, or a copy with the code that says why."""
@@ -222,6 +229,7 @@ class ConsentRule(CompiledRule):
     timeless = True
 
     consent: str | None = None
+    instead: str | None = None  # the action to use instead while consent is absent
 
     def needed(self, r: RequestFacts) -> str:
         return self.consent or r.action

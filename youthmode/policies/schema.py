@@ -215,6 +215,8 @@ class ForbidRule(RuleBase):
 class ConsentRule(RuleBase):
     kind: Literal["require_consent"]
     consent: str | None = None
+    # The action the app may offer instead while consent is absent (remedy `use_instead`).
+    instead: str | None = None
 
 
 class VerifiedRule(RuleBase):
@@ -273,6 +275,33 @@ class GuardianLinkRule(RuleBase):
 class WeeklyBudgetRule(RuleBase):
     kind: Literal["weekly_budget"]
     limit: Duration
+
+
+# -- issue 15: quiet hours in a zone, cumulative-use warnings (rules_zoned.py) ----------------
+class ZonedWindow(Document):
+    between: Span
+    days: list[str] = ["*"]
+    except_days: list[str] = []
+    months: list[str] = []  # "sep" or a range "sep-may" (inclusive, may wrap); empty: all
+
+
+class QuietHoursRule(RuleBase):
+    kind: Literal["quiet_hours"]
+    between: Span | None = None
+    days: list[str] | None = None
+    except_days: list[str] | None = None
+    months: list[str] | None = None
+    windows: list[ZonedWindow] = []
+    zone: str = "user"  # "user": subject.timezone, else the policy's; or an IANA name
+    consent: str | None = None  # a guardian consent that lifts the quiet hours
+
+
+class UseWarningRule(RuleBase):
+    kind: Literal["use_warning"]
+    warning: str | None = Field(default=None, min_length=1)  # the obligation's id
+    first_access: bool = False
+    after: Duration | None = None
+    every: Duration | None = None
 
 
 def _kind_models(base: type[RuleBase]) -> list[type[RuleBase]]:

@@ -19,7 +19,17 @@ _DECISION_EXAMPLE: dict[str, Any] = {
 }
 EXAMPLES: dict[str, dict[str, Any]] = {
     "decide": _DECISION_EXAMPLE,
-    "decideBatch": {"requests": [_DECISION_EXAMPLE]},
+    "decideBatch": {
+        "requests": [
+            _DECISION_EXAMPLE,
+            # the subject's own zone (issue 15): read by quiet hours on the subject's clock
+            {
+                "subject": {"age": 15, "timezone": "America/New_York"},
+                "action": "notification.send",
+                "at": "2027-01-05T05:30:00Z",
+            },
+        ]
+    },
     "recordUsage": {
         "subject_id": "u-42",
         "events": [

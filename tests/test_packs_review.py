@@ -34,8 +34,10 @@ SHIPPED = {
     "kr": ("KR", "in_force", None, None),
     "uk-aadc": ("GB", "in_force", "2021-09-02", None),
     "us-al": ("US-AL", "in_force", "2027-01-01", None),
+    "us-ca": ("US-CA", "in_force", None, None),
     "us-co": ("US-CO", "in_force", "2025-10-01", None),
     "us-la": ("US-LA", "in_force", "2027-07-01", None),
+    "us-ny": ("US-NY", "proposed", None, None),
     "us-tx-sb2420": ("US-TX", "in_force", "2026-05-28", None),
     "us-ut": ("US-UT", "in_force", "2027-05-06", None),
     "vn-decree-147": ("VN", "in_force", "2024-12-25", None),
@@ -125,6 +127,10 @@ def test_packs_lists_every_shipped_pack_with_status_dates_and_review(
         assert row["reviewed"] is not None and row["review_due"] is False, pack
     assert rows["kr"]["rules_not_in_force"] == {"shutdown-law": "repealed"}
     assert rows["cn-baseline"]["rules_not_in_force"] == {}
+    assert rows["us-ca"]["rules_not_in_force"] == {
+        "night-notifications": "enjoined",
+        "school-notifications": "enjoined",
+    }
 
 
 def test_packs_text_marks_a_review_that_is_due(

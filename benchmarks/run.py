@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import pstats
+import shutil
 import statistics
 import subprocess
 import sys
@@ -606,8 +607,11 @@ def ledger_costs(baseline: str | None) -> dict[str, Any]:
 
     def run(pythonpath: Path, cwd: Path) -> dict[str, Any]:
         env = {**os.environ, "PYTHONPATH": str(pythonpath)}
+        # The script in the tree: it loads that tree's configs/ (a baseline's code may not
+        # read today's packs).
+        script = pythonpath / "benchmarks" / "ledger_decisions.py"
         done = subprocess.run(
-            [sys.executable, str(HERE / "ledger_decisions.py"), "--requests", "2000", "--json"],
+            [sys.executable, str(script), "--requests", "2000", "--json"],
             env=env, cwd=cwd, capture_output=True, text=True, check=False,
         )  # fmt: skip
         if done.returncode != 0:
@@ -621,6 +625,10 @@ def ledger_costs(baseline: str | None) -> dict[str, Any]:
         sources = {"now": (ROOT, ROOT)}
         if baseline:
             tree = baseline_tree(Path(tmp), baseline)
+            # Today's script and workload, run on the baseline's code and its own configs/
+            for name in ("ledger_decisions.py", "workload.py", "cn_calendar.py"):
+                (tree / "benchmarks").mkdir(exist_ok=True)
+                shutil.copyfile(HERE / name, tree / "benchmarks" / name)
             sources["before"] = (tree, tree)
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in sources}
         for _ in range(2):

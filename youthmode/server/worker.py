@@ -224,8 +224,13 @@ class BufferedSyncWorker(SyncWorker):  # type: ignore[misc]  # gunicorn ships no
         self.paused_until = None
 
     def _accept(self, listener: Any) -> None:
-        for _ in range(ACCEPT_BURST):
+        for taken in range(ACCEPT_BURST):
             if not self.alive:  # a request served meanwhile made it the worker's last
+                return
+            # Taking a connection may serve its first request (a batch: milliseconds), so the
+            # balance is asked again before each further one: a burst of new connections must
+            # not all land here while another worker waits idle.
+            if taken and not self._may_accept():
                 return
             try:
                 client, addr = listener.accept()
@@ -234,6 +239,8 @@ class BufferedSyncWorker(SyncWorker):  # type: ignore[misc]  # gunicorn ships no
                     raise
                 return
             self._take(listener, client, addr)
+            if self.table is not None:
+                self.table.publish(self.ym_slot, len(self.waiting))
 
     def _take(self, listener: Any, client: socket.socket, addr: Any) -> None:
         client.setblocking(False)

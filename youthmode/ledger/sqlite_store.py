@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from youthmode.ledger.breaker import CircuitBreaker
 from youthmode.ledger.store import StoreUnavailable, decode_document, encode_document
 
 T = TypeVar("T")
+OPEN_RETRY_SECONDS = 0.01  # between tries to switch a new file to WAL (see `_connect`)
 _PREFETCH_CHUNK = 200  # keys per query: well under SQLite's 999 bound parameters
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -135,17 +137,32 @@ class SqliteStore:
             try:
                 if self.path != ":memory:":
                     _create_private(Path(self.path))
-                conn = sqlite3.connect(
-                    self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
-                )
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=FULL")
+                conn = self._connect(time.monotonic() + self.timeout)
             except (sqlite3.Error, OSError) as err:
                 raise StoreUnavailable(f"cannot open SQLite store `{self.path}`: {err}") from err
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
         return conn
+
+    def _connect(self, deadline: float) -> sqlite3.Connection:
+        """A connection in WAL mode. Switching a new file to WAL can answer `database is
+        locked` at once, without waiting out the busy timeout, while another process switches
+        it too (the workers of `youthmode serve` start together): tried again until
+        ``deadline`` (tests/faults/test_sqlite_open_race.py)."""
+        while True:
+            conn = sqlite3.connect(
+                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")
+                return conn
+            except sqlite3.OperationalError as err:
+                conn.close()
+                if "locked" not in str(err) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(OPEN_RETRY_SECONDS)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:

@@ -11,6 +11,7 @@ import io
 import json
 import random
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,9 @@ KEYS = KeyRing(
 TENANTS = KeyRing((ApiKey("acme", hash_key("s-acme"), frozenset({"decide"}), "acme:"),))
 
 
+NOW = datetime(2026, 11, 27, 12, 30, 15, tzinfo=UTC)  # Friday 20:30:15 in Shanghai
+
+
 class Pair:
     """Two apps alike but for the lane; a request goes to both."""
 
@@ -47,7 +51,9 @@ class Pair:
                 log_key="k",
                 store=store if store == "off" else f"sqlite:///{tmp / log.stem}.db",
             )
-            self.apps.append(create_app(config, keys=keys))
+            # One fixed clock for both: a body without `at` is decided at "now", and a second
+            # ticking between the two apps' answers made them differ (seen under load).
+            self.apps.append(create_app(config, keys=keys, clock=lambda: NOW))
         # Each app's stack: HttpMetrics (outermost), the lane, Flask. The second loses its lane.
         lane = self.apps[0].wsgi_app.app  # type: ignore[attr-defined]
         assert isinstance(lane, DecisionLane)

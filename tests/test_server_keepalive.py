@@ -337,7 +337,10 @@ def test_a_slow_reader_gets_no_further_requests_served_after_a_full_buffer(
                 closed = True
                 break
             got += len(chunk)
-            time.sleep(0.001)  # slower than the server writes, faster than its send window
+            # Slower than the server writes even when the machine is busy (at 1 ms a chunk a
+            # starved server could fall behind the reader and never have to wait), and far
+            # faster than its send window.
+            time.sleep(0.005)
         assert closed, "the server kept serving a client that never kept up"
         assert got < count * 1000, got  # it stopped well before answering the whole pipeline
     finally:

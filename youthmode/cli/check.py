@@ -20,16 +20,14 @@ def register(sub: Any) -> None:
         help="validate policy files",
         description="Validate policy files: every problem, with its hint and help page.",
     )
-    cmd.add_argument(
-        "paths", nargs="*", help="files or folders (default: configs, else the shipped packs)"
-    )
+    flags.add_policy_paths(cmd)
     flags.add_format(cmd)
     cmd.set_defaults(run=run_check)
 
 
 def run_check(args: argparse.Namespace) -> int:
     """Validate the policy files named in ``args.paths``; exit 1 on any error."""
-    paths = [str(p) for p in args.paths] or [flags.default_policies()]
+    paths = flags.given_paths(args)
     policies, problems, notes = check_noting(paths, datetime.now(UTC))
     if args.format == "json":
         print(json.dumps(check_report(policies, problems, notes), ensure_ascii=False, indent=2))

@@ -73,6 +73,18 @@ def default_policies() -> str:
     return shipped.default_policies(lambda notice: print(f"youthmode: {notice}", file=sys.stderr))
 
 
+def add_policy_paths(cmd: Group) -> None:
+    """`[PATH ...]`: the policy files or folders a command reads (`given_paths` resolves them)."""
+    cmd.add_argument(
+        "paths", nargs="*", help="files or folders (default: configs, else the shipped packs)"
+    )
+
+
+def given_paths(args: argparse.Namespace) -> list[str]:
+    """The positional paths given, or the default policies (`default_policies`)."""
+    return [str(p) for p in args.paths] or [default_policies()]
+
+
 def add_policy(cmd: Group, help: str) -> None:
     """`--policy ID`: one policy among those loaded."""
     cmd.add_argument("--policy", help=help)

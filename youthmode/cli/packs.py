@@ -26,16 +26,14 @@ def register(sub: Any) -> None:
         description="List every policy loaded with its jurisdiction, legal status, dates in "
         f"force, rules not in force and last review date (due after {REVIEW_MONTHS} months).",
     )
-    cmd.add_argument(
-        "paths", nargs="*", help="files or folders (default: configs, else the shipped packs)"
-    )
+    flags.add_policy_paths(cmd)
     flags.add_format(cmd)
     cmd.set_defaults(run=run_packs)
 
 
 def run_packs(args: argparse.Namespace) -> int:
     """Print the packs of ``args.paths``; exit 1 (with the errors) when they do not load."""
-    paths = [str(p) for p in args.paths] or [flags.default_policies()]
+    paths = flags.given_paths(args)
     now = datetime.now(UTC)
     policies, problems, _ = check_noting(paths, now)
     if error_count(problems):

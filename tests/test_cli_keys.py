@@ -177,3 +177,26 @@ def test_a_running_server_honours_rotate_and_revoke(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert old not in (tmp_path / "server.log").read_text()
+
+
+@pytest.mark.parametrize("argv", [("rotate", "backend"), ("revoke", "acme")])
+def test_a_rewrite_killed_before_its_rename_leaves_the_old_file_whole(
+    keys: tuple[Path, dict[str, str]], tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    """kill -9 in the middle of `keys rotate` / `revoke`, after the new text is written and
+    synced but before it is renamed over the file: the file a server reads is the old one,
+    whole, every key still working, and no staging file is taken for a keys file."""
+    path, secrets = keys
+    before = path.read_bytes()
+    script = (
+        "import os, sys\n"
+        "from youthmode.cli import main\n"
+        "os.replace = lambda *a, **k: os.kill(os.getpid(), 9)  # dies where the rename was\n"
+        f"main(['keys', *{list(argv)!r}, '--file', {str(path)!r}])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert done.returncode == -9
+    assert path.read_bytes() == before
+    ring = KeyRing.from_file(path)
+    assert all(ring.find(secret) is not None for secret in secrets.values())
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".toml")] == ["keys.toml"]

@@ -4,11 +4,14 @@ same `request` as through the model: compared here, line for line, on many reque
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from conftest import CONFIGS
+from hypothesis import given
+from hypothesis import strategies as st
 from random_requests import random_request
 
 import youthmode
@@ -136,3 +139,38 @@ def test_encoding_matches_the_standard_library(entry: dict[str, Any]) -> None:
     from youthmode.server.decision_log import _encode_slowly
 
     assert _encode(entry) == _encode_slowly(entry)
+
+
+@given(
+    st.lists(
+        st.datetimes(
+            min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.timezones()
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_the_timestamp_is_the_clocks_time_to_the_millisecond_whatever_came_before(
+    times: list[datetime],
+) -> None:
+    """The log formats the date and time once a second: a record in a new second, or back in
+    an earlier one (a clock set back), still gets exactly what isoformat gives."""
+    clock = iter(times)
+    log = DecisionLog("off", b"k" * 32, clock=lambda: next(clock))
+    for now in times:
+        assert log._timestamp() == now.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def test_a_pseudonym_is_the_keyed_hmac_whether_or_not_it_was_kept() -> None:
+    import hashlib
+    import hmac
+
+    from youthmode.server import decision_log
+
+    log = DecisionLog("off", b"k" * 32)
+    ids = [f"u-{n}" for n in range(decision_log.PSEUDONYMS_KEPT + 10)] + ["u-1", "\u4e2d"]
+    for subject in ids:  # past the table's size: it is cleared and filled again
+        expected = hmac.new(b"k" * 32, subject.encode(), hashlib.sha256).hexdigest()[:32]
+        assert log.pseudonym(subject) == expected
+    assert len(log._pseudonyms) <= decision_log.PSEUDONYMS_KEPT
+    assert DecisionLog("off", b"other").pseudonym("u-1") != log.pseudonym("u-1")

@@ -19,7 +19,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ log = logging.getLogger("youthmode.decision_log")
 OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
 # A failing log is reported at most this often; the messages between are counted.
 REPORT_EVERY_SECONDS = 60.0
+PSEUDONYMS_KEPT = 4096
 
 
 SWITCH_WORDS = frozenset({"on", "true", "yes", "1", "enabled", "false", "no", "0", "none", ""})
@@ -116,7 +117,6 @@ class DecisionLog:
         report_every: float = REPORT_EVERY_SECONDS,
         clock: Clock = system_clock,
     ) -> None:
-        self._key = key
         self._clock = clock  # the app's: a record's `ts`
         self._target = target
         self._lock = threading.Lock()
@@ -124,6 +124,12 @@ class DecisionLog:
         self._complaints = RateLimited(log, report_every)
         self._fd: int | None = 1 if target == "-" else None
         self._regular = False
+        # HMAC-SHA256 keyed once, copied per record; pseudonyms of recent subjects are kept
+        # (a child's heartbeats repeat one id) in a table cleared when it fills
+        self._mac = hmac.new(key, digestmod=hashlib.sha256)
+        self._pseudonyms: dict[str, str] = {}
+        self._stamp_second: datetime | None = None
+        self._stamp_head = ""
         if target not in ("-", "off"):
             try:
                 self._open()
@@ -137,7 +143,24 @@ class DecisionLog:
     def pseudonym(self, subject_id: str | None) -> str | None:
         if subject_id is None:
             return None
-        return hmac.new(self._key, subject_id.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+        if (known := self._pseudonyms.get(subject_id)) is not None:
+            return known
+        mac = self._mac.copy()
+        mac.update(subject_id.encode("utf-8"))
+        if len(self._pseudonyms) >= PSEUDONYMS_KEPT:
+            self._pseudonyms.clear()
+        made = self._pseudonyms[subject_id] = mac.hexdigest()[:32]
+        return made
+
+    def _timestamp(self) -> str:
+        """The clock's time in UTC to the millisecond, as `isoformat(timespec="milliseconds")`
+        writes it; the date and time up to the second are formatted once a second."""
+        now = self._clock().astimezone(UTC)
+        second = now.replace(microsecond=0)
+        if second != self._stamp_second:
+            self._stamp_head = second.isoformat()[:19]
+            self._stamp_second = second
+        return f"{self._stamp_head}.{now.microsecond // 1000:03d}+00:00"
 
     def record(
         self,
@@ -157,14 +180,14 @@ class DecisionLog:
             request["subject"].get("id") if isinstance(request, dict) else request.subject.id
         )
         entry: dict[str, Any] = {
-            "ts": self._clock().astimezone(UTC).isoformat(timespec="milliseconds"),
+            "ts": self._timestamp(),
             "decision_id": decision.decision_id,
             "batch_id": batch_id,
             "request_id": request_id,
             "key_id": key_id,
             "policy": body["policy"],
             "subject": self.pseudonym(subject_id),
-            "request": _replayable(request, decision),
+            "request": _replayable(request, decision, body["facts"]["local_time"]),
             "effect": decision.effect,
             "reasons": decision.reason_codes,
             "band": decision.band,
@@ -247,8 +270,11 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _replayable(request: DecisionRequest | dict[str, Any], decision: Decision) -> dict[str, Any]:
-    """The request as the engine saw it, with the birthdate replaced by the computed age."""
+def _replayable(
+    request: DecisionRequest | dict[str, Any], decision: Decision, local_time: str
+) -> dict[str, Any]:
+    """The request as the engine saw it, with the birthdate replaced by the computed age and
+    `at` by the local time the engine used (``local_time``: as the decision's JSON has it)."""
     if isinstance(request, dict):
         data = request  # from `plain_request`: a new dict, ours to change
     else:
@@ -257,7 +283,7 @@ def _replayable(request: DecisionRequest | dict[str, Any], decision: Decision) -
     subject.pop("id", None)
     if (birthdate := subject.pop("birthdate", None)) is not None:
         subject["age"] = _age_on_the_day(birthdate, decision)
-    data["at"] = decision.facts.local_time.isoformat()
+    data["at"] = local_time
     return data
 
 
@@ -331,28 +357,38 @@ def _optional(value: Any, kind: type) -> Any:
     return None if value is None else _exact(value, kind)
 
 
-def _fields(data: Any, kinds: dict[str, type]) -> dict[str, Any]:
-    """``data``'s fields in the model's order, of exactly their kind; None left out."""
-    if type(data) is not dict or not data.keys() <= kinds.keys():
-        raise _NotPlain
-    return {
-        key: _exact(data[key], kind) for key, kind in kinds.items() if data.get(key) is not None
-    }
+# Each part's fields in the model's order, with their one plain type; the sets are built once
+# (this runs for every logged decision).
+SUBJECT_FIELDS = (("id", str), ("birthdate", str), ("age", int), ("verified", bool))
+SUBJECT_KEYS = frozenset(key for key, _ in SUBJECT_FIELDS)
+USAGE_KEYS = frozenset(USAGE_FIELDS)
+USAGE_SECONDS = tuple((key, key.endswith("_seconds")) for key in USAGE_FIELDS)
+RESOURCE_KINDS = {"app": str, "category": str, "currency": str, "min_age": int, "recipient": str}
+GUARDIAN_KEYS = frozenset(GUARDIAN_FIELDS)
+GUARDIAN_SCALARS = GUARDIAN_FIELDS[len(GUARDIAN_LISTS) :]
 
 
 def _subject(data: Any) -> dict[str, Any]:
-    out = _fields(data, {"id": str, "birthdate": str, "age": int, "verified": bool})
-    out.setdefault("verified", False)
+    if type(data) is not dict or not SUBJECT_KEYS.issuperset(data):
+        raise _NotPlain
+    out: dict[str, Any] = {}
+    for key, kind in SUBJECT_FIELDS:
+        if (value := data.get(key)) is not None:
+            if type(value) is not kind:
+                raise _NotPlain
+            out[key] = value
+    if "verified" not in out:
+        out["verified"] = False
     return out
 
 
 def _usage(data: Any) -> dict[str, Any]:
-    if type(data) is not dict or not data.keys() <= set(USAGE_FIELDS):
+    if type(data) is not dict or not USAGE_KEYS.issuperset(data):
         raise _NotPlain
     out: dict[str, Any] = {}
-    for key in USAGE_FIELDS:
+    for key, seconds in USAGE_SECONDS:
         if (value := data.get(key)) is not None:
-            out[key] = _exact(value, int) if key.endswith("_seconds") else _amount(value)
+            out[key] = _exact(value, int) if seconds else _amount(value)
     return out
 
 
@@ -368,11 +404,12 @@ def _amount(value: Any) -> str:
 def _resource(data: Any) -> dict[str, Any]:
     if type(data) is not dict:
         raise _NotPlain
-    kinds = {"app": str, "category": str, "currency": str, "min_age": int, "recipient": str}
     out: dict[str, Any] = {}
     for key in RESOURCE_FIELDS:
         if (value := data.get(key)) is not None:
-            out[key] = _amount(value) if key == "amount" else _exact(value, kinds[key])
+            out[key] = _amount(value) if key == "amount" else _exact(value, RESOURCE_KINDS[key])
+    if len(out) == len(data):
+        return out  # no open fields (nor nulls): the common case
     for key, value in data.items():  # the open fields, after the model's own
         if key in RESOURCE_FIELDS or value is None:
             continue
@@ -383,12 +420,12 @@ def _resource(data: Any) -> dict[str, Any]:
 
 
 def _guardian(data: Any) -> dict[str, Any]:
-    if type(data) is not dict or not data.keys() <= set(GUARDIAN_FIELDS):
+    if type(data) is not dict or not GUARDIAN_KEYS.issuperset(data):
         raise _NotPlain
     out: dict[str, Any] = {
         key: [] if data.get(key) is None else _strings(data[key]) for key in GUARDIAN_LISTS
     }
-    for key in GUARDIAN_FIELDS[len(GUARDIAN_LISTS) :]:
+    for key in GUARDIAN_SCALARS:
         value = data.get(key)
         if value is None:
             continue

@@ -105,7 +105,7 @@ def test_the_shipped_packs_are_reviewed_and_not_yet_due(freezer: Any) -> None:
     freezer.move_to("2026-12-01T12:00:00Z")
     _, problems, _ = check_noting([str(CONFIGS)], datetime.now(UTC))
     assert [p for p in problems if p.code == "review_overdue"] == []
-    freezer.move_to("2027-06-02T12:00:00Z")
+    freezer.move_to("2027-06-03T12:00:00Z")  # the latest review is 2026-12-02
     _, problems, _ = check_noting([str(CONFIGS)], datetime.now(UTC))
     overdue = {p.message.split("`")[1] for p in problems if p.code == "review_overdue"}
     assert overdue == set(SHIPPED)  # every pack carries a review date, and it ages

@@ -117,7 +117,7 @@ def test_shipped_policies_pass_with_a_calendar_warning(
         for line in oks
     )
     assert (
-        f"{CONFIGS}/kr.toml:70:1: not_in_force: rule `kr/shutdown-law` has status `repealed`" in out
+        f"{CONFIGS}/kr.toml:78:1: not_in_force: rule `kr/shutdown-law` has status `repealed`" in out
     )
     not_in_force = [line for line in lines if ": not_in_force: " in line]
     assert len(not_in_force) == 4

@@ -15,7 +15,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from postgres_support import schema_url
+from conftest import CONFIGS
+from postgres_support import PostgresProcess, create_database, schema_url
 
 import youthmode
 from youthmode.ledger import Ledger, open_store
@@ -208,6 +209,42 @@ def test_a_stalled_table_costs_a_decision_its_deadline_then_nothing(
         assert ledger.decide(GAME).reason_codes == ["store_unavailable"]
         assert time.monotonic() - started < 0.05  # the breaker is open: no waiting
     assert store.breaker.is_open
+
+
+@pytest.fixture
+def own_server() -> Iterator[PostgresProcess]:
+    """A PostgreSQL of this test's own, to freeze (the shared one serves other tests)."""
+    server = PostgresProcess()
+    server.start()
+    yield server
+    server.resume()
+    server.stop()
+
+
+def test_a_frozen_server_costs_a_decision_its_deadline_then_nothing(
+    own_server: PostgresProcess,
+) -> None:
+    """The server stopped whole (SIGSTOP: its sockets stay open, nothing answers, and its
+    statement_timeout cannot fire): the client's own deadline ends each call."""
+    url = create_database(own_server.port)
+    store = open_store(url, timeout=0.5, read_deadline=0.2)
+    engine = youthmode.Engine.from_path(CONFIGS, clock=lambda: FIXED)
+    ledger = Ledger(engine, store, clock=lambda: FIXED)
+    assert ledger.decide(GAME).allowed  # the pools are open and warm
+    own_server.freeze()
+    for _ in range(3):
+        started = time.monotonic()
+        assert ledger.decide(GAME).reason_codes == ["store_unavailable"]
+        assert time.monotonic() - started < 0.6
+    started = time.monotonic()
+    assert ledger.decide(GAME).reason_codes == ["store_unavailable"]
+    assert time.monotonic() - started < 0.05  # the breaker is open
+    with pytest.raises(StoreUnavailable):
+        store.atomic("kid", lambda tx: tx.put("a", 1))
+    own_server.resume()
+    store.breaker.succeeded()  # as the probe after the cooldown would
+    assert ledger.decide(GAME).allowed  # a new connection, nothing to restart
+    store.close()
 
 
 def test_a_server_that_is_not_there_is_store_unavailable() -> None:

@@ -48,9 +48,12 @@ from youthmode.ledger.store import (
 
 T = TypeVar("T")
 _SERIALIZABLE_RETRIES = 50
-_IDLE_CHECK_SECONDS = 10.0  # a pooled connection idle this long is checked before use
+_IDLE_CHECK_SECONDS = 10.0
+_CLIENT_MARGIN_SECONDS = 0.05  # a pooled connection idle this long is checked before use
 _OPTIONS = ("schema", "atomic", "pool_size")
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+# psycopg's wait functions raise this when their timeout passes (an OperationalError).
+_WAIT_TIMEOUT: type[Exception] = getattr(pg_errors, "_WaitTimeout", psycopg.OperationalError)
 
 
 class _PgTx:
@@ -123,6 +126,26 @@ class _Sql:
         self.lock = f"SELECT 1 FROM {subjects} WHERE subject = %s FOR UPDATE"
 
 
+class _DeadlineConnection(psycopg.Connection[Any]):
+    """A connection whose every wait for the server ends after `answer_within` seconds, as
+    Redis's socket timeout: a frozen server (SIGSTOP, a black-holed network), which neither
+    statement_timeout nor TCP notices, costs a call that long. The connection is then closed
+    (its protocol state is unknown) and the pool replaces it."""
+
+    answer_within: float | None = None
+
+    def wait(self, gen: Any, *args: Any, **kwargs: Any) -> Any:
+        if len(args) < 2 and kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.answer_within
+        try:
+            return super().wait(gen, *args, **kwargs)
+        except _WAIT_TIMEOUT as err:
+            self.pgconn.finish()  # broken now: what was sent may or may not have run
+            raise psycopg.OperationalError(
+                f"no answer from the server within {self.answer_within} s"
+            ) from err
+
+
 class PostgresStore:
     backend = "postgresql"
 
@@ -175,8 +198,16 @@ class PostgresStore:
         millis = max(1, int(limit * 1000))
         options = f"-c statement_timeout={millis} -c lock_timeout={millis}"
         options += " -c idle_in_transaction_session_timeout=60000"
+
+        def configure(conn: Any) -> None:
+            # A little after the server's own limits, so a slow statement ends with the
+            # server's error and keeps its connection; only a frozen server reaches this.
+            conn.answer_within = limit + _CLIENT_MARGIN_SECONDS
+
         return ConnectionPool(
             self._conninfo,
+            connection_class=_DeadlineConnection,
+            configure=configure,
             min_size=1,
             max_size=self.pool_size,
             timeout=limit,

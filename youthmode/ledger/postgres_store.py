@@ -14,10 +14,12 @@ nothing (PostgreSQL rolls back a transaction whose client is gone): StoreUnavail
 while the COMMIT is in flight may or may not have committed: StoreOutcomeUnknown, and the
 caller retries with the same idempotency key, as with Redis.
 
-Time limits are the server's: writes wait at most `timeout` for a lock or a statement, and
-decisions read through a second pool whose statements end at the read deadline; both pools
-give up waiting for a connection after the same limits. A circuit breaker, as for the other
-stores, answers "unavailable" at once after a run of failures.
+Time limits: writes wait at most `timeout` for a lock or a statement (the server's
+lock_timeout and statement_timeout), and decisions read through a second pool whose limits are
+the read deadline; both pools give up waiting for a connection after the same limits, and the
+client ends any wait for the server a little after them (a frozen server answers nothing, not
+even a timeout). A circuit breaker, as for the other stores, answers "unavailable" at once
+after a run of failures.
 """
 
 from __future__ import annotations

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from postgres_support import schema_url
 from test_ledger import ev, t
+from test_server import Server
 
 import youthmode
 from youthmode.ledger import Ledger, open_store
@@ -80,3 +83,30 @@ def test_a_decision_reads_the_ledger_in_one_query(
         assert decision.facts.guardian == {"daily_limit_seconds": 1800, "extra_seconds": 600}
     finally:
         store.delete_all()  # type: ignore[attr-defined]
+
+
+def test_youthmode_serve_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    """Two gunicorn workers, each with its own pools: what one records, the other decides on."""
+    url = schema_url(postgres_url)
+    server = Server(tmp_path, args=("--store", url))
+    try:
+        _, ready = server.get("/readyz")
+        assert ready["store"] == {"backend": "postgresql", "ok": True}
+        end = datetime.now(UTC).replace(microsecond=0)
+        event = {
+            "id": "e1",
+            "action": "app.use",
+            "start": (end - timedelta(minutes=20)).isoformat(),
+        }
+        body = {"subject_id": "kid-1", "events": [{**event, "end": end.isoformat()}]}
+        status, answer = server.call("POST", "/v1/usage", body)
+        assert status == 200 and answer["results"][0]["status"] == "accepted"
+        for _ in range(4):  # either worker: the same documents
+            _, again = server.call("POST", "/v1/usage", body)
+            assert again["results"][0]["status"] == "duplicate"
+            request = {"subject": {"id": "kid-1", "age": 12, "verified": True}, "action": "app.use"}
+            _, decision = server.call("POST", "/v1/decisions", {**request, "at": end.isoformat()})
+            assert decision["facts"]["today_seconds"] == 1200
+    finally:
+        server.stop()
+        open_store(url).delete_all()  # type: ignore[attr-defined]

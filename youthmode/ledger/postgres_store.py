@@ -51,7 +51,8 @@ from youthmode.ledger.store import (
 T = TypeVar("T")
 _SERIALIZABLE_RETRIES = 50
 _IDLE_CHECK_SECONDS = 10.0
-_CLIENT_MARGIN_SECONDS = 0.05  # a pooled connection idle this long is checked before use
+_CLIENT_MARGIN_SECONDS = 0.05
+_MIGRATION_MS = 30_000  # a pooled connection idle this long is checked before use
 _OPTIONS = ("schema", "atomic", "pool_size")
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 # psycopg's wait functions raise this when their timeout passes (an OperationalError).
@@ -180,7 +181,9 @@ class PostgresStore:
         self._lock = threading.Lock()
         self._pools: tuple[Any, Any] | None = None
         try:
-            with psycopg.connect(conninfo, connect_timeout=_whole(timeout)) as conn:
+            # A migration waits for another worker's (an advisory lock), never for ever.
+            limits = f"-c lock_timeout={_MIGRATION_MS} -c statement_timeout={_MIGRATION_MS}"
+            with psycopg.connect(conninfo, connect_timeout=_whole(timeout), options=limits) as conn:
                 migrate(conn, self.schema)
         except psycopg.Error as err:
             raise StoreUnavailable(f"cannot prepare PostgreSQL store: {_first_line(err)}") from err

@@ -43,14 +43,29 @@ def per_decision(fn: Any, requests: list[dict[str, Any]], repeats: int = 3) -> f
     return round(statistics.median(runs), 1)
 
 
-def measure(requests_count: int, subjects: int) -> dict[str, Any]:
-    """Microseconds per decision: the engine alone, then with a SQLite and a Redis ledger."""
-    engine = youthmode.Engine.from_path(HERE.parent / "configs", clock=lambda: NOW).warm()
+def ledger_requests(count: int, subjects: int) -> list[dict[str, Any]]:
+    """The workload's requests, without `usage`, each for one of ``subjects`` subject ids."""
     requests = []
-    for i, request in enumerate(workload(requests_count)):
+    for i, request in enumerate(workload(count)):
         request = {k: v for k, v in request.items() if k != "usage"}
         request["subject"] = {**request.get("subject", {}), "id": f"s-{i % subjects}"}
         requests.append(request)
+    return requests
+
+
+def seed(ledger: Ledger, subjects: int) -> None:
+    """Each subject: 25 minutes of use today and a guardian's daily limit."""
+    for s in range(subjects):
+        use = {"id": "u", "action": "app.use", "start": "2026-11-27T19:00:00+08:00",
+               "end": "2026-11-27T19:25:00+08:00"}  # fmt: skip
+        ledger.record_usage(f"s-{s}", [use])
+        ledger.update_guardian(f"s-{s}", {"daily_limit": "50m"}, actor="parent")
+
+
+def measure(requests_count: int, subjects: int) -> dict[str, Any]:
+    """Microseconds per decision: the engine alone, then with a SQLite and a Redis ledger."""
+    engine = youthmode.Engine.from_path(HERE.parent / "configs", clock=lambda: NOW).warm()
+    requests = ledger_requests(requests_count, subjects)
     out: dict[str, Any] = {"engine_us": per_decision(engine.decide, requests)}
     with tempfile.TemporaryDirectory() as folder:
         urls = {
@@ -66,11 +81,7 @@ def measure(requests_count: int, subjects: int) -> dict[str, Any]:
                 continue
             try:
                 ledger = Ledger(engine, store, clock=lambda: NOW)
-                for s in range(subjects):
-                    use = {"id": "u", "action": "app.use", "start": "2026-11-27T19:00:00+08:00",
-                           "end": "2026-11-27T19:25:00+08:00"}  # fmt: skip
-                    ledger.record_usage(f"s-{s}", [use])
-                    ledger.update_guardian(f"s-{s}", {"daily_limit": "50m"}, actor="parent")
+                seed(ledger, subjects)
                 out[f"{name}_us"] = per_decision(ledger.decide, requests)
             except Exception as err:
                 out[f"{name}_us"] = None

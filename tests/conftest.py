@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from postgres_support import create_database, drop_database, shared_server
 from redis_support import RedisProcess, shared_redis_url
 
 import youthmode
@@ -37,6 +38,18 @@ def redis_url() -> Iterator[str]:
     """A Redis for the ledger tests (see redis_support.py); each test adds its own prefix."""
     url, started = shared_redis_url()
     yield url
+    if started is not None:
+        started.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of this test run's own (see postgres_support.py), dropped at the end; each
+    store in it gets a schema of its own."""
+    port, started = shared_server()
+    url = create_database(port)
+    yield url
+    drop_database(url)
     if started is not None:
         started.stop()
 

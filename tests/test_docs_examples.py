@@ -64,6 +64,9 @@ NOT_RUN = {
     ("docs/authoring.md", "youthmode diff app-v1/"): "app-v1/ and app-v2/ are a reader's two "
     "versions of an app policy; diff's output format is held by tests/test_cli_analysis.py",
     ("docs/editor-setup.md", "taplo"): "taplo is an editor tool, not a dependency",
+    ("docs/ledger.md", "pip install"): "installs a package (the dev extras have it already)",
+    ("docs/ledger.md", "YOUTHMODE_STORE="): "serves until stopped, against a reader's database; "
+    "the same URL's store is tested by tests/test_postgres_store.py and the store fixtures",
     ("docs/operations.md", ".venv/bin/python tests/faults"): "a slow-client experiment of "
     "minutes; tests/faults/test_server_slow_clients.py runs it as a test",
     ("docs/performance.md", "apt-get"): "installs a system package",

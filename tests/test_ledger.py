@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from store_backends import BACKENDS, open_backend
 
 import youthmode
 from youthmode.ledger import Ledger, open_store
@@ -19,17 +19,10 @@ from youthmode.ledger.store import LedgerConflict, Store
 FRIDAY_EVENING = "2026-11-27T20:30:00+08:00"
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def store(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> Iterator[Store]:
-    if request.param == "sqlite":
-        opened = open_store(f"sqlite:///{tmp_path}/ledger.db")
-        yield opened
-        opened.close()
-    else:
-        opened = open_store(f"{redis_url}?prefix=ym-test-{uuid.uuid4().hex}:")
-        yield opened
-        opened.delete_all()  # type: ignore[attr-defined]
-        opened.close()
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh store on each backend (store_backends.py)."""
+    yield from open_backend(request, tmp_path)
 
 
 @pytest.fixture

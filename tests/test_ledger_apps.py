@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from store_backends import BACKENDS, open_backend
 from test_ledger import ev, t
 
 import youthmode
@@ -21,17 +21,10 @@ from youthmode.model import DecisionRequest
 KID = {"id": "kid", "age": 12, "verified": True}
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def store(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> Iterator[Store]:
-    """As in test_ledger.py: a SQLite file, or a fresh prefix on the real Redis."""
-    if request.param == "sqlite":
-        opened = open_store(f"sqlite:///{tmp_path}/ledger.db")
-    else:
-        opened = open_store(f"{redis_url}?prefix=ym-test-{uuid.uuid4().hex}:")
-    yield opened
-    if request.param == "redis":
-        opened.delete_all()  # type: ignore[attr-defined]
-    opened.close()
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh store on each backend (store_backends.py)."""
+    yield from open_backend(request, tmp_path)
 
 
 @pytest.fixture
@@ -243,7 +236,7 @@ def test_a_revocation_reaches_the_next_decision_of_another_worker(
     revocation one writes is what the other's very next decision reads; nothing caches it."""
     freezer.move_to("2026-11-27T12:30:00Z")
     second = open_store(
-        store.url if store.backend == "redis" else f"sqlite:///{tmp_path}/ledger.db"
+        store.url if store.backend != "sqlite" else f"sqlite:///{tmp_path}/ledger.db"
     )
     try:
         one, two = Ledger(engine, store), Ledger(engine, second)

@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from conftest import CONFIGS
 from redis_support import RedisProcess
+from store_backends import BACKENDS, open_backend
 from test_redis_faults import FlakyProxy, ledger_through
 
 import youthmode
 from youthmode.api import create_app
-from youthmode.ledger import Ledger, open_store
+from youthmode.ledger import Ledger
 from youthmode.ledger.redis_store import RedisStore
 from youthmode.ledger.store import LedgerConflict, Store, StoreUnavailable
 from youthmode.server.config import ServerConfig
@@ -25,16 +26,10 @@ NOW = "2026-11-27T12:30:00Z"  # Friday 20:30 in Shanghai
 KID = {"id": "kid", "age": 12, "verified": True}
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def store(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> Iterator[Store]:
-    if request.param == "sqlite":
-        opened = open_store(f"sqlite:///{tmp_path}/ledger.db")
-    else:
-        opened = open_store(f"{redis_url}?prefix=ym-fault-{uuid.uuid4().hex}:")
-    yield opened
-    if request.param == "redis":
-        opened.delete_all()  # type: ignore[attr-defined]
-    opened.close()
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh store on each backend (store_backends.py)."""
+    yield from open_backend(request, tmp_path, "ym-fault")
 
 
 @pytest.fixture

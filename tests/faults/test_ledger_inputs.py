@@ -3,16 +3,16 @@ subject. Each test is a reproduction from issue 10 (found on e482a15), on SQLite
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from store_backends import BACKENDS, open_backend
 
 import youthmode
 from youthmode.errors import RequestError
-from youthmode.ledger import Ledger, open_store
+from youthmode.ledger import Ledger
 from youthmode.ledger.guardian import GuardianRefused
 from youthmode.ledger.store import Store
 
@@ -20,16 +20,10 @@ NOW = "2026-11-27T12:30:00Z"  # Friday 20:30 in Shanghai: inside the game window
 KID = {"age": 12, "verified": True}  # ages 8-16: at most 50.00 a top-up, 200.00 a month
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def store(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> Iterator[Store]:
-    if request.param == "sqlite":
-        opened = open_store(f"sqlite:///{tmp_path}/ledger.db")
-    else:
-        opened = open_store(f"{redis_url}?prefix=ym-fault-{uuid.uuid4().hex}:")
-    yield opened
-    if request.param == "redis":
-        opened.delete_all()  # type: ignore[attr-defined]
-    opened.close()
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh store on each backend (store_backends.py)."""
+    yield from open_backend(request, tmp_path, "ym-fault")
 
 
 @pytest.fixture

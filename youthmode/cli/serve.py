@@ -24,7 +24,11 @@ def register(sub: Any) -> None:
         "--workers", type=int, help="worker processes (YOUTHMODE_WORKERS, default 2)"
     )
     serve.add_argument("--keys-file", help="API keys file (YOUTHMODE_KEYS_FILE; none: dev mode)")
-    serve.add_argument("--store", help="ledger store URL (YOUTHMODE_STORE; `off` for none)")
+    serve.add_argument(
+        "--store",
+        help="ledger store URL: sqlite:///file.db, redis://host:port/db or "
+        "postgresql://user@host:port/database (YOUTHMODE_STORE; `off` for none)",
+    )
     serve.add_argument("--threads", type=int, help="threads per worker (YOUTHMODE_THREADS)")
     serve.add_argument("--state-dir", help="state folder (YOUTHMODE_STATE_DIR, default var)")
     serve.add_argument("--decision-log", help="file, - for stdout, or off (YOUTHMODE_DECISION_LOG)")

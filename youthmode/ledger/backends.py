@@ -9,7 +9,8 @@ from youthmode.ledger.store import Store
 
 
 def open_store(url: str, **options: Any) -> Store:
-    """`sqlite:///path/to/file.db` or `redis://host:port/db` (with `?prefix=...`)."""
+    """`sqlite:///path/to/file.db`, `redis://host:port/db` (with `?prefix=...`) or
+    `postgresql://user@host:port/database` (with `?schema=...`; `postgres://` too)."""
     if url.startswith("sqlite:"):
         from youthmode.ledger.sqlite_store import SqliteStore
 
@@ -22,4 +23,18 @@ def open_store(url: str, **options: Any) -> Store:
         from youthmode.ledger.redis_store import RedisStore
 
         return RedisStore(url, **options)
-    raise ValueError(f"unknown store URL `{url}`; use sqlite:///file.db or redis://host:port/db")
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            from youthmode.ledger.postgres_store import PostgresStore
+        except ModuleNotFoundError as missing:
+            if not (missing.name or "").startswith("psycopg"):
+                raise
+            raise ValueError(
+                f"a PostgreSQL store needs psycopg 3 and psycopg_pool, which are not installed "
+                f"(no module `{missing.name}`): pip install 'youthmode[postgresql]'"
+            ) from None
+        return PostgresStore(url, **options)
+    raise ValueError(
+        f"unknown store URL `{url}`; use sqlite:///file.db, redis://host:port/db or "
+        "postgresql://user@host:port/database"
+    )

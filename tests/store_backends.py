@@ -1,0 +1,42 @@
+"""Every ledger store backend, for the tests that run on each of them: `BACKENDS` is the
+fixtures' params, `open_backend` opens a fresh, empty store of one of them for one test and
+cleans it up after. A new backend (e.g. Redis Cluster) is one more name and one more branch.
+
+- sqlite: a file in the test's own tmp_path;
+- redis: a key prefix of the test's own on the shared Redis (redis_support.py);
+- postgresql: a schema of the test's own in the run's own database (postgres_support.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from postgres_support import schema_url
+
+from youthmode.ledger import open_store
+from youthmode.ledger.store import Store
+
+BACKENDS = ["sqlite", "redis", "postgresql"]
+
+
+def open_backend(
+    request: pytest.FixtureRequest, tmp_path: Path, prefix: str = "ym-test"
+) -> Iterator[Store]:
+    """A fresh store of the backend ``request.param`` names, removed after the test."""
+    kind = request.param
+    if kind == "sqlite":
+        opened = open_store(f"sqlite:///{tmp_path}/ledger.db")
+    elif kind == "redis":
+        redis_url = request.getfixturevalue("redis_url")
+        opened = open_store(f"{redis_url}?prefix={prefix}-{uuid.uuid4().hex}:")
+    elif kind == "postgresql":
+        opened = open_store(schema_url(request.getfixturevalue("postgres_url")))
+    else:
+        raise AssertionError(f"unknown store backend `{kind}`")
+    yield opened
+    if kind != "sqlite":
+        opened.delete_all()  # type: ignore[attr-defined]
+    opened.close()

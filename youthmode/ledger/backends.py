@@ -9,7 +9,8 @@ from youthmode.ledger.store import Store
 
 
 def open_store(url: str, **options: Any) -> Store:
-    """`sqlite:///path/to/file.db` or `redis://host:port/db` (with `?prefix=...`)."""
+    """`sqlite:///path/to/file.db`, `redis://host:port/db` (with `?prefix=...`) or
+    `redis-cluster://host:port[,host:port...]` (seed nodes; `?prefix=...&wait=1`)."""
     if url.startswith("sqlite:"):
         from youthmode.ledger.sqlite_store import SqliteStore
 
@@ -18,8 +19,15 @@ def open_store(url: str, **options: Any) -> Store:
                 "a SQLite store needs a file: sqlite:///relative.db or sqlite:////absolute/path.db"
             )
         return SqliteStore(url, **options)
+    if url.startswith("redis-cluster://"):
+        from youthmode.ledger.redis_cluster_store import RedisClusterStore
+
+        return RedisClusterStore(url, **options)
     if url.startswith(("redis://", "rediss://", "unix://")):
         from youthmode.ledger.redis_store import RedisStore
 
         return RedisStore(url, **options)
-    raise ValueError(f"unknown store URL `{url}`; use sqlite:///file.db or redis://host:port/db")
+    raise ValueError(
+        f"unknown store URL `{url}`; use sqlite:///file.db, redis://host:port/db "
+        "or redis-cluster://host:port,host:port"
+    )

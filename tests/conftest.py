@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from redis_cluster_support import shared_cluster_url
 from redis_support import RedisProcess, shared_redis_url
 
 import youthmode
@@ -36,6 +37,16 @@ def engine() -> youthmode.Engine:
 def redis_url() -> Iterator[str]:
     """A Redis for the ledger tests (see redis_support.py); each test adds its own prefix."""
     url, started = shared_redis_url()
+    yield url
+    if started is not None:
+        started.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url() -> Iterator[str]:
+    """A Redis Cluster (3 primaries, 3 replicas) for the ledger tests, started on first use
+    (see redis_cluster_support.py); each test adds its own prefix."""
+    url, started = shared_cluster_url()
     yield url
     if started is not None:
         started.stop()

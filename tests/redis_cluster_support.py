@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+
 NODE_TIMEOUT_MS = 1000  # how long a silent primary is given before its replica takes over
 
 
@@ -78,9 +79,9 @@ class RedisClusterProcess:
         for _ in range(self.primaries * 2):
             self.nodes.append(self._start_node(node_port()))
         addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+        create = ["redis-cli", "--cluster", "create", *addresses]
         subprocess.run(
-            ["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "1"]
-            + ["--cluster-yes"],
+            [*create, "--cluster-replicas", "1", "--cluster-yes"],
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

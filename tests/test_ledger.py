@@ -19,14 +19,17 @@ from youthmode.ledger.store import LedgerConflict, Store
 FRIDAY_EVENING = "2026-11-27T20:30:00+08:00"
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "redis-cluster"])
 def store(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> Iterator[Store]:
     if request.param == "sqlite":
         opened = open_store(f"sqlite:///{tmp_path}/ledger.db")
         yield opened
         opened.close()
     else:
-        opened = open_store(f"{redis_url}?prefix=ym-test-{uuid.uuid4().hex}:")
+        base = (
+            redis_url if request.param == "redis" else request.getfixturevalue("redis_cluster_url")
+        )
+        opened = open_store(f"{base}?prefix=ym-test-{uuid.uuid4().hex}:")
         yield opened
         opened.delete_all()  # type: ignore[attr-defined]
         opened.close()

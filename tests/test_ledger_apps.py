@@ -21,15 +21,18 @@ from youthmode.model import DecisionRequest
 KID = {"id": "kid", "age": 12, "verified": True}
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "redis-cluster"])
 def store(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> Iterator[Store]:
     """As in test_ledger.py: a SQLite file, or a fresh prefix on the real Redis."""
     if request.param == "sqlite":
         opened = open_store(f"sqlite:///{tmp_path}/ledger.db")
     else:
-        opened = open_store(f"{redis_url}?prefix=ym-test-{uuid.uuid4().hex}:")
+        base = (
+            redis_url if request.param == "redis" else request.getfixturevalue("redis_cluster_url")
+        )
+        opened = open_store(f"{base}?prefix=ym-test-{uuid.uuid4().hex}:")
     yield opened
-    if request.param == "redis":
+    if request.param != "sqlite":
         opened.delete_all()  # type: ignore[attr-defined]
     opened.close()
 
@@ -243,7 +246,7 @@ def test_a_revocation_reaches_the_next_decision_of_another_worker(
     revocation one writes is what the other's very next decision reads; nothing caches it."""
     freezer.move_to("2026-11-27T12:30:00Z")
     second = open_store(
-        store.url if store.backend == "redis" else f"sqlite:///{tmp_path}/ledger.db"
+        store.url if store.backend != "sqlite" else f"sqlite:///{tmp_path}/ledger.db"
     )
     try:
         one, two = Ledger(engine, store), Ledger(engine, second)

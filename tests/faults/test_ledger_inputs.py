@@ -20,14 +20,17 @@ NOW = "2026-11-27T12:30:00Z"  # Friday 20:30 in Shanghai: inside the game window
 KID = {"age": 12, "verified": True}  # ages 8-16: at most 50.00 a top-up, 200.00 a month
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "redis-cluster"])
 def store(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> Iterator[Store]:
     if request.param == "sqlite":
         opened = open_store(f"sqlite:///{tmp_path}/ledger.db")
     else:
-        opened = open_store(f"{redis_url}?prefix=ym-fault-{uuid.uuid4().hex}:")
+        base = (
+            redis_url if request.param == "redis" else request.getfixturevalue("redis_cluster_url")
+        )
+        opened = open_store(f"{base}?prefix=ym-fault-{uuid.uuid4().hex}:")
     yield opened
-    if request.param == "redis":
+    if request.param != "sqlite":
         opened.delete_all()  # type: ignore[attr-defined]
     opened.close()
 

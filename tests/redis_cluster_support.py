@@ -98,6 +98,14 @@ class RedisClusterProcess:
             if node.role() == "master":
                 node.client().flushall()
 
+    def restart(self, node: ClusterNodeProcess) -> None:
+        """Start a killed node again on its port and folder: its nodes.conf tells it that its
+        replica took over, and it rejoins as that replica's replica. Only after the promotion:
+        a primary with no persistence restarted before its replica took over comes back empty,
+        still the primary, and its replica copies the emptiness (measured here: every write of
+        the shard lost; docs/ledger.md)."""
+        node.proc = self._start_node(node.port).proc
+
     def _start_node(self, port: int) -> ClusterNodeProcess:
         folder = self.folder / str(port)
         folder.mkdir(parents=True, exist_ok=True)
@@ -150,6 +158,20 @@ class RedisClusterProcess:
                     if row[0] <= slot <= row[1] and int(row[2][1]) == node.port:
                         return node
         raise AssertionError(f"no live primary owns slot {slot}")
+
+    def wait_for_promotion(self, key: str, timeout: float = 30) -> float:
+        """Until a live node owns ``key``'s slot (the dead primary's replica, promoted) and the
+        cluster is ok again; the seconds that took."""
+        began = time.monotonic()
+        while time.monotonic() < began + timeout:
+            try:
+                self.primary_for(key)
+            except (AssertionError, redis.RedisError):
+                time.sleep(0.02)  # the replica waits out the node timeout, then is elected
+                continue
+            self.wait_until_ok(listing_replicas=False)
+            return time.monotonic() - began
+        raise AssertionError(f"no replica took over the slot of {key}")
 
     def kill(self, node: ClusterNodeProcess) -> None:
         """kill -9: the node dies without a word; its replica is promoted after the timeout."""

@@ -116,6 +116,7 @@ class RedisClusterStore:
             self.breaker,
             name="Redis Cluster store",
             recover=lambda err: self._recover(deadline),
+            mark_always=self.replicas > 0,
         )
         answer, wrote = writes.run_telling(self._key(subject), marker, fn)
         if self.replicas and wrote:

@@ -92,7 +92,7 @@ class _Progress:
 
 @dataclass(frozen=True)
 class WatchedWrite:
-    """How a store runs one subject's write: its pipelines, keys and failure handling.
+    """How a store runs one subject's write: its pipelines, error types and failure handling.
 
     ``recover`` is asked about a store error (not a lost race): True means the error is passing
     (a cluster failing over) and the write is tried again, the marker telling whether an EXEC
@@ -104,12 +104,17 @@ class WatchedWrite:
     breaker: CircuitBreaker
     name: str = "Redis store"
     recover: Callable[[BaseException], bool] = lambda _err: False
+    mark_always: bool = False  # set the marker even when nothing changed (see run_telling)
 
     def run(self, key: str, marker: str, fn: Callable[[Any], T]) -> T:
         return self.run_telling(key, marker, fn)[0]
 
     def run_telling(self, key: str, marker: str, fn: Callable[[Any], T]) -> tuple[T, bool]:
-        """The answer, and whether the write changed anything (its marker is then set)."""
+        """The answer, and whether the marker was set: by a write that changed something, or by
+        every write with ``mark_always``. A replica holding the marker then holds all that the
+        primary had before it, in the one replication stream: the change, or the earlier write
+        that a retry found already applied (a retry after an unconfirmed write changes nothing,
+        and is confirmed only once that write is replicated)."""
         if not self.breaker.allow():
             raise StoreUnavailable(f"{self.name} unavailable: too many recent failures")
         progress = _Progress()
@@ -156,7 +161,9 @@ class WatchedWrite:
             pipe.hdel(key, *dels)
         if sets or dels:
             pipe.expire(key, self.ttl)
+        marked = bool(sets or dels) or self.mark_always
+        if marked:
             pipe.set(marker, attempt, ex=MARKER_SECONDS)
-        progress.sent, progress.wrote = True, bool(sets or dels)
+        progress.sent, progress.wrote = True, marked
         pipe.execute()
         return cast(T, progress.answers[attempt])

@@ -91,7 +91,7 @@ class RedisClusterStore:
         self.failover_seconds = failover_seconds
         self.read_deadline = read_deadline or 0.2
         self.breaker = breaker or CircuitBreaker()
-        seeds = [ClusterNode(host, port) for host, port in seed_nodes(url)]
+        seeds = [ClusterNode(host, port) for host, port in seed_nodes(url)]  # type: ignore[no-untyped-call]  # untyped
         self.client = _client(seeds, timeout)
         self.fast = _client(seeds, self.read_deadline)  # the decision path's reads
         # READONLY connections to replicas: how a write with ?wait=N sees it replicated
@@ -110,7 +110,7 @@ class RedisClusterStore:
         marker = f"{self.prefix}tx:{{{hash_tag(subject)}}}:{uuid.uuid4().hex}"
         deadline = time.monotonic() + self.failover_seconds
         writes = WatchedWrite(
-            lambda: self.client.pipeline(transaction=True),
+            lambda: self.client.pipeline(transaction=True),  # type: ignore[no-untyped-call]  # untyped
             STORE_ERRORS,
             self.ttl,
             self.breaker,
@@ -169,7 +169,8 @@ class RedisClusterStore:
 
     def _replicas_of(self, key: str) -> list[redis.Redis]:
         manager = self.replica_reads.nodes_manager
-        nodes = manager.slots_cache.get(self.replica_reads.keyslot(key), [])
+        slot = self.replica_reads.keyslot(key)  # type: ignore[no-untyped-call]  # untyped
+        nodes = manager.slots_cache.get(slot, [])
         return [
             self.replica_reads.get_redis_connection(node)
             for node in nodes
@@ -209,7 +210,7 @@ class RedisClusterStore:
 
     def delete_all(self) -> None:
         """Remove every key under this store's prefix on every primary (tests clean up)."""
-        for node in self.client.get_primaries():
+        for node in self.client.get_primaries():  # type: ignore[no-untyped-call]  # untyped
             server = self.client.get_redis_connection(node)
             for key in server.scan_iter(match=f"{self.prefix}*", count=500):
                 server.delete(key)

@@ -28,7 +28,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from http_bench import Server, free_port, write_bodies, wrk  # noqa: E402
+from http_bench import Server, cpu_seconds, free_port, write_bodies, wrk  # noqa: E402
 from redis_cluster_support import RedisClusterProcess  # noqa: E402
 from redis_support import RedisProcess  # noqa: E402
 from workload import workload  # noqa: E402
@@ -46,6 +46,7 @@ from youthmode.ledger import Ledger, open_store  # noqa: E402
 from youthmode.ledger.store import Store  # noqa: E402
 
 SUBJECTS = 2000
+RUNS = 3  # wrk runs per measurement; the median is kept
 NOW = datetime(2026, 11, 27, 12, 30, tzinfo=UTC)  # Friday 20:30 in Shanghai
 USE = {
     "action": "app.use",
@@ -89,15 +90,18 @@ def redis_counters(store: Store) -> tuple[int, int]:
     return commands, moved
 
 
-def per_call(store: Store, fn: Callable[[int], Any], count: int) -> dict[str, Any]:
-    """Microseconds per call, and (Redis) store commands and bytes per call."""
+def per_call(store: Store, fn: Callable[[int], Any], count: int, pids: list[int]) -> dict[str, Any]:
+    """Microseconds per call; for Redis, store commands, bytes and server CPU per call."""
     commands, moved = redis_counters(store)
+    cpu = sum(cpu_seconds(pid) for pid in pids)
     started = time.perf_counter()
     for i in range(count):
         fn(i)
     spent = time.perf_counter() - started
     after_commands, after_moved = redis_counters(store)
     found: dict[str, Any] = {"us": round(spent / count * 1e6, 1)}
+    if pids:
+        found["store_cpu_us"] = round((sum(map(cpu_seconds, pids)) - cpu) / count * 1e6, 1)
     if after_commands:
         # the INFO calls themselves are one command each per node: negligible over `count`
         found["commands"] = round((after_commands - commands) / count, 2)
@@ -106,17 +110,18 @@ def per_call(store: Store, fn: Callable[[int], Any], count: int) -> dict[str, An
 
 
 def in_process(
-    engine: youthmode.Engine, url: str, requests: list[dict[str, Any]]
+    engine: youthmode.Engine, url: str, requests: list[dict[str, Any]], pids: list[int]
 ) -> dict[str, Any]:
     store = open_store(url)
     try:
         seed(engine, store)
         ledger = Ledger(engine, store, clock=lambda: NOW)
-        decide = per_call(store, lambda i: ledger.decide(requests[i % len(requests)]), 3000)
+        decide = per_call(store, lambda i: ledger.decide(requests[i % len(requests)]), 3000, pids)
         beats = per_call(
             store,
             lambda i: ledger.record_usage(f"s-{i % SUBJECTS}", [{"id": f"h{i}", **USE}]),
             1000,
+            pids,
         )
         return {"decide": decide, "record_usage": beats}
     finally:
@@ -144,21 +149,38 @@ def server_env(folder: Path, store: str, workers: int) -> dict[str, str]:
     return env
 
 
-def one_instance(url: str, bodies: Path, folder: Path, seconds: float) -> dict[str, Any]:
+def usage_bodies(count: int) -> list[dict[str, Any]]:
+    """Heartbeats as a client sends them: one minute of use, a fresh event id each, ending
+    a few minutes before now (the server's clock is the real one)."""
+    end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=2)
+    start = end - timedelta(minutes=1)
+    stamp = {"start": start.isoformat(), "end": end.isoformat()}
+    return [
+        {
+            "subject_id": f"s-{i % SUBJECTS}",
+            "events": [{"id": f"hb{i}", "action": "app.use", **stamp}],
+        }
+        for i in range(count)
+    ]
+
+
+def one_instance(
+    url: str,
+    bodies: Path,
+    folder: Path,
+    seconds: float,
+    path: str = "/v1/decisions",
+    cap: int = 200_000,
+) -> dict[str, Any]:
     port = free_port()
     with Server("youthmode", serve_argv(port, 2), server_env(folder, url, 2), port) as server:
-        wrk(server.port, "/v1/decisions", bodies, cap=0, seconds=2, connections=8)  # warm-up
-        return _brief(
-            wrk(
-                server.port,
-                "/v1/decisions",
-                bodies,
-                cap=200_000,
-                seconds=seconds,
-                connections=8,
-                server=server,
-            )
-        )
+        if path == "/v1/decisions":
+            wrk(server.port, path, bodies, cap=0, seconds=2, connections=8)  # warm-up
+        runs = [
+            wrk(server.port, path, bodies, cap=cap, seconds=seconds, connections=8, server=server)
+            for _ in range(RUNS)
+        ]
+    return _median(runs)
 
 
 def three_instances(url: str, bodies: Path, folder: Path, seconds: float) -> dict[str, Any]:
@@ -173,19 +195,29 @@ def three_instances(url: str, bodies: Path, folder: Path, seconds: float) -> dic
             servers.append(stack.enter_context(Server(f"i{n}", serve_argv(port, 1), env, port)))
         for server in servers:
             wrk(server.port, "/v1/decisions", bodies, cap=0, seconds=2, connections=4)
-        with ThreadPoolExecutor(3) as pool:
-            runs = list(
-                pool.map(
-                    lambda s: wrk(
-                        s.port, "/v1/decisions", bodies, cap=200_000, seconds=seconds, connections=4
-                    ),
-                    servers,
-                )
-            )
+        rounds = []
+        for _ in range(RUNS):
+            with ThreadPoolExecutor(3) as pool:
+                rounds.append(list(pool.map(lambda s: _decisions(s, bodies, seconds), servers)))
+    middle = sorted(rounds, key=lambda runs: sum(r["rps"] for r in runs))[len(rounds) // 2]
     return {
-        "total_rps": round(sum(r["rps"] for r in runs), 1),
-        "instances": [_brief(r) for r in runs],
+        "total_rps": round(sum(r["rps"] for r in middle), 1),
+        "instances": [_brief(r) for r in middle],
+        "total_rps_each_round": [round(sum(r["rps"] for r in runs), 1) for runs in rounds],
     }
+
+
+def _decisions(server: Server, bodies: Path, seconds: float) -> dict[str, Any]:
+    return wrk(
+        server.port, "/v1/decisions", bodies, cap=200_000, seconds=seconds, connections=4,
+        server=server,
+    )  # fmt: skip
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median throughput (others on this shared machine disturb some runs)."""
+    middle = sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
+    return _brief(middle) | {"rps_each_run": [r["rps"] for r in runs]}
 
 
 def _brief(r: dict[str, Any]) -> dict[str, Any]:
@@ -194,7 +226,7 @@ def _brief(r: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def stores() -> Iterator[dict[str, str]]:
+def stores() -> Iterator[dict[str, tuple[str, list[int]]]]:
     """A store URL per backend: a SQLite file, a redis-server and a 3-primary cluster of ours."""
     with tempfile.TemporaryDirectory(prefix="ym-scale-") as tmp:
         single = RedisProcess(Path(tmp) / "redis")
@@ -204,10 +236,12 @@ def stores() -> Iterator[dict[str, str]]:
             single.start()
             cluster.start()
             prefix = f"?prefix=ym-scale-{uuid.uuid4().hex}:"
+            assert single.proc is not None
             yield {
-                "sqlite": f"sqlite:///{tmp}/ledger.db",
-                "redis": single.url + prefix,
-                "redis-cluster": cluster.url + prefix,
+                "sqlite": (f"sqlite:///{tmp}/ledger.db", []),
+                "redis": (single.url + prefix, [single.proc.pid]),
+                "redis-cluster": (cluster.url + prefix, [n.proc.pid for n in cluster.nodes]),
+                "redis-cluster-wait1": (cluster.url + prefix + "&wait=1", []),
             }
         finally:
             single.stop()
@@ -225,13 +259,20 @@ def main() -> None:
     with stores() as urls, tempfile.TemporaryDirectory(prefix="ym-scale-http-") as tmp:
         folder = Path(tmp)
         bodies = write_bodies(folder, "ledger", requests)
-        for name, url in urls.items():
-            out[name] = in_process(engine, url, requests)
+        usage = write_bodies(folder, "usage", usage_bodies(6000))
+        for name, (url, pids) in urls.items():
+            out[name] = in_process(engine, url, requests, pids)
+            if name.endswith("wait1"):  # in process only: what ?wait=1 adds to a write
+                print(name, json.dumps(out[name]), file=sys.stderr)
+                continue
             seed(engine, open_store(url))  # the servers read the same subjects
             out[name]["http_one_instance"] = one_instance(url, bodies, folder / name, args.seconds)
+            out[name]["http_usage_one_instance"] = one_instance(
+                url, usage, folder / f"{name}-usage", args.seconds, path="/v1/usage", cap=5000
+            )
             print(name, json.dumps(out[name]), file=sys.stderr)
         out["three_instances_cluster"] = three_instances(
-            urls["redis-cluster"], bodies, folder / "three", args.seconds
+            urls["redis-cluster"][0], bodies, folder / "three", args.seconds
         )
         print("three instances", json.dumps(out["three_instances_cluster"]), file=sys.stderr)
     print(json.dumps(out, indent=None if args.json else 2))

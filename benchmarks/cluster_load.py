@@ -149,7 +149,7 @@ def server_env(folder: Path, store: str, workers: int) -> dict[str, str]:
     return env
 
 
-def usage_bodies(count: int) -> list[dict[str, Any]]:
+def usage_bodies(count: int, run: int) -> list[dict[str, Any]]:
     """Heartbeats as a client sends them: one minute of use, a fresh event id each, ending
     a few minutes before now (the server's clock is the real one)."""
     end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=2)
@@ -158,7 +158,7 @@ def usage_bodies(count: int) -> list[dict[str, Any]]:
     return [
         {
             "subject_id": f"s-{i % SUBJECTS}",
-            "events": [{"id": f"hb{i}", "action": "app.use", **stamp}],
+            "events": [{"id": f"hb{run}-{i}", "action": "app.use", **stamp}],
         }
         for i in range(count)
     ]
@@ -166,7 +166,7 @@ def usage_bodies(count: int) -> list[dict[str, Any]]:
 
 def one_instance(
     url: str,
-    bodies: Path,
+    bodies: list[Path],
     folder: Path,
     seconds: float,
     path: str = "/v1/decisions",
@@ -175,10 +175,10 @@ def one_instance(
     port = free_port()
     with Server("youthmode", serve_argv(port, 2), server_env(folder, url, 2), port) as server:
         if path == "/v1/decisions":
-            wrk(server.port, path, bodies, cap=0, seconds=2, connections=8)  # warm-up
+            wrk(server.port, path, bodies[0], cap=0, seconds=2, connections=8)  # warm-up
         runs = [
-            wrk(server.port, path, bodies, cap=cap, seconds=seconds, connections=8, server=server)
-            for _ in range(RUNS)
+            wrk(server.port, path, body, cap=cap, seconds=seconds, connections=8, server=server)
+            for body in bodies
         ]
     return _median(runs)
 
@@ -259,14 +259,18 @@ def main() -> None:
     with stores() as urls, tempfile.TemporaryDirectory(prefix="ym-scale-http-") as tmp:
         folder = Path(tmp)
         bodies = write_bodies(folder, "ledger", requests)
-        usage = write_bodies(folder, "usage", usage_bodies(6000))
+        usage = [  # fresh event ids in every run: each heartbeat is a real write
+            write_bodies(folder, f"usage{run}", usage_bodies(6000, run)) for run in range(RUNS)
+        ]
         for name, (url, pids) in urls.items():
             out[name] = in_process(engine, url, requests, pids)
             if name.endswith("wait1"):  # in process only: what ?wait=1 adds to a write
                 print(name, json.dumps(out[name]), file=sys.stderr)
                 continue
             seed(engine, open_store(url))  # the servers read the same subjects
-            out[name]["http_one_instance"] = one_instance(url, bodies, folder / name, args.seconds)
+            out[name]["http_one_instance"] = one_instance(
+                url, [bodies] * RUNS, folder / name, args.seconds
+            )
             out[name]["http_usage_one_instance"] = one_instance(
                 url, usage, folder / f"{name}-usage", args.seconds, path="/v1/usage", cap=5000
             )

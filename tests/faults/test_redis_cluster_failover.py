@@ -180,10 +180,10 @@ def test_failover_without_wait_doubles_nothing_and_loses_at_most_the_unreplicate
 ) -> None:
     """Asynchronous replication: a write acknowledged but not yet sent to the replica is lost
     with the primary. Each writer waits for one write's answer before sending the next, and
-    loopback replication keeps up, so at most one such write per writer (measured: 0 in 10 runs
+    loopback replication keeps up, so at most one such write per writer (measured: 0 in 5 runs
     here, docs/ledger.md)."""
     result = run_failover(engine, cluster, wait=0)
     print("failover, wait=0:", result)
     assert result["acknowledged"] == WRITERS * SUBJECTS * EVENTS
     assert result["doubled"] == 0 and result["counter_doubled"] == 0
-    assert result["lost"] + result["counter_lost"] <= 2 * WRITERS
+    assert result["lost"] + result["counter_lost"] <= WRITERS

@@ -173,6 +173,13 @@ class RedisClusterProcess:
             return time.monotonic() - began
         raise AssertionError(f"no replica took over the slot of {key}")
 
+    def replica_of(self, primary: ClusterNodeProcess) -> ClusterNodeProcess:
+        for node in self.live_nodes():
+            info = node.client().info("replication")
+            if info["role"] == "slave" and int(info["master_port"]) == primary.port:
+                return node
+        raise AssertionError(f"the primary on port {primary.port} has no live replica")
+
     def kill(self, node: ClusterNodeProcess) -> None:
         """kill -9: the node dies without a word; its replica is promoted after the timeout."""
         os.kill(node.proc.pid, signal.SIGKILL)

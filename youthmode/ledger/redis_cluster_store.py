@@ -21,10 +21,12 @@ measured cost and what can still be lost.
 from __future__ import annotations
 
 import random
+import threading
 import time
 import uuid
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -86,22 +88,48 @@ class RedisClusterStore:
         self.prefix = prefix or query.get("prefix", ["youthmode:"])[0]
         if "{" in self.prefix or "}" in self.prefix:
             raise ClusterUrlError("a Redis Cluster key prefix cannot hold `{` or `}`")
-        self.replicas = replicas if replicas is not None else int(query.get("wait", ["0"])[0])
+        self.replicas = replicas if replicas is not None else _wait_option(url, query)
         self.url = url
         self.failover_seconds = failover_seconds
         self.read_deadline = read_deadline or 0.2
         self.breaker = breaker or CircuitBreaker()
-        seeds = [ClusterNode(host, port) for host, port in seed_nodes(url)]  # type: ignore[no-untyped-call]  # untyped
-        self.client = _client(seeds, timeout)
-        self.fast = _client(seeds, self.read_deadline)  # the decision path's reads
-        # READONLY connections to replicas: how a write with ?wait=N sees it replicated
-        self.replica_reads = _client(seeds, timeout, LoadBalancingStrategy.RANDOM_REPLICA)
-        self._replicas_read_at = time.monotonic()
         self.ttl = ttl_days * 86400
         self.timeout = timeout
-        weakref.finalize(self, self.client.close)
-        weakref.finalize(self, self.fast.close)
-        weakref.finalize(self, self.replica_reads.close)
+        self._seeds = seed_nodes(url)
+        self._clients: _Clients | None = None
+        self._connecting = threading.Lock()
+        self._replicas_read_at = time.monotonic()
+
+    def _connected(self) -> _Clients:
+        """The cluster clients, made on first use: each reads the slot map from a seed node,
+        so a cluster that is down when the server starts costs 503s and degraded decisions
+        until it answers, not a server that cannot start."""
+        with self._connecting:
+            if self._clients is None:
+                try:
+                    self._clients = _Clients.connect(self._seeds, self.timeout, self.read_deadline)
+                except STORE_ERRORS as err:
+                    self.breaker.failed()
+                    raise StoreUnavailable(
+                        f"Redis Cluster store unavailable: no seed node gave the slot map ({err})"
+                    ) from err
+                weakref.finalize(self, self._clients.close)
+            return self._clients
+
+    @property
+    def client(self) -> RedisCluster:
+        """Writes and the ledger's own reads (write timeout)."""
+        return self._connected().writes
+
+    @property
+    def fast(self) -> RedisCluster:
+        """The decision path's reads (the read deadline)."""
+        return self._connected().reads
+
+    @property
+    def replica_reads(self) -> RedisCluster:
+        """READONLY connections to replicas: how a write with ?wait=N sees it replicated."""
+        return self._connected().replicas
 
     def _key(self, subject: str) -> str:
         return f"{self.prefix}s:{{{hash_tag(subject)}}}"
@@ -180,8 +208,8 @@ class RedisClusterStore:
     def read(self, subject: str, fn: Callable[[Any], T], *, decision: bool = False) -> T:
         if decision and not self.breaker.allow():
             raise StoreUnavailable("Redis Cluster store unavailable: too many recent failures")
-        client = self.fast if decision else self.client
         try:
+            client = self.fast if decision else self.client
             result = fn(HashTransaction(client, self._key(subject), writable=False))
         except STORE_ERRORS as err:
             self.breaker.failed()
@@ -205,8 +233,8 @@ class RedisClusterStore:
             raise StoreUnavailable(f"Redis Cluster store unavailable: {err}") from err
 
     def close(self) -> None:
-        for client in (self.client, self.fast, self.replica_reads):
-            client.close()
+        if self._clients is not None:
+            self._clients.close()
 
     def delete_all(self) -> None:
         """Remove every key under this store's prefix on every primary (tests clean up)."""
@@ -214,6 +242,33 @@ class RedisClusterStore:
             server = self.client.get_redis_connection(node)
             for key in server.scan_iter(match=f"{self.prefix}*", count=500):
                 server.delete(key)
+
+
+@dataclass(frozen=True)
+class _Clients:
+    writes: RedisCluster
+    reads: RedisCluster
+    replicas: RedisCluster
+
+    @classmethod
+    def connect(cls, seeds: list[tuple[str, int]], timeout: float, deadline: float) -> _Clients:
+        nodes = [ClusterNode(host, port) for host, port in seeds]  # type: ignore[no-untyped-call]  # untyped
+        return cls(
+            writes=_client(nodes, timeout),
+            reads=_client(nodes, deadline),
+            replicas=_client(nodes, timeout, LoadBalancingStrategy.RANDOM_REPLICA),
+        )
+
+    def close(self) -> None:
+        for client in (self.writes, self.reads, self.replicas):
+            client.close()
+
+
+def _wait_option(url: str, query: dict[str, list[str]]) -> int:
+    given = query.get("wait", ["0"])[0]
+    if not given.isdigit():
+        raise ClusterUrlError(f"`wait={given}` in `{url}`: the replicas to wait for, 0 or 1")
+    return int(given)
 
 
 def _client(

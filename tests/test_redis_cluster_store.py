@@ -130,3 +130,24 @@ def test_without_wait_the_same_shard_keeps_writing(
     answer = ledger.record_usage("kid", [use])
     assert answer["results"][0]["status"] == "accepted"
     store.close()
+
+
+def test_decisions_read_the_promoted_replica_after_a_failover(
+    cluster: RedisClusterProcess,
+) -> None:
+    """The decision path's client has no retries: the first read after the failover meets the
+    dead node (a degraded decision), and the next reads go to the promoted replica."""
+    store = open_store(f"{cluster.url}?prefix=ym-reads:")
+    store.atomic("kid", lambda tx: tx.put("n", 7))
+    key = store._key("kid")  # type: ignore[attr-defined]
+    cluster.kill(cluster.primary_for(key))
+    cluster.wait_for_promotion(key)
+    answers: list[object] = []
+    for _ in range(5):
+        try:
+            answers.append(store.read("kid", lambda tx: tx.get("n"), decision=True))
+        except StoreUnavailable:
+            answers.append("unavailable")
+    assert answers.count("unavailable") <= 1
+    assert answers[1:] == [7, 7, 7, 7]
+    store.close()

@@ -45,7 +45,7 @@ def test_a_bad_cluster_url_is_refused_with_what_is_wrong(url: str, says: str) ->
     with pytest.raises(ClusterUrlError) as caught:
         open_store(url)
     assert says in str(caught.value)
-    assert isinstance(caught.value, ValueError)  # what `youthmode serve` reports for a bad URL
+    assert isinstance(caught.value, ValueError)  # as open_store's other URL errors
 
 
 def test_a_cluster_that_is_down_costs_503s_not_a_server_that_cannot_start() -> None:

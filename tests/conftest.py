@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from postgres_support import create_database, drop_database, shared_server
+from redis_cluster_support import shared_cluster_url
 from redis_support import RedisProcess, shared_redis_url
 
 import youthmode
@@ -50,6 +51,16 @@ def postgres_url() -> Iterator[str]:
     url = create_database(port)
     yield url
     drop_database(url)
+    if started is not None:
+        started.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url() -> Iterator[str]:
+    """A Redis Cluster (3 primaries, 3 replicas) for the ledger tests, started on first use
+    (see redis_cluster_support.py); each test adds its own prefix."""
+    url, started = shared_cluster_url()
+    yield url
     if started is not None:
         started.stop()
 

@@ -1,9 +1,11 @@
 """Every ledger store backend, for the tests that run on each of them: `BACKENDS` is the
 fixtures' params, `open_backend` opens a fresh, empty store of one of them for one test and
-cleans it up after. A new backend (e.g. Redis Cluster) is one more name and one more branch.
+cleans it up after. A new backend is one more name and one more branch.
 
 - sqlite: a file in the test's own tmp_path;
 - redis: a key prefix of the test's own on the shared Redis (redis_support.py);
+- redis-cluster: a key prefix of the test's own on the run's 3-primary cluster
+  (redis_cluster_support.py);
 - postgresql: a schema of the test's own in the run's own database (postgres_support.py).
 """
 
@@ -19,7 +21,7 @@ from postgres_support import schema_url
 from youthmode.ledger import open_store
 from youthmode.ledger.store import Store
 
-BACKENDS = ["sqlite", "redis", "postgresql"]
+BACKENDS = ["sqlite", "redis", "redis-cluster", "postgresql"]
 
 
 def open_backend(
@@ -32,6 +34,9 @@ def open_backend(
     elif kind == "redis":
         redis_url = request.getfixturevalue("redis_url")
         opened = open_store(f"{redis_url}?prefix={prefix}-{uuid.uuid4().hex}:")
+    elif kind == "redis-cluster":
+        cluster_url = request.getfixturevalue("redis_cluster_url")
+        opened = open_store(f"{cluster_url}?prefix={prefix}-{uuid.uuid4().hex}:")
     elif kind == "postgresql":
         opened = open_store(schema_url(request.getfixturevalue("postgres_url")))
     else:

@@ -74,6 +74,11 @@ NOT_RUN = {
     ("docs/performance.md", ".venv/bin/python benchmarks"): "a benchmark (minutes)",
     ("docs/performance.md", "PYTHONPATH=. .venv/bin/python benchmarks"): "a benchmark (~9 min)",
     ("docs/replay.md", ".venv/bin/python benchmarks"): "a benchmark (200,000 decisions)",
+    ("docs/ledger.md", "youthmode serve"): "serves until stopped, against a reader's Redis "
+    "Cluster; tests/test_ledger.py runs the ledger on a real cluster",
+    ("docs/scaling.md", ".venv/bin/python benchmarks"): "a benchmark (about 6 min)",
+    ("docs/scaling.md", ".venv/bin/pytest"): "the failover fault test (about 40 s), run by the "
+    "suite itself",
     ("docs/authoring.md", "youthmode check acme.toml"): "a reader's acme.toml with six mistakes "
     "(exit 1); the same problems in one round are held by tests/policy_errors/"
     "every-problem-in-one-round-schema-and-cross-checks.toml and tests/test_check_one_round.py",

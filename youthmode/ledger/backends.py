@@ -9,7 +9,8 @@ from youthmode.ledger.store import Store
 
 
 def open_store(url: str, **options: Any) -> Store:
-    """`sqlite:///path/to/file.db`, `redis://host:port/db` (with `?prefix=...`) or
+    """`sqlite:///path/to/file.db`, `redis://host:port/db` (with `?prefix=...`),
+    `redis-cluster://host:port[,host:port...]` (seed nodes; `?prefix=...&wait=1`) or
     `postgresql://user@host:port/database` (with `?schema=...`; `postgres://` too)."""
     if url.startswith("sqlite:"):
         from youthmode.ledger.sqlite_store import SqliteStore
@@ -19,6 +20,10 @@ def open_store(url: str, **options: Any) -> Store:
                 "a SQLite store needs a file: sqlite:///relative.db or sqlite:////absolute/path.db"
             )
         return SqliteStore(url, **options)
+    if url.startswith("redis-cluster://"):
+        from youthmode.ledger.redis_cluster_store import RedisClusterStore
+
+        return RedisClusterStore(url, **options)
     if url.startswith(("redis://", "rediss://", "unix://")):
         from youthmode.ledger.redis_store import RedisStore
 
@@ -35,6 +40,6 @@ def open_store(url: str, **options: Any) -> Store:
             ) from None
         return PostgresStore(url, **options)
     raise ValueError(
-        f"unknown store URL `{url}`; use sqlite:///file.db, redis://host:port/db or "
-        "postgresql://user@host:port/database"
+        f"unknown store URL `{url}`; use sqlite:///file.db, redis://host:port/db, "
+        "redis-cluster://host:port,host:port or postgresql://user@host:port/database"
     )

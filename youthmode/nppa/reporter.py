@@ -56,14 +56,13 @@ class Reporter:
         self.metrics = metrics or NppaMetrics()
 
     def run_once(self) -> Round:
-        """One round: close idle sessions, dead-letter the stale, send the rest."""
+        """One round: close idle sessions, dead-letter the stale, send the rest in order."""
         done = Round()
         self.tracker.close_idle(self.clock().timestamp())
-        while True:
-            batch = self._fresh_batch(done)
-            if not batch:
-                break
-            if not self._send(batch, done):
+        queue = self.outbox.waiting()  # read once a round: each batch re-reading is O(n^2)
+        while queue:
+            batch, queue = self._fresh_batch(queue, done)
+            if not batch or not self._send(batch, done):
                 break
         self._gauge()
         return done
@@ -77,19 +76,26 @@ class Reporter:
                 log.exception("NPPA reporting round failed; retrying next round")
             stop.wait(self.settings.batch_delay)
 
-    def _fresh_batch(self, done: Round) -> list[tuple[str, dict[str, Any]]]:
-        """Up to 128 queued records that may be sent now; dead-letters the stale first."""
+    def _fresh_batch(
+        self, queue: list[tuple[str, dict[str, Any]]], done: Round
+    ) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[str, dict[str, Any]]]]:
+        """Up to 128 records of ``queue`` that may be sent now (stale ones dead-lettered on
+        the way), and what is left of the queue. Records whose `ot` is not yet before the
+        request's second wait for a later round (`ot` must be before `timestamps`)."""
         now = self.clock().timestamp()
-        batch, stale = [], []
-        for key, record in self.outbox.waiting(BATCH * 4):
+        batch: list[tuple[str, dict[str, Any]]] = []
+        stale: list[tuple[str, dict[str, Any], str]] = []
+        taken = 0  # how much of the queue this batch looked at
+        for key, record in queue:
+            taken += 1
             if now - record["ot"] >= self.settings.fresh_seconds:
                 stale.append((key, record, "stale"))
-            elif record["ot"] < int(now):  # `ot` must be before the request's `timestamps`
+            elif record["ot"] < int(now):
                 batch.append((key, record))
-            if len(batch) == BATCH:
-                break
+                if len(batch) == BATCH:
+                    break
         self._bury(stale, done)
-        return batch
+        return batch, queue[taken:]
 
     def _send(self, batch: list[tuple[str, dict[str, Any]]], done: Round) -> bool:
         """Send one batch; False when the round should stop (outage, throttle, config)."""

@@ -154,6 +154,7 @@ def test_a_300_second_outage_dead_letters_the_stale_and_counts_them(
     assert counted == len(dead)
     alerts = [r for r in caplog.records if "dead-lettered" in r.getMessage()]
     assert len(alerts) == len(dead) and {r.levelno for r in alerts} == {logging.ERROR}
+    assert SECRET not in caplog.text
     # Nothing silently lost: each record produced was either acknowledged once or buried.
     accepted = Counter((r["si"], r["bt"]) for r in mock.mock.accepted)
     buried = Counter((d["si"], d["bt"]) for d in dead)

@@ -95,3 +95,37 @@ def test_report_once_sends_the_outbox(mock_process: str, tmp_path: Path) -> None
     assert "acknowledged 1" in done.stdout
     assert Outbox(store).backlog() == 0
     store.close()
+
+
+def test_serve_and_report_processes_with_the_mock(mock_process: str, tmp_path: Path) -> None:
+    """`youthmode serve` with NPPA settings in its environment (2 workers): a real-name check,
+    a decision that reads it, usage that `report --once` then sends to the mock process."""
+    from tests.test_server import Server
+
+    env = {**ENV, "YOUTHMODE_NPPA_BASE_URL": mock_process}
+    server = Server(tmp_path, env=env)
+    try:
+        status, body = server.call(
+            "POST", "/v1/subjects/kid-1/nppa/check",
+            {"name": "张小明", "id_number": "110101201205011234"},
+        )  # fmt: skip
+        assert (status, body["status"]) == (200, "verified"), body
+        status, decision = server.call(
+            "POST", "/v1/decisions", {"subject": {"id": "kid-1"}, "action": "app.use"}
+        )
+        assert status == 200 and decision["band"] == "12-16"
+        now = time.time()
+        start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 20))
+        end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 5))
+        usage = {
+            "subject_id": "kid-1",
+            "events": [{"id": "e1", "action": "app.use", "start": start, "end": end}],
+        }
+        assert server.call("POST", "/v1/usage", usage)[0] == 200
+    finally:
+        server.stop()
+    store = f"sqlite:///{tmp_path / 'state' / 'ledger.db'}"
+    done = youthmode("report", "--once", "--store", store, env=env)
+    assert done.returncode == 0 and "acknowledged 1" in done.stdout, done.stdout + done.stderr
+    log = (tmp_path / "server.log").read_text()
+    assert SECRET not in log and "110101201205011234" not in log

@@ -236,3 +236,35 @@ def test_an_outage_and_a_timeout_are_unavailable(
             NppaClient(config, clock=clock, sleep=clock.sleep).query("x")
     finally:
         silent.close()
+
+
+def test_the_mock_throttles_a_client_over_the_rate_for_a_minute(
+    server: MockServer, mock: MockNppa, clock: VirtualClock
+) -> None:
+    client = client_for(server, clock)
+    client.buckets["loginout"].rate = client.buckets["loginout"].capacity = 1000  # no bucket
+    record = {"no": 1, "si": "s", "bt": 1, "ct": 2, "di": "d"}
+    answers = []
+    for _ in range(11):
+        clock.advance(0.05)
+        try:
+            client.loginout([{**record, "ot": int(clock().timestamp()) - 2}])
+            answers.append(0)
+        except NppaThrottled as err:
+            answers.append(err.code)
+    assert answers == [0] * 10 + [1006] and mock.stats.over_rate["loginout"] == 1
+    client.backoffs["loginout"]._until = 0  # ignore our own back-off: the mock still refuses
+    clock.advance(59)
+    with pytest.raises(NppaThrottled):
+        client.loginout([{**record, "ot": int(clock().timestamp()) - 2}])
+    client.backoffs["loginout"]._until = 0
+    clock.advance(2)  # the mock's minute is over
+    assert client.loginout([{**record, "ot": int(clock().timestamp()) - 2}]) == []
+
+
+def test_npa_settings_are_known_to_the_environment_check() -> None:
+    from youthmode.server.config import unknown_variables
+
+    env = {"YOUTHMODE_NPPA_APP_ID": "a", "YOUTHMODE_NPPA_SECRET_KEY": "s"}
+    assert unknown_variables(env) == []
+    assert unknown_variables({"YOUTHMODE_NPPA_APPID": "a"})  # a typo is still named

@@ -178,3 +178,24 @@ def test_no_secret_name_or_id_number_in_the_logs(
     assert "kid-1" in text  # the flow was logged
     for secret in (SECRET, NAME, ID_NUMBER):
         assert secret not in text
+
+
+def test_a_new_ai_is_never_one_still_kept(
+    app_client: FlaskClient, mock: MockServer, clock: VirtualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    import uuid
+
+    mock.mock.register(ID_NUMBER, NAME)
+    body = {"name": "李四", "id_number": ID_NUMBER}
+    app_client.post("/v1/subjects/kid-1/nppa/check", json=body)  # failed: its ai is kept 300 s
+    service = app_client.application.extensions["youthmode_nppa"]
+    kept = service.store.read("kid-1", lambda tx: tx.get(IDENTITY_KEY))["checks"][0]["ai"]
+    fresh = uuid.UUID(int=7)
+    given = iter([uuid.UUID(kept), uuid.UUID(kept), fresh])
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(given))
+    clock.advance(1)
+    again = app_client.post("/v1/subjects/kid-1/nppa/check", json={**body, "name": NAME})
+    assert again.get_json()["status"] == "verified"
+    ais = [c["ai"] for c in service.store.read("kid-1", lambda tx: tx.get(IDENTITY_KEY))["checks"]]
+    assert ais == [kept, fresh.hex]

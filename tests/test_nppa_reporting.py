@@ -261,3 +261,48 @@ def test_sustained_throughput_against_the_10_qps_x_128_ceiling(
             f"work (wall {wall:.2f} s)"
         )
     store.close()
+
+
+def test_a_usage_write_whose_tracking_failed_is_retried_into_one_session(
+    tmp_path: Path, mock: MockServer, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger took the usage but the outbox write failed: the caller gets a 503, retries
+    with the same event ids, and the session is queued once."""
+    from youthmode.ledger.store import StoreUnavailable
+
+    settings = NppaSettings(APP_ID, BIZ_ID, SECRET, endpoints=Endpoints.for_base(mock.url),
+                            session_gap=GAP, batch_delay=DELAY)  # fmt: skip
+    config = ServerConfig(policies=str(CONFIGS), state_dir=str(tmp_path), decision_log="off")
+    app = create_app(config, clock=clock, nppa=settings)
+    service: NppaService = app.extensions["youthmode_nppa"]
+    real_track = service.tracker.track
+    calls = {"n": 0}
+
+    def failing_once(subject: str, spans: list[tuple[int, int]]) -> int:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise StoreUnavailable("the outbox write failed")
+        return real_track(subject, spans)
+
+    monkeypatch.setattr(service.tracker, "track", failing_once)
+    body = {"subject_id": "kid-1",
+            "events": [{"id": "e1", "action": "app.use", "start": _iso(clock(), -30),
+                        "end": _iso(clock(), 0)}]}  # fmt: skip
+    client = app.test_client()
+    assert client.post("/v1/usage", json=body).status_code == 503
+    retried = client.post("/v1/usage", json=body)
+    assert retried.status_code == 200
+    assert retried.get_json()["results"][0]["status"] == "duplicate"
+    assert [r["bt"] for _, r in service.outbox.waiting()] == [1]
+
+
+def test_a_late_retry_of_a_closed_session_queues_nothing(
+    store: Store, mock: MockServer, clock: VirtualClock
+) -> None:
+    service = service_for(store, mock, clock)
+    now = int(clock().timestamp())
+    service.on_usage("kid-1", [(now - 30, now)])
+    clock.advance(GAP + 1)
+    service.reporter.run_once()  # closes and sends the session
+    service.on_usage("kid-1", [(now - 30, now)])  # the same interval again, after the close
+    assert service.outbox.backlog() == 0 and len(mock.mock.accepted) == 2

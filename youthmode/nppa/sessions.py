@@ -26,6 +26,7 @@ from youthmode.nppa.outbox import Outbox
 Interval = tuple[int, int]
 IdentityOf = Callable[[str], str | None]  # subject id -> its NPPA `pi`, if verified
 CLOSED_KEPT_SECONDS = 86400  # how long a closed session's end is remembered (for retries)
+PRUNE_EVERY_SECONDS = 3600  # forgetting old closed sessions reads them all: not every round
 
 
 def guest_device(subject_id: str) -> str:
@@ -38,6 +39,7 @@ class SessionTracker:
 
     def __init__(self, outbox: Outbox, session_gap: int, identity_of: IdentityOf) -> None:
         self.outbox, self.gap, self.identity_of = outbox, session_gap, identity_of
+        self._pruned_at = 0.0
 
     def track(self, subject_id: str, intervals: Iterable[Interval]) -> int:
         """Queue what these intervals start or end; the number of records queued."""
@@ -83,6 +85,7 @@ class SessionTracker:
     def close_idle(self, now: float) -> int:
         """Close every session whose last use is ``session_gap`` or more before ``now`` (its
         log-out at that last use); forget closed sessions after a day. Records queued."""
+        prune = now - self._pruned_at >= PRUNE_EVERY_SECONDS
 
         def apply(tx: Transaction) -> int:
             records: list[dict[str, Any]] = []
@@ -90,13 +93,16 @@ class SessionTracker:
                 session = tx.get(key)
                 if session["end"] + self.gap <= now:
                     records += self._close(tx, key.removeprefix("open/"), session)
-            for key in tx.keys("closed/"):
+            for key in tx.keys("closed/") if prune else []:
                 if tx.get(key)["until"] + CLOSED_KEPT_SECONDS < now:
                     tx.delete(key)
             Outbox.add(tx, records)
             return len(records)
 
-        return self.outbox.atomic(apply)
+        queued = self.outbox.atomic(apply)
+        if prune:
+            self._pruned_at = now
+        return queued
 
 
 def _record(subject_id: str, session: dict[str, Any], *, bt: int, ot: int) -> dict[str, Any]:

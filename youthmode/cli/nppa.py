@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -20,6 +21,7 @@ from typing import Any
 from youthmode.nppa import fixtures
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger("youthmode.nppa")
 
 
 def register(sub: Any) -> None:
@@ -172,6 +174,4 @@ def _poll_loop(service: Any, stop: threading.Event) -> None:
         try:
             service.realname.poll_due()
         except Exception:  # the loop outlives one failure; the next poll retries
-            import logging
-
-            logging.getLogger("youthmode.nppa").exception("polling pending checks failed")
+            log.exception("polling pending checks failed")

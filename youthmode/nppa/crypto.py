@@ -8,7 +8,9 @@ ganlvtech/php-real-name-sdk in PHP) do it:
 - ``sign = sha256_hex(secret_key + "".join(key + value for the sorted headers appId, bizId,
   timestamps and any query parameters) + body)``, where ``secret_key`` is the hex text itself.
 
-A GET (``query``) has no body: the signature covers the empty string.
+A GET (``query``) has no body: the signature covers the empty string. (The PHP SDK at the
+commit read sends the secret as `bizId` and encrypts an empty body for GET, which look like
+its own bugs; the Go SDK does what is done here.)
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ is set (server/nppa.py); `youthmode nppa report` runs its reporter."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 
 from youthmode.engine import Clock, system_clock
@@ -28,12 +29,11 @@ class NppaService:
         store: Store,
         *,
         clock: Clock = system_clock,
-        sleep: Callable[[float], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
         metrics: NppaMetrics | None = None,
     ) -> None:
         self.settings, self.store, self.clock = settings, store, clock
-        extra = {"sleep": sleep} if sleep is not None else {}
-        self.client = NppaClient(settings, clock=clock, **extra)  # type: ignore[arg-type]
+        self.client = NppaClient(settings, clock=clock, sleep=sleep)
         self.outbox = Outbox(store)
         self.tracker = SessionTracker(self.outbox, settings.session_gap, self.pi_of)
         self.realname = RealNameFlow(self.client, store, clock=clock)

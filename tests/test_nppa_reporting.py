@@ -136,7 +136,7 @@ def test_a_60_second_outage_drains_fresh_afterwards(
     store: Store, mock: MockServer, clock: VirtualClock
 ) -> None:
     service = service_for(store, mock, clock)
-    sessions = run(service, clock, Plan(subjects=120), 3600, outage=(1200, 60), mock=mock)
+    sessions = run(service, clock, Plan(subjects=60), 2400, outage=(1200, 60), mock=mock)
     assert mock.mock.stats.during_outage > 0  # the reporter did try during it
     check_exactly_once(mock, sessions)
     assert service.outbox.dead_letters() == [] and service.outbox.backlog() == 0
@@ -147,7 +147,7 @@ def test_a_300_second_outage_dead_letters_the_stale_and_counts_them(
     store: Store, mock: MockServer, clock: VirtualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     service = service_for(store, mock, clock)
-    sessions = run(service, clock, Plan(subjects=120), 3600, outage=(1200, 300), mock=mock)
+    sessions = run(service, clock, Plan(subjects=60), 2400, outage=(1200, 300), mock=mock)
     dead = service.outbox.dead_letters()
     assert dead and {d["reason"] for d in dead} == {"stale"}
     counted = service.metrics.dead.labels("stale")._value.get()

@@ -59,6 +59,12 @@ NOT_RUN = {
     ("README.md", "make test"): "the whole suite, this test included",
     ("README.md", "youthmode serve"): "serves until stopped: the servers here are started so",
     ("docs/api.md", "make serve"): "installs a .venv and serves until stopped",
+    ("docs/nppa.md", "youthmode nppa report"): "reports until stopped, with NPPA credentials; "
+    "tests/test_nppa_cli.py runs `report --once` as a process",
+    ("docs/nppa.md", "youthmode nppa selftest --code"): "needs the NPPA's test URLs and the "
+    "console's codes; tests/test_nppa_cli.py runs the same cases against the mock process",
+    ("docs/nppa.md", "youthmode nppa selftest --mock"): "needs NPPA credentials in the "
+    "environment; tests/test_nppa_cli.py runs it as a process",
     ("docs/api.md", "jq "): "reads a production decision log and needs jq",
     ("docs/api.md", "YOUTHMODE_"): "a production environment file, not a command",
     ("docs/authoring.md", "youthmode diff app-v1/"): "app-v1/ and app-v2/ are a reader's two "

@@ -13,6 +13,7 @@ from youthmode.cli import (
     explain,
     floor,
     keys,
+    nppa,
     packs,
     replay,
     schedule,
@@ -43,6 +44,7 @@ COMMANDS = (
     packs,
     replay,
     studio,
+    nppa,
 )
 
 

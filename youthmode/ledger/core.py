@@ -33,6 +33,7 @@ from youthmode.ledger.documents import (
     usage_key,
 )
 from youthmode.ledger.events import Event, check_event, record_events
+from youthmode.ledger.identity import IDENTITY_KEY, verified_subject
 from youthmode.ledger.settings import DAY_DOC_DAYS, LedgerSettings
 from youthmode.ledger.store import Store, StoreUnavailable, Transaction
 from youthmode.ledger.text import is_clean_text
@@ -59,6 +60,10 @@ class LedgerCore:
         self.store = store
         self.clock = clock or system_clock
         self.settings = settings or LedgerSettings()
+        # Called with (subject id, [(start, end), ...]) after usage is recorded, before the
+        # answer: NPPA reporting (nppa/service.py). One that raises fails the request, which
+        # the caller retries with the same event ids (listeners must be idempotent).
+        self.usage_listeners: list[Callable[[str, list[tuple[int, int]]], None]] = []
 
     @property
     def engine(self) -> Engine:
@@ -130,6 +135,11 @@ class LedgerCore:
             return answers, self._totals(tx, subject_id, policy, now)
 
         answers, totals = self._write(subject_id, apply)
+        if self.usage_listeners:
+            taken = {a["index"] for a in answers if a["status"] in ("accepted", "duplicate")}
+            spans = [(e.start, e.end) for e in valid if e.index in taken]
+            for listener in self.usage_listeners:
+                listener(subject_id, spans)
         by_index = {a["index"]: a for a in answers}
         results = []
         for item in checked:
@@ -274,6 +284,9 @@ class LedgerCore:
                     "week_seconds": totals["week_seconds"],
                 },
             )
+        subject = verified_subject(request.subject, tx.get(IDENTITY_KEY))
+        if subject is not None:
+            updates["subject"] = subject
         stored = guardian_rules.for_decision(tx, local_day)
         if stored is not None:
             updates["guardian"] = guardian_rules.merge(request.guardian or Guardian(), stored)

@@ -51,7 +51,7 @@ def decision_keys(day: date, *, usage: bool, app: str | None = None) -> tuple[st
     with ``usage`` the use of today and yesterday (sessions cross midnight), spend and holds,
     the earlier days of the ISO week (Monday first: at most seven day documents in all) and,
     with ``app``, that app's use today."""
-    keys = ["guardian", guardian_rules.grant_key(day)]
+    keys = ["guardian", guardian_rules.grant_key(day), "identity"]  # identity.py
     if usage:
         keys += [usage_key(day), usage_key(day - timedelta(days=1)), "spend", "orders"]
         keys += [usage_key(day - timedelta(days=n)) for n in range(2, day.weekday() + 1)]

@@ -15,8 +15,11 @@ from werkzeug.exceptions import HTTPException
 
 from youthmode.engine import Clock, Engine, system_clock
 from youthmode.ledger import Ledger, StoreUnavailable, open_store
+from youthmode.nppa.config import NppaSettings
+from youthmode.nppa.service import NppaService
 from youthmode.server import decisions, docs_pages, health
 from youthmode.server import ledger as ledger_routes
+from youthmode.server import nppa as nppa_routes
 from youthmode.server.auth import KeyRing
 from youthmode.server.caller import request_id, requires
 from youthmode.server.config import ServerConfig
@@ -39,6 +42,7 @@ OPERATIONS = {
     "health": health.OPERATIONS,
     "docs": docs_pages.OPERATIONS,
     "ledger": ledger_routes.OPERATIONS,
+    "nppa": nppa_routes.OPERATIONS,
 }
 
 
@@ -48,12 +52,16 @@ def create_app(
     engine: Engine | None = None,
     keys: KeyRing | None = None,
     clock: Clock | None = None,
+    nppa: NppaSettings | None = None,
 ) -> Flask:
     """The decision API. Pass ``engine`` to serve an engine you built (tests, embedding).
 
     ``clock`` is the app's one clock: the engines it loads decide by it, and the ledger's
     writes, the decision log's `ts`, load times and batch ids read it. Default: the clock of
     the ``engine`` you pass, else the system's.
+
+    ``nppa``: NPPA settings (default: from `YOUTHMODE_NPPA_*`, none when unset); with them and
+    a ledger, usage feeds NPPA reporting and the real-name routes are served (server/nppa.py).
     """
     config = config or ServerConfig.from_env()
     app = Flask("youthmode")
@@ -68,6 +76,7 @@ def create_app(
     app.register_blueprint(docs_pages.blueprint())
     if state.ledger is not None:
         app.register_blueprint(ledger_routes.blueprint(state))
+        _mount_nppa(app, state, nppa)
     state.routes = route_table(app)
     state.metrics.prime(
         [(r.path, r.method.upper()) for r in state.routes], list(state.holder.engine.policies)
@@ -86,6 +95,17 @@ def create_app(
     if config.access_log:
         app.wsgi_app = AccessLog(app.wsgi_app)  # type: ignore[method-assign]
     return app
+
+
+def _mount_nppa(app: Flask, state: ServerState, settings: NppaSettings | None) -> None:
+    """The NPPA routes and usage tracking, when NPPA settings are given or in the environment."""
+    settings = settings or NppaSettings.from_env()
+    if settings is None or state.ledger is None:
+        return
+    service = NppaService(settings, state.ledger.store, clock=state.clock)
+    state.ledger.usage_listeners.append(service.on_usage)
+    app.extensions["youthmode_nppa"] = service
+    app.register_blueprint(nppa_routes.blueprint(service))
 
 
 def build_state(

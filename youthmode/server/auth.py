@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SCOPES = ("decide", "usage", "guardian", "admin")
+SCOPES = ("decide", "usage", "guardian", "admin", "nppa")  # nppa: real-name checks
 KEY_PREFIX = "ym_"
 # How stale a server's view of the keys file may be: a revoked key works at most this long.
 KEYS_CHECK_SECONDS = 1.0

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from youthmode.errors import did_you_mean
+from youthmode.nppa.config import ENV as NPPA_ENV  # the NPPA's settings, read by nppa/config.py
 
 if TYPE_CHECKING:
     from youthmode.ledger.settings import LedgerSettings
@@ -151,7 +152,7 @@ def unknown_variables(env: Mapping[str, str]) -> list[str]:
     """A message for each YOUTHMODE_* variable that names no setting: a typo would otherwise
     leave the default in force without a word."""
     prefix = "YOUTHMODE_"
-    known = {f.metadata["env"] for f in fields(ServerConfig)}
+    known = {f.metadata["env"] for f in fields(ServerConfig)} | set(NPPA_ENV.values())
     out = []
     for name in sorted(n for n in env if n.startswith(prefix)):
         if name not in known and name not in NOT_SETTINGS:

@@ -349,6 +349,10 @@ def build_openapi(
     paths: dict[str, Any] = {**_decision_paths(), **_operations_paths(), **_docs_paths()}
     if ledger or routes is not None:
         paths.update(_ledger_paths())
+    if routes is not None and any(r.tag == "nppa" for r in routes):
+        from youthmode.server.nppa import openapi_paths  # served only with NPPA configured
+
+        paths.update(openapi_paths())
     if routes is not None:
         paths = _served(paths, routes)
     return {
@@ -367,7 +371,7 @@ def build_openapi(
                 "bearer": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "API key; scopes decide, usage, guardian, admin",
+                    "description": "API key; scopes decide, usage, guardian, admin, nppa",
                 }
             },
         },
@@ -395,6 +399,8 @@ def _with_examples(op: dict[str, Any]) -> dict[str, Any]:
     """``op`` with its example request body (`schemas.EXAMPLES`) and example success answer
     (`examples.ANSWERS`); the decision operations show an allow and a deny."""
     name = op["operationId"]
+    if name not in ANSWERS and name != "decide":
+        return op  # an entry that carries its own examples (server/nppa.py)
     body = op.get("requestBody", {}).get("content", {}).get("application/json")
     if body is not None and name in EXAMPLES:
         body = {**body, "example": EXAMPLES[name]}

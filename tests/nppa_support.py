@@ -1,0 +1,29 @@
+"""Shared pieces of the NPPA tests: a virtual clock both the client and the mock read, and a
+mock NPPA served on a loopback port."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+SECRET = "00112233445566778899aabbccddeeff"
+APP_ID = "test-app-id"
+BIZ_ID = "1101999999"
+
+
+class VirtualClock:
+    """A clock that moves only when told to; `sleep` moves it (no real waiting)."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += timedelta(seconds=seconds)
+
+    sleep = advance

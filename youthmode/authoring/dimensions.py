@@ -43,11 +43,13 @@ FOR_DENIALS: dict[str, Evaluators] = {
     "resource": ResourceMatchRule,
     # the world kinds: per-app and weekly use, the app consent and the link are guard values;
     # the domain's ages include every minimum age (the age the rule names and those below it)
+    # and every age of consent a `require_consent` rule's `below_age` takes, with the
+    # jurisdictions of its table (`consent_jurisdictions`)
     "app_today": DailyBudgetRule,
     "week": WeeklyBudgetRule,
     "app_consent": AppConsentRule,
     "linked": GuardianLinkRule,
-    "age": (MinimumAgeRule, AgeAssuranceRule),
+    "age": (MinimumAgeRule, AgeAssuranceRule, ConsentRule),
 }
 FOR_OBLIGATIONS: dict[str, Evaluators] = {
     "session": RestReminderRule,
@@ -153,8 +155,34 @@ def links(rules: list[CompiledRule]) -> list[bool]:
 
 
 def minimum_ages(rules: Iterable[CompiledRule]) -> set[int]:
-    """The ages `minimum_age` rules name: the domain's ages are cut there too."""
-    return {r.age for r in rules if isinstance(r, MinimumAgeRule)}
+    """The ages `minimum_age` rules name, and every age of consent of a `require_consent`
+    rule with `below_age`: the domain's ages are cut there too."""
+    out: set[int] = set()
+    for r in rules:
+        if isinstance(r, MinimumAgeRule):
+            out.add(r.age)
+        elif isinstance(r, ConsentRule) and r.below is not None:
+            out |= r.below.ages()
+    return out
+
+
+def consent_jurisdictions(
+    rules: Iterable[CompiledRule], floor_keys: list[str | None]
+) -> list[str | None]:
+    """``floor_keys`` (none and each key of the policies' floors), then the jurisdictions of
+    the consent-age tables the rules read, merged where every rule's age of consent agrees
+    (a jurisdiction absent from every table answers as none: the fallback ages)."""
+    limits = [r.below for r in rules if isinstance(r, ConsentRule) and r.below is not None]
+    if not limits:
+        return floor_keys
+    listed = sorted({key for limit in limits for key in limit.entries})
+    floors = set(floor_keys)
+
+    def signature(code: str | None) -> tuple[Any, ...]:
+        own = code if code in floors else "-"  # floors are kept apart: their packs differ
+        return (own, *(limit.applied(code).age for limit in limits))
+
+    return distinct([*floor_keys, *listed], signature)
 
 
 def sessions(obligations: list[CompiledRule]) -> list[int]:

@@ -11,7 +11,9 @@ domain is the product of a few values per fact:
   window and budget limit of both policies agrees are merged into one *time class*;
 - age: the first age of every band of either policy, and an unknown age;
 - `subject.jurisdiction`: none and every key of the policies' `floors`, each point decided by a
-  policy and its floor packs together (floors.py);
+  policy and its floor packs together (floors.py); and, where a `require_consent` rule asks
+  consent below the digital age of consent, the jurisdictions of its table, merged where the
+  ages agree (the ages are cut at every age of consent too);
 - `usage.today_seconds` at 0 and at and just under every budget limit; `session_seconds` around
   rest reminders (when obligations are compared);
 - `subject.verified`, guardian waivers (none, each reason code or rule id, all), consents,
@@ -282,7 +284,7 @@ class Domain:
                 dims.weeks(rules),
                 dims.app_consents(rules),
                 dims.links(rules),
-                self.floors.jurisdictions,
+                dims.consent_jurisdictions(rules, self.floors.jurisdictions),
             )
         )
         out = []

@@ -217,6 +217,12 @@ class ConsentRule(RuleBase):
     consent: str | None = None
     # The action the app may offer instead while consent is absent (remedy `use_instead`).
     instead: str | None = None
+    # Consent needed only below an age: a fixed one, or "consent_age", the digital age of
+    # consent of the subject's jurisdiction (consent_limit.py), with the age where the table
+    # is silent and whether the table's unverified entries count.
+    below_age: int | str | None = Field(default=None, union_mode="left_to_right")
+    fallback_age: int | None = Field(default=None, ge=0, le=150)
+    unverified_ages: Literal["use", "refuse"] | None = None
 
 
 class VerifiedRule(RuleBase):

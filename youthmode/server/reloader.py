@@ -55,9 +55,10 @@ def set_digest(engine: Engine) -> str:
 
 
 def fingerprint(folder: str | Path) -> tuple[tuple[str, int, int], ...]:
-    """Cheap change detection for polling: names, sizes and modification times."""
+    """Cheap change detection for polling: names, sizes and modification times, of the policy
+    files and of the consent-age table beside them (a changed age changes decisions)."""
     out = []
-    for path in policy_files([folder]):
+    for path in [*policy_files([folder]), Path(folder) / TABLE_PATH]:
         try:
             st = path.stat()
         except OSError:

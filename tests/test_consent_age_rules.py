@@ -207,6 +207,30 @@ def problems_of(tmp_path: Path, rule: str, table: str | None = OWN_TABLE) -> lis
     return [f"{p.code}: {p.message} @ {p.key}" for p in problems if p.severity == "error"]
 
 
+@pytest.mark.parametrize("value", ["true", "13.5", '["consent_age"]'])
+def test_a_below_age_of_another_type_is_one_error(tmp_path: Path, value: str) -> None:
+    shown = {"true": "true", "13.5": "13.5", '["consent_age"]': "['consent_age']"}[value]
+    assert problems_of(tmp_path, f"below_age = {value}") == [
+        f'invalid_value: `below_age` must be an age from 1 to 150 or "consent_age", not `{shown}` '
+        "@ rules[0].below_age"
+    ]
+
+
+def test_an_override_that_bounds_consent_by_age_loosens(tmp_path: Path) -> None:
+    """Asking consent only below an age lets older minors through: a `loosened_rule` unless
+    the override says why."""
+    base = folder(tmp_path, "")
+    child = policy(FROM_TABLE, pid="child").replace(
+        'version = "1"', 'version = "1"\nextends = "app"'
+    )
+    child = child[: child.index("[[bands]]")] + child[child.index("[[rules]]") :]
+    child = child.replace('kind = "require_consent"', 'kind = "require_consent"\noverride = true')
+    (base / "child.toml").write_text(child, encoding="utf-8")
+    _, problems = check_policies([base])
+    (found,) = [p for p in problems if p.code == "loosened_rule"]
+    assert "asks for consent below another age" in found.message
+
+
 @pytest.mark.parametrize(
     ("rule", "expected"),
     [

@@ -57,6 +57,10 @@ CONSENT_BELOW_AGE_TEXT = Message(
     '`below_age` of rule `{id}` must be an age from 1 to 150 or "consent_age", not `{value}`',
     hint="below_age = \"consent_age\" (the table's age for the subject's jurisdiction) or 13",
 )
+CONSENT_BELOW_AGE_TYPE = Message(
+    "invalid_value",
+    '`below_age` must be an age from 1 to 150 or "consent_age", not `{value}`',
+)
 CONSENT_NO_TABLE = Message(
     "invalid_value",
     "rule `{id}` reads the digital age of consent, but there is no table at `{path}` (nor one "

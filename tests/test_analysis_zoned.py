@@ -157,6 +157,7 @@ def test_warnings_differ_only_when_reasons_are_compared(
     }
     (region,) = regions(report)
     assert region["counterexample"]["usage"] == {"today_seconds": 7200}
+    assert region["rules"] == ["z/warn"]  # the rule whose warning moved, not "no single rule"
 
 
 def test_a_consent_fallback_is_a_remedy_compared(

@@ -172,6 +172,9 @@ def test_a_fixed_age_needs_no_table(tmp_path: Path) -> None:
     engine = youthmode.Engine.from_path(folder(tmp_path, "below_age = 13", table=None))
     assert not ask(engine, 12, "FR").allowed
     assert ask(engine, 13, "FR").allowed
+    request = {"subject": {"age": 12}, "action": "data.process_on_consent", "at": AT}
+    detail = engine.explain(request).model_dump(mode="json")["trace"][0]["detail"]
+    assert detail.startswith("age 12 is under the consent age 13 (the rule's below_age)")
     used = ask(engine, 12, None).model_dump(mode="json")["reasons"][0]["consent_age"]
     assert used == {
         "age": 13,

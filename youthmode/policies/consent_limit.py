@@ -59,6 +59,7 @@ class AppliedAge:
     fallback: bool  # the rule's `fallback_age` (or its fixed age), not a table entry
     source: str | None = None
     verified: bool | None = None
+    fixed: bool = False  # a fixed `below_age`, no table (reported as a fallback)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +72,8 @@ class AppliedAge:
 
     def describe(self) -> str:
         where = f"in {self.jurisdiction}" if self.jurisdiction else "with no jurisdiction"
+        if self.fixed:
+            return f"{self.age} (the rule's below_age)"
         if self.fallback:
             return f"{self.age} ({where}: the rule's fallback_age)"
         checked = "verified" if self.verified else "unverified"
@@ -98,7 +101,7 @@ class ConsentAgeLimit:
                 found = self.entries.get(jurisdiction.split("-", 1)[0])
             if found is not None:
                 return found
-        return AppliedAge(self.fallback, jurisdiction, fallback=True)
+        return AppliedAge(self.fallback, jurisdiction, True, fixed=self.table is None)
 
     def ages(self) -> frozenset[int]:
         """Every age this limit can take: where a comparison must cut the ages."""

@@ -504,25 +504,7 @@ def test_the_served_api_reads_the_subjects_zone_and_refuses_a_bad_one(tmp_path: 
         server.stop()
 
 
-# -- diff and floor: an unchanged pack diffs clean, a changed one is refused by name -------------
-def test_diff_refuses_only_where_the_zoned_rules_differ(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from youthmode.cli import main
-
-    rules = rule("night", "quiet_hours", NIGHT) + rule(
-        "warn", "use_warning", WARNING, '["app.use"]'
-    )
-    for side in ("old", "new"):
-        (tmp_path / side).mkdir()
-        (tmp_path / side / "z.toml").write_text(HEAD + rules, encoding="utf-8")
-    old, new = str(tmp_path / "old"), str(tmp_path / "new")
-    assert main(["diff", old, new]) == 0
-    assert "no change in the effect anywhere" in capsys.readouterr().out
-    changed = HEAD + rules.replace('"06:00"', '"05:00"')
-    (tmp_path / "new" / "z.toml").write_text(changed, encoding="utf-8")
-    assert main(["diff", old, new]) == 2
-    assert "`quiet_hours` reads `zone_time`" in capsys.readouterr().err
+# -- diff and floor on these kinds: tests/test_analysis_zoned.py ---------------------------------
 
 
 def test_a_subject_with_an_id_keeps_its_zone_through_the_ledger(tmp_path: Path) -> None:

@@ -139,6 +139,22 @@ def test_diff_against_the_loaded_set_names_the_rule_of_each_region(studio: Studi
     assert all(r["when"][0]["spans"] == [["19:00", "20:00"]] for r in regions)
 
 
+def test_diff_of_quiet_hours_on_the_users_clock_says_what_it_compared(studio: Studio) -> None:
+    """us-ca's night notifications on the subject's clock: compared without a
+    `subject.timezone`, and the answer carries the note the page shows."""
+    text = (CONFIGS / "us-ca.toml").read_text(encoding="utf-8")
+    night = 'between = ["00:00", "06:00"]\nzone = "user"'
+    assert night in text
+    body = {"file": "us-ca.toml", "text": text.replace(night, night.replace("06:00", "05:00"))}
+    status, diff = studio.call("/studio/api/diff", {**body, "year": 2026})
+    assert status == 200 and diff["changed"]
+    (comparison,) = diff["comparisons"]
+    assert any("reads the subject's clock" in n for n in comparison["notes"])
+    assert {tuple(s) for r in comparison["regions"] for w in r["when"] for s in w["spans"]} == {
+        ("05:00", "06:00")
+    }
+
+
 def test_floor_against_a_baseline_names_the_rule_of_each_region(studio: Studio) -> None:
     pack = "vn-decree-147.toml"
     text = (CONFIGS / pack).read_text(encoding="utf-8")

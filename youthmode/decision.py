@@ -13,6 +13,7 @@ from typing import Any
 
 from youthmode.facts import Moment, RequestFacts, age_on
 from youthmode.model import (
+    ConsentAgeUsed,
     Decision,
     Facts,
     Model,
@@ -76,22 +77,22 @@ def combine(
 
 def reason_of(rule: CompiledRule) -> Reason:
     """The reason a denying rule gives: the same for every decision, so built once."""
+    applied = getattr(rule, "applied", None)  # a consent asked below the age of consent
     key = ("reason", rule.ref, rule.code, rule.message, rule.message_en, *rule.messages.values())
+    if applied is not None:
+        key = (*key, repr(applied))
     found: Reason | None = _SHARED.get(key)
     if found is None:
-        found = _shared(
-            key,
-            trusted(
-                Reason,
-                {
-                    "code": rule.code,
-                    "rule": rule.ref,
-                    "message": rule.message,
-                    "message_en": rule.message_en,
-                    "messages": dict(rule.messages) or None,
-                },
-            ),
-        )
+        fields: dict[str, Any] = {
+            "code": rule.code,
+            "rule": rule.ref,
+            "message": rule.message,
+            "message_en": rule.message_en,
+            "messages": dict(rule.messages) or None,
+        }
+        if applied is not None:
+            fields["consent_age"] = ConsentAgeUsed.model_validate(applied.to_dict())
+        found = _shared(key, trusted(Reason, fields))
     return found
 
 

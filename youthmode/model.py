@@ -307,6 +307,21 @@ def sparse(description: str | None = None) -> Any:
     return Field(default=None, exclude_if=_is_none, description=description)
 
 
+class ConsentAgeUsed(BaseModel):
+    """The age below which a `require_consent` rule with `below_age` asked for consent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    age: int
+    jurisdiction: str | None = Field(
+        description="the consent-age table's entry used, else the subject's jurisdiction "
+        "(null: none given)"
+    )
+    fallback: bool = Field(description="the rule's fallback_age (or fixed age), not the table's")
+    source: str | None = Field(default=None, description="the table entry's source")
+    verified: bool | None = Field(default=None, description="the table entry is verified")
+
+
 class Reason(BaseModel):
     model_config = ConfigDict(frozen=True)  # shared between decisions: one per rule
 
@@ -315,6 +330,9 @@ class Reason(BaseModel):
     message: str
     message_en: str
     messages: dict[str, str] | None = sparse("the policy's extra languages: language -> text")
+    consent_age: ConsentAgeUsed | None = sparse(
+        "for a rule asking consent below the digital age of consent: the age and jurisdiction"
+    )
 
 
 class Obligation(BaseModel):

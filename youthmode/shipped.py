@@ -19,6 +19,7 @@ from pathlib import Path
 
 DEFAULT_POLICIES = "configs"
 ERROR_PAGES = "docs/errors"
+CONSENT_TABLE = "data/consent-ages.toml"  # beside the packs (policies/consent_ages.py)
 SHIPPED = Path(__file__).resolve().parent / "_shipped"
 
 log = logging.getLogger("youthmode.shipped")
@@ -71,6 +72,17 @@ def error_page_text(code: str) -> str | None:
     for folder in (shipped_error_pages(), _source_error_pages()):
         if folder is not None and (folder / f"{code}.md").is_file():
             return (folder / f"{code}.md").read_text(encoding="utf-8")
+    return None
+
+
+def shipped_consent_table() -> Path | None:
+    """The consent-age table youthmode comes with: the installed copy, else the one of the
+    checkout this package is imported from; the table a pack reads when it has none beside it
+    (a pack copied on its own into an app's folder)."""
+    for packs in (shipped_packs(), Path(__file__).resolve().parent.parent / DEFAULT_POLICIES):
+        table = packs / CONSENT_TABLE if packs is not None else None
+        if table is not None and table.is_file():
+            return table
     return None
 
 

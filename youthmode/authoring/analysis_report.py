@@ -35,16 +35,17 @@ DIMENSION_NAMES = {
 
 
 def outcome(sig: Signature) -> dict[str, Any]:
+    """An answer: effect, reasons; obligations of an allow, remedies compared of a deny."""
     out: dict[str, Any] = {"effect": "allow" if sig[0] else "deny", "reasons": list(sig[1])}
     if sig[2]:
-        out["obligations"] = list(sig[2])
+        out["obligations" if sig[0] else "remedies"] = list(sig[2])
     return out
 
 
 def outcome_text(sig: Signature) -> str:
     if sig[0]:
         return "allow" + (f" (obligations: {', '.join(sig[2])})" if sig[2] else "")
-    return "deny: " + ", ".join(sig[1])
+    return "deny: " + ", ".join(sig[1]) + (f" (remedies: {', '.join(sig[2])})" if sig[2] else "")
 
 
 def band_names(region: Region, side: int) -> list[str]:
@@ -172,7 +173,7 @@ def regions_lines(
             shown += 1
             lines.append("")
             lines += region_text(shown, region, r.domain.zone, labels, policy_id)
-        hidden = len(group.regions) - room
+        hidden = len(group.regions) - len(group.regions[:room])
         if hidden:
             lines.append(f"   ... and {hidden} more of {group.name} (--format json lists all)")
     return lines
@@ -212,6 +213,7 @@ def diff_json(result: DiffResult) -> dict[str, Any]:
                 "points": r.points,
                 "seconds": round(r.seconds, 3),
                 **floors_json(r),
+                **notes_json(r),
                 "regions": [region_json(x, r.domain.zone, ("old", "new"), b.id) for x in r.regions],
                 "rules": rules_json(r),
                 "other_changes": {
@@ -261,6 +263,7 @@ def _comparison_lines(
         zones = f"({a.timezone}, {b.timezone}); times are {a.timezone}"
         lines.append(f"note: time zones differ {zones}")
     lines += floors_lines(r)
+    lines += [f"note: {note}" for note in r.domain.notes]
     for action in sorted(set(a.actions) - set(b.actions)):
         lines.append(f"action {action} is removed: NEW rejects requests for it (unknown_action)")
     for action in sorted(set(b.actions) - set(a.actions)):
@@ -295,6 +298,11 @@ def floors_json(r: Comparison) -> dict[str, Any]:
     }
 
 
+def notes_json(r: Comparison) -> dict[str, Any]:
+    """What the comparison covers only in part (a clock it cannot vary), when anything."""
+    return {"notes": list(r.domain.notes)} if r.domain.notes else {}
+
+
 def floors_lines(r: Comparison) -> list[str]:
     floors = r.domain.floors
     if not floors.packs:
@@ -317,6 +325,7 @@ def floor_json(result: FloorResult) -> dict[str, Any]:
                 "ok": not r.regions,
                 "points": r.points,
                 **floors_json(r),
+                **notes_json(r),
                 "seconds": round(r.seconds, 3),
                 "actions_not_in_pack": sorted(set(base.actions) - set(pack.actions)),
                 "actions_not_in_baseline": sorted(set(pack.actions) - set(base.actions)),
@@ -352,6 +361,7 @@ def floor_lines(result: FloorResult, max_regions: int, per_rule: int = PER_RULE)
             lines += [f"  {line}" for line in summary(r.regions)]
             lines += floors_lines(r)
             lines += regions_lines(r, max_regions, per_rule, ("baseline", "pack"), pack.id)
+        lines += [f"note: {note}" for note in r.domain.notes]
         missing = sorted(set(base.actions) - set(pack.actions))
         if missing:
             lines.append(f"note: {pack.id} rejects {', '.join(missing)} (not in its catalog)")

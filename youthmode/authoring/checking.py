@@ -77,6 +77,19 @@ def check_noting(
     return policies, problems, notes
 
 
+def consent_age_uses(policies: Sequence[CompiledPolicy]) -> dict[str, str]:
+    """Per `require_consent` rule with `below_age` (by `policy/rule`, each rule once), where its
+    ages come from: the table, how many jurisdictions, and which unverified entries it used or
+    refused (`unverified_ages`): the editor's choice, said where it is checked."""
+    out: dict[str, str] = {}
+    for policy in policies:
+        for rule in policy.rules:
+            below = getattr(rule, "below", None)
+            if below is not None and rule.ref not in out:
+                out[rule.ref] = below.summary()
+    return out
+
+
 def error_count(problems: Sequence[Problem]) -> int:
     """How many of ``problems`` are errors (the rest are warnings)."""
     return sum(1 for p in problems if p.severity == "error")
@@ -95,6 +108,7 @@ def check_report(
         "problems": [{**p.to_dict(), "doc": doc_link(p.code)} for p in problems],
         "unchecked": list(notes),
         "policies": [p.summary() for p in policies],
+        "consent_ages": consent_age_uses(policies),
     }
 
 
@@ -124,6 +138,8 @@ def check_lines(
             f"ok: {policy.id} {policy.version} ({rules} rule{'s' if rules != 1 else ''}, "
             f"official calendar years {span}) {policy.digest}"
         )
+    for ref, summary in consent_age_uses(policies).items():
+        lines.append(f"consent age: {ref}: {summary}")
     lines.append(_summary(problems, paths))
     return lines
 

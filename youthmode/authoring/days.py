@@ -74,12 +74,19 @@ def day_kinds(
     policies: Sequence[CompiledPolicy],
     years: Iterable[int],
     boundaries: Sequence[date] | None = None,
+    clocks: Sequence[tuple[Any, Any]] = (),
+    months: Sequence[frozenset[int]] = (),
 ) -> list[DayKind]:
     """Every kind of day in ``years`` under the calendars of ``policies``, first date first.
 
     Dates on either side of a boundary (default: every `in_force` date of ``policies``' rules)
-    are never of one kind, so a dated rule is in force on all dates of a kind or on none."""
+    are never of one kind, so a dated rule is in force on all dates of a kind or on none.
+    ``clocks``: other (zone, calendar) pairs rules read (`quiet_hours` in a fixed zone), seen
+    as a policy in that zone is; ``months``: the month sets of such rules' windows, whose
+    membership (the day's, the day before's and after's) is part of the kind."""
     cuts = sorted(set(in_force_boundaries(policies) if boundaries is None else boundaries))
+    others = [(p.zone, p.calendar) for p in policies[1:] if p.timezone != policies[0].timezone]
+    others += [c for c in clocks if c[0] != policies[0].zone]
     found: dict[tuple[tuple[DayKey, ...], int, tuple[Any, ...]], list[date]] = {}
     for year in sorted(set(years)):
         day = date(year, 1, 1)
@@ -90,7 +97,10 @@ def day_kinds(
                 for p in policies
             )
             n = bisect.bisect_right(cuts, day)
-            found.setdefault((key, n, _elsewhere(day, policies, cuts)), []).append(day)
+            near = (prev, day, day + timedelta(days=1))
+            within = tuple(d.month in s for s in months for d in near)
+            elsewhere = _elsewhere(day, policies[0].zone, others, cuts)
+            found.setdefault((key, n, (elsewhere, within)), []).append(day)
             day += timedelta(days=1)
     ordered = sorted(found.items(), key=lambda item: item[1][0])
     bounds: list[date | None] = [None, *cuts, None]
@@ -101,25 +111,23 @@ def day_kinds(
 
 
 def _elsewhere(
-    day: date, policies: Sequence[CompiledPolicy], cuts: Sequence[date]
+    day: date, zone: Any, others: Sequence[tuple[Any, Any]], cuts: Sequence[date]
 ) -> tuple[Any, ...]:
-    """What a policy in another zone than the first sees during ``day`` (a day of the first
-    one's zone): its local dates run from the day before to the day after, so their day types
-    and periods, and its offset from the first zone at both ends of the day, are part of the
-    kind of day (the slices of each kind of day are cut at its own edges: `zone_edges`)."""
-    zone = policies[0].zone
+    """What a clock in another zone than the first policy's sees during ``day`` (a day of
+    ``zone``), per (zone, calendar) of ``others``: its local dates run from the day before to
+    the day after, so their day types and periods, and its offset from ``zone`` at both ends
+    of the day, are part of the kind of day (the slices of each kind of day are cut at its
+    own edges: `zone_edges`)."""
     out: list[Any] = []
     start = datetime.combine(day, time(0), tzinfo=zone)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
-    for p in policies[1:]:
-        if p.timezone == policies[0].timezone:
-            continue
+    for other, calendar in others:
         near = (day - timedelta(days=1), day, day + timedelta(days=1))
         out.append(
             (
-                tuple(p.calendar.day_type(d) for d in near),
+                tuple(calendar.day_type(d) for d in near),
                 tuple(bisect.bisect_right(cuts, d) for d in near),
-                tuple(_offset(t, p.zone) - _offset(t, zone) for t in (start, end)),
+                tuple(_offset(t, other) - _offset(t, zone) for t in (start, end)),
             )
         )
     return tuple(out)

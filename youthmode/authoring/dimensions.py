@@ -9,7 +9,7 @@ every rule treats alike are merged (`distinct`). `domain.py` takes the product.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from youthmode.policies.kinds import reads_of
@@ -28,6 +28,7 @@ from youthmode.policies.rules_world import (
     MinimumAgeRule,
     WeeklyBudgetRule,
 )
+from youthmode.policies.rules_zoned import QuietHoursRule, UseWarningRule
 
 # The dimensions of `kinds.Dimension` the domain varies, for denying rules and for obligations,
 # and the evaluator each is read through. `lookahead` (lockout warnings) is left out of the
@@ -38,27 +39,32 @@ FOR_DENIALS: dict[str, Evaluators] = {
     "today": DailyBudgetRule,
     "money": SpendingCapRule,
     "verified": CompiledRule,
-    "consents": ConsentRule,
+    "consents": (ConsentRule, QuietHoursRule),  # a consent that lifts the quiet hours
     "min_age": CompiledRule,
     "resource": ResourceMatchRule,
     # the world kinds: per-app and weekly use, the app consent and the link are guard values;
     # the domain's ages include every minimum age (the age the rule names and those below it)
+    # and every age of consent a `require_consent` rule's `below_age` takes, with the
+    # jurisdictions of its table (`consent_jurisdictions`)
     "app_today": DailyBudgetRule,
     "week": WeeklyBudgetRule,
     "app_consent": AppConsentRule,
     "linked": GuardianLinkRule,
-    "age": (MinimumAgeRule, AgeAssuranceRule),
+    "age": (MinimumAgeRule, AgeAssuranceRule, ConsentRule),
+    # issue 15: quiet hours on another clock: a fixed zone's, or the subject's (compared for a
+    # subject who gives no `subject.timezone`, on the policy's zone: `Domain.notes` says so);
+    # the domain cuts the day at their edges in that zone (`zoned_clocks`)
+    "zone_time": QuietHoursRule,
 }
 FOR_OBLIGATIONS: dict[str, Evaluators] = {
     "session": RestReminderRule,
     "lookahead": CompiledRule,
+    "warning_use": UseWarningRule,  # today's use around each warning's `after` and `every`
 }
 # Facts the domain does not vary, by name: a rule reading one (`minimum_age` or
 # `require_age_assurance` with `methods`: how the age was established) stops `diff` and
 # `floor` with an error (`check_known`) instead of leaving its regions out.
-# Issue 15's kinds too: a `quiet_hours` rule's clock (`zone_time`, another zone's local time)
-# and a `use_warning` obligation's use today (`warning_use`) are not varied yet.
-REFUSED: frozenset[str] = frozenset({"age_method", "zone_time", "warning_use"})
+REFUSED: frozenset[str] = frozenset({"age_method"})
 
 
 def unhandled(reads: Iterable[str], evaluator: type[CompiledRule]) -> list[str]:
@@ -153,8 +159,72 @@ def links(rules: list[CompiledRule]) -> list[bool]:
 
 
 def minimum_ages(rules: Iterable[CompiledRule]) -> set[int]:
-    """The ages `minimum_age` rules name: the domain's ages are cut there too."""
-    return {r.age for r in rules if isinstance(r, MinimumAgeRule)}
+    """The ages `minimum_age` rules name, and every age of consent of a `require_consent`
+    rule with `below_age`: the domain's ages are cut there too."""
+    out: set[int] = set()
+    for r in rules:
+        if isinstance(r, MinimumAgeRule):
+            out.add(r.age)
+        elif isinstance(r, ConsentRule) and r.below is not None:
+            out |= r.below.ages()
+    return out
+
+
+def consent_jurisdictions(
+    rules: Iterable[CompiledRule], floor_keys: list[str | None]
+) -> list[str | None]:
+    """``floor_keys`` (none and each key of the policies' floors), then the jurisdictions of
+    the consent-age tables the rules read, merged where every rule's age of consent agrees
+    (a jurisdiction absent from every table answers as none: the fallback ages)."""
+    limits = [r.below for r in rules if isinstance(r, ConsentRule) and r.below is not None]
+    if not limits:
+        return floor_keys
+    listed = sorted({key for limit in limits for key in limit.entries})
+    floors = set(floor_keys)
+
+    def signature(code: str | None) -> tuple[Any, ...]:
+        own = code if code in floors else "-"  # floors are kept apart: their packs differ
+        return (own, *(limit.applied(code).age for limit in limits))
+
+    return distinct([*floor_keys, *listed], signature)
+
+
+def warning_todays(obligations: list[CompiledRule]) -> set[int]:
+    """Today's use where a `use_warning` obligation changes: none yet (first access), and at,
+    just before and just after its `after` and its first repeat (`every` later, the repeats
+    recur alike)."""
+    out: set[int] = set()
+    for r in reading(obligations, "warning_use", UseWarningRule):
+        out |= {0, 1}
+        marks = [] if r.after is None else [r.after]
+        if r.after is not None and r.every is not None:
+            marks.append(r.after + r.every)
+        out |= {x for mark in marks for x in (mark - 1, mark, mark + 1) if x >= 0}
+    return out
+
+
+def warning_codes(obligations: Iterable[CompiledRule], m: Any) -> list[tuple[str, str]]:
+    """The `use_warning` obligations a decision at ``m`` carries, as (ref, text): due now, or
+    announced for later today (`after_seconds` > 0); their exact seconds follow from the use,
+    so the domain compares them at the uses where one becomes due (`warning_todays`)."""
+    out = []
+    for r in obligations:
+        if isinstance(r, UseWarningRule):
+            due = r.due_in(m)
+            if due is not None:
+                out.append((r.ref, f"warning {r.warning} {'due' if due == 0 else 'later'}"))
+    return out
+
+
+def zoned_clocks(rules: Iterable[CompiledRule], own: Any) -> list[tuple[Any, tuple[int, ...]]]:
+    """The clocks `quiet_hours` rules read, each with its edges: a fixed zone, or the
+    subject's, compared as ``own`` (the zone of the rule's policy: no `subject.timezone`)."""
+    out = []
+    for r in rules:
+        if isinstance(r, QuietHoursRule):
+            edges = tuple(e for e in r.local_edges if e < 86400)
+            out.append((r.fixed_zone or own, edges))
+    return out
 
 
 def sessions(obligations: list[CompiledRule]) -> list[int]:
@@ -177,12 +247,17 @@ def waiver_sets(waivable: list[CompiledRule]) -> list[tuple[str, ...]]:
     return distinct(sets, lambda s: tuple(waived(r, s) for r in waivable))
 
 
-def consent_sets(rules: list[ConsentRule], action: str) -> list[tuple[str, ...]]:
-    names = list(dict.fromkeys(r.consent or action for r in rules))
+def consent_sets(rules: list[CompiledRule], action: str) -> list[tuple[str, ...]]:
+    """No consent, each consent a rule names alone (`require_consent`'s, or the requested
+    action's; `quiet_hours`'s `consent`), and all of them, merged where the rules agree."""
+    rules = [r for r in rules if isinstance(r, ConsentRule | QuietHoursRule)]
+    names = list(dict.fromkeys(getattr(r, "consent", None) or action for r in rules))
     sets: list[tuple[str, ...]] = [(), *((n,) for n in names)]
     if len(names) > 1:
         sets.append(tuple(names))
-    return distinct(sets, lambda s: tuple((r.consent or action) in s for r in rules))
+    return distinct(
+        sets, lambda s: tuple((getattr(r, "consent", None) or action) in s for r in rules)
+    )
 
 
 def apps(
@@ -249,3 +324,22 @@ def extras(matches: list[ResourceMatchRule]) -> list[tuple[tuple[str, str], ...]
         )
 
     return distinct(combos, signature)
+
+
+def categories(
+    policies: Sequence[Any], rules: list[CompiledRule], matches: list[ResourceMatchRule]
+) -> list[str | None]:
+    """No category, each category a policy exempts, and those `resource_match` rules list."""
+    listed = [v for r in matches for v in sorted((r.match or {}).get("category", ()))]
+    if not listed and not any(r.category_exemptions for r in rules):
+        return [None]
+    exempt = sorted({c for p in policies for c in p.exempt_categories})
+    candidates: list[str | None] = [None, *exempt, *listed]
+
+    def signature(cat: str | None) -> tuple[bool, ...]:
+        return (
+            *(cat in p.exempt_categories for p in policies),
+            *(cat is not None and cat in (r.match or {}).get("category", ()) for r in matches),
+        )
+
+    return distinct(candidates, signature)

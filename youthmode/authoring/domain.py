@@ -11,7 +11,9 @@ domain is the product of a few values per fact:
   window and budget limit of both policies agrees are merged into one *time class*;
 - age: the first age of every band of either policy, and an unknown age;
 - `subject.jurisdiction`: none and every key of the policies' `floors`, each point decided by a
-  policy and its floor packs together (floors.py);
+  policy and its floor packs together (floors.py); and, where a `require_consent` rule asks
+  consent below the digital age of consent, the jurisdictions of its table, merged where the
+  ages agree (the ages are cut at every age of consent too);
 - `usage.today_seconds` at 0 and at and just under every budget limit; `session_seconds` around
   rest reminders (when obligations are compared);
 - `subject.verified`, guardian waivers (none, each reason code or rule id, all), consents,
@@ -53,8 +55,9 @@ from youthmode.authoring.days import (
     format_span,
     zone_edges,
 )
-from youthmode.authoring.floors import REFUSED, Floors, Outcome, joint, refused
+from youthmode.authoring.floors import REFUSED, Floors, joint, refused
 from youthmode.authoring.loading import LoadedSet, load_set
+from youthmode.authoring.outcomes import PROBE, age_of, outcome
 from youthmode.authoring.points import (
     MISSING,
     Guard,
@@ -67,13 +70,9 @@ from youthmode.authoring.points import (
 from youthmode.facts import Moment, RequestFacts, with_age
 from youthmode.policies import CompiledPolicy
 from youthmode.policies.compile import Plan
-from youthmode.policies.rules import (
-    CompiledRule,
-    ConsentRule,
-    ResourceMatchRule,
-    RestReminderRule,
-    SpendingCapRule,
-)
+from youthmode.policies.kinds import reads_of
+from youthmode.policies.rules import CompiledRule, ResourceMatchRule, SpendingCapRule
+from youthmode.policies.rules_zoned import QuietHoursRule
 from youthmode.timeline import Active
 
 # The names this module has always given (analysis.py, schedule.py and the tests import them
@@ -120,7 +119,15 @@ class Domain:
         self.policies = tuple(self.floors.all())
         self.zone = self.policies[0].zone
         self.obligations = obligations
-        self.days = day_kinds(self.policies, years)
+        quiet = [(r, p) for p in self.policies for r in p.rules if isinstance(r, QuietHoursRule)]
+        self.days = day_kinds(
+            self.policies,
+            years,
+            clocks=[(r.fixed_zone, p.calendar) for r, p in quiet if r.fixed_zone is not None],
+            months=list(dict.fromkeys(w.months for r, _ in quiet for w in r.windows if w.months)),
+        )
+        # what the domain compares only in part, said in the report (one line each)
+        self.notes: list[str] = []
         if actions is None:
             actions = sorted({a for p in self.floors.sides for a in p.actions})
         self.actions = list(actions)
@@ -142,7 +149,7 @@ class Domain:
     def unit(self, action: str, age: int | None) -> Unit | None:
         bands: list[str | None] = []
         plans: list[Plan | None] = []
-        ages = [_age_of(p, age) for p in self.policies]
+        ages = [age_of(p, age) for p in self.policies]
         for p, own in zip(self.policies, ages, strict=True):
             if action in p.actions:
                 band = p.band_of(own)
@@ -157,9 +164,10 @@ class Domain:
         obligations = [r for plan in plans if plan is not None for r in plan.obligations]
         if any(plan != plans[0] for plan in plans[1:]):
             # Facts the domain cannot vary matter only where the sides' rules differ: the same
-            # rules on every side decide alike whatever those facts are (an unchanged pack
-            # with `quiet_hours` rules diffs clean; a changed one is refused).
-            dims.check_known((*rules, *obligations))
+            # rules on every side decide alike whatever those facts are. Obligations count
+            # only where they are compared.
+            dims.check_known((*rules, *obligations) if self.obligations else rules)
+            self._note_subject_clocks(rules)
         unit = Unit(
             action=action,
             age=age,
@@ -167,7 +175,12 @@ class Domain:
             plans=tuple(plans),
             classes=self._classes(plans),
             guards=[],
-            todays=dims.todays(rules),
+            todays=sorted(
+                {
+                    *dims.todays(rules),
+                    *(dims.warning_todays(obligations) if self.obligations else ()),
+                }
+            ),
             sessions=dims.sessions(obligations) if self.obligations else [0],
         )
         unit.guards = self._guards(unit, rules, obligations)
@@ -177,6 +190,20 @@ class Domain:
                 m.age = own
                 m.band = side_band or "unknown"
         return unit
+
+    def _note_subject_clocks(self, rules: list[CompiledRule]) -> None:
+        """A `quiet_hours` rule on the subject's clock is compared for a subject who gives no
+        `subject.timezone` (its policy's zone), not for every zone a subject may be in."""
+        for p in self.policies:
+            for r in rules:
+                if isinstance(r, QuietHoursRule) and r.fixed_zone is None and r in p.rules:
+                    note = (
+                        f"rule `{r.ref}` (quiet_hours) reads the subject's clock: compared for "
+                        f"subjects without subject.timezone ({p.timezone}); other zones are "
+                        "not compared"
+                    )
+                    if note not in self.notes:
+                        self.notes.append(note)
 
     # -- time classes
     def _moment_pair(self, day: DayKind, sod: int) -> tuple[Moment, ...]:
@@ -211,6 +238,9 @@ class Domain:
             for p, plan in zip(self.policies, plans, strict=True)
             if plan and p.timezone != home
         ]
+        # quiet hours on another clock: their edges where they fall in the first zone's day
+        for p, plan in zip(self.policies, plans, strict=True):
+            away += dims.zoned_clocks(plan.rules, p.zone) if plan else []
         cache: dict[tuple[int, ...], list[tuple[int, int]]] = {}
 
         def spans(day: DayKind) -> list[tuple[int, int]]:
@@ -228,7 +258,8 @@ class Domain:
     def _classes(self, plans: Sequence[Plan | None]) -> list[TimeClass]:
         spans_of = self._spans(plans)
         timed = [
-            dims.reading(plan.rules, "time", CompiledRule)  # windows read only the moment
+            # windows read only the moment; quiet hours too, for a subject without a zone
+            [r for r in plan.rules if {"time", "zone_time"} & reads_of(r)]
             if plan is not None
             else []
             for plan in plans
@@ -239,7 +270,7 @@ class Domain:
             [r for r in (*plan.rules, *plan.obligations) if r.dated] if plan is not None else []
             for plan in plans
         ]
-        probe = _PROBE
+        probe = PROBE
         classes: dict[tuple[Any, ...], TimeClass] = {}
         for day in self.days:
             for start, end in spans_of(day):
@@ -270,8 +301,8 @@ class Domain:
         matches = dims.reading(rules, "resource", ResourceMatchRule)
         verified = [True, False] if dims.reading(rules, "verified", CompiledRule) else [True]
         waivers = dims.waiver_sets([r for r in (*rules, *obligations) if r.waivable])
-        consents = dims.consent_sets(dims.reading(rules, "consents", ConsentRule), unit.action)
-        categories = self._categories(rules, matches)
+        consents = dims.consent_sets(dims.reading(rules, "consents", CompiledRule), unit.action)
+        categories = dims.categories(self.policies, rules, matches)
         apps = dims.apps(rules, matches)
         min_ages = dims.min_ages(rules, matches, age)
         extras = dims.extras(matches)
@@ -282,7 +313,7 @@ class Domain:
                 dims.weeks(rules),
                 dims.app_consents(rules),
                 dims.links(rules),
-                self.floors.jurisdictions,
+                dims.consent_jurisdictions(rules, self.floors.jurisdictions),
             )
         )
         out = []
@@ -310,23 +341,6 @@ class Domain:
                 )
             )
         return out
-
-    def _categories(
-        self, rules: list[CompiledRule], matches: list[ResourceMatchRule]
-    ) -> list[str | None]:
-        listed = [v for r in matches for v in sorted((r.match or {}).get("category", ()))]
-        if not listed and not any(r.category_exemptions for r in rules):
-            return [None]
-        exempt = sorted({c for p in self.policies for c in p.exempt_categories})
-        candidates: list[str | None] = [None, *exempt, *listed]
-
-        def signature(cat: str | None) -> tuple[bool, ...]:
-            return (
-                *(cat in p.exempt_categories for p in self.policies),
-                *(cat is not None and cat in (r.match or {}).get("category", ()) for r in matches),
-            )
-
-        return dims.distinct(candidates, signature)
 
     def _money(
         self, unit: Unit, rules: list[CompiledRule]
@@ -393,7 +407,7 @@ class Domain:
             for k in used:
                 policy, plan = self.policies[k], unit.plans[k]
                 assert plan is not None  # INVARIANT: `used` holds policies with the action
-                facts = base if _age_of(policy, 0) == 0 else with_age(base, None)
+                facts = base if age_of(policy, 0) == 0 else with_age(base, None)
                 actives[k] = (Active(plan, policy, facts), facts)
             for tc in unit.classes:
                 for today in unit.todays:
@@ -407,7 +421,7 @@ class Domain:
                             m.session_seconds = session
                             m.day_spent = guard.day_spent
                             m.month_spent = guard.month_spent
-                            outcomes[k] = _outcome(active, m, facts, self.obligations)
+                            outcomes[k] = outcome(active, m, facts, self.obligations)
                         sigs = [
                             MISSING
                             if i not in outcomes
@@ -419,29 +433,3 @@ class Domain:
                         self.checked += 1
                         if keep(sigs):
                             yield Hit(unit, guard, tc, today, session, tuple(sigs))
-
-
-def _outcome(active: Active, m: Moment, req: RequestFacts, obligations: bool) -> Outcome:
-    """As the engine decides at ``m``: rules carrying dates only on the dates they bind."""
-    rules = active.rules
-    if active.dated:
-        rules = tuple(r for r in rules if not r.dated or r.in_force_on(m.date))
-    denied = tuple((r.ref, r.denied(m, req).code) for r in rules if r.denies(m, req))
-    if denied or not obligations:
-        return (denied, ())
-    reminders = dims.reading(active.obligations_on(m.date), "session", RestReminderRule)
-    return ((), tuple((r.ref, r.code) for r in reminders if r.due(m)))
-
-
-def _age_of(policy: CompiledPolicy, age: int | None) -> int | None:
-    """The age ``policy`` reads from a declared `subject.age` (method `operator`): none when it
-    does not accept that method (`lines.pack_ages`)."""
-    methods = policy.age_methods
-    return age if methods is None or "operator" in methods else None
-
-
-class _Probe:
-    """A request stand-in for window rules, which read only the moment."""
-
-
-_PROBE: Any = _Probe()

@@ -25,7 +25,8 @@ from youthmode.policies import CompiledPolicy
 # A request the engine refuses: a floor caps the action in another currency (lines._for_floor).
 REFUSED: Signature = (False, ("unsupported_currency",), ())
 
-# One policy's answer at a point: the denying rules and the due obligations, as (ref, code).
+# One policy's answer at a point: the denying rules, and the due obligations (when it allows) or
+# the remedies compared (when it denies), as (ref, code) (outcomes.py).
 Outcome = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
 
 
@@ -98,11 +99,12 @@ def refused(policy: CompiledPolicy, packs: Sequence[CompiledPolicy], action: str
 
 def joint(outcomes: Sequence[Outcome]) -> Signature:
     """The answer of several lines as the engine gives it (`decision_joint.combine_lines`):
-    deny if any denies, reason codes in the lines' order, each rule once; due obligations
-    united when all allow."""
+    deny if any denies, reason codes in the lines' order, each rule once, with the remedies
+    compared (`use_instead`) of the denying lines; due obligations united when all allow."""
     denied = _unique(d for outcome in outcomes for d in outcome[0])
     if denied:
-        return (False, tuple(code for _, code in denied), ())
+        remedies = _unique(d for outcome in outcomes if outcome[0] for d in outcome[1])
+        return (False, tuple(code for _, code in denied), tuple(code for _, code in remedies))
     due = _unique(d for outcome in outcomes for d in outcome[1])
     return (True, (), tuple(code for _, code in due))
 

@@ -4,6 +4,7 @@ each region keeps a concrete example, re-decided by the real engines (`confirm`)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -91,7 +92,8 @@ class Region:
     examples: list[Hit]
     confirmed: bool | None = None
     # Per side, the rules (`policy/rule`) denying the example as the engine decides it
-    # (`confirm`); `responsible.py` names the rules behind the region from them.
+    # (`confirm`); `responsible.py` names the rules behind the region from them. Where every
+    # side allows (obligations compared), the rules whose obligations differ, on the first.
     denied_by: tuple[tuple[str, ...], ...] = ()
 
     @property
@@ -194,9 +196,11 @@ def confirm(
     for region in regions:
         ok = True
         denied_by: list[tuple[str, ...]] = []
+        shown: list[dict[str, Any]] = []  # per side: the obligations by rule
         for engine, pid, sig in zip(engines, ids, region.signatures, strict=True):
             example = region.example
             denied_by.append(())
+            shown.append({})
             if example.unit.action not in engine.policies[pid].actions:
                 continue
             try:
@@ -206,5 +210,14 @@ def confirm(
                 continue
             ok = ok and decision.allowed == sig[0] and tuple(decision.reason_codes) == sig[1]
             denied_by[-1] = tuple(r.rule for r in decision.reasons)
+            shown[-1] = {o.rule: o.model_dump(mode="json") for o in decision.obligations if o.rule}
         region.confirmed = ok
         region.denied_by = tuple(denied_by)
+        if not any(denied_by):  # every side allows: the rules whose obligations differ made it
+            changed = [r for r in dict.fromkeys(k for s in shown for k in s) if _differs(shown, r)]
+            region.denied_by = (tuple(changed), *(() for _ in denied_by[1:]))
+
+
+def _differs(shown: Sequence[dict[str, Any]], ref: str) -> bool:
+    """Whether rule ``ref``'s obligation is not the same on every side (absent counts)."""
+    return len({json.dumps(s.get(ref), sort_keys=True, default=str) for s in shown}) > 1

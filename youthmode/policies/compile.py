@@ -21,6 +21,7 @@ from youthmode.calendar import Calendar
 from youthmode.facts import Day
 from youthmode.policies import kinds, schema
 from youthmode.policies import rules as compiled
+from youthmode.policies.consent_limit import compile_limit
 from youthmode.policies.in_force import enforced, rule_dates
 from youthmode.policies.resolve import ResolvedPolicy, RuleSource
 from youthmode.policies.rules_world import with_policy_methods
@@ -151,7 +152,7 @@ def compile_policy(policy: ResolvedPolicy) -> CompiledPolicy:
         id=policy.id,
         version=policy.version,
         title=policy.title,
-        digest=_digest(f.sha256 for f in policy.files),
+        digest=_digest([*(f.sha256 for f in policy.files), *_tables(rules)]),
         timezone=policy.timezone,
         zone=zoneinfo.ZoneInfo(policy.timezone),
         age_rollover=policy.age_rollover,
@@ -160,7 +161,8 @@ def compile_policy(policy: ResolvedPolicy) -> CompiledPolicy:
         default=policy.default,
         extends=policy.extends,
         files=tuple(f.path for f in policy.files),
-        sources=tuple((f.path, f.data) for f in policy.files),
+        # the consent-age tables first: the last source is the policy's own file (in_force.py)
+        sources=(*_table_sources(rules), *((f.path, f.data) for f in policy.files)),
         calendar=Calendar(policy.calendar, policy.overrides),
         bands=tuple((b.id, b.from_, b.to) for b in sorted(policy.bands, key=lambda b: b.from_)),
         groups=policy.groups,
@@ -195,6 +197,19 @@ def _protected(policy: ResolvedPolicy) -> frozenset[str]:
     if "minors" in policy.groups:
         return policy.groups["minors"] | {UNKNOWN_BAND}
     return frozenset(b.id for b in policy.bands if b.to is not None) | {UNKNOWN_BAND}
+
+
+def _table_sources(rules: Iterable[compiled.CompiledRule]) -> list[tuple[str, bytes]]:
+    """The consent-age tables the rules read, as (path, bytes read)."""
+    found = (getattr(r, "below", None) for r in rules)
+    return sorted({(b.table, b.data) for b in found if b is not None and b.table is not None})
+
+
+def _tables(rules: Iterable[compiled.CompiledRule]) -> list[str]:
+    """The digests of the consent-age tables the rules read: a changed table changes the
+    decisions, so it changes the policy digest (replay names what decided)."""
+    found = (getattr(r, "below", None) for r in rules)
+    return sorted({b.digest for b in found if b is not None and b.digest})
 
 
 def _digest(file_digests: Iterable[str]) -> str:
@@ -254,4 +269,6 @@ def _compile_rule(
     others = rule.message.others
     common["messages"] = {lang: others[lang] for lang in policy.languages if lang in others}
     common |= rule_dates(item, policy)
+    if isinstance(rule, schema.ConsentRule):  # the table is read beside the rule's own file
+        common["below"] = compile_limit(rule, item.file.path)
     return kind.compile(rule, common)

@@ -40,6 +40,39 @@ CONSENT_AGE_VERIFIED = Message(
     "invalid_type", "`verified` of `{code}` must be true or false, not {value}"
 )
 
+# -- a `require_consent` rule bounded by age (consent_limit.py) ----------------------------------
+CONSENT_FALLBACK_NEEDED = Message(
+    "missing_key",
+    "rule `{id}` reads the digital age of consent but has no `fallback_age`: the age for a "
+    "subject whose jurisdiction is absent or not in the table",
+    hint="e.g. fallback_age = 16 (GDPR art. 8's default)",
+)
+CONSENT_ONLY_WITH_TABLE = Message(
+    "invalid_value",
+    '`{key}` of rule `{id}` counts only with below_age = "consent_age"',
+    hint='remove `{key}`, or set below_age = "consent_age"',
+)
+CONSENT_BELOW_AGE_TEXT = Message(
+    "invalid_value",
+    '`below_age` of rule `{id}` must be an age from 1 to 150 or "consent_age", not `{value}`',
+    hint="below_age = \"consent_age\" (the table's age for the subject's jurisdiction) or 13",
+)
+CONSENT_BELOW_AGE_TYPE = Message(
+    "invalid_value",
+    '`below_age` must be an age from 1 to 150 or "consent_age", not `{value}`',
+)
+CONSENT_NO_TABLE = Message(
+    "invalid_value",
+    "rule `{id}` reads the digital age of consent, but there is no table at `{path}` (nor one "
+    "shipped with youthmode)",
+    hint="put the consent-age table (docs/world.md#consent-ages) beside the pack, in data/",
+)
+CONSENT_BAD_TABLE = Message(
+    "invalid_value",
+    "rule `{id}` reads the consent-age table `{path}`, which has {count}: {first}",
+    hint="fix the table (youthmode check on its folder lists every problem)",
+)
+
 # -- issue 15: quiet hours and use warnings (kinds_zoned.py) ----------------------------------
 UNKNOWN_MONTH = Message(
     "invalid_value",

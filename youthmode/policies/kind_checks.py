@@ -38,6 +38,7 @@ class RuleCheck:
     selected: Mapping[str, schema.ActionSpec]  # the catalog actions the rule covers
     own_actions: frozenset[str]  # actions of the checked file's own catalog
     report: Report  # report(path, finding, rule=...) in the checked file
+    file: str = ""  # the file that defines the rule (a consent-age table is read beside it)
 
 
 def no_check(ctx: RuleCheck) -> None:

@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from youthmode.calendar import DAY_TYPES
+from youthmode.policies import consent_limit, kinds_world, kinds_zoned, schema, windows
 from youthmode.policies import kind_checks as checks
-from youthmode.policies import kinds_world, kinds_zoned, schema, windows
 from youthmode.policies import loosening_kinds as lk
 from youthmode.policies import rules as compiled
 from youthmode.policies.kind_checks import RuleCheck
@@ -277,23 +277,27 @@ KINDS: tuple[Kind, ...] = (
     ),
     Kind(
         name="require_consent",
-        loosened=lk.same("consent"),
+        loosened=lk.consent,
         model=schema.ConsentRule,
         rule=compiled.ConsentRule,
         compile=_consent_rule,
         reason="guardian_consent_required",
         remedy=_consent,
         obligation=None,
-        reads=frozenset({"consents"}),
+        reads=frozenset({"consents", "age"}),
+        # with `below_age`: the age too, against the age of consent (consent_limit.py)
+        reads_rule=lambda r: frozenset({"consents", "age"} if r.below else {"consents"}),
+        check=consent_limit.check,
         withheld_by=frozenset({"guardian"}),  # stored consents
         keys={
             "consent": {"description": "the consent needed (default: the requested action's name)"},
+            **consent_limit.KEYS,
             "instead": {
                 "description": "an action the app may offer instead while consent is absent "
                 '(remedy {"type": "use_instead"}), e.g. feed.chronological'
             },
         },
-        denies_when="the guardian has not consented",
+        denies_when="the guardian has not consented (with `below_age`: to a younger subject)",
     ),
     Kind(
         name="require_verified",

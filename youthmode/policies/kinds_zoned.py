@@ -131,8 +131,9 @@ ZONED_KINDS: tuple[dict[str, Any], ...] = (
         reason="quiet_hours",
         remedy=quiet_remedy,
         obligation=None,
-        # Its `consent` is read too, but `zone_time` alone makes diff and floor refuse it.
-        reads=frozenset({"zone_time"}),
+        # its zone's clock, and the guardian consent that lifts it where it names one
+        reads=frozenset({"zone_time", "consents"}),
+        reads_rule=lambda r: frozenset({"zone_time", "consents"} if r.consent else {"zone_time"}),
         check=check_quiet_hours,
         keys={
             **windows.KEYS,

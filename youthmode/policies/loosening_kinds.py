@@ -102,6 +102,18 @@ def same(*keys: str) -> Loosened:
     return check
 
 
+def consent(old: Any, new: Any) -> list[str]:
+    """`require_consent`: another consent, or consent asked below another age (a bound where
+    there was none, another age or table, more unverified entries used)."""
+    out = same("consent")(old, new)
+    bound = ("below_age", "fallback_age", "unverified_ages")
+    if new.below_age is not None and any(getattr(new, k) != getattr(old, k) for k in bound):
+        out.append(
+            "asks for consent below another age (`below_age`, `fallback_age`, `unverified_ages`)"
+        )
+    return out
+
+
 def methods(old: Any, new: Any) -> list[str]:
     before = set(old.methods) if old.methods else None
     after = set(new.methods) if new.methods else None

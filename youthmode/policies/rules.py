@@ -8,12 +8,14 @@ the next change without scanning minute by minute.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from youthmode.policies.consent_limit import AppliedAge, ConsentAgeLimit
 from youthmode.units import format_duration, format_time_of_day
 
 if TYPE_CHECKING:
@@ -230,16 +232,45 @@ class ConsentRule(CompiledRule):
 
     consent: str | None = None
     instead: str | None = None  # the action to use instead while consent is absent
+    # Consent needed only below this age (`below_age`: fixed, or per jurisdiction from the
+    # consent-age table); and, on the copy `denied` returns, the age the decision used.
+    below: ConsentAgeLimit | None = None
+    applied: AppliedAge | None = None
+
+    @property
+    def variant_codes(self) -> bool:  # type: ignore[override]  # per instance: by `below`
+        # Not another code, but a reason that names the age used: the timeline asks `denied`.
+        return self.below is not None
 
     def needed(self, r: RequestFacts) -> str:
         return self.consent or r.action
 
+    def of_age(self, m: Moment, r: RequestFacts) -> bool:
+        """At or above the age from which this rule no longer asks for consent (an unknown
+        age never is)."""
+        below = self.below
+        return (
+            below is not None and m.age is not None and m.age >= below.applied(r.jurisdiction).age
+        )
+
     def denies(self, m: Moment, r: RequestFacts) -> bool:
-        return self.needed(r) not in r.consents
+        return self.needed(r) not in r.consents and not self.of_age(m, r)
+
+    def denied(self, m: Moment, r: RequestFacts) -> CompiledRule:
+        if self.below is None:
+            return self
+        return dataclasses.replace(self, applied=self.below.applied(r.jurisdiction))
 
     def explain(self, m: Moment, r: RequestFacts) -> str:
-        has = "has" if not self.denies(m, r) else "has no"
-        return f"subject {has} guardian consent `{self.needed(r)}`"
+        has = "has" if self.needed(r) in r.consents else "has no"
+        text = f"subject {has} guardian consent `{self.needed(r)}`"
+        if self.below is None:
+            return text
+        used = self.below.applied(r.jurisdiction).describe()
+        if m.age is None:
+            return f"age unknown, taken as under the consent age {used}: {text}"
+        side = "at or above" if self.of_age(m, r) else "under"
+        return f"age {m.age} is {side} the consent age {used}: {text}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from youthmode.age_signals import AgeMethod
 from youthmode.policies import diagnostics
+from youthmode.policies import diagnostics_world as dw
 from youthmode.units import UnitError, parse_duration, parse_money, parse_time_of_day
 
 
@@ -212,11 +213,29 @@ class ForbidRule(RuleBase):
     kind: Literal["forbid"]
 
 
+def _below_age(value: object) -> object:
+    """A whole number or text (`"consent_age"`; consent_limit.check checks which): one clear
+    error for anything else, not one per member of the union."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        shown = str(value).lower() if isinstance(value, bool) else str(value)  # as TOML has it
+        raise dw.CONSENT_BELOW_AGE_TYPE.pydantic_error(value=shown)
+    return value
+
+
+BelowAge = Annotated[int | str, BeforeValidator(_below_age)]
+
+
 class ConsentRule(RuleBase):
     kind: Literal["require_consent"]
     consent: str | None = None
     # The action the app may offer instead while consent is absent (remedy `use_instead`).
     instead: str | None = None
+    # Consent needed only below an age: a fixed one, or "consent_age", the digital age of
+    # consent of the subject's jurisdiction (consent_limit.py), with the age where the table
+    # is silent and whether the table's unverified entries count.
+    below_age: BelowAge | None = None
+    fallback_age: int | None = Field(default=None, ge=0, le=150)
+    unverified_ages: Literal["use", "refuse"] | None = None
 
 
 class VerifiedRule(RuleBase):

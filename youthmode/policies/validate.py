@@ -191,6 +191,7 @@ def _rule_check(
         selected={a: policy.actions[a] for a in sorted(selected)},
         own_actions=frozenset(src.document.catalog.actions),
         report=functools.partial(check.add, src),
+        file=item.file.path,
     )
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from youthmode.engine import Clock, Engine, system_clock
 from youthmode.errors import PolicyError, Problem
 from youthmode.policies import policy_files
+from youthmode.policies.consent_ages import TABLE_PATH
 
 log = logging.getLogger("youthmode.reload")
 
@@ -54,9 +55,10 @@ def set_digest(engine: Engine) -> str:
 
 
 def fingerprint(folder: str | Path) -> tuple[tuple[str, int, int], ...]:
-    """Cheap change detection for polling: names, sizes and modification times."""
+    """Cheap change detection for polling: names, sizes and modification times, of the policy
+    files and of the consent-age table beside them (a changed age changes decisions)."""
     out = []
-    for path in policy_files([folder]):
+    for path in [*policy_files([folder]), Path(folder) / TABLE_PATH]:
         try:
             st = path.stat()
         except OSError:
@@ -186,7 +188,9 @@ class PolicyHolder:
             staging = Path(tempfile.mkdtemp(prefix=".snapshot-", dir=self.state_dir))
             sources = {path: data for p in engine.policies.values() for path, data in p.sources}
             for path, data in sources.items():
-                (staging / Path(path).name).write_bytes(data)
+                target = staging / _snapshot_name(path)
+                target.parent.mkdir(exist_ok=True)
+                target.write_bytes(data)
             old = self.state_dir / f".old-{os.getpid()}-{threading.get_ident()}"
             if self.snapshot_dir.exists():
                 self.snapshot_dir.rename(old)
@@ -205,6 +209,14 @@ class PolicyHolder:
             tmp.replace(self.status_file)
         except OSError:
             log.warning("could not record the reload status", exc_info=True)
+
+
+def _snapshot_name(path: str) -> Path:
+    """Where a loaded file goes in the snapshot: a policy by its name, the consent-age table
+    the packs read beside them in its `data/` folder, as in the policy folder."""
+    if Path(path).match(f"*/{TABLE_PATH}") or Path(path) == TABLE_PATH:
+        return TABLE_PATH
+    return Path(Path(path).name)
 
 
 def load_problems(err: Exception, folder: Path) -> tuple[Problem, ...]:

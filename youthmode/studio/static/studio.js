@@ -216,7 +216,10 @@ async function runTests() {
 }
 
 function outcomeText(o) {
-  return o.effect === "allow" ? "allow" : `deny (${o.reasons.join(", ")})`;
+  // with reasons compared: an allow's obligations (warnings, reminders), a deny's fallbacks
+  const extra = o.obligations || o.remedies || [];
+  const more = extra.length ? ` [${extra.join(", ")}]` : "";
+  return (o.effect === "allow" ? "allow" : `deny (${o.reasons.join(", ")})`) + more;
 }
 
 function regionRow(r, sides) {
@@ -242,11 +245,17 @@ function groupedRegions(regions, sides) {
       <span class="count">${rs.length} region(s)</span></h4><ul>${rs.map((r) => regionRow(r, sides)).join("")}</ul></section>`).join("");
 }
 
+// What a comparison covers only in part (quiet hours on the subject's clock): said, not hidden.
+function notesOf(c) {
+  return (c.notes || []).map((n) => `<p class="note">note: ${esc(n)}</p>`).join("");
+}
+
 async function runDiff() {
   const year = number("diff-year");
   const data = await call("api/diff", edited({ compare: $("compare").value, ...(year ? { year } : {}) }));
   const parts = data.comparisons.map((c) => `<h3>${esc(c.old.id)} ${esc(c.old.version)} (loaded) → ${esc(c.new.id)} ${esc(c.new.version)} (edited)</h3>
       <p>${c.points} points · ${c.regions.length} region(s)${c.actions_added.length ? ` · actions added: ${esc(c.actions_added.join(", "))}` : ""}${c.actions_removed.length ? ` · actions removed: ${esc(c.actions_removed.join(", "))}` : ""}</p>
+      ${notesOf(c)}
       ${groupedRegions(c.regions, ["old", "new"])}`).join("");
   return `<p class="summary ${data.changed ? "bad" : "good"}" id="diff-summary">${data.changed ? "changed" : "no change"} (years ${esc(data.years.join(", "))}, compared: ${esc(data.compare)})</p>${parts}`;
 }
@@ -256,6 +265,7 @@ async function runFloor() {
   const data = await call("api/floor", edited({ baseline: $("baseline").value || null, ...(year ? { year } : {}) }));
   const parts = data.packs.map((p) => `<h3>${esc(p.pack.id)} against ${esc(p.baseline.id)}: ${p.ok ? "ok" : `${p.counterexamples.length} counterexample region(s)`}</h3>
       ${p.actions_not_in_pack.length ? `<p>actions the pack lacks: ${esc(p.actions_not_in_pack.join(", "))}</p>` : ""}
+      ${notesOf(p)}
       ${groupedRegions(p.counterexamples, ["baseline", "pack"])}`).join("");
   return `<p class="summary ${data.ok ? "good" : "bad"}" id="floor-summary">${data.ok ? "the pack keeps the floor" : "the pack allows what the baseline denies"}</p>${parts}`;
 }

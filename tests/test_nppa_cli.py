@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from nppa_support import APP_ID, BIZ_ID, SECRET
+from redis_support import free_port
 
-from tests.nppa_support import APP_ID, BIZ_ID, SECRET
-from tests.redis_support import free_port
 from youthmode.ledger import open_store
 from youthmode.nppa.outbox import Outbox
 
@@ -100,7 +100,7 @@ def test_report_once_sends_the_outbox(mock_process: str, tmp_path: Path) -> None
 def test_serve_and_report_processes_with_the_mock(mock_process: str, tmp_path: Path) -> None:
     """`youthmode serve` with NPPA settings in its environment (2 workers): a real-name check,
     a decision that reads it, usage that `report --once` then sends to the mock process."""
-    from tests.test_server import Server
+    from test_server import Server
 
     env = {**ENV, "YOUTHMODE_NPPA_BASE_URL": mock_process}
     server = Server(tmp_path, env=env)

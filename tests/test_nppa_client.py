@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from nppa_support import APP_ID, BIZ_ID, SECRET, VirtualClock
 
-from tests.nppa_support import APP_ID, BIZ_ID, SECRET, VirtualClock
 from youthmode.nppa import crypto
 from youthmode.nppa.client import CheckResult, NppaClient, Rejection
 from youthmode.nppa.config import Endpoints, NppaSettings, NppaSettingsError

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import CONFIGS
 from flask.testing import FlaskClient
+from nppa_support import APP_ID, BIZ_ID, SECRET, VirtualClock
 
-from tests.nppa_support import APP_ID, BIZ_ID, SECRET, VirtualClock
 from youthmode.api import create_app
 from youthmode.ledger.identity import IDENTITY_KEY
 from youthmode.nppa.config import Endpoints, NppaSettings

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 from conftest import CONFIGS
+from nppa_support import APP_ID, BIZ_ID, SECRET, VirtualClock
 
-from tests.nppa_support import APP_ID, BIZ_ID, SECRET, VirtualClock
 from youthmode.api import create_app
 from youthmode.ledger import open_store
 from youthmode.ledger.store import Store

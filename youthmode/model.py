@@ -308,15 +308,10 @@ def sparse(description: str | None = None) -> Any:
 
 
 class ConsentAgeUsed(BaseModel):
-    """The age below which a `require_consent` rule with `below_age` asked for consent."""
-
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True)  # the age below which a `below_age` rule asked
 
     age: int
-    jurisdiction: str | None = Field(
-        description="the consent-age table's entry used, else the subject's jurisdiction "
-        "(null: none given)"
-    )
+    jurisdiction: str | None = Field(description="the table's entry used, else the subject's")
     fallback: bool = Field(description="the rule's fallback_age (or fixed age), not the table's")
     source: str | None = Field(default=None, description="the table entry's source")
     verified: bool | None = Field(default=None, description="the table entry is verified")
@@ -330,9 +325,7 @@ class Reason(BaseModel):
     message: str
     message_en: str
     messages: dict[str, str] | None = sparse("the policy's extra languages: language -> text")
-    consent_age: ConsentAgeUsed | None = sparse(
-        "for a rule asking consent below the digital age of consent: the age and jurisdiction"
-    )
+    consent_age: ConsentAgeUsed | None = sparse("below_age rules: the age of consent used")
 
 
 class Obligation(BaseModel):

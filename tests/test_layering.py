@@ -18,6 +18,8 @@ FRONT_DOORS = {
     "youthmode.api",
     "youthmode.auth",
     "youthmode.cli.keys",
+    "youthmode.cli.nppa",  # `youthmode nppa report` uses the store the server would (its config)
+    "youthmode.nppa.mock_http",  # the mock NPPA: an HTTP server of its own (werkzeug)
     "youthmode.cli.serve",
     "youthmode.cli.studio",  # `youthmode studio` serves the studio blueprint of the server
     "youthmode.config",
@@ -161,7 +163,13 @@ def test_the_cli_imports_the_server_only_to_serve() -> None:
         for module, imported in graph.items()
         if _within(module, CLI) and any(_within(m, SERVER) for m in imported)
     )
-    assert users == ["youthmode.cli.keys", "youthmode.cli.serve", "youthmode.cli.studio"]
+    # `nppa report` is a service of its own beside `serve`: it opens the store the server would
+    assert users == [
+        "youthmode.cli.keys",
+        "youthmode.cli.nppa",
+        "youthmode.cli.serve",
+        "youthmode.cli.studio",
+    ]
 
 
 def test_nothing_but_the_entry_points_imports_the_cli() -> None:

@@ -4,6 +4,9 @@
 - `backends`     `open_store(url)`: a store by its URL
 - `sqlite_store` the embedded default (one file, WAL)
 - `redis_store`  for many API instances sharing one state
+- `redis_cluster_store` the same on a Redis Cluster (`redis_transaction`: their write loop)
+- `postgres_store` on a PostgreSQL the deployment already runs (`postgres_schema`: migrations)
+- `buffered`     the SQL stores' transactions: rows read once, writes held until commit
 - `usage`        interval arithmetic: union per subject, midnight splits, sessions
 - `apps`         use per app and per ISO week (`usage.app_today_seconds`, `usage.week_seconds`)
 - `service`      the ledger service: usage, purchases and reservations, guardian controls,

@@ -40,13 +40,9 @@ from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from youthmode.ledger.breaker import CircuitBreaker
+from youthmode.ledger.buffered import BufferedTransaction
 from youthmode.ledger.postgres_schema import migrate
-from youthmode.ledger.store import (
-    StoreOutcomeUnknown,
-    StoreUnavailable,
-    decode_document,
-    encode_document,
-)
+from youthmode.ledger.store import StoreOutcomeUnknown, StoreUnavailable
 
 T = TypeVar("T")
 _SERIALIZABLE_RETRIES = 50
@@ -59,11 +55,10 @@ _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _WAIT_TIMEOUT: type[Exception] = getattr(pg_errors, "_WaitTimeout", psycopg.OperationalError)
 
 
-class _PgTx:
+class _PgTx(BufferedTransaction):
     def __init__(self, conn: Any, tables: _Sql, subject: str, writable: bool) -> None:
-        self.conn, self.sql, self.subject, self.writable = conn, tables, subject, writable
-        self.pending: dict[str, str | None] = {}
-        self.fetched: dict[str, str | None] = {}  # read in this transaction: not read again
+        super().__init__(subject, writable)
+        self.conn, self.sql = conn, tables
 
     def prefetch(self, keys: Iterable[str]) -> None:
         """One `= ANY(...)` query for all of ``keys`` (a decision reads a dozen documents)."""
@@ -74,32 +69,13 @@ class _PgTx:
             for key in wanted:
                 self.fetched[key] = found.get(key)
 
-    def get(self, key: str) -> Any:
-        if key in self.pending:
-            raw = self.pending[key]
-        elif key in self.fetched:
-            raw = self.fetched[key]
-        else:
-            row = self.conn.execute(self.sql.one, (self.subject, key)).fetchone()
-            raw = self.fetched[key] = row[0] if row else None
-        return decode_document(raw) if raw is not None else None
+    def fetch_one(self, key: str) -> str | None:
+        row = self.conn.execute(self.sql.one, (self.subject, key)).fetchone()
+        return row[0] if row else None
 
-    def put(self, key: str, value: Any) -> None:
-        if not self.writable:
-            raise RuntimeError("write inside a read-only snapshot")
-        self.pending[key] = encode_document(value)
-
-    def delete(self, key: str) -> None:
-        if not self.writable:
-            raise RuntimeError("write inside a read-only snapshot")
-        self.pending[key] = None
-
-    def keys(self, prefix: str) -> list[str]:
+    def stored_keys(self, prefix: str) -> set[str]:
         rows = self.conn.execute(self.sql.keys, (self.subject, prefix)).fetchall()
-        found = {r[0] for r in rows}
-        found |= {k for k, v in self.pending.items() if k.startswith(prefix) and v is not None}
-        found -= {k for k, v in self.pending.items() if v is None}
-        return sorted(found)
+        return {r[0] for r in rows}
 
     def send_writes(self) -> None:
         """Queue the upserts and deletes (sent with the COMMIT, in one round trip)."""

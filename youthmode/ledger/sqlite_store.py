@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from youthmode.ledger.breaker import CircuitBreaker
-from youthmode.ledger.store import StoreUnavailable, decode_document, encode_document
+from youthmode.ledger.buffered import BufferedTransaction
+from youthmode.ledger.store import StoreUnavailable
 
 T = TypeVar("T")
 OPEN_RETRY_SECONDS = 0.01  # between tries to switch a new file to WAL (see `_connect`)
@@ -36,11 +37,10 @@ CREATE TABLE IF NOT EXISTS docs (
 """
 
 
-class _SqliteTx:
+class _SqliteTx(BufferedTransaction):
     def __init__(self, conn: sqlite3.Connection, subject: str, writable: bool) -> None:
-        self.conn, self.subject, self.writable = conn, subject, writable
-        self.pending: dict[str, str | None] = {}
-        self.fetched: dict[str, str | None] = {}  # read in this transaction: not read again
+        super().__init__(subject, writable)
+        self.conn = conn
 
     def prefetch(self, keys: Iterable[str]) -> None:
         """Read ``keys`` in one query. A decision reads a dozen documents (the week's days,
@@ -58,37 +58,18 @@ class _SqliteTx:
             for key in chunk:
                 self.fetched[key] = found.get(key)
 
-    def get(self, key: str) -> Any:
-        if key in self.pending:
-            raw = self.pending[key]
-        elif key in self.fetched:
-            raw = self.fetched[key]
-        else:
-            row = self.conn.execute(
-                "SELECT value FROM docs WHERE subject = ? AND key = ?", (self.subject, key)
-            ).fetchone()
-            raw = self.fetched[key] = row[0] if row else None
-        return decode_document(raw) if raw is not None else None
+    def fetch_one(self, key: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT value FROM docs WHERE subject = ? AND key = ?", (self.subject, key)
+        ).fetchone()
+        return row[0] if row else None
 
-    def put(self, key: str, value: Any) -> None:
-        if not self.writable:
-            raise RuntimeError("write inside a read-only snapshot")
-        self.pending[key] = encode_document(value)
-
-    def delete(self, key: str) -> None:
-        if not self.writable:
-            raise RuntimeError("write inside a read-only snapshot")
-        self.pending[key] = None
-
-    def keys(self, prefix: str) -> list[str]:
+    def stored_keys(self, prefix: str) -> set[str]:
         rows = self.conn.execute(
             "SELECT key FROM docs WHERE subject = ? AND key >= ? AND key < ?",
             (self.subject, prefix, prefix + "\uffff"),
         ).fetchall()
-        found = {r[0] for r in rows}
-        found |= {k for k, v in self.pending.items() if k.startswith(prefix) and v is not None}
-        found -= {k for k, v in self.pending.items() if v is None}
-        return sorted(found)
+        return {r[0] for r in rows}
 
     def flush(self) -> None:
         for key, raw in self.pending.items():

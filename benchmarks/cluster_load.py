@@ -1,4 +1,5 @@
-"""The capacity model's measurements (docs/scaling.md): per ledger backend, what one decision
+"""The capacity model's measurements (docs/scaling.md): per ledger backend (SQLite, Redis, a
+3-primary Redis Cluster, PostgreSQL: each a server of this script's own), what one decision
 costs the store, and how many ledger-backed decisions one API instance serves; then 3 API
 instances against a 3-primary Redis Cluster at once.
 
@@ -12,9 +13,10 @@ instances against a 3-primary Redis Cluster at once.
    once: total decisions/s and each instance's latency.
 
 Everything listens on loopback ports started and stopped here (servers by process id); every
-wrk run is bounded by a response count and seconds. Needs redis-server, redis-cli and wrk.
+wrk run is bounded by a response count and seconds. Needs redis-server, redis-cli, wrk and
+PostgreSQL's binaries (initdb, pg_ctl).
 
-    .venv/bin/python benchmarks/cluster_load.py [--seconds 8] [--json]
+    .venv/bin/python benchmarks/cluster_load.py [--seconds 8] [--json] [--backends postgresql ...]
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from http_bench import Server, cpu_seconds, free_port, write_bodies, wrk  # noqa: E402
+from postgres_support import PostgresProcess, create_database  # noqa: E402
 from redis_cluster_support import RedisClusterProcess  # noqa: E402
 from redis_support import RedisProcess  # noqa: E402
 from workload import workload  # noqa: E402
@@ -90,9 +93,13 @@ def redis_counters(store: Store) -> tuple[int, int]:
     return commands, moved
 
 
-def per_call(store: Store, fn: Callable[[int], Any], count: int, pids: list[int]) -> dict[str, Any]:
+Pids = list[int] | Callable[[], list[int]]  # a server's processes (PostgreSQL's: as they are now)
+
+
+def per_call(store: Store, fn: Callable[[int], Any], count: int, server: Pids) -> dict[str, Any]:
     """Microseconds per call; for Redis, store commands, bytes and server CPU per call."""
     commands, moved = redis_counters(store)
+    pids = server() if callable(server) else server
     cpu = sum(cpu_seconds(pid) for pid in pids)
     started = time.perf_counter()
     for i in range(count):
@@ -110,7 +117,7 @@ def per_call(store: Store, fn: Callable[[int], Any], count: int, pids: list[int]
 
 
 def in_process(
-    engine: youthmode.Engine, url: str, requests: list[dict[str, Any]], pids: list[int]
+    engine: youthmode.Engine, url: str, requests: list[dict[str, Any]], pids: Pids
 ) -> dict[str, Any]:
     store = open_store(url)
     try:
@@ -226,15 +233,19 @@ def _brief(r: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def stores() -> Iterator[dict[str, tuple[str, list[int]]]]:
-    """A store URL per backend: a SQLite file, a redis-server and a 3-primary cluster of ours."""
+def stores() -> Iterator[dict[str, tuple[str, Pids]]]:
+    """A store URL per backend: a SQLite file, a redis-server, a 3-primary cluster and a
+    PostgreSQL server of ours (fsync off, as the tests' own: its CPU, not its disk, is measured;
+    its processes are read when measured, since each connection is a process of its own)."""
     with tempfile.TemporaryDirectory(prefix="ym-scale-") as tmp:
         single = RedisProcess(Path(tmp) / "redis")
         single.folder.mkdir()
         cluster = RedisClusterProcess(Path(tmp) / "cluster")
+        postgres = PostgresProcess()
         try:
             single.start()
             cluster.start()
+            postgres.start()
             prefix = f"?prefix=ym-scale-{uuid.uuid4().hex}:"
             assert single.proc is not None
             yield {
@@ -242,16 +253,19 @@ def stores() -> Iterator[dict[str, tuple[str, list[int]]]]:
                 "redis": (single.url + prefix, [single.proc.pid]),
                 "redis-cluster": (cluster.url + prefix, [n.proc.pid for n in cluster.nodes]),
                 "redis-cluster-wait1": (cluster.url + prefix + "&wait=1", []),
+                "postgresql": (create_database(postgres.port), postgres.pids),
             }
         finally:
             single.stop()
             cluster.stop()
+            postgres.stop()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    parser.add_argument("--backends", nargs="+", help="only these (default: all)")
     args = parser.parse_args()
     engine = youthmode.Engine.from_path(HERE.parent / "configs", clock=lambda: NOW).warm()
     requests = ledger_requests(6000)
@@ -263,6 +277,8 @@ def main() -> None:
             write_bodies(folder, f"usage{run}", usage_bodies(6000, run)) for run in range(RUNS)
         ]
         for name, (url, pids) in urls.items():
+            if args.backends and name not in args.backends:
+                continue
             out[name] = in_process(engine, url, requests, pids)
             if name.endswith("wait1"):  # in process only: what ?wait=1 adds to a write
                 print(name, json.dumps(out[name]), file=sys.stderr)
@@ -275,6 +291,9 @@ def main() -> None:
                 url, usage, folder / f"{name}-usage", args.seconds, path="/v1/usage", cap=5000
             )
             print(name, json.dumps(out[name]), file=sys.stderr)
+        if args.backends and "redis-cluster" not in args.backends:
+            print(json.dumps(out, indent=None if args.json else 2))
+            return
         out["three_instances_cluster"] = three_instances(
             urls["redis-cluster"][0], bodies, folder / "three", args.seconds
         )

@@ -58,7 +58,7 @@ class PostgresProcess:
         log = str(self.folder / "server.log")
         self._run(str(self.bin / "pg_ctl"), "-D", data, "-o", options, "-l", log, "-w", "start")
 
-    def _pids(self) -> list[int]:
+    def pids(self) -> list[int]:
         """The postmaster and every process it started."""
         first = int((self.folder / "data" / "postmaster.pid").read_text().split()[0])
         children = Path(f"/proc/{first}/task/{first}/children").read_text().split()
@@ -66,11 +66,11 @@ class PostgresProcess:
 
     def freeze(self) -> None:
         """SIGSTOP the whole server: connections stay open and nothing answers."""
-        for pid in self._pids():
+        for pid in self.pids():
             os.kill(pid, signal.SIGSTOP)
 
     def resume(self) -> None:
-        for pid in self._pids():
+        for pid in self.pids():
             os.kill(pid, signal.SIGCONT)
 
     def stop(self) -> None:

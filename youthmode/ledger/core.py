@@ -32,7 +32,7 @@ from youthmode.ledger.documents import (
     month_of,
     usage_key,
 )
-from youthmode.ledger.events import Event, check_event, record_events
+from youthmode.ledger.events import Event, check_event, event_keys, record_events
 from youthmode.ledger.identity import IDENTITY_KEY, verified_subject
 from youthmode.ledger.settings import DAY_DOC_DAYS, LedgerSettings
 from youthmode.ledger.store import Store, StoreUnavailable, Transaction
@@ -129,7 +129,11 @@ class LedgerCore:
         ]
         valid = [e for e in checked if isinstance(e, Event)]
 
+        today = now.astimezone(policy.zone).date()
+        wanted = [*event_keys(valid, policy), *decision_keys(today, usage=True)]
+
         def apply(tx: Transaction) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+            tx.prefetch(wanted)  # what recording and the new totals read, in one round trip
             answers = record_events(tx, valid, policy)
             self._prune(tx, ("u:", "e:", "a:"), DAY_DOC_DAYS)
             return answers, self._totals(tx, subject_id, policy, now)

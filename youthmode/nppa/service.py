@@ -18,6 +18,7 @@ from youthmode.nppa.outbox import Outbox
 from youthmode.nppa.realname import RealNameFlow
 from youthmode.nppa.reporter import Reporter
 from youthmode.nppa.sessions import Interval, SessionTracker
+from youthmode.nppa.shards import ShardLayout, adopt_layout
 
 log = logging.getLogger("youthmode.nppa")
 
@@ -34,9 +35,11 @@ class NppaService:
     ) -> None:
         self.settings, self.store, self.clock = settings, store, clock
         self.client = NppaClient(settings, clock=clock, sleep=sleep)
-        self.outbox = Outbox(store)
+        layout = ShardLayout(settings.shards)
+        adopt_layout(store, layout)  # refuses a shard count that would lose queued records
+        self.outbox = Outbox(store, layout)
         self.tracker = SessionTracker(self.outbox, settings.session_gap, self.pi_of)
-        self.realname = RealNameFlow(self.client, store, clock=clock)
+        self.realname = RealNameFlow(self.client, store, clock=clock, layout=layout)
         self.metrics = metrics or NppaMetrics()
         self.reporter = Reporter(
             self.client, self.outbox, self.tracker, settings, clock=clock, metrics=self.metrics

@@ -279,3 +279,25 @@ def test_writers_of_many_subjects_no_longer_retry_against_one_hash(redis_url: st
     assert before.writes == after.writes == 8 * 40 * 6
     assert retries_before >= 100  # one hash: the writers collide all the time
     assert retries_after * 4 <= retries_before and after.failed == 0  # measured: ~10x fewer
+
+
+def test_on_a_redis_cluster_the_shards_spread_over_every_primary(
+    redis_cluster_url: str, mock: MockServer, clock: VirtualClock
+) -> None:
+    """64 shards are 64 hash tags: their slots fall on every primary, and reporting works."""
+    import uuid
+
+    from youthmode.ledger.redis_cluster_store import RedisClusterStore
+
+    store = open_store(f"{redis_cluster_url}?prefix=ym-nppa-{uuid.uuid4().hex}:")
+    assert isinstance(store, RedisClusterStore)
+    try:
+        service = service_for(store, mock, clock, shards=64)
+        spaces = service.outbox.layout.spaces()
+        nodes = {store.client.get_node_from_key(store._key(s)).name for s in spaces}  # type: ignore[no-untyped-call]
+        assert len(nodes) == 3  # every primary of the 3 takes some shards' writes
+        sessions = run(service, clock, Plan(subjects=30, length=300, pause=400), seconds=900)
+        check_exactly_once(mock, sessions)
+    finally:
+        store.delete_all()
+        store.close()

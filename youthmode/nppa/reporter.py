@@ -1,5 +1,8 @@
 """The reporter: drains the outbox to the NPPA in batches of at most 128 fresh records.
 
+One process per deployment reads every shard's queue (outbox.py), oldest `ot` first; batches
+mix shards, and each is settled with one transaction per shard it touched.
+
 Each round closes idle sessions, dead-letters what can no longer be sent fresh (its `ot` is
 ``fresh_seconds`` or more old: the NPPA would refuse it with 3005), and sends the rest in
 order, as many batches as the loginout token bucket allows. A record leaves the outbox only

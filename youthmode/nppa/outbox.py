@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from youthmode.ledger.store import Store, Transaction
-from youthmode.nppa.shards import NPPA_SPACE, ShardLayout, earlier_layouts
+from youthmode.nppa.shards import NPPA_SPACE, ShardLayout, earlier_spaces
 
 __all__ = ["NPPA_SPACE", "Outbox"]
 T = TypeVar("T")
@@ -82,12 +82,10 @@ class Outbox:
     def dead_letters(self) -> list[dict[str, Any]]:
         """Every dead letter kept, in this layout's shards and those of earlier layouts."""
 
-        def read(store_space: str) -> list[dict[str, Any]]:
-            return self.store.read(store_space, lambda tx: [tx.get(k) for k in tx.keys("dead/")])
+        def read(space: str) -> list[dict[str, Any]]:
+            return self.store.read(space, lambda tx: [tx.get(k) for k in tx.keys("dead/")])
 
-        spaces = dict.fromkeys(self.layout.spaces())
-        for earlier in earlier_layouts(self.store):
-            spaces.update(dict.fromkeys(earlier.spaces()))
+        spaces = dict.fromkeys([*self.layout.spaces(), *earlier_spaces(self.store)])
         return [letter for space in spaces for letter in read(space)]
 
 

@@ -7,9 +7,10 @@ id, and its session state, the records it produces and its pending real-name che
 that shard's space: still one transaction per write, now spread over ``count`` spaces.
 
 The store remembers the layout it holds (``layout`` in the base space). A deployment that
-starts with another shard count while the old layout still holds queued records, open
-sessions or pending checks is refused (`NppaLayoutError`): a subject moving shards would lose
-its open session's log-out and queue a second log-in. Drain first (docs/nppa.md).
+starts with another shard count while the old layout (or the single space of releases before
+sharding) still holds queued records, open sessions or pending checks is refused
+(`NppaLayoutError`): a subject moving shards would lose its open session's log-out and queue a
+second log-in. Drain first (docs/nppa.md).
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from youthmode.ledger.store import Store, Transaction
 
 # The reserved base space: longer than any subject id the ledger accepts (200 characters), so
 # no subject can ever share its documents, nor those of a shard (the base name + "/NNN").
-NPPA_SPACE = "\x00youthmode-nppa-reporting/" + "~" * 200
+NPPA_SPACE = "youthmode-nppa-reporting/" + "~" * 200
+# The single space of releases before sharding. Its NUL cannot be stored by PostgreSQL (so
+# reporting never ran there before); on the other backends it may still hold live state.
+LEGACY_SPACE = "\x00youthmode-nppa-reporting/" + "~" * 200
 DEFAULT_SHARDS = 64
 MAX_SHARDS = 1000  # shard numbers are written with three digits
 LAYOUT_KEY = "layout"
@@ -51,8 +55,7 @@ class ShardLayout:
         return int.from_bytes(digest.digest(), "big") % self.count
 
     def space(self, shard: int) -> str:
-        # One shard is the single space of releases before sharding: they drain into it.
-        return NPPA_SPACE if self.count == 1 else f"{NPPA_SPACE}/{shard:03d}"
+        return f"{NPPA_SPACE}/{shard:03d}"
 
     def space_of(self, subject_id: str) -> str:
         return self.space(self.of(subject_id))
@@ -71,40 +74,57 @@ def _bound(fn: Callable[[int, Transaction], T], shard: int) -> Callable[[Transac
 
 def adopt_layout(store: Store, layout: ShardLayout) -> None:
     """Record ``layout`` as the store's, or refuse (`NppaLayoutError`) when the store's current
-    layout differs and still holds live state. A store that never recorded one holds the
-    single space of earlier releases (a one-shard layout)."""
-    recorded = store.read(NPPA_SPACE, lambda tx: tx.get(LAYOUT_KEY)) or {"shards": 1}
-    before = int(recorded["shards"])
-    if before == layout.count and recorded.get("recorded"):
+    layout differs and still holds live state, or the single space of an earlier release
+    does."""
+    recorded = store.read(NPPA_SPACE, lambda tx: tx.get(LAYOUT_KEY))
+    if recorded is not None and recorded["shards"] == layout.count:
         return
-    if before != layout.count:
-        held = _live_state(store, ShardLayout(before))
-        if held:
-            what = ", ".join(f"{n} {name}" for name, n in held.items())
-            raise NppaLayoutError(
-                f"YOUTHMODE_NPPA_SHARDS is {layout.count}, but this store's NPPA reporting "
-                f"state is laid out in {before} shard(s) and still holds {what}: moving them "
-                f"would lose or duplicate records. Set YOUTHMODE_NPPA_SHARDS={before}, stop the "
-                "API instances (no new usage), run `youthmode nppa report` until its backlog is "
-                "0 (the session gap plus one round), then start with the new count"
-            )
-    earlier = sorted({*recorded.get("earlier", []), before} - {layout.count})
-    doc = {"shards": layout.count, "recorded": True, "earlier": earlier}
+    if recorded is None:
+        held = _live_in(store, legacy_spaces(store))
+        how = "an earlier release's single space holds"
+        fix = (
+            "stop the API instances (no new usage), run that release's `youthmode nppa report` "
+            "until its backlog is 0 (the session gap plus one round), then start this one"
+        )
+    else:
+        before = ShardLayout(int(recorded["shards"]))
+        held = _live_in(store, before.spaces())
+        how = f"this store's state is laid out in {before.count} shard(s) and still holds"
+        fix = (
+            f"set YOUTHMODE_NPPA_SHARDS={before.count}, stop the API instances (no new usage), "
+            "run `youthmode nppa report` until its backlog is 0 (the session gap plus one "
+            "round), then start with the new count"
+        )
+    if held:
+        what = ", ".join(f"{n} {name}" for name, n in held.items())
+        raise NppaLayoutError(
+            f"NPPA reporting is configured with {layout.count} shard(s) "
+            f"(YOUTHMODE_NPPA_SHARDS), but {how} {what}: moving them would lose or duplicate "
+            f"records. To change it, {fix}"
+        )
+    earlier = [] if recorded is None else [*recorded.get("earlier", []), recorded["shards"]]
+    doc = {"shards": layout.count, "earlier": sorted(set(earlier) - {layout.count})}
     store.atomic(NPPA_SPACE, lambda tx: tx.put(LAYOUT_KEY, doc))
 
 
-def earlier_layouts(store: Store) -> list[ShardLayout]:
-    """Layouts the store used before its current one (their dead letters are still kept)."""
+def earlier_spaces(store: Store) -> list[str]:
+    """The spaces of layouts the store used before its current one, and an earlier release's
+    single space: their dead letters are still kept."""
     recorded: dict[str, Any] = store.read(NPPA_SPACE, lambda tx: tx.get(LAYOUT_KEY)) or {}
-    return [ShardLayout(n) for n in recorded.get("earlier", [])]
+    spaces = [space for n in recorded.get("earlier", []) for space in ShardLayout(n).spaces()]
+    return legacy_spaces(store) + spaces
 
 
-def _live_state(store: Store, layout: ShardLayout) -> dict[str, int]:
-    def count(_shard: int, tx: Transaction) -> dict[str, int]:
+def legacy_spaces(store: Store) -> list[str]:
+    return [] if store.backend == "postgresql" else [LEGACY_SPACE]
+
+
+def _live_in(store: Store, spaces: list[str]) -> dict[str, int]:
+    def count(tx: Transaction) -> dict[str, int]:
         return {name: len(tx.keys(prefix)) for prefix, name in LIVE_PREFIXES.items()}
 
     totals: dict[str, int] = {}
-    for held in layout.each(store, count):
-        for name, n in held.items():
+    for space in spaces:
+        for name, n in store.read(space, count).items():
             totals[name] = totals.get(name, 0) + n
     return {name: n for name, n in totals.items() if n}

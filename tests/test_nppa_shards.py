@@ -326,3 +326,39 @@ def test_on_a_redis_cluster_the_shards_spread_over_every_primary(
     finally:
         store.delete_all()
         store.close()
+
+
+def test_the_reporter_refuses_to_start_with_a_changed_shard_count(tmp_path: Path) -> None:
+    from test_nppa_cli import ENV, youthmode
+
+    from youthmode.nppa.shards import adopt_layout
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    store = open_store(url)
+    adopt_layout(store, ShardLayout(8))
+    record = {"si": "a" * 32, "bt": 1, "ot": 1_800_000_000, "ct": 2, "di": "d" * 32, "subject": "x"}
+    Outbox(store, ShardLayout(8)).atomic(lambda tx: Outbox.add(tx, [record]), "x")
+    env = {**ENV, "YOUTHMODE_NPPA_BASE_URL": "http://127.0.0.1:9", "YOUTHMODE_NPPA_SHARDS": "16"}
+    refused = youthmode("report", "--once", "--store", url, env=env)
+    assert refused.returncode == 2
+    assert "1 queued records" in refused.stderr and "YOUTHMODE_NPPA_SHARDS=8" in refused.stderr
+    assert Outbox(store, ShardLayout(8)).backlog() == 1  # nothing moved, nothing sent
+    store.close()
+
+
+def test_a_store_down_at_start_up_is_checked_once_it_answers(
+    redis_process: Any, mock: MockServer, clock: VirtualClock
+) -> None:
+    """The API starts with its store down (503s, as without NPPA); the first usage write once
+    the store answers checks and records the layout before it queues anything."""
+    redis_process.stop()
+    store = open_store(redis_process.url)
+    service = service_for(store, mock, clock, shards=8)  # no error: checked later
+    now = int(clock().timestamp())
+    with pytest.raises(StoreUnavailable):
+        service.on_usage("kid-1", [(now - 30, now)])
+    redis_process.start()
+    service.on_usage("kid-1", [(now - 30, now)])
+    assert store.read(NPPA_SPACE, lambda tx: tx.get("layout"))["shards"] == 8
+    assert service.outbox.backlog() == 1
+    store.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,9 +58,11 @@ class Reporter:
         self.client, self.outbox, self.tracker = client, outbox, tracker
         self.settings, self.clock = settings, clock
         self.metrics = metrics or NppaMetrics()
+        self.before_round: Callable[[], None] = lambda: None  # the service's layout check
 
     def run_once(self) -> Round:
         """One round: close idle sessions, dead-letter the stale, send the rest in order."""
+        self.before_round()
         done = Round()
         self.tracker.close_idle(self.clock().timestamp())
         queue = self.outbox.waiting()  # read once a round: each batch re-reading is O(n^2)

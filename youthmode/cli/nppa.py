@@ -151,7 +151,13 @@ def run_report(args: argparse.Namespace) -> int:
     if not url or url == "off":
         print("youthmode nppa report: reporting needs the ledger's store", file=sys.stderr)
         return EXIT_USAGE
-    service = NppaService(settings, open_store(url))
+    from youthmode.nppa.shards import NppaLayoutError
+
+    try:
+        service = NppaService(settings, open_store(url))
+    except NppaLayoutError as err:  # another shard count would lose or duplicate records
+        print(f"youthmode nppa report: {err}", file=sys.stderr)
+        return EXIT_USAGE
     if args.metrics_port:
         start_http_server(args.metrics_port, "127.0.0.1", registry=service.metrics.registry)
     if args.once:

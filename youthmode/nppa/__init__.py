@@ -7,7 +7,8 @@
 5. `client`    `check`, `query`, `loginout`
 6. `realname`  the real-name flow: submit, poll within 48 h, store `pi` in the ledger
 7. `sessions`  log-in/log-out records derived from usage intervals
-8. `outbox`    the durable queue of records, in the ledger's own store
-9. `reporter`  batches of at most 128 fresh records; dead letters for the stale
-10. `mock`, `mock_http`, `fixtures`, `selftest`  a mock NPPA and the eight onboarding cases
+8. `shards`    the reporting state split by subject; the store's recorded shard count
+9. `outbox`    the durable queue of records, in the ledger's own store, one per shard
+10. `reporter`  batches of at most 128 fresh records; dead letters for the stale
+11. `mock`, `mock_http`, `fixtures`, `selftest`  a mock NPPA and the eight onboarding cases
 """

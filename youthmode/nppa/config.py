@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from youthmode.errors import YouthmodeError
 from youthmode.nppa.crypto import key_bytes
+from youthmode.nppa.shards import DEFAULT_SHARDS, MAX_SHARDS
 
 PRODUCTION_CHECK = "https://api.wlc.nppa.gov.cn/idcard/authentication/check"
 PRODUCTION_QUERY = "http://api2.wlc.nppa.gov.cn/idcard/authentication/query"
@@ -31,6 +32,7 @@ ENV = {
     "base_url": "YOUTHMODE_NPPA_BASE_URL",
     "session_gap": "YOUTHMODE_NPPA_SESSION_GAP",
     "batch_delay": "YOUTHMODE_NPPA_BATCH_DELAY",
+    "shards": "YOUTHMODE_NPPA_SHARDS",
 }
 
 
@@ -76,6 +78,7 @@ class NppaSettings:
     session_gap: int = 120  # no use for this long ends a session (its log-out is then sent)
     batch_delay: float = 10.0  # the reporter sends at least this often
     margin: float = 10.0  # kept back from 180 s for the request's own time on the wire
+    shards: int = DEFAULT_SHARDS  # reporting state split by subject (shards.py)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -92,6 +95,11 @@ class NppaSettings:
             raise NppaSettingsError(f"{ENV['secret_key']}: {err}") from None
         if self.session_gap < 1 or self.batch_delay <= 0 or self.timeout <= 0:
             raise NppaSettingsError("session_gap, batch_delay and timeout must be positive")
+        if not 1 <= self.shards <= MAX_SHARDS:
+            raise NppaSettingsError(
+                f"{ENV['shards']} must be 1 to {MAX_SHARDS} (the reporting state's shards), "
+                f"not {self.shards}"
+            )
         budget = self.session_gap + self.batch_delay + self.timeout + self.margin
         if budget >= FRESHNESS_SECONDS:
             raise NppaSettingsError(
@@ -120,6 +128,12 @@ class NppaSettings:
             raise NppaSettingsError(
                 f"{ENV['session_gap']} and {ENV['batch_delay']} must be numbers of seconds"
             ) from None
+        try:
+            shards = int(env.get(ENV["shards"], str(DEFAULT_SHARDS)))
+        except ValueError:
+            raise NppaSettingsError(
+                f"{ENV['shards']} must be a whole number (1 to {MAX_SHARDS})"
+            ) from None
         return cls(
             app_id=env[ENV["app_id"]],
             biz_id=env.get(ENV["biz_id"], ""),
@@ -127,4 +141,5 @@ class NppaSettings:
             endpoints=Endpoints.for_base(base) if base else Endpoints(),
             session_gap=gap,
             batch_delay=delay,
+            shards=shards,
         )

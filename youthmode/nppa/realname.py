@@ -25,7 +25,7 @@ from youthmode.errors import RequestError, RequestProblem
 from youthmode.ledger.identity import IDENTITY_KEY
 from youthmode.ledger.store import Store, Transaction
 from youthmode.nppa.client import CheckResult, NppaClient
-from youthmode.nppa.outbox import NPPA_SPACE
+from youthmode.nppa.shards import ShardLayout
 
 log = logging.getLogger("youthmode.nppa.realname")
 PENDING_SECONDS = 48 * 3600  # a pending result can be queried this long
@@ -77,8 +77,16 @@ def check_identity_input(name: Any, id_number: Any) -> tuple[str, str]:
 
 
 class RealNameFlow:
-    def __init__(self, client: NppaClient, store: Store, *, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        client: NppaClient,
+        store: Store,
+        *,
+        clock: Clock = system_clock,
+        layout: ShardLayout | None = None,
+    ) -> None:
         self.client, self.store, self.clock = client, store, clock
+        self.layout = layout or ShardLayout()
 
     def _now(self) -> float:
         return self.clock().timestamp()
@@ -96,7 +104,8 @@ class RealNameFlow:
         birthdate = birthdate_of(id_number).isoformat()
         doc = self._store(subject_id, ai, result, birthdate, submitted=True)
         if result.status == "pending":
-            self.store.atomic(NPPA_SPACE, lambda tx: tx.put(f"pending/{subject_id}", {"ai": ai}))
+            space = self.layout.space_of(subject_id)
+            self.store.atomic(space, lambda tx: tx.put(f"pending/{subject_id}", {"ai": ai}))
         return _public(subject_id, doc)
 
     def poll(self, subject_id: str) -> dict[str, Any]:
@@ -115,14 +124,17 @@ class RealNameFlow:
         return _public(subject_id, doc)
 
     def poll_due(self) -> int:
-        """Poll every subject with a pending check; how many were polled."""
-        subjects = self.store.read(NPPA_SPACE, lambda tx: tx.keys("pending/"))
+        """Poll every subject with a pending check (listed in each subject's shard); how many
+        were polled."""
+        listed = self.layout.each(self.store, lambda _n, tx: tx.keys("pending/"))
+        subjects = [key for shard in listed for key in shard]
         for key in subjects:
             self.poll(key.removeprefix("pending/"))
         return len(subjects)
 
     def _unlist(self, subject_id: str) -> None:
-        self.store.atomic(NPPA_SPACE, lambda tx: tx.delete(f"pending/{subject_id}"))
+        space = self.layout.space_of(subject_id)
+        self.store.atomic(space, lambda tx: tx.delete(f"pending/{subject_id}"))
 
     def _new_ai(self, subject_id: str) -> str:
         kept = self.store.read(subject_id, lambda tx: (tx.get(IDENTITY_KEY) or {}).get("checks"))

@@ -1,5 +1,8 @@
 """The reporter: drains the outbox to the NPPA in batches of at most 128 fresh records.
 
+One process per deployment reads every shard's queue (outbox.py), oldest `ot` first; batches
+mix shards, and each is settled with one transaction per shard it touched.
+
 Each round closes idle sessions, dead-letters what can no longer be sent fresh (its `ot` is
 ``fresh_seconds`` or more old: the NPPA would refuse it with 3005), and sends the rest in
 order, as many batches as the loginout token bucket allows. A record leaves the outbox only
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,9 +58,11 @@ class Reporter:
         self.client, self.outbox, self.tracker = client, outbox, tracker
         self.settings, self.clock = settings, clock
         self.metrics = metrics or NppaMetrics()
+        self.before_round: Callable[[], None] = lambda: None  # the service's layout check
 
     def run_once(self) -> Round:
         """One round: close idle sessions, dead-letter the stale, send the rest in order."""
+        self.before_round()
         done = Round()
         self.tracker.close_idle(self.clock().timestamp())
         queue = self.outbox.waiting()  # read once a round: each batch re-reading is O(n^2)

@@ -55,7 +55,7 @@ class SessionTracker:
             Outbox.add(tx, records)
             return len(records)
 
-        return self.outbox.atomic(apply)
+        return self.outbox.atomic(apply, subject_id)
 
     def _one(
         self, tx: Transaction, subject_id: str, start: int, end: int, pi: str | None
@@ -84,7 +84,8 @@ class SessionTracker:
 
     def close_idle(self, now: float) -> int:
         """Close every session whose last use is ``session_gap`` or more before ``now`` (its
-        log-out at that last use); forget closed sessions after a day. Records queued."""
+        log-out at that last use); forget closed sessions after a day. Records queued. One
+        transaction per shard: never the whole deployment's sessions in one."""
         prune = now - self._pruned_at >= PRUNE_EVERY_SECONDS
 
         def apply(tx: Transaction) -> int:
@@ -99,7 +100,16 @@ class SessionTracker:
             Outbox.add(tx, records)
             return len(records)
 
-        queued = self.outbox.atomic(apply)
+        def due(tx: Transaction) -> bool:
+            keys = tx.keys("open/")
+            tx.prefetch(keys)
+            return prune or any(tx.get(k)["end"] + self.gap <= now for k in keys)
+
+        # A read first: a shard with nothing to close is not locked against its writers.
+        store, layout = self.outbox.store, self.outbox.layout
+        queued = sum(
+            store.atomic(space, apply) for space in layout.spaces() if store.read(space, due)
+        )
         if prune:
             self._pruned_at = now
         return queued

@@ -305,7 +305,9 @@ def test_writers_of_many_subjects_no_longer_retry_against_one_hash(redis_url: st
     )
     assert before.writes == after.writes == 8 * 40 * 6
     assert retries_before >= 100  # one hash: the writers collide all the time
-    assert retries_after * 4 <= retries_before and after.failed == 0  # measured: ~10x fewer
+    # measured 3x to 8x fewer (thread scheduling decides how often writers meet; a loaded
+    # machine gives the fewest): half is the bound that holds on every run seen
+    assert retries_after * 2 <= retries_before and after.failed == 0
 
 
 def test_on_a_redis_cluster_the_shards_spread_over_every_primary(

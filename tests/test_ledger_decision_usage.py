@@ -217,3 +217,51 @@ def hold_body(order: str, amount: Decimal, at: datetime) -> dict[str, Any]:
         "at": at.isoformat(),
         "subject": {"age": 30, "verified": True},
     }
+
+
+stored_for_merge = st.fixed_dictionaries(
+    {},
+    optional={
+        "daily_limit": st.integers(1, 86400),
+        "waivers": st.lists(st.sampled_from(["daily_limit", "curfew"]), max_size=2),
+        "consents": st.lists(st.sampled_from(["livestream.tip", "dm.send"]), max_size=2),
+        "exempt_apps": st.lists(st.sampled_from(["a", "b"]), max_size=2),
+        "curfew": st.sampled_from([["21:00", "06:00"]]),
+        "app_consent": st.sampled_from(["approved", "revoked"]),
+        "linked": st.booleans(),
+        "extra_seconds": st.integers(0, 86400),
+    },
+)
+given_for_merge = st.fixed_dictionaries(
+    {},
+    optional={
+        "daily_limit_seconds": st.integers(1, 86400),
+        "extra_seconds": st.integers(0, 86400),
+        "exempt_apps": st.lists(st.sampled_from(["b", "c"]), max_size=2),
+        "curfew": st.sampled_from([["22:00", "07:00"]]),
+        "app_consent": st.sampled_from(["pending"]),
+        "linked": st.booleans(),
+    },
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(given=given_for_merge, stored=stored_for_merge)
+def test_merged_guardian_is_what_validation_makes(
+    given: dict[str, Any], stored: dict[str, Any]
+) -> None:
+    """`merge` skips validating what it builds when every value is plainly valid: the result
+    must be the validated one, and what validation refuses (a day's extra seconds over 24
+    hours) must still be refused."""
+    from pydantic import ValidationError
+
+    mine = Guardian(**given)
+    try:
+        merged = guardian_rules.merge(mine, stored)
+    except ValidationError:
+        assert (mine.extra_seconds or 0) + stored.get("extra_seconds", 0) > 86400
+        return
+    validated = Guardian(**{name: getattr(merged, name) for name in Guardian.model_fields})
+    assert merged == validated
+    assert merged.model_dump_json() == validated.model_dump_json()
+    assert merged.model_fields_set == validated.model_fields_set

@@ -143,14 +143,7 @@ def test_a_ledger_decision_equals_the_engine_with_the_slow_usage(
         store = open_store(f"sqlite:///{folder}/ledger.db")
         ledger = Ledger(clocked_engine, store, clock=lambda: clock[0])
         try:
-            for i, amount in enumerate(held):
-                clock[0] = now - timedelta(minutes=1)
-                decision, _ = ledger.reserve(hold_body(f"o-{i}", amount, clock[0]))
-                assert decision.allowed, decision.reason_codes
-            if expired is not None:  # last: a later hold would drop it from the book
-                clock[0] = now - timedelta(minutes=20)  # held for 15 minutes: over at `now`
-                decision, _ = ledger.reserve(hold_body("o-old", expired, clock[0]))
-                assert decision.allowed, decision.reason_codes
+            hold(ledger, clock, now, held, expired)
             clock[0] = now
             events = [use_event(i, now, *use) for i, use in enumerate(used)]
             if events:
@@ -165,18 +158,7 @@ def test_a_ledger_decision_equals_the_engine_with_the_slow_usage(
                 ledger.update_guardian("kid", stored, actor="parent")
             if granted:
                 ledger.grant_time("kid", f"{granted // 60}m", actor="parent")
-            request: dict[str, Any] = {
-                "action": action,
-                "subject": {"id": "kid", "age": 13},
-                "at": now.isoformat(),
-            }
-            resource: dict[str, Any] = {} if app is None else {"app": app}
-            if action in KINDS:
-                resource |= {"amount": "10.00", "currency": "CNY"}
-            if resource:
-                request["resource"] = resource
-            if guardian is not None:
-                request["guardian"] = guardian
+            request = decision_request(action, now, app, guardian)
             expected_request = clocked_engine.parse(slow_request(ledger, request, now))
             filled, mode = ledger.prepare(clocked_engine.parse(request))
             decided = ledger.decide(request)
@@ -192,6 +174,35 @@ def test_a_ledger_decision_equals_the_engine_with_the_slow_usage(
     assert decided.model_dump(exclude={"decision_id"}) == expected.model_dump(
         exclude={"decision_id"}
     )
+
+
+def hold(
+    ledger: Ledger, clock: list[datetime], now: datetime, held: list[Decimal], old: Decimal | None
+) -> None:
+    """Open holds of ``held`` a minute before ``now`` and, if ``old``, one expired by ``now``."""
+    for i, amount in enumerate(held):
+        clock[0] = now - timedelta(minutes=1)
+        decision, _ = ledger.reserve(hold_body(f"o-{i}", amount, clock[0]))
+        assert decision.allowed, decision.reason_codes
+    if old is not None:  # last: a later hold would drop it from the book
+        clock[0] = now - timedelta(minutes=20)  # held for 15 minutes: over at `now`
+        decision, _ = ledger.reserve(hold_body("o-old", old, clock[0]))
+        assert decision.allowed, decision.reason_codes
+
+
+def decision_request(
+    action: str, now: datetime, app: str | None, guardian: dict[str, Any] | None
+) -> dict[str, Any]:
+    request: dict[str, Any] = {"action": action, "subject": {"id": "kid", "age": 13}}
+    request["at"] = now.isoformat()
+    resource: dict[str, Any] = {} if app is None else {"app": app}
+    if action in KINDS:
+        resource |= {"amount": "10.00", "currency": "CNY"}
+    if resource:
+        request["resource"] = resource
+    if guardian is not None:
+        request["guardian"] = guardian
+    return request
 
 
 def use_event(i: int, now: datetime, ago: int, length: int, app: str | None) -> dict[str, Any]:

@@ -42,3 +42,37 @@ def trusted(cls: type[Model], values: dict[str, Any]) -> Model:
     _set(obj, "__pydantic_extra__", None)
     _set(obj, "__pydantic_private__", None)
     return obj
+
+
+def trusted_update(model: Model, updates: dict[str, Any]) -> Model:
+    """``model`` with ``updates``, as `model.model_copy(update=updates)` makes it, for a model
+    that forbids extra fields and updates of the declared types (nothing is validated).
+
+    `model_copy` goes through `__copy__`, copying the extra and private parts one by one and
+    asking the model's config for each update; a decision filled from the ledger paid that
+    on every request.
+    """
+    if model.__pydantic_extra__ is not None or model.__pydantic_private__ is not None:
+        return model.model_copy(update=updates)
+    obj = model.__class__.__new__(model.__class__)
+    fields = model.__dict__.copy()
+    fields.update(updates)
+    _set(obj, "__dict__", fields)
+    _set(obj, "__pydantic_fields_set__", model.__pydantic_fields_set__ | updates.keys())
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
+def trusted_complete(cls: type[Model], values: dict[str, Any]) -> Model:
+    """`trusted` for values that name every field of ``cls``, as `cls(**values)` would set
+    them (default factories, which `trusted` refuses, are then never called)."""
+    names = cls.model_fields.keys()
+    if values.keys() != names:
+        raise TypeError(f"{cls.__name__} needs every field: {sorted(names ^ values.keys())}")
+    obj = cls.__new__(cls)
+    _set(obj, "__dict__", {name: values[name] for name in names})  # declaration order
+    _set(obj, "__pydantic_fields_set__", set(names))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj

@@ -24,8 +24,8 @@ from youthmode.ledger.checks import (
     check_encodable,
     check_subject_id,
 )
+from youthmode.ledger.decision_usage import decision_usage
 from youthmode.ledger.documents import (
-    app_key,
     dec,
     decision_keys,
     iso_day,
@@ -38,11 +38,12 @@ from youthmode.ledger.settings import DAY_DOC_DAYS, LedgerSettings
 from youthmode.ledger.store import Store, StoreUnavailable, Transaction
 from youthmode.ledger.text import is_clean_text
 from youthmode.ledger.usage import merge, session_seconds, total
-from youthmode.model import Decision, DecisionRequest, Explanation, Guardian, Usage
+from youthmode.model import Decision, DecisionRequest, Explanation, Guardian
 from youthmode.policies import CompiledPolicy
-from youthmode.trusted import trusted
+from youthmode.trusted import trusted_update
 
 T = TypeVar("T")
+_NO_GUARDIAN = Guardian()  # what `merge` adds stored settings to when the request has none
 
 
 class LedgerCore:
@@ -271,39 +272,23 @@ class LedgerCore:
         tx.prefetch(decision_keys(local_day, usage=request.usage is None, app=app))
         updates: dict[str, Any] = {}
         if request.usage is None:
-            totals = self._totals(tx, request.subject.id or "", policy, at, per_app=False)
             action = policy.actions.get(request.action)
-            kind = action.spend if action else None
-            spend = totals["spend"].get(kind, {}) if kind else {}
-            # The ledger's own sums of records validated when written: built without
-            # validating them again (a third of filling a request, docs/performance.md).
-            updates["usage"] = trusted(
-                Usage,
-                {
-                    "today_seconds": totals["today_seconds"],
-                    "session_seconds": totals["session_seconds"],
-                    "month_spent": dec(spend.get("month")) + dec(spend.get("held_month")),
-                    "day_spent": dec(spend.get("day")) + dec(spend.get("held_day")),
-                    "app_today_seconds": _app_seconds(tx, named, app, local_day, at),
-                    "week_seconds": totals["week_seconds"],
-                },
+            updates["usage"] = decision_usage(
+                tx,
+                day=local_day,
+                at=at,
+                now_ts=self._now().timestamp(),
+                session_gap=self.settings.session_gap,
+                spend_kind=action.spend if action else None,
+                named=named,
+                app=app,
             )
         subject = verified_subject(request.subject, tx.get(IDENTITY_KEY))
         if subject is not None:
             updates["subject"] = subject
         stored = guardian_rules.for_decision(tx, local_day)
         if stored is not None:
-            updates["guardian"] = guardian_rules.merge(request.guardian or Guardian(), stored)
-        return request.model_copy(update=updates) if updates else request
-
-
-def _app_seconds(
-    tx: Transaction, named: str | None, app: str | None, day: date, at: datetime
-) -> int | None:
-    """`usage.app_today_seconds`: the use of the app the request names (``named``; ``app`` when
-    it could have a document) on its local day up to ``at``; None when it names none."""
-    if named is None:
-        return None
-    if app is None:
-        return 0
-    return total(day_intervals(tx, app_key(day, app)), until=int(at.timestamp()))
+            updates["guardian"] = guardian_rules.merge(request.guardian or _NO_GUARDIAN, stored)
+        # What is updated was built from the request and the ledger's own validated records:
+        # `model_copy`'s generic copying is not needed (trusted.py).
+        return trusted_update(request, updates) if updates else request

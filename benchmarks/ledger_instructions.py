@@ -1,0 +1,86 @@
+"""Instructions per ledger-backed decision, counted by callgrind (load-independent).
+
+The same seeding and requests as ledger_decisions.py (200 subjects with recorded use and a
+guardian limit); one run with no timed decisions and one with ``--decisions``, each under
+`valgrind --tool=callgrind`; the difference divided by the number of decisions is what one
+`Ledger.decide` costs. The Redis run uses 127.0.0.1:6379 with a key prefix of its own, deleted
+afterwards. Needs valgrind; takes a few minutes per backend.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/ledger_instructions.py [--backend sqlite redis]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WARM_UP = 200  # decisions before the counted ones: caches and lazy imports filled
+
+
+def run(backend: str, decisions: int) -> None:
+    """Seed a ledger on ``backend``, warm up, then make ``decisions`` decisions."""
+    sys.path.insert(0, str(HERE))
+    from ledger_decisions import NOW, ledger_requests, seed
+
+    import youthmode
+    from youthmode.ledger import Ledger, open_store
+
+    engine = youthmode.Engine.from_path(HERE.parent / "configs", clock=lambda: NOW).warm()
+    requests = ledger_requests(max(decisions, WARM_UP), 200)
+    with tempfile.TemporaryDirectory() as folder:
+        url = (
+            f"sqlite:///{folder}/ledger.db"
+            if backend == "sqlite"
+            else f"redis://127.0.0.1:6379/0?prefix=ym-instr-{uuid.uuid4().hex}:"
+        )
+        store = open_store(url)
+        try:
+            ledger = Ledger(engine, store, clock=lambda: NOW)
+            seed(ledger, 200)
+            for request in requests[:WARM_UP]:
+                ledger.decide(request)
+            for request in requests[:decisions]:
+                ledger.decide(request)
+        finally:
+            if backend == "redis":
+                store.delete_all()  # type: ignore[attr-defined]
+            store.close()
+
+
+def counted(backend: str, decisions: int) -> int:
+    """Instructions of a whole run of ``run(backend, decisions)`` under callgrind."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "callgrind.out"
+        subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable,
+             __file__, "--run", backend, str(decisions)],
+            check=True, capture_output=True, env=os.environ.copy(),
+        )  # fmt: skip
+        found = re.search(r"^summary: (\d+)", out.read_text(), re.MULTILINE)
+        assert found is not None, "callgrind wrote no summary"
+        return int(found.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backend", nargs="+", default=["sqlite", "redis"])
+    parser.add_argument("--decisions", type=int, default=2000)
+    parser.add_argument("--run", nargs=2, help=argparse.SUPPRESS)  # the run under callgrind
+    args = parser.parse_args()
+    if args.run:
+        run(args.run[0], int(args.run[1]))
+        return
+    for backend in args.backend:
+        per = (counted(backend, args.decisions) - counted(backend, 0)) / args.decisions
+        print(f"{backend}: {per:,.0f} instructions per decision")
+
+
+if __name__ == "__main__":
+    main()

@@ -337,7 +337,13 @@ def test_a_slow_reader_gets_no_further_requests_served_after_a_full_buffer(
     try:
         got, started, closed = 0, time.monotonic(), False
         while time.monotonic() - started < 60:
-            chunk = slow.recv(65536)
+            try:
+                chunk = slow.recv(65536)
+            except ConnectionResetError:
+                # Closed with pipelined requests still unread in its receive buffer, the
+                # server's side answers with a reset, not a FIN (seen once in CI): a close too
+                closed = True
+                break
             if not chunk:
                 closed = True
                 break

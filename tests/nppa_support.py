@@ -4,7 +4,11 @@ mock NPPA served on a loopback port."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+
+from youthmode.nppa.mock import MockNppa
+from youthmode.nppa.mock_http import MockServer, serve_mock
 
 SECRET = "00112233445566778899aabbccddeeff"
 APP_ID = "test-app-id"
@@ -27,3 +31,10 @@ class VirtualClock:
             self._now += timedelta(seconds=seconds)
 
     sleep = advance
+
+
+def mock_server(clock: VirtualClock) -> Iterator[MockServer]:
+    """A mock NPPA on a loopback port, on ``clock``'s time, closed after (for fixtures)."""
+    server = serve_mock(MockNppa(APP_ID, BIZ_ID, SECRET, clock=clock))
+    yield server
+    server.close()

@@ -12,13 +12,12 @@ from pathlib import Path
 import pytest
 from conftest import CONFIGS
 from flask.testing import FlaskClient
-from nppa_support import APP_ID, BIZ_ID, SECRET, VirtualClock
+from nppa_support import APP_ID, BIZ_ID, SECRET, VirtualClock, mock_server
 
 from youthmode.api import create_app
 from youthmode.ledger.identity import IDENTITY_KEY
 from youthmode.nppa.config import Endpoints, NppaSettings
-from youthmode.nppa.mock import MockNppa
-from youthmode.nppa.mock_http import MockServer, serve_mock
+from youthmode.nppa.mock_http import MockServer
 from youthmode.server.config import ServerConfig
 
 NAME, ID_NUMBER = "张小明", "110101201205011234"  # born 2012-05-01: 14 in December 2026
@@ -31,9 +30,7 @@ def clock() -> VirtualClock:
 
 @pytest.fixture
 def mock(clock: VirtualClock) -> Iterator[MockServer]:
-    server = serve_mock(MockNppa(APP_ID, BIZ_ID, SECRET, clock=clock))
-    yield server
-    server.close()
+    yield from mock_server(clock)
 
 
 @pytest.fixture

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 from conftest import CONFIGS
-from nppa_support import APP_ID, BIZ_ID, SECRET, VirtualClock
+from nppa_support import APP_ID, BIZ_ID, SECRET, VirtualClock, mock_server
+from store_backends import open_backend
 
 from youthmode.api import create_app
 from youthmode.ledger import open_store
 from youthmode.ledger.store import Store
 from youthmode.nppa.config import Endpoints, NppaSettings
-from youthmode.nppa.mock import MockNppa
-from youthmode.nppa.mock_http import MockServer, serve_mock
+from youthmode.nppa.mock_http import MockServer
 from youthmode.nppa.outbox import Outbox
 from youthmode.nppa.service import NppaService
 from youthmode.server.config import ServerConfig
@@ -37,19 +37,12 @@ def clock() -> VirtualClock:
 
 @pytest.fixture
 def mock(clock: VirtualClock) -> Iterator[MockServer]:
-    server = serve_mock(MockNppa(APP_ID, BIZ_ID, SECRET, clock=clock))
-    yield server
-    server.close()
+    yield from mock_server(clock)
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis"])  # every backend: test_nppa_shards.py
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        opened = open_store(f"sqlite:///{tmp_path / 'ledger.db'}")
-    else:
-        opened = open_store(request.getfixturevalue("redis_store_url"))
-    yield opened
-    opened.close()
+    yield from open_backend(request, tmp_path, prefix="ym-nppa")
 
 
 def service_for(store: Store, mock: MockServer, clock: VirtualClock) -> NppaService:

@@ -13,15 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nppa_support import APP_ID, BIZ_ID, SECRET, VirtualClock
+from nppa_support import APP_ID, BIZ_ID, SECRET, VirtualClock, mock_server
 from store_backends import BACKENDS, open_backend
 from test_nppa_reporting import GAP, Plan, check_exactly_once, run
 
 from youthmode.ledger import open_store
 from youthmode.ledger.store import Store, StoreUnavailable
 from youthmode.nppa.config import Endpoints, NppaSettings, NppaSettingsError
-from youthmode.nppa.mock import MockNppa
-from youthmode.nppa.mock_http import MockServer, serve_mock
+from youthmode.nppa.mock_http import MockServer
 from youthmode.nppa.outbox import Outbox
 from youthmode.nppa.service import NppaService
 from youthmode.nppa.shards import LEGACY_SPACE, NPPA_SPACE, NppaLayoutError, ShardLayout
@@ -34,9 +33,7 @@ def clock() -> VirtualClock:
 
 @pytest.fixture
 def mock(clock: VirtualClock) -> Iterator[MockServer]:
-    server = serve_mock(MockNppa(APP_ID, BIZ_ID, SECRET, clock=clock))
-    yield server
-    server.close()
+    yield from mock_server(clock)
 
 
 @pytest.fixture(params=BACKENDS)

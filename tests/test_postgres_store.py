@@ -12,6 +12,8 @@ from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from postgres_support import schema_url
 from test_ledger import ev, t
 from test_server import Server
@@ -19,7 +21,7 @@ from test_server import Server
 import youthmode
 from youthmode.ledger import Ledger, open_store
 from youthmode.ledger.postgres_schema import MIGRATIONS
-from youthmode.ledger.postgres_store import PostgresStore
+from youthmode.ledger.postgres_store import PostgresStore, loaded_text, stored_text
 
 
 def test_without_psycopg_the_url_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -110,3 +112,36 @@ def test_youthmode_serve_on_postgresql(tmp_path: Path, postgres_url: str) -> Non
     finally:
         server.stop()
         open_store(url).delete_all()  # type: ignore[attr-defined]
+
+
+@given(st.text(alphabet=st.sampled_from("a0\\\x00/"), max_size=12), st.text(max_size=6))
+def test_stored_text_has_no_nul_and_comes_back_keeping_prefixes(text: str, more: str) -> None:
+    stored = stored_text(text + more)
+    assert "\x00" not in stored and loaded_text(stored) == text + more
+    assert stored.startswith(stored_text(text))  # `stored_keys` lists by prefix
+    if not (text + more).startswith(more) and more:
+        assert not stored_text(more + "x").startswith(stored_text(text + more + "y"))
+
+
+def test_a_nul_in_a_subject_id_or_an_app_is_kept_like_any_other_character(
+    engine: youthmode.Engine, postgres_url: str, freezer: Any
+) -> None:
+    """PostgreSQL's text holds no NUL, which SQLite and Redis keep: such an id is stored
+    escaped, not refused as the store's failure (which would open the breaker for everyone)."""
+    freezer.move_to("2026-11-27T12:30:00Z")
+    store = open_store(schema_url(postgres_url))
+    try:
+        ledger = Ledger(engine, store)
+        for subject in ("a\x00b", "a\\0b", "a"):
+            use = ev("1", t("20:00:00"), t("20:10:00"), app="x\x00y\\z")
+            assert ledger.record_usage(subject, [use])["results"][0]["status"] == "accepted"
+        ledger.record_usage("a\x00b", [ev("2", t("20:10:00"), t("20:30:00"))])
+        totals = ledger.totals("a\x00b")
+        assert totals["today_seconds"] == 1800
+        assert totals["apps"] == {"x\x00y\\z": 600}
+        assert ledger.totals("a\\0b")["today_seconds"] == 600  # not the NUL subject's
+        request = {"subject": {"id": "a\x00b", "age": 12}, "action": "app.use"}
+        assert ledger.decide(request).facts.today_seconds == 1800
+        assert store.breaker.allow()  # type: ignore[attr-defined]
+    finally:
+        store.delete_all()  # type: ignore[attr-defined]

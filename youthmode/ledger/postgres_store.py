@@ -55,32 +55,50 @@ _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _WAIT_TIMEOUT: type[Exception] = getattr(pg_errors, "_WaitTimeout", psycopg.OperationalError)
 
 
+def stored_text(text: str) -> str:
+    """A subject id or key as PostgreSQL keeps it. Its text holds no NUL, which the other
+    stores take (and a NUL in a subject id would otherwise fail as the store's own error, and
+    open the circuit breaker for everyone): `\\` and NUL are escaped. The code is prefix-free,
+    so a key's prefix is still a prefix of the stored key (`stored_keys`)."""
+    if "\x00" not in text and "\\" not in text:
+        return text
+    return text.replace("\\", "\\\\").replace("\x00", "\\0")
+
+
+def loaded_text(text: str) -> str:
+    """The inverse of `stored_text`."""
+    if "\\" not in text:
+        return text
+    return re.sub(r"\\(.)", lambda m: "\x00" if m.group(1) == "0" else m.group(1), text)
+
+
 class _PgTx(BufferedTransaction):
     def __init__(self, conn: Any, tables: _Sql, subject: str, writable: bool) -> None:
         super().__init__(subject, writable)
-        self.conn, self.sql = conn, tables
+        self.conn, self.sql, self.row = conn, tables, stored_text(subject)
 
     def prefetch(self, keys: Iterable[str]) -> None:
         """One `= ANY(...)` query for all of ``keys`` (a decision reads a dozen documents)."""
         wanted = [k for k in dict.fromkeys(keys) if k not in self.fetched]
         if wanted:
-            rows = self.conn.execute(self.sql.many, (self.subject, wanted)).fetchall()
+            stored = [stored_text(k) for k in wanted]
+            rows = self.conn.execute(self.sql.many, (self.row, stored)).fetchall()
             found = dict(rows)
-            for key in wanted:
-                self.fetched[key] = found.get(key)
+            for key, as_stored in zip(wanted, stored, strict=True):
+                self.fetched[key] = found.get(as_stored)
 
     def fetch_one(self, key: str) -> str | None:
-        row = self.conn.execute(self.sql.one, (self.subject, key)).fetchone()
+        row = self.conn.execute(self.sql.one, (self.row, stored_text(key))).fetchone()
         return row[0] if row else None
 
     def stored_keys(self, prefix: str) -> set[str]:
-        rows = self.conn.execute(self.sql.keys, (self.subject, prefix)).fetchall()
-        return {r[0] for r in rows}
+        rows = self.conn.execute(self.sql.keys, (self.row, stored_text(prefix))).fetchall()
+        return {loaded_text(r[0]) for r in rows}
 
     def send_writes(self) -> None:
         """Queue the upserts and deletes (sent with the COMMIT, in one round trip)."""
-        sets = [(self.subject, k, v) for k, v in self.pending.items() if v is not None]
-        dels = [(self.subject, k) for k, v in self.pending.items() if v is None]
+        sets = [(self.row, stored_text(k), v) for k, v in self.pending.items() if v is not None]
+        dels = [(self.row, stored_text(k)) for k, v in self.pending.items() if v is None]
         with self.conn.cursor() as cur:
             if sets:
                 cur.executemany(self.sql.upsert, sets)
@@ -277,8 +295,8 @@ class PostgresStore:
             conn.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
             return
         conn.execute("BEGIN")
-        conn.execute(self.sql.claim, (subject,))
-        conn.execute(self.sql.lock, (subject,))
+        conn.execute(self.sql.claim, (stored_text(subject),))
+        conn.execute(self.sql.lock, (stored_text(subject),))
 
     def read(self, subject: str, fn: Callable[[Any], T], *, decision: bool = False) -> T:
         if decision and not self.breaker.allow():

@@ -267,6 +267,97 @@ def test_a_pool_of_connections_spreads_over_the_workers(server: Server) -> None:
             conn.close()
 
 
+def test_the_balance_holds_again_after_a_worker_was_stuck(tmp_path: Path) -> None:
+    """A worker that took connections past the balance while the other was stuck (a client
+    that never reads its responses holds it for `YOUTHMODE_SEND_TIMEOUT`) leaves later ones
+    to the other once it is free again. Its patience counts one wait, not the time since its
+    first refusal ever: that had let the busier worker take every later connection once it
+    had waited once, and one worker do 84 % of a batch benchmark's work (docs/performance.md).
+    """
+    env = {"YOUTHMODE_SEND_TIMEOUT": "3", "YOUTHMODE_KEEPALIVE": "60"}
+    running = Server(tmp_path, env)
+    workers = sorted(running.workers())
+    hog = socket.socket()
+    conns: list[socket.socket] = []
+
+    def open_one() -> int:
+        conns.append(conn := connect(running))
+        conn.sendall(post("/v1/decisions", DECISION))
+        assert read_response(conn, bytearray())[0] == 200
+        return worker_of(conn, workers)
+
+    try:
+        hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        hog.connect(("127.0.0.1", running.port))
+        hog.setblocking(False)
+        request = post("/v1/decisions", DECISION)
+        sent, started = 0, time.monotonic()
+        while sent < 20_000 * len(request) and time.monotonic() - started < 5:
+            try:
+                sent += hog.send(request * 50)
+            except BlockingIOError:
+                break  # the server's buffers are full too
+        # Its worker serves the pipeline until the client's buffers are full, then waits
+        # (`YOUTHMODE_SEND_TIMEOUT`) for room to send the next response.
+        stuck = worker_of(hog, workers)
+        running.wait_until(lambda: asleep_elsewhere(stuck), "the worker did not get stuck")
+        free = next(pid for pid in workers if pid != stuck)
+        # `free` takes them all: those past the balance after waiting for `stuck` a while
+        assert [open_one() for _ in range(5)] == [free] * 5
+        assert asleep_elsewhere(stuck)  # all along
+        running.wait_until(
+            lambda: (
+                running.metric('youthmode_connections_dropped_total{reason="send_timeout"}') >= 1
+            ),
+            "the reader that never reads was not dropped",
+        )
+        # 5 against 0: `free` is over the balance, and `stuck` is free again to take them
+        assert [open_one() for _ in range(3)] == [stuck] * 3
+    finally:
+        hog.close()
+        for conn in conns:
+            conn.close()
+        running.stop()
+
+
+def worker_of(conn: socket.socket, workers: list[int]) -> int:
+    """The worker holding the server's end of ``conn``, once one has accepted it."""
+    holder: list[int] = []
+
+    def accepted() -> bool:
+        holder.extend(holder_of(conn, workers))
+        return bool(holder)
+
+    deadline = time.monotonic() + 10
+    while not accepted():
+        assert time.monotonic() < deadline, f"no worker accepted {conn.getsockname()}"
+        time.sleep(0.01)
+    return holder[0]
+
+
+def holder_of(conn: socket.socket, workers: list[int]) -> list[int]:
+    """The workers holding the server's end of ``conn`` (by its socket's inode)."""
+    client = f"{conn.getsockname()[1]:04X}"
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[2].endswith(":" + client) and fields[1].endswith(f":{conn.getpeername()[1]:04X}"):
+            inodes.add(f"socket:[{fields[9]}]")
+    for pid in workers:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                if os.readlink(fd) in inodes:
+                    return [pid]
+            except FileNotFoundError:
+                continue
+    return []
+
+
+def asleep_elsewhere(pid: int) -> bool:
+    """Is the worker asleep, but not in its event loop's wait (nor running)?"""
+    return Path(f"/proc/{pid}/wchan").read_text() not in ("0", "do_epoll_wait")
+
+
 def test_the_connection_table_leaves_new_connections_to_the_least_loaded() -> None:
     table = balance.ConnectionTable(slots=4)
 

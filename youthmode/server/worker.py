@@ -100,7 +100,8 @@ class BufferedSyncWorker(SyncWorker):  # type: ignore[misc]  # gunicorn ships no
     fast: http_fast.Limits | None  # None: every request goes through gunicorn's parser
     table: balance.ConnectionTable | None  # None: no other workers to balance with
     paused_until: float | None  # not listening until then (balance)
-    declining_since: float | None
+    declining_since: float | None  # leaving pending connections to the others since then
+    pending_seen: bool  # the listening socket was ready in this round
     next_scan: float  # when the waiting connections' deadlines are next checked
     next_notify: float  # when the master is next told this worker is alive
     shared_environ: dict[str, Any]
@@ -122,6 +123,7 @@ class BufferedSyncWorker(SyncWorker):  # type: ignore[misc]  # gunicorn ships no
         self.clock = http_fast.Clock()
         self.table = balance.TABLE if getattr(self, "ym_slot", None) is not None else None
         self.paused_until = self.declining_since = None
+        self.pending_seen = False
         self.next_scan = self.next_notify = 0.0
         self.selector = selectors.DefaultSelector()
         for listener in self.sockets:
@@ -171,8 +173,16 @@ class BufferedSyncWorker(SyncWorker):  # type: ignore[misc]  # gunicorn ships no
             if time.monotonic() >= self.next_notify:  # a file operation: not every round
                 self.notify()
                 self.next_notify = time.monotonic() + NOTIFY_INTERVAL
+            watched = listening and self.paused_until is None
+            self.pending_seen = False
             for key, _ in self.selector.select(self._wait_seconds()):
                 self._ready(key.data)
+            if watched and not self.pending_seen:
+                # The listening socket was watched and nothing was pending: whatever this
+                # worker declined has been taken. The next refusal starts a new wait, so
+                # `BALANCE_PATIENCE` counts one wait, not the time since the first refusal
+                # ever (which had let an over-loaded worker take every later connection).
+                self.declining_since = None
             self._expire()
             if self.table is not None:
                 self.table.publish(self.ym_slot, len(self.waiting))
@@ -195,8 +205,10 @@ class BufferedSyncWorker(SyncWorker):  # type: ignore[misc]  # gunicorn ships no
         elif isinstance(data, Waiting):
             if self._is_waiting(data):  # not refused earlier in this round
                 self._read(data)
-        elif self.alive and self._may_accept():
-            self._accept(data)
+        else:
+            self.pending_seen = True
+            if self.alive and self._may_accept():
+                self._accept(data)
 
     def _may_accept(self) -> bool:
         """Accept now, or leave new connections to a less loaded worker for a moment?"""

@@ -226,6 +226,10 @@ class DroppingProxy:
         else:
             client.sendall(answer)
         for s in (client, upstream):
+            try:
+                s.shutdown(socket.SHUT_RDWR)  # wakes the pump; a bare close leaves it hanging
+            except OSError:
+                pass
             s.close()
 
 
@@ -410,6 +414,28 @@ def test_redis_killed_and_restarted_under_the_reporter(
         service.reporter.run_once()
     assert len(mock.batches) == 2
     durable_redis.start()
+    rounds_until_drained(service, clock)
+    check_each_once(mock, expected, service)
+    store.close()
+
+
+def test_a_stalled_redis_under_the_reporter(
+    redis_process: RedisProcess, virtual_mock: MockServer, clock: VirtualClock
+) -> None:
+    """Redis stops answering (SIGSTOP) after the mock took batch 2: the outbox's update times
+    out with its outcome unknown. Once Redis answers again, nothing is lost or sent twice."""
+    mock: RecordingMock = virtual_mock.mock  # type: ignore[assignment]
+    store = open_store(f"{redis_process.url}?prefix=ym-nppa-stall:")
+    service = service_for(store, virtual_mock.url, clock)
+    queue_records(store, 600, int(clock().timestamp()))
+    expected = queued_ids(store)
+    mock.after_accept = lambda n: redis_process.stall() if n == 2 else None
+    try:
+        with pytest.raises(StoreUnavailable):  # StoreOutcomeUnknown: the EXEC went unanswered
+            service.reporter.run_once()
+    finally:
+        redis_process.resume()
+    assert len(mock.batches) == 2
     rounds_until_drained(service, clock)
     check_each_once(mock, expected, service)
     store.close()

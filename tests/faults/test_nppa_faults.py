@@ -1,6 +1,7 @@
 """Fault suite, NPPA behaviour reporting: the reporter process killed with SIGKILL while a batch
 is unanswered and at unsynchronised points, an answer lost after the mock took its batch, the
-SQLite file locked by another process and Redis killed and restarted under the reporter.
+SQLite file locked by another process, Redis killed and restarted, and Redis stalled, under the
+reporter.
 
 docs/nppa.md ("What survives a crash") promises: a record leaves the outbox only once the NPPA
 took it or it is dead-lettered, so none is lost; a record is sent again only when the NPPA's
@@ -141,8 +142,8 @@ def test_a_reporter_killed_while_its_batch_is_unanswered_sends_that_batch_again_
     reporter = ReporterProcess(url, recording.url, tmp_path / "reporter.log")
     try:
         wait_until(held.is_set, "the mock to take the third batch")
-        reporter.kill()
     finally:
+        reporter.kill()
         release.set()
     first, second, in_flight = (ids_of(b) for b in mock.batches[:3])
     assert len(in_flight) == BATCH
@@ -171,8 +172,10 @@ def test_a_reporter_killed_again_and_again_repeats_at_most_one_batch_a_kill(
     kills = (2, 7, 13)  # after this many batches taken, in all
     for after in kills:
         reporter = ReporterProcess(url, recording.url, tmp_path / "reporter.log")
-        wait_until(partial(taken, mock, after), f"the mock to take {after} batches")
-        reporter.kill()
+        try:
+            wait_until(partial(taken, mock, after), f"the mock to take {after} batches")
+        finally:
+            reporter.kill()
     drain_with_a_process(store, url, recording, tmp_path / "reporter.log")
     ids = mock.ids()
     assert set(ids) == expected  # none lost

@@ -31,9 +31,11 @@ def answers(host: str, port: int) -> bool:
 
 
 class RedisProcess:
-    """A redis-server of the test's own, on a spare loopback port, keeping nothing on disk."""
+    """A redis-server of the test's own, on a spare loopback port, keeping nothing on disk;
+    with ``durable``, every write in its append-only file before the reply (AOF `always`), so
+    a `kill` and `start` again keeps all it acknowledged."""
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, *, durable: bool = False) -> None:
         if shutil.which("redis-server") is None:
             raise RuntimeError(
                 "redis-server is needed by the tests (apt-get install redis-server); "
@@ -41,6 +43,7 @@ class RedisProcess:
             )
         self.port = free_port()
         self.folder = folder or Path(tempfile.mkdtemp(prefix="ym-redis-"))
+        self.durable = durable
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -49,7 +52,12 @@ class RedisProcess:
 
     def start(self) -> None:
         command = [shutil.which("redis-server") or "redis-server", "--port", str(self.port)]
-        command += ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        command += ["--bind", "127.0.0.1", "--save", ""]
+        command += (
+            ["--appendonly", "yes", "--appendfsync", "always"]
+            if self.durable
+            else ["--appendonly", "no"]
+        )
         self.proc = subprocess.Popen(
             [*command, "--dir", str(self.folder)],
             stdout=subprocess.DEVNULL,
@@ -70,6 +78,13 @@ class RedisProcess:
     def resume(self) -> None:
         assert self.proc is not None
         os.kill(self.proc.pid, signal.SIGCONT)
+
+    def kill(self) -> None:
+        """SIGKILL: gone at once, nothing flushed on the way out."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        self.proc = None
 
     def stop(self) -> None:
         if self.proc is not None:

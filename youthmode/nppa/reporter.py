@@ -9,6 +9,10 @@ order, as many batches as the loginout token bucket allows. A record leaves the 
 when the NPPA took it, or refused it for good (dead-lettered with its errcode); after an
 outage, a throttle or an expired timestamp it stays queued and is retried next round while
 still fresh. Every dead letter is counted and logged at ERROR: an alert, never a silent drop.
+
+An answer the outbox could not be told (the store locked, down or restarting) is kept in memory
+and told first next round, before anything is read or sent: read again from the outbox, the
+batch the NPPA already took would be sent a second time (tests/faults/test_nppa_faults.py).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from youthmode.nppa.sessions import SessionTracker
 log = logging.getLogger("youthmode.nppa.reporter")
 BATCH = 128
 WIRE_FIELDS = ("si", "bt", "ot", "ct", "pi", "di")
+Dead = tuple[str, dict[str, Any], str]  # (outbox key, record, reason)
 
 
 @dataclass
@@ -59,11 +64,14 @@ class Reporter:
         self.settings, self.clock = settings, clock
         self.metrics = metrics or NppaMetrics()
         self.before_round: Callable[[], None] = lambda: None  # the service's layout check
+        # The NPPA's answers the outbox has not taken yet (its store failed): told next round.
+        self._owed: tuple[list[str], list[Dead]] = ([], [])
 
     def run_once(self) -> Round:
         """One round: close idle sessions, dead-letter the stale, send the rest in order."""
         self.before_round()
         done = Round()
+        self._settle([], [])  # an answer owed from an earlier round first, or nothing is sent
         self.tracker.close_idle(self.clock().timestamp())
         queue = self.outbox.waiting()  # read once a round: each batch re-reading is O(n^2)
         while queue:
@@ -90,7 +98,7 @@ class Reporter:
         request's second wait for a later round (`ot` must be before `timestamps`)."""
         now = self.clock().timestamp()
         batch: list[tuple[str, dict[str, Any]]] = []
-        stale: list[tuple[str, dict[str, Any], str]] = []
+        stale: list[Dead] = []
         taken = 0  # how much of the queue this batch looked at
         for key, record in queue:
             taken += 1
@@ -135,17 +143,26 @@ class Reporter:
             self.metrics.rejected.labels(str(rejection.code)).inc()
             done.codes[rejection.code] = done.codes.get(rejection.code, 0) + 1
         done.rejected += len(refused)
-        self.outbox.settle(acked, [])
-        self._bury(dead, done)
         self.metrics.acknowledged.inc(len(acked))
         done.acknowledged += len(acked)
+        self._settle(acked, [])
+        self._bury(dead, done)
         return True
 
-    def _bury(self, dead: list[tuple[str, dict[str, Any], str]], done: Round) -> None:
+    def _settle(self, acked: list[str], dead: list[Dead]) -> None:
+        """Tell the outbox an answer, with any still owed. Should the store fail, the answer
+        stays owed (and the error goes up, ending the round): a record is resent only when
+        the NPPA's own answer was lost, never because our store missed it."""
+        self._owed[0].extend(acked)
+        self._owed[1].extend(dead)
+        if self._owed[0] or self._owed[1]:
+            self.outbox.settle(*self._owed)  # idempotent: a retry after a partial one is safe
+            self._owed = ([], [])
+
+    def _bury(self, dead: list[Dead], done: Round) -> None:
         """Dead-letter records, counted and logged: they will never reach the NPPA."""
         if not dead:
             return
-        self.outbox.settle([], dead)
         for _, record, reason in dead:
             kind = "stale" if reason == "stale" else "rejected"
             self.metrics.dead.labels(kind).inc()
@@ -158,6 +175,7 @@ class Reporter:
                 record.get("subject"),
             )
         done.dead += len(dead)
+        self._settle([], dead)
 
     def _count_call(self, err: NppaError) -> None:
         self.metrics.calls.labels("loginout", f"error:{err.code or type(err).__name__}").inc()

@@ -213,6 +213,38 @@ def test_verified_subjects_report_with_their_pi(
     assert {(r["ct"], len(r["pi"])) for r in mock.mock.accepted} == {(0, 38)}
 
 
+def test_the_identity_is_read_when_a_session_starts_not_at_every_heartbeat(
+    store: Store, mock: MockServer, clock: VirtualClock
+) -> None:
+    """A heartbeat that extends the open session needs no identity (the session keeps the one
+    it started with): one store read per session, not one per heartbeat. A subject verified
+    in the middle of a guest session reports that session as a guest, the next with its pi."""
+    service = service_for(store, mock, clock)
+    reads: list[str] = []
+    read_identity = service.tracker.identity_of
+    service.tracker.identity_of = lambda subject: reads.append(subject) or read_identity(subject)
+    mock.mock.register("110101201205011234", "张小明")
+    start = int(clock().timestamp())
+    for beat in range(1, 11):  # 300 s of play: one session
+        service.on_usage("kid-1", [(start + (beat - 1) * BEAT, start + beat * BEAT)])
+        if beat == 5:
+            service.realname.submit("kid-1", "张小明", "110101201205011234")
+        clock.advance(BEAT)
+        service.reporter.run_once()
+    assert reads == ["kid-1"]
+    clock.advance(GAP + BEAT)  # a break as long as the gap: the next use starts a new session
+    later = int(clock().timestamp())
+    service.on_usage("kid-1", [(later - BEAT, later)])
+    assert reads == ["kid-1", "kid-1"]
+    clock.advance(GAP + 1)
+    service.reporter.run_once()
+    by_session: dict[str, set[int]] = {}
+    for record in mock.mock.accepted:
+        by_session.setdefault(record["si"], set()).add(record["ct"])
+    assert sorted(map(sorted, by_session.values())) == [[0], [2]]
+    assert len(mock.mock.accepted) == 4  # a log-in and a log-out each
+
+
 def test_records_refused_for_good_are_dead_lettered_with_their_code(
     store: Store, mock: MockServer, clock: VirtualClock
 ) -> None:

@@ -34,6 +34,17 @@ def guest_device(subject_id: str) -> str:
     return hashlib.sha256(f"youthmode-nppa-di:{subject_id}".encode()).hexdigest()[:32]
 
 
+class Unread:
+    """The subject's identity, not read yet."""
+
+
+UNREAD = Unread()
+
+
+class IdentityNeeded(Exception):
+    """A session starts: the transaction needs the subject's identity, which was not read."""
+
+
 class SessionTracker:
     """Turns a subject's usage intervals into queued NPPA records."""
 
@@ -46,19 +57,27 @@ class SessionTracker:
         spans = sorted((s, e) for s, e in intervals if e > s)
         if not spans:
             return 0
-        pi = self.identity_of(subject_id)
 
-        def apply(tx: Transaction) -> int:
-            records: list[dict[str, Any]] = []
-            for start, end in spans:
-                records += self._one(tx, subject_id, start, end, pi)
-            Outbox.add(tx, records)
-            return len(records)
+        def apply(pi: str | None | Unread) -> Callable[[Transaction], int]:
+            def change(tx: Transaction) -> int:
+                records: list[dict[str, Any]] = []
+                for start, end in spans:
+                    records += self._one(tx, subject_id, start, end, pi)
+                Outbox.add(tx, records)
+                return len(records)
 
-        return self.outbox.atomic(apply, subject_id)
+            return change
+
+        # Most heartbeats only extend the open session, which keeps the identity it started
+        # with: the identity (in the subject's own space, not the outbox shard's, so not
+        # readable in the same transaction) is read only when a session must start.
+        try:
+            return self.outbox.atomic(apply(UNREAD), subject_id)
+        except IdentityNeeded:
+            return self.outbox.atomic(apply(self.identity_of(subject_id)), subject_id)
 
     def _one(
-        self, tx: Transaction, subject_id: str, start: int, end: int, pi: str | None
+        self, tx: Transaction, subject_id: str, start: int, end: int, pi: str | None | Unread
     ) -> list[dict[str, Any]]:
         closed = (tx.get(f"closed/{subject_id}") or {}).get("until", 0)
         if end <= closed:
@@ -69,6 +88,8 @@ class SessionTracker:
             session["end"] = max(session["end"], end)
             tx.put(f"open/{subject_id}", session)
             return []
+        if isinstance(pi, Unread):
+            raise IdentityNeeded  # the transaction is dropped; track() reads it and runs again
         records = self._close(tx, subject_id, session) if session is not None else []
         who = {"ct": 0, "pi": pi} if pi else {"ct": 2, "di": guest_device(subject_id)}
         session = {"si": uuid.uuid4().hex, "start": start, "end": end, **who}

@@ -58,7 +58,7 @@ class SessionTracker:
         if not spans:
             return 0
 
-        def apply(pi: str | None | Unread) -> Callable[[Transaction], int]:
+        def apply(pi: str | Unread | None) -> Callable[[Transaction], int]:
             def change(tx: Transaction) -> int:
                 records: list[dict[str, Any]] = []
                 for start, end in spans:
@@ -77,7 +77,7 @@ class SessionTracker:
             return self.outbox.atomic(apply(self.identity_of(subject_id)), subject_id)
 
     def _one(
-        self, tx: Transaction, subject_id: str, start: int, end: int, pi: str | None | Unread
+        self, tx: Transaction, subject_id: str, start: int, end: int, pi: str | Unread | None
     ) -> list[dict[str, Any]]:
         closed = (tx.get(f"closed/{subject_id}") or {}).get("until", 0)
         if end <= closed:

@@ -51,7 +51,7 @@ def age_on(birth: date, day: date, rollover: str) -> int:
     for a 29 February birth: in a common year no day falls between 28 February and the
     1 March flip, so "before 29 February" and "on or before it" are "before 1 March"; and a
     31 December flip `next_day` is in the next year, after every day of this one.
-    tests/test_age_ranges.py holds it to `flip_date` for any dates."""
+    tests/test_fastpath_parts.py holds it to `flip_date` for any dates."""
     years = day.year - birth.year
     this, born = day.month * 32 + day.day, birth.month * 32 + birth.day
     if this < born or (this == born and rollover == "next_day"):

@@ -48,23 +48,15 @@ def system_clock() -> datetime:
 
 def new_decision_id(now: datetime) -> str:
     """A UUIDv7 (RFC 9562): time-ordered, so decision logs sort by id. Unique, not secret."""
-    global _millis
     millis = int(now.timestamp() * 1000) & 0xFFFF_FFFF_FFFF
     rand = _random.getrandbits(74)
     # 48 bits of milliseconds; version 7 and 12 random bits; variant 0b10 and 62 random bits.
     version, variant = 0x7000 | rand >> 62, 0x8000 | (rand >> 48) & 0x3FFF
     node = rand & 0xFFFF_FFFF_FFFF
-    # printf-style, and the milliseconds' part kept while the millisecond lasts: an
-    # f-string's format specs cost 19k instructions an id, this about 9k (docs/performance.md,
-    # "decide, fifth round"). A thread that reads a stale pair only formats its own again.
-    known, prefix = _millis
-    if known != millis:
-        prefix = "%08x-%04x-" % (millis >> 16, millis & 0xFFFF)  # noqa: UP031
-        _millis = (millis, prefix)
-    return "%s%04x-%04x-%012x" % (prefix, version, variant, node)  # noqa: UP031
-
-
-_millis = (-1, "")  # the last id's milliseconds and their part of the id
+    # printf-style: an f-string's format specs cost about 5,000 instructions more here
+    # (docs/performance.md, "decide, fifth round").
+    fields = (millis >> 16, millis & 0xFFFF, version, variant, node)
+    return "%08x-%04x-%04x-%04x-%012x" % fields  # noqa: UP031
 
 
 class Engine:

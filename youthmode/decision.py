@@ -176,7 +176,8 @@ def facts_values(
     waived: list[str],
     guardian: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """The `Facts` fields every decision reports (the pure path's and fastpath.py's)."""
+    """The `Facts` fields every decision reports. fastpath.py `_facts` writes the same ones
+    out in one dict (a change here goes there too: tests/test_fastpath.py compares them)."""
     spending = policy.actions[req.action].requires_amount
     return {
         "local_time": at,

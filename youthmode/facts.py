@@ -46,8 +46,15 @@ def curfew_windows(windows: Iterable[Sequence[str]]) -> tuple[tuple[int, int], .
 
 
 def age_on(birth: date, day: date, rollover: str) -> int:
+    """Whole years on ``day``: ``day`` compared with `flip_date` in its year, by month and day
+    as numbers (no date built: the fast path asks once or more a decision). The same answer
+    for a 29 February birth: in a common year no day falls between 28 February and the
+    1 March flip, so "before 29 February" and "on or before it" are "before 1 March"; and a
+    31 December flip `next_day` is in the next year, after every day of this one.
+    tests/test_fastpath_parts.py holds it to `flip_date` for any dates."""
     years = day.year - birth.year
-    if day < flip_date(birth, day.year, rollover):
+    this, born = day.month * 32 + day.day, birth.month * 32 + birth.day
+    if this < born or (this == born and rollover == "next_day"):
         years -= 1
     return max(years, 0)
 
@@ -189,7 +196,18 @@ class Day:
     subtraction instead of a time-zone conversion.
     """
 
-    __slots__ = ("date", "day_type", "end", "even", "key", "previous", "start", "weekday", "zone")
+    __slots__ = (
+        "date",
+        "day_type",
+        "end",
+        "even",
+        "key",
+        "official",
+        "previous",
+        "start",
+        "weekday",
+        "zone",
+    )
 
     def __init__(self, day: date, zone: tzinfo, calendar: Calendar) -> None:
         self.date = day
@@ -207,6 +225,7 @@ class Day:
         )
         self.weekday = day.weekday()
         self.day_type: str = calendar.day_type(day)
+        self.official = calendar.is_official(day.year)  # the year's, for `Facts`
         self.key = (self.weekday, self.day_type)
         before = day - timedelta(days=1)
         self.previous = (before.weekday(), calendar.day_type(before))
@@ -264,6 +283,40 @@ class Moment:
         m.day_key = day.key
         m._previous = day.previous
         m._counters()
+        return m
+
+    @classmethod
+    def of_request(
+        cls,
+        day: Day,
+        ts: int,
+        sod: int,
+        calendar: Calendar,
+        age: int | None,
+        band: str,
+        req: RequestFacts,
+    ) -> Moment:
+        """`within`, with the age, band and the request's own counters (the fast path's
+        moment at `at`): every slot set once."""
+        m = cls.__new__(cls)
+        m.ts = ts
+        m._local = None
+        m.zone = day.zone
+        m.date = day.date
+        m.sod = sod
+        m.weekday = day.weekday
+        m.calendar = calendar
+        m.day_type = day.day_type
+        m.day_key = day.key
+        m._previous = day.previous
+        m.age = age
+        m.band = band
+        m.today_seconds = req.today_seconds
+        m.app_today_seconds = 0
+        m.week_seconds = 0
+        m.session_seconds = req.session_seconds
+        m.day_spent = req.day_spent
+        m.month_spent = req.month_spent
         return m
 
     def _counters(self) -> None:

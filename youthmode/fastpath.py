@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from youthmode.decision import _guardian_facts, facts_values, obligations_due, policy_ref
-from youthmode.facts import Moment, RequestFacts, age_on
+from youthmode.decision import _guardian_facts, obligations_due
+from youthmode.facts import Day, Moment, RequestFacts, age_on
 from youthmode.model import Decision, Facts, Remedy
 from youthmode.policies import CompiledPolicy
 from youthmode.schedule import Entry, GiveUp, Schedule, Walk, schedule_for
@@ -45,12 +45,10 @@ def decide_fast(
     schedule = schedule_for(policy, req, band)
     if schedule is None:
         return None
-    m = Moment.within(
-        day, int(at.timestamp()), at.hour * 3600 + at.minute * 60 + at.second, policy.calendar
-    )
-    m.age, m.band = age, band
-    m.today_seconds, m.session_seconds = req.today_seconds, req.session_seconds
-    m.day_spent, m.month_spent = req.day_spent, req.month_spent
+    sod = at.hour * 3600 + at.minute * 60 + at.second
+    # An even day keeps one offset all day: `at` is `sod` seconds after its start, with no
+    # time-zone look-up (`at.timestamp()` asks the zone for the offset again).
+    m = Moment.of_request(day, day.start + sod, sod, policy.calendar, age, band, req)
     denials = [e for e in schedule.entries if e[0].denies(m, req)]
     stands = False
     for entry in denials:
@@ -58,23 +56,24 @@ def decide_fast(
             stands = True
             break
     if stands and birth is None:  # only a birthday could lift it, and none is known
-        return _denial(policy, req, schedule, m, at, denials, decision_id, None)
+        return _denial(policy, req, schedule, day, m, at, denials, decision_id, None)
     walk = Walk(policy, req, m, schedule, stands)
     try:
         if denials:
             found = walk.first(day, m.ts, schedule, stands, True, NEXT_ALLOWED_HORIZON)
-            return _denial(policy, req, schedule, m, at, denials, decision_id, found)
+            return _denial(policy, req, schedule, day, m, at, denials, decision_id, found)
         found = walk.first(day, m.ts, schedule, False, False, REMAINING_HORIZON)
     except GiveUp:
         return None
     remaining = None if found is None else found - m.ts
-    return _allow(policy, req, schedule, m, at, decision_id, remaining)
+    return _allow(policy, req, schedule, day, m, at, decision_id, remaining)
 
 
 def _allow(
     policy: CompiledPolicy,
     req: RequestFacts,
     schedule: Schedule,
+    day: Day,
     m: Moment,
     at: datetime,
     decision_id: str,
@@ -94,8 +93,8 @@ def _allow(
             "remaining_seconds": remaining,
             "valid_until": None if remaining is None else at + timedelta(seconds=remaining),
             "next_allowed_at": None,
-            "facts": _facts(policy, req, schedule, m, at),
-            "policy": policy_ref(policy),
+            "facts": _facts(policy, req, schedule, day, m, at),
+            "policy": schedule.ref,
             "policies": None,
             "degraded": False,
         },
@@ -107,6 +106,7 @@ def _denial(
     policy: CompiledPolicy,
     req: RequestFacts,
     schedule: Schedule,
+    day: Day,
     m: Moment,
     at: datetime,
     denials: list[Entry],
@@ -127,8 +127,8 @@ def _denial(
             "remaining_seconds": None,
             "valid_until": None,
             "next_allowed_at": next_at,
-            "facts": _facts(policy, req, schedule, m, at),
-            "policy": policy_ref(policy),
+            "facts": _facts(policy, req, schedule, day, m, at),
+            "policy": schedule.ref,
             "policies": None,
             "degraded": False,
         },
@@ -150,9 +150,10 @@ def _remedies(denials: list[Entry], next_at: datetime | None) -> list[Remedy]:
 
 
 def _facts(
-    policy: CompiledPolicy, req: RequestFacts, schedule: Schedule, m: Moment, at: datetime
+    policy: CompiledPolicy, req: RequestFacts, schedule: Schedule, day: Day, m: Moment, at: datetime
 ) -> Facts:
-    """`decision.facts_of` for one line."""
+    """`decision.facts_of` for one line: `facts_values`'s fields, written out in declaration
+    order (one dict instead of a template's copy updated from a second dict)."""
     guardian = None
     if m.band in policy.protected_bands and (
         req.exempt_apps
@@ -163,9 +164,30 @@ def _facts(
         or req.guardian_daily_limit is not None
     ):
         guardian = _guardian_facts(req)  # the fast path has no grant (extra_seconds)
-    values = dict(FACTS_TEMPLATE)  # every field, in declaration order
-    values.update(facts_values(policy, req, m, at, list(schedule.waived), guardian))
-    return _model(Facts, values, FACTS_SET)
+    spending = schedule.spending
+    fields = {
+        "local_time": at,
+        "timezone": policy.timezone,
+        "day_type": m.day_type,
+        "calendar_official": day.official,
+        "age": m.age,
+        "age_range": None,
+        "ignored_signals": None,
+        "jurisdiction": None,
+        "verified": req.verified,
+        "today_seconds": req.today_seconds,
+        "session_seconds": req.session_seconds,
+        "app_today_seconds": req.app_today_seconds or None,
+        "week_seconds": req.week_seconds or None,
+        "day_spent": req.day_spent if spending else None,
+        "month_spent": req.month_spent if spending else None,
+        "amount": req.amount,
+        "category": req.category,
+        "waived": list(schedule.waived) if schedule.waived else None,
+        "guardian": guardian,
+        "redacted": None,
+    }
+    return _model(Facts, fields, FACTS_SET)
 
 
 def _model(cls: type[Model], fields: dict[str, Any], given: frozenset[str]) -> Model:
@@ -182,7 +204,6 @@ def _model(cls: type[Model], fields: dict[str, Any], given: frozenset[str]) -> M
 # The fields `combine`, `facts_of` and `_remedies` give `trusted`: what pydantic then counts
 # as set (the rest keep their defaults).
 DECISION_SET = frozenset(Decision.model_fields) - {"policies", "degraded"}
-FACTS_TEMPLATE: dict[str, Any] = dict.fromkeys(Facts.model_fields)
 FACTS_SET = frozenset(Facts.model_fields) - {
     "age_range",
     "ignored_signals",

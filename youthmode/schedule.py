@@ -20,7 +20,7 @@ from collections.abc import Hashable
 from datetime import date, datetime
 from typing import Any
 
-from youthmode.decision import reason_of
+from youthmode.decision import policy_ref, reason_of
 from youthmode.facts import ZERO, Day, Moment, RequestFacts, age_on, flip_date
 from youthmode.model import Reason, Remedy, trusted
 from youthmode.policies.compile import MEMO_LIMIT, CompiledPolicy
@@ -80,6 +80,7 @@ class Schedule:
         "caps",
         "edges",
         "entries",
+        "ref",
         "segments",
         "spending",
         "timeless",
@@ -93,6 +94,7 @@ class Schedule:
         # since the action is fixed (the remedy, frozen, is shared like the reason).
         self.entries = tuple(_entry(r, req) for r in active.rules)
         self.waived = tuple(r.code for r in active.waived)
+        self.ref = policy_ref(policy)  # the schedule is the policy's: one look-up less a call
         self.spending = policy.actions[req.action].requires_amount
         self.all_timeless = active.timeless
         self.edges = active.edges

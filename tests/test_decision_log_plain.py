@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 from conftest import CONFIGS
 from hypothesis import given
@@ -16,7 +17,8 @@ from random_requests import random_request
 
 import youthmode
 from youthmode.model import Decision, DecisionRequest
-from youthmode.server.decision_log import DecisionLog, _encode, plain_request
+from youthmode.server.decision_log import DecisionLog, _encode, _encode_slowly
+from youthmode.server.logged_request import plain_request, replayable
 
 ENGINE = youthmode.Engine.from_path(CONFIGS)
 AT = "2026-11-27T20:30:00+08:00"
@@ -65,11 +67,50 @@ NOT_PLAIN: list[Any] = [
 ]
 
 
+STAMP = datetime(2026, 11, 27, 12, 30, 0, 123456, tzinfo=UTC)
+
+
+def fixed_log() -> DecisionLog:
+    """A log whose every record has one `ts`, so that lines compare whole."""
+    return DecisionLog("off", b"k" * 32, clock=lambda: STAMP)
+
+
 def logged(request: DecisionRequest | dict[str, Any], decision: Decision) -> str:
-    """The decision-log line (as `DecisionLog` encodes it), without its timestamp."""
-    entry = DecisionLog("off", b"k" * 32).record(request, decision, 0.001, request_id="r")
-    entry.pop("ts")
-    return _encode(entry).decode()
+    """The decision-log line, as `DecisionLog` writes it."""
+    return fixed_log().record(request, decision, 0.001, request_id="r").decode()
+
+
+def reference_entry(
+    log: DecisionLog,
+    request: DecisionRequest | dict[str, Any],
+    decision: Decision,
+    latency_seconds: float,
+    dumped: str | None = None,
+) -> dict[str, Any]:
+    """The record as the log built it before it copied the response's parts into the line
+    (at 13578c0): the response's JSON read back, or the model dumped, and encoded again."""
+    body = orjson.loads(dumped) if dumped is not None else decision.model_dump(mode="json")
+    subject_id = request["subject"].get("id") if isinstance(request, dict) else request.subject.id
+    entry: dict[str, Any] = {
+        "ts": log._timestamp(),
+        "decision_id": decision.decision_id,
+        "batch_id": None,
+        "request_id": None,
+        "key_id": None,
+        "policy": body["policy"],
+        "subject": log.pseudonym(subject_id),
+        "request": replayable(request, decision, body["facts"]["local_time"]),
+        "effect": decision.effect,
+        "reasons": decision.reason_codes,
+        "band": decision.band,
+        "remaining_seconds": decision.remaining_seconds,
+        "next_allowed_at": body["next_allowed_at"],
+        "facts": body["facts"],
+        "latency_ms": round(latency_seconds * 1000, 3),
+    }
+    if body.get("policies"):
+        entry["policies"] = body["policies"]
+    return entry
 
 
 def both(body: dict[str, Any]) -> tuple[str, str]:
@@ -101,28 +142,22 @@ def test_other_bodies_go_through_the_model(body: Any) -> None:
     assert plain_request(body) is None
 
 
-def test_orjson_writes_the_bytes_json_dumps_wrote_and_reads_the_dump_back() -> None:
-    """The log encodes with orjson and reads the response text back instead of dumping the
-    model again: both must give exactly the line the standard library gave."""
-    import json
-
-    from youthmode.server.decision_log import _encode_slowly
-
+def test_the_line_is_what_json_dumps_wrote_of_the_decoded_response() -> None:
+    """The log copies the policy, facts and next_allowed_at out of the response's JSON text
+    (or the model's, dumped) instead of reading them back and encoding them again: the line
+    must be exactly what the standard library wrote of the response read back."""
     rng = random.Random(12)
-    log = DecisionLog("off", b"k" * 32)
+    log = fixed_log()
     for _ in range(400):
         body = random_request(rng)
         if rng.random() < 0.3:
             body["subject"]["id"] = f"u-{rng.randrange(100)}"
         decision = ENGINE.decide(body)
-        plain = plain_request(body)
-        assert plain is not None
-        from_dump = log.record(plain, decision, 0.0123, dumped=decision.model_dump_json())
-        from_model = log.record(plain_request(body) or {}, decision, 0.0123)
-        from_dump.pop("ts"), from_model.pop("ts")
-        assert from_dump == from_model
-        assert _encode(from_dump) == _encode_slowly(from_model)
-        assert json.loads(_encode(from_dump)) == json.loads(_encode_slowly(from_model))
+        dumped = decision.model_dump_json()
+        from_dump = log.record(plain_request(body) or {}, decision, 0.0123, dumped=dumped)
+        from_model = log.record(ENGINE.parse(body), decision, 0.0123)
+        reference = reference_entry(log, plain_request(body) or {}, decision, 0.0123, dumped)
+        assert from_dump == from_model == _encode(reference) == _encode_slowly(reference), body
 
 
 @pytest.mark.parametrize(
@@ -136,8 +171,6 @@ def test_orjson_writes_the_bytes_json_dumps_wrote_and_reads_the_dump_back() -> N
     ],
 )
 def test_encoding_matches_the_standard_library(entry: dict[str, Any]) -> None:
-    from youthmode.server.decision_log import _encode_slowly
-
     assert _encode(entry) == _encode_slowly(entry)
 
 

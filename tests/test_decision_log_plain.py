@@ -11,12 +11,12 @@ from typing import Any
 import orjson
 import pytest
 from conftest import CONFIGS
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from random_requests import random_request
 
 import youthmode
-from youthmode.model import Decision, DecisionRequest
+from youthmode.model import Decision, DecisionRequest, PolicyRef, Reason
 from youthmode.server.decision_log import DecisionLog, _encode, _encode_slowly
 from youthmode.server.logged_request import plain_request, replayable
 
@@ -207,3 +207,112 @@ def test_a_pseudonym_is_the_keyed_hmac_whether_or_not_it_was_kept() -> None:
         assert log.pseudonym(subject) == expected
     assert len(log._pseudonyms) <= decision_log.PSEUDONYMS_KEPT
     assert DecisionLog("off", b"other").pseudonym("u-1") != log.pseudonym("u-1")
+
+
+# What the log looks for in the response's JSON, and what would fool a careless search for it.
+KEYS = [
+    ',"facts":{"local_time":"',
+    ',"policy":{"id":"',
+    ',"next_allowed_at":',
+    '},"policies":[',
+    ',"degraded":true}',
+    '"',
+    "\\",
+    "}",
+    "]",
+    ",",
+    "\u4e2d\U0001f600",
+]
+NAMES = ("facts", "local_time", "policy", "id", "next_allowed_at", "policies", "degraded")
+TRICKY = st.lists(st.sampled_from(KEYS) | st.text(max_size=3), max_size=4).map("".join)
+KEY = st.sampled_from(NAMES) | TRICKY  # a dict key: often exactly a key of the response's own
+# JSON the facts' open dicts may hold: the response's keys at any depth
+NESTED = st.recursive(
+    TRICKY | st.booleans(), lambda inner: st.dictionaries(KEY, inner, max_size=3), max_leaves=8
+)
+REFS = st.builds(PolicyRef, id=TRICKY, version=TRICKY, digest=TRICKY)
+
+
+@given(
+    messages=st.dictionaries(KEY, TRICKY, max_size=3),
+    code=TRICKY,
+    facts=st.fixed_dictionaries(
+        {
+            "category": TRICKY,
+            "jurisdiction": TRICKY,
+            "guardian": st.dictionaries(KEY, NESTED | st.lists(TRICKY), max_size=3),
+            "ignored_signals": st.none() | st.lists(st.dictionaries(KEY, NESTED, max_size=3)),
+        }
+    ),
+    policy=REFS,
+    policies=st.none() | st.lists(REFS, max_size=3),
+    degraded=st.booleans(),
+    next_allowed_at=st.none() | st.just(datetime(2026, 11, 28, 8, 0, tzinfo=UTC)),
+)
+@example(  # each key the log looks for, as a key, before and after where it is looked for
+    messages={"de": "x", "next_allowed_at": '"2026-11-28T08:00:00Z"'},
+    code="c",
+    facts={
+        "category": "c",
+        "jurisdiction": "CN",
+        "guardian": {"a": True, "facts": {"local_time": "x"}, "policy": {"id": "p"}},
+        "ignored_signals": [{"a": "b", "policies": {"id": "q"}}],
+    },
+    policy=PolicyRef(id="},", version='"policies":[', digest="]"),
+    policies=[PolicyRef(id="a", version="b", digest=',"degraded":true}')],
+    degraded=True,
+    next_allowed_at=None,
+)
+@settings(deadline=None)  # a shared machine: the first example also warms the engine
+def test_the_parts_are_found_whatever_the_strings_hold(
+    messages: dict[str, str],
+    code: str,
+    facts: dict[str, Any],
+    policy: PolicyRef,
+    policies: list[PolicyRef] | None,
+    degraded: bool,
+    next_allowed_at: datetime | None,
+) -> None:
+    """Policy texts (reason messages and their languages, pack ids and versions) and request
+    texts in the facts may hold the very keys the log looks for: the line is still what the
+    response read back gives."""
+    body = {"action": "game.play", "subject": {"id": "u-1", "age": 12}, "at": AT}
+    decided = ENGINE.decide(body)
+    reason = Reason(code=code, rule=code, message=code, message_en=code, messages=messages)
+    decision = decided.model_copy(
+        update={
+            "reasons": [reason, *decided.reasons],
+            "facts": decided.facts.model_copy(update=facts),
+            "policy": policy,
+            "policies": policies,
+            "degraded": degraded,
+            "next_allowed_at": next_allowed_at,
+        }
+    )
+    dumped = decision.model_dump_json()
+    log = fixed_log()
+    line = log.record(plain_request(body) or {}, decision, 0.001, dumped=dumped)
+    assert line == _encode(reference_entry(log, plain_request(body) or {}, decision, 0.001, dumped))
+    assert orjson.loads(line)["facts"]["category"] == facts["category"]
+
+
+def test_a_lone_surrogate_in_the_request_or_the_facts_is_logged_as_before() -> None:
+    """The fragments cannot go the slow way (json.dumps, for a lone surrogate): the record
+    decodes them then; a response the model cannot dump at all is read from the model.
+    (Over HTTP such a body is a 400 before deciding; the library's callers can pass one.)"""
+    body = {
+        "action": "content.view",
+        "subject": {"id": "u-1", "age": 10},
+        "resource": {"app": "x\ud800", "zeta": "\ud802"},
+    }
+    decision = ENGINE.decide(body)
+    dumped = decision.model_dump_json()
+    log = fixed_log()
+    line = log.record(plain_request(body) or {}, decision, 0.001, dumped=dumped)
+    assert line == _encode_slowly(reference_entry(log, plain_request(body) or {}, decision, 0.001))
+    assert b"\\ud802" in line
+    in_facts = {**body, "resource": {"category": "c\ud801"}}
+    decision = ENGINE.decide(in_facts)
+    line = log.record(plain_request(in_facts) or {}, decision, 0.001)  # as server/ledger.py
+    reference = reference_entry(log, plain_request(in_facts) or {}, decision, 0.001)
+    assert line == _encode_slowly(reference) and b"c\\ud801" in line

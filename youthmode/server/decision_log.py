@@ -19,9 +19,9 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 from pydantic_core import PydanticSerializationError
@@ -35,6 +35,8 @@ OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
 # A failing log is reported at most this often; the messages between are counted.
 REPORT_EVERY_SECONDS = 60.0
 PSEUDONYMS_KEPT = 4096
+# A record's milliseconds and UTC offset, ".000+00:00" to ".999+00:00": looked up, not formatted
+MILLIS = tuple(f".{ms:03d}+00:00" for ms in range(1000))
 
 
 SWITCH_WORDS = frozenset({"on", "true", "yes", "1", "enabled", "false", "no", "0", "none", ""})
@@ -128,7 +130,7 @@ class DecisionLog:
         # (a child's heartbeats repeat one id) in a table cleared when it fills
         self._mac = hmac.new(key, digestmod=hashlib.sha256)
         self._pseudonyms: dict[str, str] = {}
-        self._stamp_second: datetime | None = None
+        self._stamp_second: tuple[int, ...] = ()
         self._stamp_head = ""
         if target not in ("-", "off"):
             try:
@@ -154,13 +156,14 @@ class DecisionLog:
 
     def _timestamp(self) -> str:
         """The clock's time in UTC to the millisecond, as `isoformat(timespec="milliseconds")`
-        writes it; the date and time up to the second are formatted once a second."""
+        writes it; the date and time up to the second are formatted once a second (read from
+        its fields: `replace(microsecond=0)` alone cost more than the rest of this)."""
         now = self._clock().astimezone(UTC)
-        second = now.replace(microsecond=0)
+        second = (now.second, now.minute, now.hour, now.day, now.month, now.year)
         if second != self._stamp_second:
-            self._stamp_head = second.isoformat()[:19]
+            self._stamp_head = now.isoformat(timespec="seconds")[:19]
             self._stamp_second = second
-        return f"{self._stamp_head}.{now.microsecond // 1000:03d}+00:00"
+        return self._stamp_head + MILLIS[now.microsecond // 1000]
 
     def record(
         self,
@@ -181,26 +184,29 @@ class DecisionLog:
         )
         if dumped is None:
             dumped = _dump(decision)
-        parts = (_sliced(dumped) if dumped is not None else None) or _decoded(decision, dumped)
+        parts = (_sliced(dumped, decision) if dumped is not None else None) or _decoded(
+            decision, dumped
+        )
+        policy, next_allowed_at, facts, floors, local_time = parts
         entry: dict[str, Any] = {
             "ts": self._timestamp(),
             "decision_id": decision.decision_id,
             "batch_id": batch_id,
             "request_id": request_id,
             "key_id": key_id,
-            "policy": parts.policy,
+            "policy": policy,
             "subject": self.pseudonym(subject_id),
-            "request": replayable(request, decision, parts.local_time),
+            "request": replayable(request, decision, local_time),
             "effect": decision.effect,
             "reasons": decision.reason_codes,
             "band": decision.band,
             "remaining_seconds": decision.remaining_seconds,
-            "next_allowed_at": parts.next_allowed_at,
-            "facts": parts.facts,
+            "next_allowed_at": next_allowed_at,
+            "facts": facts,
             "latency_ms": round(latency_seconds * 1000, 3),
         }
-        if parts.policies is not None:  # jurisdiction floors: every pack that decided
-            entry["policies"] = parts.policies
+        if floors is not None:  # jurisdiction floors: every pack that decided
+            entry["policies"] = floors
         try:
             line = _encode_record(entry, decision, dumped)
         except (TypeError, ValueError) as err:
@@ -276,10 +282,10 @@ def _encode_record(entry: dict[str, Any], decision: Decision, dumped: str | None
         return orjson.dumps(entry, default=str, option=_ORJSON_OPTIONS)
     except (orjson.JSONEncodeError, TypeError):
         pass  # the request needs the slow way, which cannot take the response's fragments
-    parts = _decoded(decision, dumped)
-    entry.update(policy=parts.policy, next_allowed_at=parts.next_allowed_at, facts=parts.facts)
+    policy, next_allowed_at, facts, floors, _ = _decoded(decision, dumped)
+    entry.update(policy=policy, next_allowed_at=next_allowed_at, facts=facts)
     if "policies" in entry:
-        entry["policies"] = parts.policies
+        entry["policies"] = floors
     return _encode_slowly(entry)
 
 
@@ -298,50 +304,51 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 # -- the response's parts a record keeps, cut from its JSON text -------------------------------
-class _Parts(NamedTuple):
-    """The policy, `next_allowed_at`, facts and floor packs (None: no floor applied) of a
-    decision: as fragments of its JSON, or as values; and the local time as its JSON has it."""
-
-    policy: Any
-    next_allowed_at: Any
-    facts: Any
-    policies: Any
-    local_time: str
-
+# The policy, `next_allowed_at`, facts and floor packs (None: no floor applied) of a decision,
+# as fragments of its JSON or as values, and the local time as its JSON has it. (A plain tuple:
+# building a NamedTuple cost a tenth of cutting the parts out.)
+Parts = tuple[Any, Any, Any, Any, str]
 
 # The keys a decision's JSON has in the model's field order. Inside a JSON string a quote is
 # always escaped, so `,"` never occurs there: each key below is found only where it is a key.
 FACTS_KEY = ',"facts":{"local_time":"'
 POLICY_KEY = ',"policy":{"id":"'
 NEXT_KEY = ',"next_allowed_at":'
+POLICY_VALUE_AT = len(',"policy":')  # from POLICY_KEY's start
+FACTS_VALUE_AT = len(',"facts":')
 FLOORS_KEY = '},"policies":['
-DEGRADED = ',"degraded":true}'
+DEGRADED = ',"degraded":true'
 
 
-def _sliced(dumped: str) -> _Parts | None:
-    """The parts of `decision.model_dump_json()`, copied out of it; None if it does not read
-    as expected (the record then decodes it). Before `facts` only `reasons` has keys of the
-    policy's choosing (its messages' languages), whose values are strings; after `policy` come
-    only `policies` and `degraded`."""
+def _sliced(dumped: str, decision: Decision) -> Parts | None:
+    """The parts of ``dumped``, `decision.model_dump_json()`, copied out of it; None if it does
+    not read as expected (the record then decodes it). Before `facts` only `reasons` has keys
+    of the policy's choosing (its messages' languages), whose values are strings; after
+    `policy` come only `policies` and `degraded`, which the decision says are there or not."""
     facts_at = dumped.find(FACTS_KEY)
     policy_at = dumped.rfind(POLICY_KEY)
-    next_at = dumped.rfind(NEXT_KEY, 0, facts_at)
-    if facts_at < 0 or next_at < 0 or policy_at < facts_at:
+    if facts_at < 0 or policy_at < facts_at:
         return None
+    next_allowed_at: Any = None  # null: the same in the line
+    if decision.next_allowed_at is not None:
+        if (next_at := dumped.rfind(NEXT_KEY, 0, facts_at)) < 0:
+            return None
+        next_allowed_at = orjson.Fragment(dumped[next_at + len(NEXT_KEY) : facts_at])
+    end = len(dumped) - 1 - (len(DEGRADED) if decision.degraded else 0)
+    policy_end = end
+    floors = None
+    if decision.policies is not None:
+        if (floors_at := dumped.find(FLOORS_KEY, policy_at)) < 0:
+            return None
+        policy_end = floors_at + 1
+        if decision.policies:  # an empty list is left out, as `body.get("policies") or None`
+            floors = orjson.Fragment(dumped[floors_at + len(FLOORS_KEY) - 1 : end])
     time_at = facts_at + len(FACTS_KEY)
-    end = len(dumped) - len(DEGRADED) + 1 if dumped.endswith(DEGRADED) else len(dumped)
-    tail = dumped[policy_at + 10 : end - 1]  # the policy, then any floors
-    floors_at = tail.find(FLOORS_KEY)  # the policy object holds no object: its first `},"`
-    policies = None
-    if floors_at >= 0:
-        floors = tail[floors_at + len(FLOORS_KEY) - 1 :]
-        policies = orjson.Fragment(floors) if floors != "[]" else None  # as `body.get(...) or None`
-        tail = tail[: floors_at + 1]
-    return _Parts(
-        orjson.Fragment(tail),
-        orjson.Fragment(dumped[next_at + len(NEXT_KEY) : facts_at]),
-        orjson.Fragment(dumped[facts_at + 9 : policy_at]),
-        policies,
+    return (
+        orjson.Fragment(dumped[policy_at + POLICY_VALUE_AT : policy_end]),
+        next_allowed_at,
+        orjson.Fragment(dumped[facts_at + FACTS_VALUE_AT : policy_at]),
+        floors,
         dumped[time_at : dumped.index('"', time_at)],
     )
 
@@ -353,8 +360,8 @@ def _dump(decision: Decision) -> str | None:
         return None
 
 
-def _decoded(decision: Decision, dumped: str | None) -> _Parts:
+def _decoded(decision: Decision, dumped: str | None) -> Parts:
     body = orjson.loads(dumped) if dumped is not None else decision.model_dump(mode="json")
     facts = body["facts"]
     floors = body.get("policies") or None
-    return _Parts(body["policy"], body["next_allowed_at"], facts, floors, facts["local_time"])
+    return body["policy"], body["next_allowed_at"], facts, floors, facts["local_time"]

@@ -261,7 +261,7 @@ REFS = st.builds(PolicyRef, id=TRICKY, version=TRICKY, digest=TRICKY)
     policy=PolicyRef(id="},", version='"policies":[', digest="]"),
     policies=[PolicyRef(id="a", version="b", digest=',"degraded":true}')],
     degraded=True,
-    next_allowed_at=None,
+    next_allowed_at=datetime(2026, 11, 28, 8, 0, tzinfo=UTC),
 )
 @settings(deadline=None)  # a shared machine: the first example also warms the engine
 def test_the_parts_are_found_whatever_the_strings_hold(

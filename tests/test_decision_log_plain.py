@@ -8,15 +8,17 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 from conftest import CONFIGS
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from random_requests import random_request
 
 import youthmode
-from youthmode.model import Decision, DecisionRequest
-from youthmode.server.decision_log import DecisionLog, _encode, plain_request
+from youthmode.model import Decision, DecisionRequest, PolicyRef, Reason
+from youthmode.server.decision_log import DecisionLog, _encode, _encode_slowly
+from youthmode.server.logged_request import plain_request, replayable
 
 ENGINE = youthmode.Engine.from_path(CONFIGS)
 AT = "2026-11-27T20:30:00+08:00"
@@ -65,11 +67,50 @@ NOT_PLAIN: list[Any] = [
 ]
 
 
+STAMP = datetime(2026, 11, 27, 12, 30, 0, 123456, tzinfo=UTC)
+
+
+def fixed_log() -> DecisionLog:
+    """A log whose every record has one `ts`, so that lines compare whole."""
+    return DecisionLog("off", b"k" * 32, clock=lambda: STAMP)
+
+
 def logged(request: DecisionRequest | dict[str, Any], decision: Decision) -> str:
-    """The decision-log line (as `DecisionLog` encodes it), without its timestamp."""
-    entry = DecisionLog("off", b"k" * 32).record(request, decision, 0.001, request_id="r")
-    entry.pop("ts")
-    return _encode(entry).decode()
+    """The decision-log line, as `DecisionLog` writes it."""
+    return fixed_log().record(request, decision, 0.001, request_id="r").decode()
+
+
+def reference_entry(
+    log: DecisionLog,
+    request: DecisionRequest | dict[str, Any],
+    decision: Decision,
+    latency_seconds: float,
+    dumped: str | None = None,
+) -> dict[str, Any]:
+    """The record as the log built it before it copied the response's parts into the line
+    (at 13578c0): the response's JSON read back, or the model dumped, and encoded again."""
+    body = orjson.loads(dumped) if dumped is not None else decision.model_dump(mode="json")
+    subject_id = request["subject"].get("id") if isinstance(request, dict) else request.subject.id
+    entry: dict[str, Any] = {
+        "ts": log._timestamp(),
+        "decision_id": decision.decision_id,
+        "batch_id": None,
+        "request_id": None,
+        "key_id": None,
+        "policy": body["policy"],
+        "subject": log.pseudonym(subject_id),
+        "request": replayable(request, decision, body["facts"]["local_time"]),
+        "effect": decision.effect,
+        "reasons": decision.reason_codes,
+        "band": decision.band,
+        "remaining_seconds": decision.remaining_seconds,
+        "next_allowed_at": body["next_allowed_at"],
+        "facts": body["facts"],
+        "latency_ms": round(latency_seconds * 1000, 3),
+    }
+    if body.get("policies"):
+        entry["policies"] = body["policies"]
+    return entry
 
 
 def both(body: dict[str, Any]) -> tuple[str, str]:
@@ -101,28 +142,22 @@ def test_other_bodies_go_through_the_model(body: Any) -> None:
     assert plain_request(body) is None
 
 
-def test_orjson_writes_the_bytes_json_dumps_wrote_and_reads_the_dump_back() -> None:
-    """The log encodes with orjson and reads the response text back instead of dumping the
-    model again: both must give exactly the line the standard library gave."""
-    import json
-
-    from youthmode.server.decision_log import _encode_slowly
-
+def test_the_line_is_what_json_dumps_wrote_of_the_decoded_response() -> None:
+    """The log copies the policy, facts and next_allowed_at out of the response's JSON text
+    (or the model's, dumped) instead of reading them back and encoding them again: the line
+    must be exactly what the standard library wrote of the response read back."""
     rng = random.Random(12)
-    log = DecisionLog("off", b"k" * 32)
+    log = fixed_log()
     for _ in range(400):
         body = random_request(rng)
         if rng.random() < 0.3:
             body["subject"]["id"] = f"u-{rng.randrange(100)}"
         decision = ENGINE.decide(body)
-        plain = plain_request(body)
-        assert plain is not None
-        from_dump = log.record(plain, decision, 0.0123, dumped=decision.model_dump_json())
-        from_model = log.record(plain_request(body) or {}, decision, 0.0123)
-        from_dump.pop("ts"), from_model.pop("ts")
-        assert from_dump == from_model
-        assert _encode(from_dump) == _encode_slowly(from_model)
-        assert json.loads(_encode(from_dump)) == json.loads(_encode_slowly(from_model))
+        dumped = decision.model_dump_json()
+        from_dump = log.record(plain_request(body) or {}, decision, 0.0123, dumped=dumped)
+        from_model = log.record(ENGINE.parse(body), decision, 0.0123)
+        reference = reference_entry(log, plain_request(body) or {}, decision, 0.0123, dumped)
+        assert from_dump == from_model == _encode(reference) == _encode_slowly(reference), body
 
 
 @pytest.mark.parametrize(
@@ -136,8 +171,6 @@ def test_orjson_writes_the_bytes_json_dumps_wrote_and_reads_the_dump_back() -> N
     ],
 )
 def test_encoding_matches_the_standard_library(entry: dict[str, Any]) -> None:
-    from youthmode.server.decision_log import _encode_slowly
-
     assert _encode(entry) == _encode_slowly(entry)
 
 
@@ -174,3 +207,112 @@ def test_a_pseudonym_is_the_keyed_hmac_whether_or_not_it_was_kept() -> None:
         assert log.pseudonym(subject) == expected
     assert len(log._pseudonyms) <= decision_log.PSEUDONYMS_KEPT
     assert DecisionLog("off", b"other").pseudonym("u-1") != log.pseudonym("u-1")
+
+
+# What the log looks for in the response's JSON, and what would fool a careless search for it.
+KEYS = [
+    ',"facts":{"local_time":"',
+    ',"policy":{"id":"',
+    ',"next_allowed_at":',
+    '},"policies":[',
+    ',"degraded":true}',
+    '"',
+    "\\",
+    "}",
+    "]",
+    ",",
+    "\u4e2d\U0001f600",
+]
+NAMES = ("facts", "local_time", "policy", "id", "next_allowed_at", "policies", "degraded")
+TRICKY = st.lists(st.sampled_from(KEYS) | st.text(max_size=3), max_size=4).map("".join)
+KEY = st.sampled_from(NAMES) | TRICKY  # a dict key: often exactly a key of the response's own
+# JSON the facts' open dicts may hold: the response's keys at any depth
+NESTED = st.recursive(
+    TRICKY | st.booleans(), lambda inner: st.dictionaries(KEY, inner, max_size=3), max_leaves=8
+)
+REFS = st.builds(PolicyRef, id=TRICKY, version=TRICKY, digest=TRICKY)
+
+
+@given(
+    messages=st.dictionaries(KEY, TRICKY, max_size=3),
+    code=TRICKY,
+    facts=st.fixed_dictionaries(
+        {
+            "category": TRICKY,
+            "jurisdiction": TRICKY,
+            "guardian": st.dictionaries(KEY, NESTED | st.lists(TRICKY), max_size=3),
+            "ignored_signals": st.none() | st.lists(st.dictionaries(KEY, NESTED, max_size=3)),
+        }
+    ),
+    policy=REFS,
+    policies=st.none() | st.lists(REFS, max_size=3),
+    degraded=st.booleans(),
+    next_allowed_at=st.none() | st.just(datetime(2026, 11, 28, 8, 0, tzinfo=UTC)),
+)
+@example(  # each key the log looks for, as a key, before and after where it is looked for
+    messages={"de": "x", "next_allowed_at": '"2026-11-28T08:00:00Z"'},
+    code="c",
+    facts={
+        "category": "c",
+        "jurisdiction": "CN",
+        "guardian": {"a": True, "facts": {"local_time": "x"}, "policy": {"id": "p"}},
+        "ignored_signals": [{"a": "b", "policies": {"id": "q"}}],
+    },
+    policy=PolicyRef(id="},", version='"policies":[', digest="]"),
+    policies=[PolicyRef(id="a", version="b", digest=',"degraded":true}')],
+    degraded=True,
+    next_allowed_at=datetime(2026, 11, 28, 8, 0, tzinfo=UTC),
+)
+@settings(deadline=None)  # a shared machine: the first example also warms the engine
+def test_the_parts_are_found_whatever_the_strings_hold(
+    messages: dict[str, str],
+    code: str,
+    facts: dict[str, Any],
+    policy: PolicyRef,
+    policies: list[PolicyRef] | None,
+    degraded: bool,
+    next_allowed_at: datetime | None,
+) -> None:
+    """Policy texts (reason messages and their languages, pack ids and versions) and request
+    texts in the facts may hold the very keys the log looks for: the line is still what the
+    response read back gives."""
+    body = {"action": "game.play", "subject": {"id": "u-1", "age": 12}, "at": AT}
+    decided = ENGINE.decide(body)
+    reason = Reason(code=code, rule=code, message=code, message_en=code, messages=messages)
+    decision = decided.model_copy(
+        update={
+            "reasons": [reason, *decided.reasons],
+            "facts": decided.facts.model_copy(update=facts),
+            "policy": policy,
+            "policies": policies,
+            "degraded": degraded,
+            "next_allowed_at": next_allowed_at,
+        }
+    )
+    dumped = decision.model_dump_json()
+    log = fixed_log()
+    line = log.record(plain_request(body) or {}, decision, 0.001, dumped=dumped)
+    assert line == _encode(reference_entry(log, plain_request(body) or {}, decision, 0.001, dumped))
+    assert orjson.loads(line)["facts"]["category"] == facts["category"]
+
+
+def test_a_lone_surrogate_in_the_request_or_the_facts_is_logged_as_before() -> None:
+    """The fragments cannot go the slow way (json.dumps, for a lone surrogate): the record
+    decodes them then; a response the model cannot dump at all is read from the model.
+    (Over HTTP such a body is a 400 before deciding; the library's callers can pass one.)"""
+    body = {
+        "action": "content.view",
+        "subject": {"id": "u-1", "age": 10},
+        "resource": {"app": "x\ud800", "zeta": "\ud802"},
+    }
+    decision = ENGINE.decide(body)
+    dumped = decision.model_dump_json()
+    log = fixed_log()
+    line = log.record(plain_request(body) or {}, decision, 0.001, dumped=dumped)
+    assert line == _encode_slowly(reference_entry(log, plain_request(body) or {}, decision, 0.001))
+    assert b"\\ud802" in line
+    in_facts = {**body, "resource": {"category": "c\ud801"}}
+    decision = ENGINE.decide(in_facts)
+    line = log.record(plain_request(in_facts) or {}, decision, 0.001)  # as server/ledger.py
+    reference = reference_entry(log, plain_request(in_facts) or {}, decision, 0.001)
+    assert line == _encode_slowly(reference) and b"c\\ud801" in line

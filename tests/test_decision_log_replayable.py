@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from conftest import CONFIGS
 
 import youthmode
@@ -16,8 +17,9 @@ NARROWER = {"source": "apple", "lower": 13, "upper": 15, "method": "guardian_dec
 
 
 def logged(request: dict[str, Any]) -> dict[str, Any]:
-    entry = DecisionLog("off", b"k" * 32).record(
-        ENGINE.parse(request), ENGINE.decide(request), 0.001
+    log = DecisionLog("off", b"k" * 32)
+    entry: dict[str, Any] = orjson.loads(
+        log.record(ENGINE.parse(request), ENGINE.decide(request), 0.001)
     )
     return entry
 

@@ -19,22 +19,24 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import orjson
+from pydantic_core import PydanticSerializationError
 
 from youthmode.engine import Clock, system_clock
-from youthmode.facts import age_on
-from youthmode.model import Decision, DecisionRequest, Usage, parse_amount
+from youthmode.model import Decision, DecisionRequest
+from youthmode.server.logged_request import replayable
 
 log = logging.getLogger("youthmode.decision_log")
 OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
 # A failing log is reported at most this often; the messages between are counted.
 REPORT_EVERY_SECONDS = 60.0
 PSEUDONYMS_KEPT = 4096
+# A record's milliseconds and UTC offset, ".000+00:00" to ".999+00:00": looked up, not formatted
+MILLIS = tuple(f".{ms:03d}+00:00" for ms in range(1000))
 
 
 SWITCH_WORDS = frozenset({"on", "true", "yes", "1", "enabled", "false", "no", "0", "none", ""})
@@ -128,7 +130,7 @@ class DecisionLog:
         # (a child's heartbeats repeat one id) in a table cleared when it fills
         self._mac = hmac.new(key, digestmod=hashlib.sha256)
         self._pseudonyms: dict[str, str] = {}
-        self._stamp_second: datetime | None = None
+        self._stamp_second: tuple[int, ...] = ()
         self._stamp_head = ""
         if target not in ("-", "off"):
             try:
@@ -154,13 +156,14 @@ class DecisionLog:
 
     def _timestamp(self) -> str:
         """The clock's time in UTC to the millisecond, as `isoformat(timespec="milliseconds")`
-        writes it; the date and time up to the second are formatted once a second."""
+        writes it; the date and time up to the second are formatted once a second (read from
+        its fields: `replace(microsecond=0)` alone cost more than the rest of this)."""
         now = self._clock().astimezone(UTC)
-        second = now.replace(microsecond=0)
+        second = (now.second, now.minute, now.hour, now.day, now.month, now.year)
         if second != self._stamp_second:
-            self._stamp_head = second.isoformat()[:19]
+            self._stamp_head = now.isoformat(timespec="seconds")[:19]
             self._stamp_second = second
-        return f"{self._stamp_head}.{now.microsecond // 1000:03d}+00:00"
+        return self._stamp_head + MILLIS[now.microsecond // 1000]
 
     def record(
         self,
@@ -172,34 +175,47 @@ class DecisionLog:
         request_id: str | None = None,
         key_id: str | None = None,
         dumped: str | None = None,
-    ) -> dict[str, Any]:
-        """Write one line. ``dumped``: `decision.model_dump_json()` if already made (it is
-        read back, which is cheaper than dumping the model a second time)."""
-        body = orjson.loads(dumped) if dumped is not None else decision.model_dump(mode="json")
+    ) -> bytes:
+        """Write one line; return it (also when the log is off). ``dumped``:
+        `decision.model_dump_json()` if already made: its policy, `next_allowed_at` and facts
+        go into the line as they are, neither read back nor encoded a second time."""
         subject_id = (
             request["subject"].get("id") if isinstance(request, dict) else request.subject.id
         )
+        if dumped is None:
+            dumped = _dump(decision)
+        parts = (_sliced(dumped, decision) if dumped is not None else None) or _decoded(
+            decision, dumped
+        )
+        policy, next_allowed_at, facts, floors, local_time = parts
         entry: dict[str, Any] = {
             "ts": self._timestamp(),
             "decision_id": decision.decision_id,
             "batch_id": batch_id,
             "request_id": request_id,
             "key_id": key_id,
-            "policy": body["policy"],
+            "policy": policy,
             "subject": self.pseudonym(subject_id),
-            "request": _replayable(request, decision, body["facts"]["local_time"]),
+            "request": replayable(request, decision, local_time),
             "effect": decision.effect,
             "reasons": decision.reason_codes,
             "band": decision.band,
             "remaining_seconds": decision.remaining_seconds,
-            "next_allowed_at": body["next_allowed_at"],
-            "facts": body["facts"],
+            "next_allowed_at": next_allowed_at,
+            "facts": facts,
             "latency_ms": round(latency_seconds * 1000, 3),
         }
-        if body.get("policies"):  # jurisdiction floors: every pack that decided, with digest
-            entry["policies"] = body["policies"]
-        self.write(entry)
-        return entry
+        if floors is not None:  # jurisdiction floors: every pack that decided
+            entry["policies"] = floors
+        try:
+            line = _encode_record(entry, decision, dumped)
+        except (TypeError, ValueError) as err:
+            if self.enabled:
+                self._lost(err)
+            return b""
+        if self.enabled:
+            self._write_line(line)
+        return line
 
     def write(self, entry: dict[str, Any]) -> None:
         if not self.enabled:
@@ -209,6 +225,9 @@ class DecisionLog:
         except (TypeError, ValueError) as err:
             self._lost(err)
             return
+        self._write_line(data)
+
+    def _write_line(self, data: bytes) -> None:
         with self._lock:
             try:
                 self._append(data)
@@ -246,14 +265,28 @@ class DecisionLog:
 # orjson writes what `json.dumps(..., ensure_ascii=False, separators=(",", ":"), default=str)`
 # writes, in a seventh of the time; datetimes go to `str` as json.dumps sends them.
 # tests/test_decision_log_plain.py holds the two to the same bytes on the workload's lines.
-_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_ORJSON_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_APPEND_NEWLINE
+)
 
 
 def _encode(entry: dict[str, Any]) -> bytes:
     try:
-        return orjson.dumps(entry, default=str, option=_ORJSON_OPTIONS) + b"\n"
+        return orjson.dumps(entry, default=str, option=_ORJSON_OPTIONS)
     except (orjson.JSONEncodeError, TypeError):
         return _encode_slowly(entry)  # a lone surrogate, an integer past 64 bits, ...
+
+
+def _encode_record(entry: dict[str, Any], decision: Decision, dumped: str | None) -> bytes:
+    try:
+        return orjson.dumps(entry, default=str, option=_ORJSON_OPTIONS)
+    except (orjson.JSONEncodeError, TypeError):
+        pass  # the request needs the slow way, which cannot take the response's fragments
+    policy, next_allowed_at, facts, floors, _ = _decoded(decision, dumped)
+    entry.update(policy=policy, next_allowed_at=next_allowed_at, facts=facts)
+    if "policies" in entry:
+        entry["policies"] = floors
+    return _encode_slowly(entry)
 
 
 def _encode_slowly(entry: dict[str, Any]) -> bytes:
@@ -270,173 +303,65 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _replayable(
-    request: DecisionRequest | dict[str, Any], decision: Decision, local_time: str
-) -> dict[str, Any]:
-    """The request as the engine saw it, with the birthdate replaced by the computed age and
-    `at` by the local time the engine used (``local_time``: as the decision's JSON has it)."""
-    if isinstance(request, dict):
-        data = request  # from `plain_request`: a new dict, ours to change
-    else:
-        data = request.model_dump(mode="json", exclude_none=True)
-    subject = data.get("subject", {})
-    subject.pop("id", None)
-    if (birthdate := subject.pop("birthdate", None)) is not None:
-        subject["age"] = _age_on_the_day(birthdate, decision)
-    data["at"] = local_time
-    return data
+# -- the response's parts a record keeps, cut from its JSON text -------------------------------
+# The policy, `next_allowed_at`, facts and floor packs (None: no floor applied) of a decision,
+# as fragments of its JSON or as values, and the local time as its JSON has it. (A plain tuple:
+# building a NamedTuple cost a tenth of cutting the parts out.)
+Parts = tuple[Any, Any, Any, Any, str]
+
+# The keys a decision's JSON has in the model's field order. Inside a JSON string a quote is
+# always escaped, so `,"` never occurs there: each key below is found only where it is a key.
+FACTS_KEY = ',"facts":{"local_time":"'
+POLICY_KEY = ',"policy":{"id":"'
+NEXT_KEY = ',"next_allowed_at":'
+POLICY_VALUE_AT = len(',"policy":')  # from POLICY_KEY's start
+FACTS_VALUE_AT = len(',"facts":')
+FLOORS_KEY = '},"policies":['
+DEGRADED = ',"degraded":true'
 
 
-def _age_on_the_day(birthdate: Any, decision: Decision) -> int | None:
-    """The age the birthdate gives on the decision's local day: the engine's, when it used
-    one; else (an age signal with a narrower range won, or the policy does not accept the
-    operator's word) computed here, so that a replay under other rules still has it."""
-    if decision.facts.age is not None:
-        return decision.facts.age
-    try:
-        birth = date.fromisoformat(str(birthdate))
-    except ValueError:
+def _sliced(dumped: str, decision: Decision) -> Parts | None:
+    """The parts of ``dumped``, `decision.model_dump_json()`, copied out of it; None if it does
+    not read as expected (the record then decodes it). Before `facts` only `reasons` has keys
+    of the policy's choosing (its messages' languages), whose values are strings; after
+    `policy` come only `policies` and `degraded`, which the decision says are there or not."""
+    facts_at = dumped.find(FACTS_KEY)
+    policy_at = dumped.rfind(POLICY_KEY)
+    if facts_at < 0 or policy_at < facts_at:
         return None
-    # The policy's rollover is not known here; `next_day` differs from `on_birthday` only on
-    # the anniversary itself, where it gives the younger (the more protective) age.
-    return age_on(birth, decision.facts.local_time.date(), "next_day")
+    next_allowed_at: Any = None  # null: the same in the line
+    if decision.next_allowed_at is not None:
+        if (next_at := dumped.rfind(NEXT_KEY, 0, facts_at)) < 0:
+            return None
+        next_allowed_at = orjson.Fragment(dumped[next_at + len(NEXT_KEY) : facts_at])
+    end = len(dumped) - 1 - (len(DEGRADED) if decision.degraded else 0)
+    policy_end = end
+    floors = None
+    if decision.policies is not None:
+        if (floors_at := dumped.find(FLOORS_KEY, policy_at)) < 0:
+            return None
+        policy_end = floors_at + 1
+        if decision.policies:  # an empty list is left out, as `body.get("policies") or None`
+            floors = orjson.Fragment(dumped[floors_at + len(FLOORS_KEY) - 1 : end])
+    time_at = facts_at + len(FACTS_KEY)
+    return (
+        orjson.Fragment(dumped[policy_at + POLICY_VALUE_AT : policy_end]),
+        next_allowed_at,
+        orjson.Fragment(dumped[facts_at + FACTS_VALUE_AT : policy_at]),
+        floors,
+        dumped[time_at : dumped.index('"', time_at)],
+    )
 
 
-# -- the logged request of a plain JSON body, without building the request model --------------
-class _NotPlain(Exception):
-    """The body needs the model to say what it means (`plain_request` gives up)."""
-
-
-REQUEST_KEYS = frozenset({"policy", "subject", "action", "at", "usage", "resource", "guardian"})
-RESOURCE_FIELDS = ("app", "category", "amount", "currency", "min_age", "recipient")
-GUARDIAN_LISTS = ("consents", "exemptions", "exempt_apps")
-GUARDIAN_FIELDS = (
-    *GUARDIAN_LISTS,
-    "daily_limit_seconds",
-    "curfew",
-    "more_curfews",
-    "extra_seconds",
-)
-USAGE_FIELDS = tuple(Usage.model_fields)  # the model's order
-
-
-def plain_request(body: Any) -> dict[str, Any] | None:
-    """`DecisionRequest(body).model_dump(mode="json", exclude_none=True)`, read straight from a
-    decided JSON body made of the plain types the contract names; None for anything else (a
-    coercible value such as ``"12"`` for an age, an unknown field): the model says what that
-    means. Field order and defaults are the model's (tests/test_decision_log_plain.py)."""
+def _dump(decision: Decision) -> str | None:
     try:
-        return _plain(body)
-    except _NotPlain:
+        return decision.model_dump_json()
+    except PydanticSerializationError:  # a lone surrogate in the facts: the model's values
         return None
 
 
-def _plain(body: Any) -> dict[str, Any]:
-    if type(body) is not dict or not REQUEST_KEYS.issuperset(body):
-        raise _NotPlain
-    out: dict[str, Any] = {}
-    if (policy := _optional(body.get("policy"), str)) is not None:
-        out["policy"] = policy
-    out["subject"] = _subject(body.get("subject", {}))
-    out["action"] = _exact(body.get("action"), str)
-    if _optional(body.get("at"), str) is not None:
-        out["at"] = None  # its place: `_replayable` writes the local time the engine used
-    for key, read in (("usage", _usage), ("resource", _resource), ("guardian", _guardian)):
-        if (value := body.get(key)) is not None:
-            out[key] = read(value)
-    return out
-
-
-def _exact(value: Any, kind: type) -> Any:
-    if type(value) is not kind:
-        raise _NotPlain
-    return value
-
-
-def _optional(value: Any, kind: type) -> Any:
-    return None if value is None else _exact(value, kind)
-
-
-# Each part's fields in the model's order, with their one plain type; the sets are built once
-# (this runs for every logged decision).
-SUBJECT_FIELDS = (("id", str), ("birthdate", str), ("age", int), ("verified", bool))
-SUBJECT_KEYS = frozenset(key for key, _ in SUBJECT_FIELDS)
-USAGE_KEYS = frozenset(USAGE_FIELDS)
-USAGE_SECONDS = tuple((key, key.endswith("_seconds")) for key in USAGE_FIELDS)
-RESOURCE_KINDS = {"app": str, "category": str, "currency": str, "min_age": int, "recipient": str}
-GUARDIAN_KEYS = frozenset(GUARDIAN_FIELDS)
-GUARDIAN_SCALARS = GUARDIAN_FIELDS[len(GUARDIAN_LISTS) :]
-
-
-def _subject(data: Any) -> dict[str, Any]:
-    if type(data) is not dict or not SUBJECT_KEYS.issuperset(data):
-        raise _NotPlain
-    out: dict[str, Any] = {}
-    for key, kind in SUBJECT_FIELDS:
-        if (value := data.get(key)) is not None:
-            if type(value) is not kind:
-                raise _NotPlain
-            out[key] = value
-    if "verified" not in out:
-        out["verified"] = False
-    return out
-
-
-def _usage(data: Any) -> dict[str, Any]:
-    if type(data) is not dict or not USAGE_KEYS.issuperset(data):
-        raise _NotPlain
-    out: dict[str, Any] = {}
-    for key, seconds in USAGE_SECONDS:
-        if (value := data.get(key)) is not None:
-            out[key] = _exact(value, int) if seconds else _amount(value)
-    return out
-
-
-def _amount(value: Any) -> str:
-    if type(value) not in (str, int, Decimal):
-        raise _NotPlain
-    try:
-        return str(parse_amount(value))
-    except ValueError:
-        raise _NotPlain from None
-
-
-def _resource(data: Any) -> dict[str, Any]:
-    if type(data) is not dict:
-        raise _NotPlain
-    out: dict[str, Any] = {}
-    for key in RESOURCE_FIELDS:
-        if (value := data.get(key)) is not None:
-            out[key] = _amount(value) if key == "amount" else _exact(value, RESOURCE_KINDS[key])
-    if len(out) == len(data):
-        return out  # no open fields (nor nulls): the common case
-    for key, value in data.items():  # the open fields, after the model's own
-        if key in RESOURCE_FIELDS or value is None:
-            continue
-        if type(value) not in (str, int, bool, Decimal):
-            raise _NotPlain
-        out[key] = str(value) if type(value) is Decimal else value
-    return out
-
-
-def _guardian(data: Any) -> dict[str, Any]:
-    if type(data) is not dict or not GUARDIAN_KEYS.issuperset(data):
-        raise _NotPlain
-    out: dict[str, Any] = {
-        key: [] if data.get(key) is None else _strings(data[key]) for key in GUARDIAN_LISTS
-    }
-    for key in GUARDIAN_SCALARS:
-        value = data.get(key)
-        if value is None:
-            continue
-        if key == "curfew":
-            out[key] = _strings(value)
-        elif key == "more_curfews":
-            out[key] = [_strings(pair) for pair in _exact(value, list)]
-        else:
-            out[key] = _exact(value, int)
-    return out
-
-
-def _strings(value: Any) -> list[str]:
-    return [_exact(item, str) for item in _exact(value, list)]
+def _decoded(decision: Decision, dumped: str | None) -> Parts:
+    body = orjson.loads(dumped) if dumped is not None else decision.model_dump(mode="json")
+    facts = body["facts"]
+    floors = body.get("policies") or None
+    return body["policy"], body["next_allowed_at"], facts, floors, facts["local_time"]

@@ -27,7 +27,7 @@ from youthmode.server.caller import (
     requires,
     withheld,
 )
-from youthmode.server.decision_log import plain_request
+from youthmode.server.logged_request import plain_request
 from youthmode.server.metrics import DecisionTally
 from youthmode.server.problems import ApiProblem, request_problem, respond
 from youthmode.server.state import ServerState

@@ -209,6 +209,16 @@ def test_a_pseudonym_is_the_keyed_hmac_whether_or_not_it_was_kept() -> None:
     assert DecisionLog("off", b"other").pseudonym("u-1") != log.pseudonym("u-1")
 
 
+def test_a_subject_id_with_a_lone_surrogate_gets_a_stable_pseudonym() -> None:
+    """A library caller may pass any str; its record is written, not lost to an encode error
+    (over HTTP such a body is refused first)."""
+    log = DecisionLog("off", b"k" * 32)
+    first = log.pseudonym("kid-\ud800")
+    assert first is not None and len(first) == 32
+    assert DecisionLog("off", b"k" * 32).pseudonym("kid-\ud800") == first
+    assert first not in (log.pseudonym("kid-"), log.pseudonym("kid-\ud801"))
+
+
 # What the log looks for in the response's JSON, and what would fool a careless search for it.
 KEYS = [
     ',"facts":{"local_time":"',

@@ -148,7 +148,9 @@ class DecisionLog:
         if (known := self._pseudonyms.get(subject_id)) is not None:
             return known
         mac = self._mac.copy()
-        mac.update(subject_id.encode("utf-8"))
+        # surrogatepass: a library caller's id may hold a lone surrogate, and still gets one stable
+        # pseudonym (the same bytes as UTF-8 for every other id)
+        mac.update(subject_id.encode("utf-8", "surrogatepass"))
         if len(self._pseudonyms) >= PSEUDONYMS_KEPT:
             self._pseudonyms.clear()
         made = self._pseudonyms[subject_id] = mac.hexdigest()[:32]

@@ -37,10 +37,27 @@ CREATE TABLE IF NOT EXISTS docs (
 """
 
 
+class _SecondStatement(Exception):
+    """A read without BEGIN needed a second statement: it is run again in a transaction."""
+
+
 class _SqliteTx(BufferedTransaction):
-    def __init__(self, conn: sqlite3.Connection, subject: str, writable: bool) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, subject: str, writable: bool, *, single: bool = False
+    ) -> None:
         super().__init__(subject, writable)
         self.conn = conn
+        # ``single``: no BEGIN around this read, so only its first statement is a snapshot of
+        # its own; a second one could see a write the first did not (`SqliteStore.read`).
+        self.single, self.ran, self.overflowed = single, False, False
+
+    def _execute(self, sql: str, params: tuple[str, ...]) -> sqlite3.Cursor:
+        if self.single:
+            if self.ran:
+                self.overflowed = True
+                raise _SecondStatement
+            self.ran = True
+        return self.conn.execute(sql, params)
 
     def prefetch(self, keys: Iterable[str]) -> None:
         """Read ``keys`` in one query. A decision reads a dozen documents (the week's days,
@@ -50,7 +67,7 @@ class _SqliteTx(BufferedTransaction):
         for start in range(0, len(wanted), _PREFETCH_CHUNK):
             chunk = wanted[start : start + _PREFETCH_CHUNK]
             marks = ",".join("?" * len(chunk))
-            rows = self.conn.execute(
+            rows = self._execute(
                 f"SELECT key, value FROM docs WHERE subject = ? AND key IN ({marks})",
                 (self.subject, *chunk),
             ).fetchall()
@@ -59,13 +76,13 @@ class _SqliteTx(BufferedTransaction):
                 self.fetched[key] = found.get(key)
 
     def fetch_one(self, key: str) -> str | None:
-        row = self.conn.execute(
+        row = self._execute(
             "SELECT value FROM docs WHERE subject = ? AND key = ?", (self.subject, key)
         ).fetchone()
         return row[0] if row else None
 
     def stored_keys(self, prefix: str) -> set[str]:
-        rows = self.conn.execute(
+        rows = self._execute(
             "SELECT key FROM docs WHERE subject = ? AND key >= ? AND key < ?",
             (self.subject, prefix, prefix + "\uffff"),
         ).fetchall()
@@ -177,8 +194,17 @@ class SqliteStore:
         return result
 
     def read(self, subject: str, fn: Callable[[Any], T], *, decision: bool = False) -> T:
+        """``fn`` against one snapshot of the file. A decision reads its documents in one
+        prefetch: one SELECT, which in autocommit is a snapshot of its own (WAL), so it runs
+        without BEGIN and COMMIT, two of the three statements it cost (docs/performance.md).
+        Should it need a second statement, it is run again inside a transaction."""
         conn = self._conn()
         try:
+            if decision:
+                try:
+                    return _alone(_SqliteTx(conn, subject, writable=False, single=True), fn)
+                except _SecondStatement:
+                    pass
             conn.execute("BEGIN")
             try:
                 return fn(_SqliteTx(conn, subject, writable=False))
@@ -199,6 +225,20 @@ class SqliteStore:
                 conn.close()
             self._all.clear()
         self._local = threading.local()
+
+
+def _alone(tx: _SqliteTx, fn: Callable[[Any], T]) -> T:
+    """``fn``'s answer from a read of one statement; `_SecondStatement` if it needed more, even
+    when ``fn`` caught that error and answered or raised another (the answer is not trusted)."""
+    try:
+        result = fn(tx)
+    except Exception as err:
+        if tx.overflowed:
+            raise _SecondStatement from err
+        raise
+    if tx.overflowed:
+        raise _SecondStatement
+    return result
 
 
 def _create_private(path: Path) -> None:

@@ -10,6 +10,7 @@ The file is created readable by its owner only.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
@@ -63,17 +64,13 @@ class _SqliteTx(BufferedTransaction):
         """Read ``keys`` in one query. A decision reads a dozen documents (the week's days,
         spend, holds, guardian settings, grants), some of them twice: one query each cost
         more in statement overhead than the lookups themselves."""
-        wanted = [k for k in dict.fromkeys(keys) if k not in self.fetched]
+        fetched = self.fetched
+        wanted = [k for k in dict.fromkeys(keys) if k not in fetched]
         for start in range(0, len(wanted), _PREFETCH_CHUNK):
             chunk = wanted[start : start + _PREFETCH_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._execute(
-                f"SELECT key, value FROM docs WHERE subject = ? AND key IN ({marks})",
-                (self.subject, *chunk),
-            ).fetchall()
-            found = dict(rows)
-            for key in chunk:
-                self.fetched[key] = found.get(key)
+            rows = self._execute(_select_in(len(chunk)), (self.subject, *chunk)).fetchall()
+            fetched.update(dict.fromkeys(chunk))  # None: no such document...
+            fetched.update(rows)  # ...unless the query found it
 
     def fetch_one(self, key: str) -> str | None:
         row = self._execute(
@@ -100,6 +97,11 @@ class _SqliteTx(BufferedTransaction):
                     "ON CONFLICT (subject, key) DO UPDATE SET value = excluded.value",
                     (self.subject, key, raw),
                 )
+
+
+@functools.lru_cache(maxsize=_PREFETCH_CHUNK)
+def _select_in(count: int) -> str:
+    return f"SELECT key, value FROM docs WHERE subject = ? AND key IN ({','.join('?' * count)})"
 
 
 class SqliteStore:

@@ -10,8 +10,11 @@ transaction rather than mix two versions of the file.
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -172,3 +175,69 @@ def test_errors_of_a_one_statement_read(sqlite_pair: tuple[SqliteStore, SqliteSt
     conn.close()
     with pytest.raises(StoreUnavailable):
         reader.read(SUBJECT, lambda tx: tx.prefetch(["a"]), decision=True)
+
+
+def test_redis_decisions_in_threads_each_read_their_own_answer(
+    engine: youthmode.Engine, redis_store_url: str
+) -> None:
+    """Redis decisions read on a connection per thread: eight threads deciding at once for
+    eight subjects each get their own subject's usage, never another's reply."""
+    store = open_store(redis_store_url)
+    ledger = Ledger(engine, store, clock=lambda: NOW)
+    try:
+        for i in range(8):
+            use = {"id": "u", "action": "app.use", "start": "2026-11-27T19:00:00+08:00",
+                   "end": f"2026-11-27T19:{i + 1:02d}:00+08:00"}  # fmt: skip
+            ledger.record_usage(f"kid-{i}", [use])
+
+        def decide(i: int) -> list[int | None]:
+            request = {"subject": {"id": f"kid-{i}", "age": 12, "verified": True},
+                       "action": "app.use"}  # fmt: skip
+            return [ledger.decide(request).facts.today_seconds for _ in range(100)]
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            seen = list(pool.map(decide, range(8)))
+        assert seen == [[(i + 1) * 60] * 100 for i in range(8)]
+        assert len(store.reads.opened) >= 2  # type: ignore[attr-defined]
+    finally:
+        store.delete_all()  # type: ignore[attr-defined]
+        store.close()
+
+
+def test_a_forked_process_reads_on_its_own_redis_connection(
+    engine: youthmode.Engine, redis_store_url: str
+) -> None:
+    """A worker forked after the store was used (gunicorn's workers are) opens its own
+    connection: parent and child deciding at once each read their own subject's usage."""
+    store = open_store(redis_store_url)
+    ledger = Ledger(engine, store, clock=lambda: NOW)
+    try:
+        for i, minutes in ((0, 10), (1, 20)):
+            use = {"id": "u", "action": "app.use", "start": "2026-11-27T19:00:00+08:00",
+                   "end": f"2026-11-27T19:{minutes:02d}:00+08:00"}  # fmt: skip
+            ledger.record_usage(f"kid-{i}", [use])
+
+        def seconds(i: int) -> list[int | None]:
+            request = {"subject": {"id": f"kid-{i}", "age": 12, "verified": True},
+                       "action": "app.use"}  # fmt: skip
+            return [ledger.decide(request).facts.today_seconds for _ in range(300)]
+
+        assert seconds(0)[0] == 600  # the parent's connection is open before the fork
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: its answers go to the parent through the pipe
+            code = 1
+            try:
+                os.write(write_end, json.dumps(seconds(1)).encode())
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        assert seconds(0) == [600] * 300
+        with os.fdopen(read_end, "rb") as child_answers:
+            answers = json.loads(child_answers.read() or b"null")
+        assert os.waitpid(pid, 0)[1] == 0
+        assert answers == [1200] * 300
+    finally:
+        store.delete_all()  # type: ignore[attr-defined]
+        store.close()

@@ -241,3 +241,35 @@ def test_a_forked_process_reads_on_its_own_redis_connection(
     finally:
         store.delete_all()  # type: ignore[attr-defined]
         store.close()
+
+
+@pytest.mark.parametrize("count", [1, 10, 32, 33, 200, 250])
+def test_prefetch_reads_every_document_asked_for(tmp_path: Path, count: int) -> None:
+    """A prefetch of ``count`` keys, half of them stored, gives each its document or None,
+    whichever form its query takes (a UNION ALL of lookups up to 32 keys, `IN` above, in
+    chunks of 200), and a decision's prefetch of up to 200 keys stays one statement."""
+    store = open_store(f"sqlite:///{tmp_path}/ledger.db")
+    assert isinstance(store, SqliteStore)
+    keys = [f"k:{n:03d}" for n in range(count)]
+
+    def write(tx: Transaction) -> None:
+        for n, key in enumerate(keys):
+            if n % 2 == 0:
+                tx.put(key, {"n": n})
+        tx.put("other", {"n": -1})  # not asked for: must not appear
+
+    store.atomic(SUBJECT, write)
+    store.atomic("someone-else", write)
+    statements: list[str] = []
+    store._conn().set_trace_callback(statements.append)
+
+    def read(tx: Transaction) -> dict[str, Any]:
+        tx.prefetch(keys)
+        assert set(tx.fetched) == set(keys)  # type: ignore[attr-defined]
+        return {key: tx.get(key) for key in keys}
+
+    found = store.read(SUBJECT, read, decision=True)
+    store._conn().set_trace_callback(None)
+    assert found == {key: ({"n": n} if n % 2 == 0 else None) for n, key in enumerate(keys)}
+    assert len(statements) == (1 if count <= 200 else 5)  # over 200: BEGIN, 2 chunks, COMMIT
+    store.close()

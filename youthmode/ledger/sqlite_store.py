@@ -28,6 +28,7 @@ from youthmode.ledger.store import StoreUnavailable
 T = TypeVar("T")
 OPEN_RETRY_SECONDS = 0.01  # between tries to switch a new file to WAL (see `_connect`)
 _PREFETCH_CHUNK = 200  # keys per query: well under SQLite's 999 bound parameters
+_UNION_KEYS = 32  # up to this many keys, a UNION ALL (SQLite allows 500 terms; see `_select_in`)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
     subject TEXT NOT NULL,
@@ -101,6 +102,13 @@ class _SqliteTx(BufferedTransaction):
 
 @functools.lru_cache(maxsize=_PREFETCH_CHUNK)
 def _select_in(count: int) -> str:
+    """One statement reading ``count`` documents of a subject (parameters: the subject, then the
+    keys). Up to `_UNION_KEYS` keys it is a UNION ALL of primary-key lookups: `key IN (...)`
+    builds a temporary b-tree of the keys on every run, a third of a decision's read
+    (110k against 76k instructions for a decision's ten keys, docs/performance.md)."""
+    if count <= _UNION_KEYS:
+        one = "SELECT key, value FROM docs WHERE subject = ?1 AND key = ?{}"
+        return " UNION ALL ".join(one.format(n) for n in range(2, count + 2))
     return f"SELECT key, value FROM docs WHERE subject = ? AND key IN ({','.join('?' * count)})"
 
 

@@ -395,7 +395,7 @@ def test_a_decision_reads_the_ledger_in_one_round_trip(
         ledger.record_usage("kid", [ev("1", t("20:00:00"), t("20:20:00"), "game.play")])
         ledger.update_guardian("kid", {"daily_limit": "30m"}, actor="parent")
         ledger.grant_time("kid", "10m", actor="parent")
-        client: Any = store.fast  # type: ignore[attr-defined]  # the decision path
+        client: Any = store.reads  # type: ignore[attr-defined]  # the decision path
         calls: list[str] = []
         real = client.execute_command
 

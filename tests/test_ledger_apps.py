@@ -173,7 +173,7 @@ def test_a_decision_with_an_app_on_a_sunday_still_reads_once(
                 ev("s", day("2026-11-29", "20:00:00"), day("2026-11-29", "20:10:00"), app="g"),
             ],
         )
-        client: Any = redis.fast  # type: ignore[attr-defined]  # the decision path
+        client: Any = redis.reads  # type: ignore[attr-defined]  # the decision path
         calls: list[str] = []
         real = client.execute_command
 

@@ -214,3 +214,34 @@ def test_a_stalled_redis_costs_a_decision_the_deadline_then_nothing(
 def real_seconds() -> float:
     """The real clock, which freezegun leaves alone (it patches time.monotonic)."""
     return time.clock_gettime(time.CLOCK_MONOTONIC)
+
+
+def test_a_late_reply_never_answers_the_next_decision(
+    redis_process: RedisProcess, engine: youthmode.Engine, freezer: Any
+) -> None:
+    """A decision that gave up on a stalled Redis leaves no reply behind for the next one: its
+    connection is dropped, so the late answer (another subject's documents) is never read as
+    the next decision's, which would let a subject over its cap through."""
+    freezer.move_to(NOW)
+    store = RedisStore(f"{redis_process.url}?prefix=ym-{uuid.uuid4().hex}:", read_deadline=0.2)
+    ledger = Ledger(engine, store)
+    use = {"id": "u", "action": "app.use", "start": "2026-11-27T19:00:00+08:00",
+           "end": "2026-11-27T19:40:00+08:00"}  # fmt: skip
+    ledger.record_usage("over", [use])
+    for subject in ("over", "fresh"):
+        ledger.update_guardian(subject, {"daily_limit": "30m"}, actor="parent")
+    over = {"subject": {"id": "over", "age": 12, "verified": True}, "action": "app.use"}
+    fresh = {**over, "subject": {**over["subject"], "id": "fresh"}}
+    assert ledger.decide(fresh).allowed and ledger.decide(over).reason_codes == ["daily_limit"]
+    redis_process.stall()
+    try:
+        assert ledger.decide(fresh).reason_codes == ["store_unavailable"]  # its HMGET waits
+    finally:
+        redis_process.resume()
+    other = RedisStore(redis_process.url)
+    other.ping()  # Redis is serving again: the stalled HMGET has been answered by now
+    other.close()
+    decision = ledger.decide(over)
+    assert decision.reason_codes == ["daily_limit"] and decision.facts.today_seconds == 2400
+    assert ledger.decide(fresh).allowed
+    store.close()

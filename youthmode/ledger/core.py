@@ -265,7 +265,8 @@ class LedgerCore:
 
     def _fill(self, tx: Transaction, request: DecisionRequest, engine: Engine) -> DecisionRequest:
         policy = engine.policy(request.policy)
-        at = request.at or self._now()
+        now = self._now()  # one reading of the clock: the decision's instant and its holds'
+        at = request.at or now
         local_day = at.astimezone(policy.zone).date()
         named = request.resource.app if request.resource is not None else None
         app = named if named and is_clean_text(named) else None  # else no stored app has it
@@ -277,7 +278,7 @@ class LedgerCore:
                 tx,
                 day=local_day,
                 at=at,
-                now_ts=self._now().timestamp(),
+                now_ts=now.timestamp(),
                 session_gap=self.settings.session_gap,
                 spend_kind=action.spend if action else None,
                 named=named,

@@ -3,12 +3,14 @@
 
 redis-py's own retries are off: a retried EXEC could apply a write twice.
 
-Decisions read through a second connection pool with a short deadline and a circuit breaker,
+Decisions read through connections of their own with a short deadline and a circuit breaker,
 so a stalled Redis costs a decision at most the deadline, and nothing once the breaker opens.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 import uuid
 import weakref
 from collections.abc import Callable
@@ -48,12 +50,14 @@ class RedisStore:
         self.read_deadline = read_deadline or 0.2
         self.breaker = breaker or CircuitBreaker()
         self.client = _client(clean, timeout)
-        self.fast = _client(clean, self.read_deadline)  # the decision path's reads
+        self.fast = _client(clean, self.read_deadline)  # the decision path: ping, its pool
+        self.reads = DecisionReads(self.fast.connection_pool)  # the decision path's reads
         self.writes = WatchedWrite(
             self.client.pipeline, (redis.RedisError,), self.ttl, self.breaker
         )
         weakref.finalize(self, self.client.connection_pool.disconnect)
         weakref.finalize(self, self.fast.connection_pool.disconnect)
+        weakref.finalize(self, self.reads.close)
 
     def _key(self, subject: str) -> str:
         return f"{self.prefix}s:{subject}"
@@ -65,7 +69,7 @@ class RedisStore:
     def read(self, subject: str, fn: Callable[[Any], T], *, decision: bool = False) -> T:
         if decision and not self.breaker.allow():
             raise StoreUnavailable("Redis store unavailable: too many recent failures")
-        client = self.fast if decision else self.client
+        client = self.reads if decision else self.client
         try:
             result = fn(HashTransaction(client, self._key(subject), writable=False))
         except redis.RedisError as err:
@@ -83,11 +87,72 @@ class RedisStore:
     def close(self) -> None:
         self.client.close()
         self.fast.close()
+        self.reads.close()
 
     def delete_all(self) -> None:
         """Remove every key under this store's prefix (tests clean up with it)."""
         for key in self.client.scan_iter(match=f"{self.prefix}*", count=500):
             self.client.delete(key)
+
+
+class DecisionReads:
+    """The decision path's reads (HMGET, HGET, HKEYS: what `HashTransaction` reads), on one
+    connection per thread, outside redis-py's pool and client.
+
+    A decision is one HMGET. Through the client it cost 180k instructions, two thirds of them in
+    the pool's checkout and release and the client's retry and observability wrappers, which a
+    decision (no retries, one connection per thread) does not use (docs/performance.md). The
+    connection has the pool's settings (the read deadline as socket timeout, TLS, health
+    checks); any error but Redis's own answer drops it, so the next read starts on a fresh one
+    and never takes the rest of an interrupted reply for its answer. A forked process opens
+    its own rather than share its parent's socket.
+    """
+
+    def __init__(self, pool: redis.ConnectionPool) -> None:
+        self.pool = pool
+        self.local = threading.local()
+        self.opened: list[Any] = []  # every connection made, for `close`
+        self.lock = threading.Lock()
+
+    def _connection(self) -> Any:
+        local = self.local
+        conn = getattr(local, "conn", None)
+        if conn is None or local.pid != os.getpid():
+            conn = self.pool.connection_class(**self.pool.connection_kwargs)
+            local.conn, local.pid = conn, os.getpid()
+            with self.lock:
+                self.opened.append(conn)
+        return conn
+
+    def execute_command(self, *args: Any) -> Any:
+        conn = self._connection()
+        try:
+            conn.send_command(*args)
+            return conn.read_response()
+        except redis.ResponseError:
+            raise  # Redis answered: the connection is in step
+        except BaseException:
+            conn.disconnect()
+            raise
+
+    def hmget(self, key: str, fields: list[str]) -> list[bytes | None]:
+        found: list[bytes | None] = self.execute_command("HMGET", key, *fields)
+        return found
+
+    def hget(self, key: str, field: str) -> bytes | None:
+        found: bytes | None = self.execute_command("HGET", key, field)
+        return found
+
+    def hkeys(self, key: str) -> list[bytes]:
+        found: list[bytes] = self.execute_command("HKEYS", key)
+        return found
+
+    def close(self) -> None:
+        with self.lock:
+            for conn in self.opened:
+                conn.disconnect()
+            self.opened.clear()
+        self.local = threading.local()
 
 
 def _client(url: str, timeout: float) -> redis.Redis:

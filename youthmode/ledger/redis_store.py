@@ -111,7 +111,10 @@ class DecisionReads:
     def __init__(self, pool: redis.ConnectionPool) -> None:
         self.pool = pool
         self.local = threading.local()
-        self.opened: list[Any] = []  # every connection made, for `close`
+        # Every connection made, with its thread, for `close`. Those of threads that have
+        # ended are closed when the next one is made, so threads made per request (a threaded
+        # dev server) leave at most one socket behind, not one each.
+        self.opened: list[tuple[threading.Thread, Any]] = []
         self.lock = threading.Lock()
 
     def _connection(self) -> Any:
@@ -121,7 +124,10 @@ class DecisionReads:
             conn = self.pool.connection_class(**self.pool.connection_kwargs)
             local.conn, local.pid = conn, os.getpid()
             with self.lock:
-                self.opened.append(conn)
+                for thread, old in [o for o in self.opened if not o[0].is_alive()]:
+                    old.disconnect()
+                    self.opened.remove((thread, old))
+                self.opened.append((threading.current_thread(), conn))
         return conn
 
     def execute_command(self, *args: Any) -> Any:
@@ -149,7 +155,7 @@ class DecisionReads:
 
     def close(self) -> None:
         with self.lock:
-            for conn in self.opened:
+            for _, conn in self.opened:
                 conn.disconnect()
             self.opened.clear()
         self.local = threading.local()

@@ -24,24 +24,28 @@ from youthmode.ledger.store import Store
 BACKENDS = ["sqlite", "redis", "redis-cluster", "postgresql"]
 
 
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path, prefix: str = "ym-test") -> str:
+    """The URL of a fresh store of the backend ``request.param`` names (for a process of its
+    own, such as `youthmode nppa report`; `open_backend` opens one here)."""
+    kind = request.param
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path}/ledger.db"
+    if kind == "redis":
+        return f"{request.getfixturevalue('redis_url')}?prefix={prefix}-{uuid.uuid4().hex}:"
+    if kind == "redis-cluster":
+        cluster_url = request.getfixturevalue("redis_cluster_url")
+        return f"{cluster_url}?prefix={prefix}-{uuid.uuid4().hex}:"
+    if kind == "postgresql":
+        return schema_url(request.getfixturevalue("postgres_url"))
+    raise AssertionError(f"unknown store backend `{kind}`")
+
+
 def open_backend(
     request: pytest.FixtureRequest, tmp_path: Path, prefix: str = "ym-test"
 ) -> Iterator[Store]:
     """A fresh store of the backend ``request.param`` names, removed after the test."""
-    kind = request.param
-    if kind == "sqlite":
-        opened = open_store(f"sqlite:///{tmp_path}/ledger.db")
-    elif kind == "redis":
-        redis_url = request.getfixturevalue("redis_url")
-        opened = open_store(f"{redis_url}?prefix={prefix}-{uuid.uuid4().hex}:")
-    elif kind == "redis-cluster":
-        cluster_url = request.getfixturevalue("redis_cluster_url")
-        opened = open_store(f"{cluster_url}?prefix={prefix}-{uuid.uuid4().hex}:")
-    elif kind == "postgresql":
-        opened = open_store(schema_url(request.getfixturevalue("postgres_url")))
-    else:
-        raise AssertionError(f"unknown store backend `{kind}`")
+    opened = open_store(backend_url(request, tmp_path, prefix))
     yield opened
-    if kind != "sqlite":
+    if request.param != "sqlite":
         opened.delete_all()  # type: ignore[attr-defined]
     opened.close()

@@ -36,7 +36,7 @@ from nppa_support import (
     queued_ids,
 )
 from redis_support import RedisProcess
-from store_backends import open_backend
+from store_backends import BACKENDS, backend_url, open_backend
 
 from youthmode.engine import system_clock
 from youthmode.ledger import open_store
@@ -83,8 +83,8 @@ def recording() -> Iterator[MockServer]:
 
 # -- the reporter as a process, killed with SIGKILL -----------------------------------------------
 class ReporterProcess:
-    """`youthmode nppa report` against ``mock_url`` and the SQLite ledger at ``store_url``,
-    one round a second."""
+    """`youthmode nppa report` against ``mock_url`` and the ledger at ``store_url`` (each
+    backend's), one round a second."""
 
     def __init__(self, store_url: str, mock_url: str, log: Path) -> None:
         env = {
@@ -123,8 +123,19 @@ def drain_with_a_process(store: Store, url: str, mock: MockServer, log: Path) ->
         assert reporter.stop() == 0, log.read_text()
 
 
+@pytest.fixture(params=BACKENDS)
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a fresh store of each backend, for the reporter process and this test."""
+    url = backend_url(request, tmp_path, prefix="ym-nppa-kill")
+    yield url
+    if request.param != "sqlite":
+        leftover = open_store(url)
+        leftover.delete_all()  # type: ignore[attr-defined]
+        leftover.close()
+
+
 def test_a_reporter_killed_while_its_batch_is_unanswered_sends_that_batch_again_only(
-    tmp_path: Path, recording: MockServer
+    tmp_path: Path, recording: MockServer, ledger_url: str
 ) -> None:
     mock: RecordingMock = recording.mock  # type: ignore[assignment]
     held, release = threading.Event(), threading.Event()
@@ -135,7 +146,7 @@ def test_a_reporter_killed_while_its_batch_is_unanswered_sends_that_batch_again_
             release.wait(30)
 
     mock.after_accept = hold_the_third
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    url = ledger_url
     store = open_store(url)
     queue_records(store, 1000, int(time.time()))
     expected = queued_ids(store)
@@ -160,12 +171,12 @@ def test_a_reporter_killed_while_its_batch_is_unanswered_sends_that_batch_again_
 
 
 def test_a_reporter_killed_again_and_again_repeats_at_most_one_batch_a_kill(
-    tmp_path: Path, recording: MockServer
+    tmp_path: Path, recording: MockServer, ledger_url: str
 ) -> None:
     """Kills at unsynchronised points (mid-request, mid-settle, between batches): whatever a
     kill interrupts, nothing is lost and only the one batch it left unsettled goes again."""
     mock: RecordingMock = recording.mock  # type: ignore[assignment]
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    url = ledger_url
     store = open_store(url)
     queue_records(store, 3000, int(time.time()))
     expected = queued_ids(store)

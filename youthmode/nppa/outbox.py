@@ -57,7 +57,10 @@ class Outbox:
         def read(shard: int, tx: Transaction) -> list[Queued]:
             keys = tx.keys("out/")
             tx.prefetch(keys)
-            return [(f"{shard:03d}/{k}", tx.get(k)) for k in keys]
+            # A read is not a snapshot on every backend (Redis Cluster lists, then reads): a
+            # record settled in between is gone, not an error.
+            found = ((k, tx.get(k)) for k in keys)
+            return [(f"{shard:03d}/{k}", record) for k, record in found if record is not None]
 
         queued = [q for shard in self.layout.each(self.store, read) for q in shard]
         queued.sort(key=lambda q: q[1]["ot"])
@@ -83,7 +86,8 @@ class Outbox:
         """Every dead letter kept, in this layout's shards and those of earlier layouts."""
 
         def read(space: str) -> list[dict[str, Any]]:
-            return self.store.read(space, lambda tx: [tx.get(k) for k in tx.keys("dead/")])
+            letters = self.store.read(space, lambda tx: [tx.get(k) for k in tx.keys("dead/")])
+            return [letter for letter in letters if letter is not None]  # (see `waiting`)
 
         spaces = dict.fromkeys([*self.layout.spaces(), *earlier_spaces(self.store)])
         return [letter for space in spaces for letter in read(space)]

@@ -124,7 +124,8 @@ class SessionTracker:
         def due(tx: Transaction) -> bool:
             keys = tx.keys("open/")
             tx.prefetch(keys)
-            return prune or any(tx.get(k)["end"] + self.gap <= now for k in keys)
+            ends = (tx.get(k) for k in keys)  # one closed meanwhile is None (outbox.waiting)
+            return prune or any(e is not None and e["end"] + self.gap <= now for e in ends)
 
         # A read first: a shard with nothing to close is not locked against its writers.
         store, layout = self.outbox.store, self.outbox.layout

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
-import subprocess
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import callgrind
 
 HERE = Path(__file__).resolve().parent
 
@@ -38,15 +36,7 @@ def run(count: int, requests: int) -> None:
 
 
 def instructions(count: int, requests: int) -> int:
-    with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "callgrind.out"
-        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
-        command += [sys.executable, __file__, "--child", str(count), str(requests)]
-        env = {**os.environ, "PYTHONHASHSEED": "0"}
-        done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
-        found = re.search(r"Collected : (\d+)", done.stderr)
-        assert found is not None, done.stderr[-2000:]
-        return int(found.group(1))
+    return callgrind.instructions(__file__, "--child", str(count), str(requests))
 
 
 def main() -> None:

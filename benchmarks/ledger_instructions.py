@@ -12,13 +12,12 @@ afterwards. Needs valgrind; takes a few minutes per backend.
 from __future__ import annotations
 
 import argparse
-import os
-import re
-import subprocess
 import sys
 import tempfile
 import uuid
 from pathlib import Path
+
+import callgrind
 
 HERE = Path(__file__).resolve().parent
 WARM_UP = 200  # decisions before the counted ones: caches and lazy imports filled
@@ -56,16 +55,7 @@ def run(backend: str, decisions: int) -> None:
 
 def counted(backend: str, decisions: int) -> int:
     """Instructions of a whole run of ``run(backend, decisions)`` under callgrind."""
-    with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "callgrind.out"
-        subprocess.run(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable,
-             __file__, "--run", backend, str(decisions)],
-            check=True, capture_output=True, env=os.environ.copy(),
-        )  # fmt: skip
-        found = re.search(r"^summary: (\d+)", out.read_text(), re.MULTILINE)
-        assert found is not None, "callgrind wrote no summary"
-        return int(found.group(1))
+    return callgrind.instructions(__file__, "--run", backend, str(decisions))
 
 
 def main() -> None:

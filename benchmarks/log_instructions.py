@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import callgrind
 
 HERE = Path(__file__).resolve().parent
 
@@ -46,15 +46,7 @@ def run(count: int, target: str) -> None:
 
 
 def instructions(count: int, target: str) -> int:
-    with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "callgrind.out"
-        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
-        command += [sys.executable, __file__, "--child", str(count), target]
-        env = {**os.environ, "PYTHONHASHSEED": "0"}
-        done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
-        found = re.search(r"Collected : (\d+)", done.stderr)
-        assert found is not None, done.stderr[-2000:]
-        return int(found.group(1))
+    return callgrind.instructions(__file__, "--child", str(count), target)
 
 
 def main() -> None:

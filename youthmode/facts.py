@@ -271,17 +271,7 @@ class Moment:
     @classmethod
     def within(cls, day: Day, ts: int, sod: int, calendar: Calendar) -> Moment:
         """The moment ``ts``, ``sod`` seconds into the local ``day``: no zone conversion."""
-        m = cls.__new__(cls)
-        m.ts = ts
-        m._local = None
-        m.zone = day.zone
-        m.date = day.date
-        m.sod = sod
-        m.weekday = day.weekday
-        m.calendar = calendar
-        m.day_type = day.day_type
-        m.day_key = day.key
-        m._previous = day.previous
+        m = cls._on_day(day, ts, sod, calendar)
         m._counters()
         return m
 
@@ -297,7 +287,21 @@ class Moment:
         req: RequestFacts,
     ) -> Moment:
         """`within`, with the age, band and the request's own counters (the fast path's
-        moment at `at`): every slot set once."""
+        moment at `at`): every counter set once, not zeroed first."""
+        m = cls._on_day(day, ts, sod, calendar)
+        m.age = age
+        m.band = band
+        m.today_seconds = req.today_seconds
+        m.app_today_seconds = 0
+        m.week_seconds = 0
+        m.session_seconds = req.session_seconds
+        m.day_spent = req.day_spent
+        m.month_spent = req.month_spent
+        return m
+
+    @classmethod
+    def _on_day(cls, day: Day, ts: int, sod: int, calendar: Calendar) -> Moment:
+        """A moment with its place in ``day`` set and its counters not yet."""
         m = cls.__new__(cls)
         m.ts = ts
         m._local = None
@@ -309,14 +313,6 @@ class Moment:
         m.day_type = day.day_type
         m.day_key = day.key
         m._previous = day.previous
-        m.age = age
-        m.band = band
-        m.today_seconds = req.today_seconds
-        m.app_today_seconds = 0
-        m.week_seconds = 0
-        m.session_seconds = req.session_seconds
-        m.day_spent = req.day_spent
-        m.month_spent = req.month_spent
         return m
 
     def _counters(self) -> None:

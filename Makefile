@@ -12,15 +12,19 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
+# The compiled stages (youthmode/*.c) are built by the install: an edited one is rebuilt here
+# (youthmode/compiled.py also refuses a build older than its source).
+BUILT  := pyproject.toml setup.py $(wildcard youthmode/*.c)
+
+$(STAMP): $(BUILT) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-$(RUN): pyproject.toml | $(BIN)/python
+$(RUN): $(BUILT) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $(RUN)
 
-$(BENCH): pyproject.toml | $(BIN)/python
+$(BENCH): $(BUILT) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $(BENCH)
 

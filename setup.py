@@ -9,10 +9,11 @@ One copy in the repository, none to keep in step by hand.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
@@ -39,4 +40,22 @@ class BuildWithShippedFiles(build_py):
                 shutil.copyfile(source, target / source.name)
 
 
-setup(cmdclass={"build_py": BuildWithShippedFiles})
+def compiled_stage(name: str) -> Extension:
+    """A compiled stage of the engine (youthmode/compiled.py), stamped with its source's
+    SHA-256 so that a build older than its source is never used. Optional: where it does not
+    build (no compiler), the package installs without it and the Python twin runs."""
+    source = Path("youthmode", f"{name}.c")
+    digest = hashlib.sha256((ROOT / source).read_bytes()).hexdigest()
+    return Extension(
+        f"youthmode.{name}",
+        [source.as_posix()],
+        define_macros=[("SOURCE_SHA256", f'"{digest}"')],
+        extra_compile_args=["-O2"],
+        optional=True,
+    )
+
+
+setup(
+    cmdclass={"build_py": BuildWithShippedFiles},
+    ext_modules=[compiled_stage("_reader")],
+)

@@ -19,13 +19,16 @@ named limit.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import MISSING
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from youthmode import compiled
 from youthmode.facts import (
     NO_GUARDIAN,
     NO_USAGE,
@@ -89,9 +92,14 @@ def read(
     """The policy, local instant (``now`` if the request names none) and facts of a request.
 
     Raises RequestError for an invalid one."""
-    plain = read_plain(request, policies, default_policy, now) if type(request) is dict else None
-    if plain is not None:
-        return plain
+    if type(request) is dict:
+        plain = None
+        if read_compiled is not None:
+            plain = read_compiled(request, policies, default_policy, now)
+        if plain is None:  # declined by the compiled reader: the Python plain route's turn
+            plain = read_plain(request, policies, default_policy, now)
+        if plain is not None:
+            return plain
     req = parse(request)  # typed, coercible or invalid: the model decides, and words any error
     policy = find_policy(policies, default_policy, req.policy)
     at = (req.at or now).astimezone(policy.zone).replace(microsecond=0)
@@ -347,3 +355,50 @@ def _curfews(first: Any, more: Any) -> tuple[tuple[int, int], ...]:
         return curfew_windows(windows)
     except UnitError:
         raise NotPlain from None
+
+
+# -- the plain route, compiled ----------------------------------------------------------------
+CompiledReader = Callable[[Mapping[str, Any], Any, str | None, datetime], Read | None]
+
+
+def _compiled_reader() -> CompiledReader | None:
+    """youthmode/_reader.c's `read`, handed this module's limits and helpers, or None where
+    it is not built or not current (compiled.py). It takes what `read_plain` takes, or less,
+    and gives the same (tests/test_reader_compiled.py); None sends a request to `read_plain`."""
+    module = compiled.load("_reader")
+    if module is None:
+        return None
+    fields = dataclasses.fields(RequestFacts)
+    module.configure(
+        {
+            "facts_type": RequestFacts,
+            "field_names": tuple(f.name for f in fields),
+            "defaults": {f.name: f.default for f in fields if f.default is not MISSING},
+            "decimal": Decimal,
+            "fromisoformat": datetime.fromisoformat,
+            "at_in_range": at_in_range,
+            "zone_of": _zone,
+            "curfews_of": _curfews,
+            "not_plain": NotPlain,
+            "zero": ZERO,
+            "nothing": NOTHING,
+            "recipients": RECIPIENTS,
+            "request_keys": REQUEST_KEYS,
+            "resource_fields": dict.fromkeys(RESOURCE_FIELDS),
+            "earliest_birthdate": EARLIEST_BIRTHDATE,
+            "max_age": MAX_AGE,
+            "max_id_length": MAX_ID_LENGTH,
+            "max_seconds": MAX_SECONDS,
+            "day_seconds": DAY_SECONDS,
+            "min_daily_limit": MIN_DAILY_LIMIT_SECONDS,
+            "fast_amount_digits": FAST_AMOUNT_DIGITS,
+            "amount_places": AMOUNT_PLACES,
+            "sure_years_low": _SURE_YEARS.start,
+            "sure_years_high": _SURE_YEARS.stop,
+        }
+    )
+    read: CompiledReader = module.read
+    return read
+
+
+read_compiled = _compiled_reader()

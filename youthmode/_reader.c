@@ -1,0 +1,732 @@
+/* The plain route of request.py (`read_plain`), compiled: the first stage of a compiled
+ * engine (docs/performance.md, "A compiled request reader").
+ *
+ * `read(data, policies, default_policy, now)` returns what `request._read` returns for a
+ * request it can take, `None` for one it leaves to the Python routes. It is never the judge of
+ * what is valid: it takes only the shapes it recognises outright and declines the rest (an
+ * amount given as a number, an odd date, an exception from any call), so a declined request
+ * costs one more call and nothing else. tests/test_reader_compiled.py holds every answer it
+ * gives to the Python plain route's, field by field, for generated requests.
+ *
+ * The Python objects it needs (the facts' type, constants, helpers) come from `configure`,
+ * called once by youthmode/compiled.py, so no limit or name is written twice.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <datetime.h>
+#include <structmember.h>
+
+#ifndef SOURCE_SHA256
+#define SOURCE_SHA256 "unknown"
+#endif
+
+/* -- what `configure` hands over ------------------------------------------------------- */
+#define MAX_FIELDS 40
+static PyTypeObject *facts_type;               /* RequestFacts (a slots dataclass) */
+static Py_ssize_t facts_offsets[MAX_FIELDS];   /* its slots, in field order */
+static Py_ssize_t facts_count;
+static PyObject *decimal_type, *fromisoformat, *at_in_range, *zone_of, *curfews_of;
+static PyObject *not_plain, *zero, *nothing, *recipients, *request_keys, *resource_fields;
+static PyObject *earliest_birthdate;
+static long max_age, max_id_length, max_seconds, day_seconds, min_daily_limit;
+static long fast_amount_digits, amount_places, sure_years_low, sure_years_high;
+static PyObject *s_policy, *s_action, *s_at, *s_usage, *s_resource, *s_subject, *s_guardian;
+static PyObject *s_zone, *s_actions, *s_currency, *s_currency_places, *s_requires_amount;
+static PyObject *s_metered, *s_astimezone, *s_amount;
+static PyObject *s_category, *s_app, *s_min_age, *s_recipient;
+
+/* A declined request: the Python routes take it. Kept apart from errors, which are
+ * cleared and also declined (a failed call never escapes as the reader's own error). */
+#define DECLINE ((PyObject *)&decline_marker)
+static PyObject decline_marker;
+
+static int is_exact_int_in(PyObject *value, long low, long high, long *out)
+{
+    if (!PyLong_CheckExact(value))
+        return 0;
+    int overflow = 0;
+    long n = PyLong_AsLongAndOverflow(value, &overflow);
+    if (overflow || (n == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (n < low || n > high)
+        return 0;
+    *out = n;
+    return 1;
+}
+
+/* `_count`: None, or an exact int within [low, high]; 0 for anything else. */
+static int read_count(PyObject *value, long low, long high)
+{
+    long ignored;
+    return value == Py_None || is_exact_int_in(value, low, high, &ignored);
+}
+
+static int ascii_digits(const char *s, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+static int two(const char *s) { return (s[0] - '0') * 10 + (s[1] - '0'); }
+static int four(const char *s) { return two(s) * 100 + two(s + 2); }
+
+/* The ASCII text of a str, or NULL (with no error set) for any other value or text. */
+static const char *ascii_of(PyObject *value, Py_ssize_t *size)
+{
+    if (!PyUnicode_CheckExact(value) || !PyUnicode_IS_ASCII(value))
+        return NULL;
+    *size = PyUnicode_GET_LENGTH(value);
+    return (const char *)PyUnicode_DATA(value);
+}
+
+/* `_money`'s usual shape only: ASCII digits, at most `places` decimals. Anything else (an
+ * int, a Decimal, an exponent, a sign) is declined: `parse_amount` words those. */
+static PyObject *read_money(PyObject *value, long places)
+{
+    if (value == Py_None)
+        Py_RETURN_NONE;
+    Py_ssize_t n;
+    const char *s = ascii_of(value, &n);
+    if (s == NULL)
+        return DECLINE;
+    const char *dot = memchr(s, '.', (size_t)n);
+    Py_ssize_t whole = dot ? dot - s : n;
+    Py_ssize_t fraction = dot ? n - whole - 1 : 0;
+    if (whole == 0 || whole > fast_amount_digits || !ascii_digits(s, whole))
+        return DECLINE;
+    if (dot && (fraction == 0 || !ascii_digits(dot + 1, fraction)))
+        return DECLINE;
+    if (fraction > places || fraction > amount_places)
+        return DECLINE;
+    return PyObject_CallOneArg(decimal_type, value);
+}
+
+/* `_money(value) or ZERO`: null and every zero ("0.00" too) are the shared ZERO. */
+static PyObject *read_money_or_zero(PyObject *value, long places)
+{
+    PyObject *money = read_money(value, places);
+    if (money == NULL || money == DECLINE)
+        return money;
+    int truth = money == Py_None ? 0 : PyObject_IsTrue(money);
+    if (truth == 1)
+        return money;
+    Py_DECREF(money);
+    return truth < 0 ? NULL : Py_NewRef(zero);
+}
+
+/* `_names`: a list of str as a frozenset (the shared empty one for []). */
+static PyObject *read_names(PyObject *value)
+{
+    if (!PyList_CheckExact(value))
+        return DECLINE;
+    Py_ssize_t n = PyList_GET_SIZE(value);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (!PyUnicode_CheckExact(PyList_GET_ITEM(value, i)))
+            return DECLINE;
+    if (n == 0)
+        return Py_NewRef(nothing);
+    return PyFrozenSet_New(value);
+}
+
+/* `_instant`: RFC 3339 of exactly request.RFC3339's shape (ASCII digits), parsed by
+ * `datetime.fromisoformat` as the Python route does; None for null. */
+static PyObject *read_instant(PyObject *value)
+{
+    if (value == Py_None)
+        Py_RETURN_NONE;
+    Py_ssize_t n;
+    const char *s = ascii_of(value, &n);
+    if (s == NULL || n < 20)
+        return DECLINE;
+    if (!ascii_digits(s, 4) || s[4] != '-' || !ascii_digits(s + 5, 2) || s[7] != '-'
+        || !ascii_digits(s + 8, 2) || s[10] != 'T' || !ascii_digits(s + 11, 2) || s[13] != ':'
+        || !ascii_digits(s + 14, 2) || s[16] != ':' || !ascii_digits(s + 17, 2))
+        return DECLINE;
+    Py_ssize_t i = 19;
+    if (s[i] == '.') {
+        Py_ssize_t start = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == start || i - start > 6)
+            return DECLINE;
+    }
+    if (i == n - 1) {
+        if (s[i] != 'Z')
+            return DECLINE;
+    }
+    else if (i != n - 6 || (s[i] != '+' && s[i] != '-') || !ascii_digits(s + i + 1, 2)
+             || s[i + 3] != ':' || !ascii_digits(s + i + 4, 2))
+        return DECLINE;
+    PyObject *found = PyObject_CallOneArg(fromisoformat, value);
+    if (found == NULL)
+        return NULL;
+    int year = PyDateTime_GET_YEAR(found);
+    if (year < sure_years_low || year >= sure_years_high) {
+        PyObject *ok = PyObject_CallOneArg(at_in_range, found);
+        int in_range = ok == NULL ? -1 : PyObject_IsTrue(ok);
+        Py_XDECREF(ok);
+        if (in_range != 1) {
+            Py_DECREF(found);
+            return in_range < 0 ? NULL : DECLINE;
+        }
+    }
+    return found;
+}
+
+/* `_birthdate`: an ISO date of exactly YYYY-MM-DD (ASCII), from EARLIEST_BIRTHDATE on. */
+static PyObject *read_birthdate(PyObject *value)
+{
+    if (value == Py_None)
+        Py_RETURN_NONE;
+    Py_ssize_t n;
+    const char *s = ascii_of(value, &n);
+    if (s == NULL || n != 10 || !ascii_digits(s, 4) || s[4] != '-' || !ascii_digits(s + 5, 2)
+        || s[7] != '-' || !ascii_digits(s + 8, 2))
+        return DECLINE;
+    PyObject *found = PyDate_FromDate(four(s), two(s + 5), two(s + 8));
+    if (found == NULL)
+        return NULL; /* a day that does not exist: ValueError, declined by the caller */
+    int earlier = PyObject_RichCompareBool(found, earliest_birthdate, Py_LT);
+    if (earlier != 0) {
+        Py_DECREF(found);
+        return earlier < 0 ? NULL : DECLINE;
+    }
+    return found;
+}
+
+/* Everything read so far, owned: released at once whatever the outcome. */
+typedef struct {
+    PyObject *at, *local_day, *fields, *amount, *birthdate, *age, *zone;
+    PyObject *today, *session, *day_spent, *month_spent;
+    PyObject *consents, *exemptions, *exempt_apps, *daily_limit, *extra, *curfews;
+    int verified;
+} Parts;
+
+static void release(Parts *p)
+{
+    PyObject **all[] = {&p->at, &p->local_day, &p->fields, &p->amount, &p->birthdate,
+                        &p->age, &p->zone, &p->today, &p->session, &p->day_spent,
+                        &p->month_spent, &p->consents, &p->exemptions, &p->exempt_apps,
+                        &p->daily_limit, &p->extra, &p->curfews};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        Py_CLEAR(*all[i]);
+}
+
+/* A value read into `*slot`: 1 when read, 0 declined, -1 failed (error set). */
+static int keep(PyObject **slot, PyObject *value)
+{
+    if (value == NULL)
+        return -1;
+    if (value == DECLINE)
+        return 0;
+    Py_XSETREF(*slot, value);
+    return 1;
+}
+
+/* Calls a Python helper of request.py that raises NotPlain for what it does not take. */
+static PyObject *call_helper(PyObject *helper, PyObject *const *args, size_t n)
+{
+    PyObject *out = PyObject_Vectorcall(helper, args, n, NULL);
+    if (out == NULL && PyErr_ExceptionMatches(not_plain)) {
+        PyErr_Clear();
+        return DECLINE;
+    }
+    return out;
+}
+
+static int read_subject(PyObject *subject, Parts *p)
+{
+    if (!PyDict_CheckExact(subject))
+        return 0;
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    int r = 1;
+    while (r == 1 && PyDict_Next(subject, &pos, &key, &value)) {
+        if (!PyUnicode_CheckExact(key))
+            return 0;
+        if (PyUnicode_CompareWithASCIIString(key, "age") == 0) {
+            r = read_count(value, 0, max_age) ? keep(&p->age, Py_NewRef(value)) : 0;
+        }
+        else if (PyUnicode_CompareWithASCIIString(key, "verified") == 0) {
+            if (!PyBool_Check(value))
+                return 0;
+            p->verified = value == Py_True;
+        }
+        else if (PyUnicode_CompareWithASCIIString(key, "birthdate") == 0) {
+            r = keep(&p->birthdate, read_birthdate(value));
+            if (r == 1 && p->birthdate != Py_None) {
+                int later = PyObject_RichCompareBool(p->birthdate, p->local_day, Py_GT);
+                r = later < 0 ? -1 : !later; /* `birthdate_in_future`: the model's to word */
+            }
+        }
+        else if (PyUnicode_CompareWithASCIIString(key, "id") == 0) {
+            if (value != Py_None
+                && (!PyUnicode_CheckExact(value) || PyUnicode_GET_LENGTH(value) > max_id_length))
+                return 0;
+        }
+        else if (PyUnicode_CompareWithASCIIString(key, "timezone") == 0) {
+            if (value != Py_None)
+                r = keep(&p->zone, call_helper(zone_of, &value, 1));
+        }
+        else
+            return 0;
+    }
+    return r;
+}
+
+static int read_usage(PyObject *usage, long places, Parts *p)
+{
+    if (!PyDict_CheckExact(usage))
+        return 0;
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    int r = 1;
+    while (r == 1 && PyDict_Next(usage, &pos, &key, &value)) {
+        if (!PyUnicode_CheckExact(key))
+            return 0;
+        int seconds = PyUnicode_CompareWithASCIIString(key, "today_seconds") == 0 ? 1
+                      : PyUnicode_CompareWithASCIIString(key, "session_seconds") == 0 ? 2
+                                                                                       : 0;
+        if (seconds) {
+            if (!read_count(value, 0, max_seconds))
+                return 0;
+            PyObject *n = value == Py_None ? PyLong_FromLong(0) : Py_NewRef(value);
+            r = keep(seconds == 1 ? &p->today : &p->session, n);
+            continue;
+        }
+        PyObject **slot = PyUnicode_CompareWithASCIIString(key, "month_spent") == 0 ? &p->month_spent
+                          : PyUnicode_CompareWithASCIIString(key, "day_spent") == 0 ? &p->day_spent
+                                                                                    : NULL;
+        if (slot == NULL)
+            return 0;
+        r = keep(slot, read_money_or_zero(value, places));
+    }
+    return r;
+}
+
+static int read_resource(PyObject *resource, PyObject *policy, long places, Parts *p)
+{
+    if (resource == Py_None) {
+        p->fields = PyDict_New();
+        return p->fields == NULL ? -1 : 1;
+    }
+    if (!PyDict_CheckExact(resource))
+        return 0;
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(resource, &pos, &key, &value))
+        if (!PyUnicode_CheckExact(key))
+            return 0;
+    PyObject *fields = PyDict_Copy(resource_fields); /* dict.fromkeys(RESOURCE_FIELDS) */
+    if (keep(&p->fields, fields) != 1 || PyDict_Update(fields, resource) < 0)
+        return -1;
+    int r = keep(&p->amount, read_money(PyDict_GetItemWithError(fields, s_amount), places));
+    if (r != 1 || PyDict_SetItem(fields, s_amount, p->amount) < 0)
+        return r == 1 ? -1 : r;
+    PyObject *currency = PyDict_GetItemWithError(fields, s_currency);
+    if (currency != Py_None) {
+        PyObject *expected = PyObject_GetAttr(policy, s_currency);
+        int differs = expected == NULL ? -1 : PyObject_RichCompareBool(currency, expected, Py_NE);
+        Py_XDECREF(expected);
+        if (differs != 0)
+            return differs < 0 ? -1 : 0; /* `unsupported_currency`, or not a code at all */
+    }
+    PyObject *recipient = PyDict_GetItemWithError(fields, s_recipient);
+    if (recipient != Py_None) {
+        int known = PyUnicode_CheckExact(recipient) ? PySet_Contains(recipients, recipient) : 0;
+        if (known != 1)
+            return known;
+    }
+    PyObject *app = PyDict_GetItemWithError(fields, s_app);
+    PyObject *category = PyDict_GetItemWithError(fields, s_category);
+    if ((app != Py_None && !PyUnicode_CheckExact(app))
+        || (category != Py_None && !PyUnicode_CheckExact(category)))
+        return 0;
+    return read_count(PyDict_GetItemWithError(fields, s_min_age), 0, max_age);
+}
+
+static int read_guardian(PyObject *guardian, Parts *p)
+{
+    if (!PyDict_CheckExact(guardian))
+        return 0;
+    PyObject *key, *value, *curfew = Py_None, *more = Py_None;
+    Py_ssize_t pos = 0;
+    int r = 1;
+    while (r == 1 && PyDict_Next(guardian, &pos, &key, &value)) {
+        if (!PyUnicode_CheckExact(key))
+            return 0;
+        if (PyUnicode_CompareWithASCIIString(key, "consents") == 0)
+            r = keep(&p->consents, read_names(value));
+        else if (PyUnicode_CompareWithASCIIString(key, "exemptions") == 0)
+            r = keep(&p->exemptions, read_names(value));
+        else if (PyUnicode_CompareWithASCIIString(key, "exempt_apps") == 0)
+            r = keep(&p->exempt_apps, read_names(value));
+        else if (PyUnicode_CompareWithASCIIString(key, "daily_limit_seconds") == 0)
+            r = read_count(value, min_daily_limit, day_seconds)
+                    ? keep(&p->daily_limit, Py_NewRef(value))
+                    : 0;
+        else if (PyUnicode_CompareWithASCIIString(key, "extra_seconds") == 0) {
+            if (!read_count(value, 0, day_seconds))
+                return 0;
+            r = keep(&p->extra, value == Py_None ? PyLong_FromLong(0) : Py_NewRef(value));
+        }
+        else if (PyUnicode_CompareWithASCIIString(key, "curfew") == 0)
+            curfew = value;
+        else if (PyUnicode_CompareWithASCIIString(key, "more_curfews") == 0)
+            more = value;
+        else
+            return 0;
+    }
+    if (r == 1 && (curfew != Py_None || more != Py_None)) {
+        PyObject *args[] = {curfew, more};
+        r = keep(&p->curfews, call_helper(curfews_of, args, 2));
+    }
+    return r;
+}
+
+/* The request's local instant: `at` (or `now`) in the policy's zone, to the second. */
+static int read_at(PyObject *given, PyObject *now, PyObject *zone, Parts *p)
+{
+    PyObject *instant = read_instant(given);
+    if (instant == NULL || instant == DECLINE)
+        return instant == NULL ? -1 : 0;
+    PyObject *from = instant == Py_None ? now : instant;
+    PyObject *at = PyObject_CallMethodOneArg(from, s_astimezone, zone);
+    Py_DECREF(instant);
+    if (at == NULL || !PyDateTime_Check(at))
+        return at == NULL ? -1 : (Py_DECREF(at), 0);
+    if (PyDateTime_DATE_GET_MICROSECOND(at)) { /* `at.replace(microsecond=0)` */
+        Py_SETREF(at, PyDateTimeAPI->DateTime_FromDateAndTimeAndFold(
+            PyDateTime_GET_YEAR(at), PyDateTime_GET_MONTH(at), PyDateTime_GET_DAY(at),
+            PyDateTime_DATE_GET_HOUR(at), PyDateTime_DATE_GET_MINUTE(at),
+            PyDateTime_DATE_GET_SECOND(at), 0, PyDateTime_DATE_GET_TZINFO(at),
+            PyDateTime_DATE_GET_FOLD(at), PyDateTimeAPI->DateTimeType));
+        if (at == NULL)
+            return -1;
+    }
+    p->at = at;
+    p->local_day = PyDate_FromDate(
+        PyDateTime_GET_YEAR(at), PyDateTime_GET_MONTH(at), PyDateTime_GET_DAY(at));
+    return p->local_day == NULL ? -1 : 1;
+}
+
+/* -- the facts --------------------------------------------------------------------------- */
+/* RequestFacts's fields this reader sets, in this order; the rest keep their defaults. */
+static const char *const FACT_NAMES[] = {
+    "action", "metered", "verified", "birthdate", "declared_age", "amount", "category", "app",
+    "min_age", "recipient", "resource", "consents", "exemptions", "exempt_apps",
+    "today_seconds", "session_seconds", "day_spent", "month_spent", "at_date",
+    "guardian_daily_limit", "guardian_curfews", "extra_seconds", "timezone"};
+#define FACTS_SET ((Py_ssize_t)(sizeof FACT_NAMES / sizeof FACT_NAMES[0]))
+static PyObject *facts_defaults[MAX_FIELDS]; /* the other fields' defaults, by slot */
+
+static PyObject *or_else(PyObject *value, PyObject *otherwise)
+{
+    return value != NULL ? value : otherwise;
+}
+
+static PyObject *field(PyObject *fields, PyObject *name)
+{
+    return or_else(PyDict_GetItemWithError(fields, name), Py_None);
+}
+
+/* `request_facts(...)`: the slots filled directly, as the dataclass's __init__ would. */
+static PyObject *build_facts(PyObject *action_name, PyObject *metered, Parts *p)
+{
+    PyObject *zero_int = PyLong_FromLong(0), *no_curfews = PyTuple_New(0);
+    PyObject *values[FACTS_SET] = {
+        action_name, metered, p->verified ? Py_True : Py_False,
+        or_else(p->birthdate, Py_None), or_else(p->age, Py_None),
+        or_else(p->amount, Py_None), field(p->fields, s_category), field(p->fields, s_app),
+        field(p->fields, s_min_age), field(p->fields, s_recipient), p->fields,
+        or_else(p->consents, nothing), or_else(p->exemptions, nothing),
+        or_else(p->exempt_apps, nothing), or_else(p->today, zero_int),
+        or_else(p->session, zero_int), or_else(p->day_spent, zero),
+        or_else(p->month_spent, zero), p->local_day, or_else(p->daily_limit, Py_None),
+        or_else(p->curfews, no_curfews), or_else(p->extra, zero_int), or_else(p->zone, Py_None)};
+    PyObject *facts = facts_type->tp_alloc(facts_type, 0);
+    if (facts != NULL) {
+        for (Py_ssize_t i = 0; i < facts_count; i++) {
+            PyObject *value = i < FACTS_SET ? values[i] : facts_defaults[i];
+            *(PyObject **)((char *)facts + facts_offsets[i]) = Py_NewRef(value);
+        }
+    }
+    Py_DECREF(zero_int);
+    Py_DECREF(no_curfews);
+    return facts;
+}
+
+/* -- the request ------------------------------------------------------------------------- */
+static PyObject *get(PyObject *dict, PyObject *key)
+{
+    return or_else(PyDict_GetItemWithError(dict, key), Py_None);
+}
+
+/* `mapping.get(key)` as a new reference; NULL with no error set when absent. */
+static PyObject *lookup(PyObject *mapping, PyObject *key)
+{
+    PyObject *found = PyObject_GetItem(mapping, key);
+    if (found == NULL && PyErr_ExceptionMatches(PyExc_KeyError))
+        PyErr_Clear();
+    return found;
+}
+
+static long long_attr(PyObject *obj, PyObject *name)
+{
+    PyObject *value = PyObject_GetAttr(obj, name);
+    long n = value == NULL ? -1 : PyLong_AsLong(value);
+    Py_XDECREF(value);
+    return n;
+}
+
+/* The parts of a request for `policy` and `action`: 1 read, 0 declined, -1 failed. */
+static int read_parts(PyObject *data, PyObject *policy, PyObject *action, PyObject *now, Parts *p)
+{
+    PyObject *zone = PyObject_GetAttr(policy, s_zone);
+    long places = long_attr(policy, s_currency_places);
+    int r = zone == NULL || PyErr_Occurred() ? -1 : read_at(get(data, s_at), now, zone, p);
+    Py_XDECREF(zone);
+    if (r == 1)
+        r = read_resource(get(data, s_resource), policy, places, p);
+    if (r == 1 && (p->amount == NULL || p->amount == Py_None)) {
+        PyObject *requires = PyObject_GetAttr(action, s_requires_amount);
+        int truth = requires == NULL ? -1 : PyObject_IsTrue(requires);
+        Py_XDECREF(requires);
+        r = truth < 0 ? -1 : !truth; /* `missing_amount`: the model's to word */
+    }
+    PyObject *subject = PyDict_GetItemWithError(data, s_subject);
+    if (r == 1 && subject != NULL)
+        r = read_subject(subject, p);
+    PyObject *usage = get(data, s_usage);
+    if (r == 1 && usage != Py_None)
+        r = read_usage(usage, places, p);
+    PyObject *guardian = get(data, s_guardian);
+    if (r == 1 && guardian != Py_None)
+        r = read_guardian(guardian, p);
+    return r;
+}
+
+static PyObject *read_request(PyObject *data, PyObject *policies, PyObject *default_policy,
+                              PyObject *now)
+{
+    if (!PyDict_CheckExact(data) || !PyDateTime_Check(now))
+        return DECLINE;
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(data, &pos, &key, &value)) {
+        int known = PySet_Contains(request_keys, key);
+        if (known != 1)
+            return known < 0 ? NULL : DECLINE;
+    }
+    /* policies.get(_text(data.get("policy")) or default_policy or "") */
+    PyObject *name = get(data, s_policy);
+    if (name != Py_None && !PyUnicode_CheckExact(name))
+        return DECLINE;
+    if (name == Py_None || PyUnicode_GET_LENGTH(name) == 0)
+        name = PyObject_IsTrue(default_policy) == 1 ? default_policy : NULL;
+    if (name == NULL || !PyUnicode_CheckExact(name))
+        return DECLINE; /* policies.get("") is None: no policy is named "" */
+    PyObject *action_name = get(data, s_action);
+    if (!PyUnicode_CheckExact(action_name))
+        return DECLINE;
+    PyObject *policy = lookup(policies, name);
+    PyObject *actions = policy == NULL ? NULL : PyObject_GetAttr(policy, s_actions);
+    PyObject *action = actions == NULL ? NULL : lookup(actions, action_name);
+    Py_XDECREF(actions);
+    PyObject *metered = action == NULL ? NULL : PyObject_GetAttr(action, s_metered);
+    PyObject *out = PyErr_Occurred() ? NULL : DECLINE;
+    Parts p = {0};
+    if (metered != NULL) {
+        int r = read_parts(data, policy, action, now, &p);
+        if (r == 1) {
+            PyObject *facts = build_facts(action_name, metered, &p);
+            out = facts == NULL ? NULL : PyTuple_Pack(3, policy, p.at, facts);
+            Py_XDECREF(facts);
+        }
+        else
+            out = r == 0 ? DECLINE : NULL;
+    }
+    release(&p);
+    Py_XDECREF(metered);
+    Py_XDECREF(action);
+    Py_XDECREF(policy);
+    return out;
+}
+
+static PyObject *reader_read(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        (void)module;
+        PyErr_SetString(PyExc_TypeError, "read(data, policies, default_policy, now)");
+        return NULL;
+    }
+    if (facts_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "youthmode._reader: configure() first");
+        return NULL;
+    }
+    PyObject *out = read_request(args[0], args[1], args[2], args[3]);
+    if (out == NULL) {
+        /* Whatever failed here, the Python routes read the request again and meet it. */
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    if (out == DECLINE)
+        Py_RETURN_NONE;
+    return out;
+}
+
+/* -- configure ----------------------------------------------------------------------------- */
+static PyObject *take(PyObject *given, const char *name)
+{
+    PyObject *value = PyDict_GetItemString(given, name);
+    if (value == NULL)
+        PyErr_Format(PyExc_KeyError, "configure: `%s` is missing", name);
+    return Py_XNewRef(value);
+}
+
+static int take_long(PyObject *given, const char *name, long *out)
+{
+    PyObject *value = take(given, name);
+    *out = value == NULL ? -1 : PyLong_AsLong(value);
+    Py_XDECREF(value);
+    return value == NULL || PyErr_Occurred() ? -1 : 0;
+}
+
+/* The byte offset of slot `name` of `type`, or -1 (error set) when it is not an object slot. */
+static Py_ssize_t slot_offset(PyTypeObject *type, PyObject *name)
+{
+    PyObject *descr = PyDict_GetItemWithError(type->tp_dict, name);
+    if (descr == NULL || !Py_IS_TYPE(descr, &PyMemberDescr_Type)
+        || ((PyMemberDescrObject *)descr)->d_member->type != T_OBJECT_EX) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_TypeError, "configure: `%U` is not an object slot", name);
+        return -1;
+    }
+    return ((PyMemberDescrObject *)descr)->d_member->offset;
+}
+
+/* RequestFacts's slots: FACT_NAMES first, then every other field with its default. */
+static int take_facts(PyObject *given)
+{
+    PyObject *type = take(given, "facts_type"), *names = take(given, "field_names");
+    PyObject *defaults = take(given, "defaults");
+    int ok = type != NULL && names != NULL && defaults != NULL && PyType_Check(type)
+             && PyTuple_CheckExact(names) && PyDict_CheckExact(defaults)
+             && PyTuple_GET_SIZE(names) <= MAX_FIELDS;
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = 0; ok && i < FACTS_SET; i++) {
+        PyObject *name = PyUnicode_FromString(FACT_NAMES[i]);
+        facts_offsets[count++] = name == NULL ? -1 : slot_offset((PyTypeObject *)type, name);
+        ok = name != NULL && facts_offsets[count - 1] >= 0
+             && PySequence_Contains(names, name) == 1;
+        Py_XDECREF(name);
+    }
+    for (Py_ssize_t i = 0; ok && i < PyTuple_GET_SIZE(names); i++) {
+        PyObject *name = PyTuple_GET_ITEM(names, i);
+        int set = 0;
+        for (Py_ssize_t j = 0; j < FACTS_SET; j++)
+            set |= PyUnicode_CompareWithASCIIString(name, FACT_NAMES[j]) == 0;
+        if (set)
+            continue;
+        PyObject *value = PyDict_GetItemWithError(defaults, name);
+        facts_offsets[count] = value == NULL ? -1 : slot_offset((PyTypeObject *)type, name);
+        facts_defaults[count++] = Py_XNewRef(value);
+        ok = value != NULL && facts_offsets[count - 1] >= 0;
+        if (value == NULL && !PyErr_Occurred())
+            PyErr_Format(PyExc_TypeError, "configure: `%U` has no default to give", name);
+    }
+    if (ok && count != PyTuple_GET_SIZE(names)) {
+        PyErr_SetString(PyExc_TypeError, "configure: the facts' fields are not its slots");
+        ok = 0;
+    }
+    if (ok) {
+        facts_type = (PyTypeObject *)Py_NewRef(type);
+        facts_count = count;
+    }
+    else if (!PyErr_Occurred())
+        PyErr_SetString(PyExc_TypeError, "configure: facts_type, field_names, defaults");
+    Py_XDECREF(type);
+    Py_XDECREF(names);
+    Py_XDECREF(defaults);
+    return ok ? 0 : -1;
+}
+
+static PyObject *reader_configure(PyObject *module, PyObject *given)
+{
+    (void)module;
+    if (!PyDict_CheckExact(given)) {
+        PyErr_SetString(PyExc_TypeError, "configure(dict)");
+        return NULL;
+    }
+    struct { PyObject **slot; const char *name; } objects[] = {
+        {&decimal_type, "decimal"}, {&fromisoformat, "fromisoformat"},
+        {&at_in_range, "at_in_range"}, {&zone_of, "zone_of"}, {&curfews_of, "curfews_of"},
+        {&not_plain, "not_plain"}, {&zero, "zero"}, {&nothing, "nothing"},
+        {&recipients, "recipients"}, {&request_keys, "request_keys"},
+        {&resource_fields, "resource_fields"}, {&earliest_birthdate, "earliest_birthdate"}};
+    for (size_t i = 0; i < sizeof objects / sizeof objects[0]; i++) {
+        PyObject *value = take(given, objects[i].name);
+        if (value == NULL)
+            return NULL;
+        Py_XSETREF(*objects[i].slot, value);
+    }
+    struct { long *slot; const char *name; } numbers[] = {
+        {&max_age, "max_age"}, {&max_id_length, "max_id_length"},
+        {&max_seconds, "max_seconds"}, {&day_seconds, "day_seconds"},
+        {&min_daily_limit, "min_daily_limit"}, {&fast_amount_digits, "fast_amount_digits"},
+        {&amount_places, "amount_places"}, {&sure_years_low, "sure_years_low"},
+        {&sure_years_high, "sure_years_high"}};
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
+        if (take_long(given, numbers[i].name, numbers[i].slot) < 0)
+            return NULL;
+    if (!PyAnySet_CheckExact(recipients) || !PyAnySet_CheckExact(request_keys)
+        || !PyDict_CheckExact(resource_fields) || !PyDate_Check(earliest_birthdate)) {
+        PyErr_SetString(PyExc_TypeError, "configure: a set, dict or date of the wrong type");
+        return NULL;
+    }
+    if (take_facts(given) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static int intern_names(void)
+{
+    struct { PyObject **slot; const char *text; } names[] = {
+        {&s_policy, "policy"}, {&s_action, "action"}, {&s_at, "at"}, {&s_usage, "usage"},
+        {&s_resource, "resource"}, {&s_subject, "subject"}, {&s_guardian, "guardian"},
+        {&s_zone, "zone"}, {&s_actions, "actions"}, {&s_currency, "currency"},
+        {&s_currency_places, "currency_places"}, {&s_requires_amount, "requires_amount"},
+        {&s_metered, "metered"}, {&s_astimezone, "astimezone"}, {&s_amount, "amount"},
+        {&s_category, "category"}, {&s_app, "app"}, {&s_min_age, "min_age"},
+        {&s_recipient, "recipient"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if ((*names[i].slot = PyUnicode_InternFromString(names[i].text)) == NULL)
+            return -1;
+    return 0;
+}
+
+static PyMethodDef reader_methods[] = {
+    {"read", (PyCFunction)(void (*)(void))reader_read, METH_FASTCALL,
+     "read(data, policies, default_policy, now) -> (policy, at, facts) | None"},
+    {"configure", reader_configure, METH_O, "configure(dict): the objects the reader uses"},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef reader_module = {
+    PyModuleDef_HEAD_INIT, "youthmode._reader",
+    "request.py's plain route, compiled (youthmode/compiled.py loads it).", -1,
+    reader_methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__reader(void)
+{
+    PyDateTime_IMPORT;
+    if (PyDateTimeAPI == NULL || intern_names() < 0)
+        return NULL;
+    PyObject *module = PyModule_Create(&reader_module);
+    if (module != NULL && PyModule_AddStringConstant(module, "SOURCE_SHA256", SOURCE_SHA256) < 0)
+        Py_CLEAR(module);
+    return module;
+}

@@ -1,0 +1,49 @@
+"""The engine's compiled stages (C extensions built by `pip install`), loaded only when they
+are current: each carries the SHA-256 of the C source it was built from, and a module whose
+source has changed since (an edited checkout not yet rebuilt) is not used. Every stage has a
+pure Python twin that stays the reference: a missing compiler, a failed build, a stale module
+or ``YOUTHMODE_PURE=1`` leaves the engine on the Python path, with the same answers
+(docs/performance.md, "A compiled request reader").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+import os
+from pathlib import Path
+from types import ModuleType
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+
+
+def source_digest(name: str) -> str | None:
+    """The SHA-256 of stage ``name``'s C source beside this module; None where the package
+    ships without its sources."""
+    source = HERE / f"{name}.c"
+    try:
+        return hashlib.sha256(source.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def load(name: str) -> ModuleType | None:
+    """The compiled stage ``name`` (``"_reader"``), or None when the Python twin must run."""
+    if os.environ.get("YOUTHMODE_PURE", "") not in ("", "0"):
+        return None
+    try:
+        module = importlib.import_module(f"youthmode.{name}")
+    except ImportError:
+        return None  # not built here (no compiler), or built for another Python
+    digest = source_digest(name)
+    if digest is not None and digest != getattr(module, "SOURCE_SHA256", None):
+        log.warning(
+            "youthmode.%s is older than %s.c: using the Python path until it is rebuilt "
+            "(pip install -e . or make test)",
+            name,
+            name,
+        )
+        return None
+    return module

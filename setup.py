@@ -57,5 +57,5 @@ def compiled_stage(name: str) -> Extension:
 
 setup(
     cmdclass={"build_py": BuildWithShippedFiles},
-    ext_modules=[compiled_stage("_reader")],
+    ext_modules=[compiled_stage("_reader"), compiled_stage("_logged_request")],
 )

@@ -4,12 +4,15 @@ plain JSON body when it is one, without building the request model."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from youthmode import compiled
 from youthmode.facts import age_on
-from youthmode.model import Decision, DecisionRequest, Usage, parse_amount
+from youthmode.model import AMOUNT_PLACES, Decision, DecisionRequest, Usage, parse_amount
+from youthmode.request import FAST_AMOUNT_DIGITS
 
 
 def replayable(
@@ -66,7 +69,12 @@ def plain_request(body: Any) -> dict[str, Any] | None:
     """`DecisionRequest(body).model_dump(mode="json", exclude_none=True)`, read straight from a
     decided JSON body made of the plain types the contract names; None for anything else (a
     coercible value such as ``"12"`` for an age, an unknown field): the model says what that
-    means. Field order and defaults are the model's (tests/test_decision_log_plain.py)."""
+    means. Field order and defaults are the model's (tests/test_decision_log_plain.py).
+
+    The compiled twin (youthmode/_logged_request.c) answers first where it is built; what it
+    declines is read here (tests/test_logged_request_compiled.py)."""
+    if compiled_plain is not None and (found := compiled_plain(body)) is not None:
+        return found
     try:
         return _plain(body)
     except _NotPlain:
@@ -182,3 +190,32 @@ def _guardian(data: Any) -> dict[str, Any]:
 
 def _strings(value: Any) -> list[str]:
     return [_exact(item, str) for item in _exact(value, list)]
+
+
+def _compiled_plain() -> Callable[[Any], dict[str, Any] | None] | None:
+    """youthmode/_logged_request.c's `plain`, handed this module's fields, or None where it is
+    not built or not current (compiled.py)."""
+    module = compiled.load("_logged_request")
+    if module is None:
+        return None
+    module.configure(
+        {
+            "request_keys": REQUEST_KEYS,
+            "subject_fields": SUBJECT_FIELDS,
+            "subject_keys": SUBJECT_KEYS,
+            "usage_fields": tuple((key, seconds) for key, seconds in USAGE_SECONDS),
+            "usage_keys": USAGE_KEYS,
+            # the amount's type is None: it is read as an amount, not by its type
+            "resource_fields": tuple((key, RESOURCE_KINDS.get(key)) for key in RESOURCE_FIELDS),
+            "guardian_lists": GUARDIAN_LISTS,
+            "guardian_scalars": GUARDIAN_SCALARS,
+            "guardian_keys": GUARDIAN_KEYS,
+            "fast_amount_digits": FAST_AMOUNT_DIGITS,
+            "amount_places": AMOUNT_PLACES,
+        }
+    )
+    plain: Callable[[Any], dict[str, Any] | None] = module.plain
+    return plain
+
+
+compiled_plain = _compiled_plain()

@@ -57,5 +57,7 @@ def compiled_stage(name: str) -> Extension:
 
 setup(
     cmdclass={"build_py": BuildWithShippedFiles},
-    ext_modules=[compiled_stage("_reader"), compiled_stage("_logged_request")],
+    ext_modules=[
+        compiled_stage(name) for name in ("_reader", "_logged_request", "_response")
+    ],
 )

@@ -13,9 +13,11 @@ import os
 import random
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from youthmode import compiled
 from youthmode import request as request_module
 from youthmode.decision import (
     ENGINE_ERROR,
@@ -46,8 +48,10 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def new_decision_id(now: datetime) -> str:
-    """A UUIDv7 (RFC 9562): time-ordered, so decision logs sort by id. Unique, not secret."""
+def python_decision_id(now: datetime) -> str:
+    """A UUIDv7 (RFC 9562): time-ordered, so decision logs sort by id. Unique, not secret.
+    youthmode/_response.c's `decision_id` is its compiled twin, `new_decision_id` below: the
+    same id from the same random state (tests/test_response_compiled.py)."""
     millis = int(now.timestamp() * 1000) & 0xFFFF_FFFF_FFFF
     rand = _random.getrandbits(74)
     # 48 bits of milliseconds; version 7 and 12 random bits; variant 0b10 and 62 random bits.
@@ -57,6 +61,13 @@ def new_decision_id(now: datetime) -> str:
     # (docs/performance.md, "decide, fifth round").
     fields = (millis >> 16, millis & 0xFFFF, version, variant, node)
     return "%08x-%04x-%04x-%04x-%012x" % fields  # noqa: UP031
+
+
+_response = compiled.load("_response")
+# A partial, not a Python wrapper: a call less on every decision.
+new_decision_id: Callable[[datetime], str] = python_decision_id
+if _response is not None:
+    new_decision_id = partial(_response.decision_id, _random.getrandbits)
 
 
 class Engine:

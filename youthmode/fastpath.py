@@ -13,10 +13,11 @@ decisions, byte for byte in JSON.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from youthmode import compiled
 from youthmode.decision import _guardian_facts, obligations_due
 from youthmode.facts import Day, Moment, RequestFacts, age_on
 from youthmode.model import Decision, Facts, Remedy
@@ -190,9 +191,10 @@ def _facts(
     return _model(Facts, fields, FACTS_SET)
 
 
-def _model(cls: type[Model], fields: dict[str, Any], given: frozenset[str]) -> Model:
+def _python_model(cls: type[Model], fields: dict[str, Any], given: frozenset[str]) -> Model:
     """What `trusted(cls, ...)` builds, from every field in declaration order (checked by
-    tests/test_fastpath.py), without its template copy and update."""
+    tests/test_fastpath.py), without its template copy and update. youthmode/_response.c's
+    `model` is its compiled twin (tests/test_response_compiled.py)."""
     obj = _new(cls)  # pydantic models keep object's __new__ (tests/test_fastpath.py)
     _set(obj, "__dict__", fields)
     _set(obj, "__pydantic_fields_set__", set(given))
@@ -200,6 +202,22 @@ def _model(cls: type[Model], fields: dict[str, Any], given: frozenset[str]) -> M
     _set(obj, "__pydantic_private__", None)
     return obj
 
+
+class ModelBuilder(Protocol):
+    def __call__(self, cls: type[Model], fields: dict[str, Any], given: frozenset[str], /) -> Model:
+        """A response model from every one of its fields, in declaration order."""
+
+
+def _model_builder() -> ModelBuilder:
+    module = compiled.load("_response")
+    if module is None:
+        return _python_model
+    module.configure({"base_model": BaseModel})
+    built: ModelBuilder = module.model
+    return built
+
+
+_model = _model_builder()
 
 # The fields `combine`, `facts_of` and `_remedies` give `trusted`: what pydantic then counts
 # as set (the rest keep their defaults).

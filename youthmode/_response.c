@@ -1,0 +1,154 @@
+/* The response's own objects, compiled: the third stage of a compiled engine
+ * (docs/performance.md). Two things the Python twins do slowly for what they are:
+ *
+ * - `model(cls, fields, given)`: fastpath._model, a pydantic model from its own values
+ *   without validation (object.__new__ and four object.__setattr__ cost ~2 us in Python);
+ * - `decision_id(getrandbits, now)`: engine.new_decision_id, a UUIDv7 from `now` and the engine's random
+ *   source (printf-style formatting of five numbers alone is ~1.5 us in Python).
+ *
+ * Both give exactly what the Python functions give (tests/test_response_compiled.py: the
+ * same objects, field for field; the same ids from the same random state).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+#ifndef SOURCE_SHA256
+#define SOURCE_SHA256 "unknown"
+#endif
+
+static PyTypeObject *base_model;   /* pydantic.BaseModel */
+static Py_ssize_t fields_set_at, extra_at, private_at; /* its slots' offsets */
+static PyObject *s_timestamp, *bits74;
+
+static Py_ssize_t slot_offset(PyTypeObject *type, const char *name)
+{
+    PyObject *descr = PyObject_GetAttrString((PyObject *)type, name);
+    Py_ssize_t offset = -1;
+    if (descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type)
+        && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX)
+        offset = ((PyMemberDescrObject *)descr)->d_member->offset;
+    else if (!PyErr_Occurred())
+        PyErr_Format(PyExc_TypeError, "configure: `%s` is not an object slot", name);
+    Py_XDECREF(descr);
+    return offset;
+}
+
+/* `fastpath._model`: object.__new__(cls), then `__dict__` = fields (kept, not copied),
+ * `__pydantic_fields_set__` = set(given), the extra and private slots None. */
+static PyObject *response_model(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 3 || !PyType_Check(args[0]) || !PyDict_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "model(cls, fields: dict, given)");
+        return NULL;
+    }
+    PyTypeObject *cls = (PyTypeObject *)args[0];
+    if (base_model == NULL || !PyType_IsSubtype(cls, base_model)
+        || cls->tp_new != PyBaseObject_Type.tp_new) {
+        PyErr_SetString(PyExc_TypeError, "model: not a pydantic model built by object.__new__");
+        return NULL;
+    }
+    PyObject *given = PySet_New(args[2]);
+    if (given == NULL)
+        return NULL;
+    PyObject *obj = cls->tp_alloc(cls, 0);
+    if (obj == NULL || PyObject_GenericSetDict(obj, args[1], NULL) < 0) {
+        Py_XDECREF(obj);
+        Py_DECREF(given);
+        return NULL;
+    }
+    *(PyObject **)((char *)obj + fields_set_at) = given;
+    *(PyObject **)((char *)obj + extra_at) = Py_NewRef(Py_None);
+    *(PyObject **)((char *)obj + private_at) = Py_NewRef(Py_None);
+    return obj;
+}
+
+/* `engine.new_decision_id`: 48 bits of milliseconds; version 7 and 12 random bits; variant
+ * 0b10 and 62 random bits; the 74 random bits from one `getrandbits(74)` of the engine's
+ * random source, as in Python. */
+static PyObject *response_decision_id(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "decision_id(getrandbits, now)");
+        return NULL;
+    }
+    PyObject *getrandbits = args[0], *now = args[1];
+    PyObject *stamp = PyObject_CallMethodNoArgs(now, s_timestamp);
+    double seconds = stamp == NULL ? -1.0 : PyFloat_AsDouble(stamp);
+    Py_XDECREF(stamp);
+    if (stamp == NULL || (seconds == -1.0 && PyErr_Occurred()))
+        return NULL;
+    double scaled = seconds * 1000; /* int(now.timestamp() * 1000): truncated toward zero */
+    if (!(scaled > -9.2e18 && scaled < 9.2e18)) {
+        PyErr_SetString(PyExc_OverflowError, "decision_id: a time out of range");
+        return NULL;
+    }
+    unsigned long long millis = (unsigned long long)(long long)scaled & 0xFFFFFFFFFFFFULL;
+    PyObject *rand = PyObject_CallOneArg(getrandbits, bits74);
+    if (rand == NULL)
+        return NULL;
+    unsigned long long low = PyLong_AsUnsignedLongLongMask(rand);
+    PyObject *shift = PyLong_FromLong(64);
+    PyObject *top = shift == NULL ? NULL : PyNumber_Rshift(rand, shift);
+    unsigned long long high = top == NULL ? 0 : PyLong_AsUnsignedLongLongMask(top);
+    Py_XDECREF(shift);
+    Py_XDECREF(top);
+    Py_DECREF(rand);
+    if (PyErr_Occurred())
+        return NULL;
+    unsigned long long version = 0x7000 | (high << 2) | (low >> 62);
+    unsigned long long variant = 0x8000 | ((low >> 48) & 0x3FFF);
+    char text[40];
+    int n = snprintf(text, sizeof text, "%08llx-%04llx-%04llx-%04llx-%012llx", millis >> 16,
+                     millis & 0xFFFF, version, variant, low & 0xFFFFFFFFFFFFULL);
+    return PyUnicode_FromStringAndSize(text, n);
+}
+
+static PyObject *response_configure(PyObject *module, PyObject *given)
+{
+    (void)module;
+    if (!PyDict_CheckExact(given)) {
+        PyErr_SetString(PyExc_TypeError, "configure(dict)");
+        return NULL;
+    }
+    PyObject *base = PyDict_GetItemString(given, "base_model");
+    if (base == NULL || !PyType_Check(base)) {
+        PyErr_SetString(PyExc_TypeError, "configure: base_model (a type)");
+        return NULL;
+    }
+    Py_ssize_t a = slot_offset((PyTypeObject *)base, "__pydantic_fields_set__");
+    Py_ssize_t b = a < 0 ? -1 : slot_offset((PyTypeObject *)base, "__pydantic_extra__");
+    Py_ssize_t c = b < 0 ? -1 : slot_offset((PyTypeObject *)base, "__pydantic_private__");
+    if (c < 0)
+        return NULL;
+    fields_set_at = a, extra_at = b, private_at = c;
+    Py_XSETREF(base_model, (PyTypeObject *)Py_NewRef(base));
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef response_methods[] = {
+    {"model", (PyCFunction)(void (*)(void))response_model, METH_FASTCALL,
+     "model(cls, fields, given) -> a pydantic model, as fastpath._model builds it"},
+    {"decision_id", (PyCFunction)(void (*)(void))response_decision_id, METH_FASTCALL,
+     "decision_id(getrandbits, now) -> a UUIDv7 string"},
+    {"configure", response_configure, METH_O, "configure(dict): base_model"},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef response_module = {
+    PyModuleDef_HEAD_INIT, "youthmode._response",
+    "The response's models and decision ids, compiled (youthmode/compiled.py loads it).", -1,
+    response_methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__response(void)
+{
+    s_timestamp = PyUnicode_InternFromString("timestamp");
+    bits74 = PyLong_FromLong(74);
+    if (s_timestamp == NULL || bits74 == NULL)
+        return NULL;
+    PyObject *module = PyModule_Create(&response_module);
+    if (module != NULL && PyModule_AddStringConstant(module, "SOURCE_SHA256", SOURCE_SHA256) < 0)
+        Py_CLEAR(module);
+    return module;
+}

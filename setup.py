@@ -58,6 +58,6 @@ def compiled_stage(name: str) -> Extension:
 setup(
     cmdclass={"build_py": BuildWithShippedFiles},
     ext_modules=[
-        compiled_stage(name) for name in ("_reader", "_logged_request", "_response")
+        compiled_stage(name) for name in ("_reader", "_logged_request", "_response", "_fastpath")
     ],
 )

@@ -176,13 +176,21 @@ def test_youthmode_pure_and_a_missing_build_leave_the_python_path(
     assert compiled.load("_reader") is None
 
 
-def test_a_configuration_it_does_not_know_is_refused() -> None:
+def test_a_configuration_it_does_not_know_is_refused_and_changes_nothing(
+    engine: youthmode.Engine,
+) -> None:
     """A facts type whose fields are not the reader's slots fails loudly at configure, not
     with a wrong fact at decision time (the module then stays unused: compiled.load's caller)."""
     module = compiled.load("_reader")
     assert module is not None
     with pytest.raises(KeyError, match="decimal"):
         module.configure({})
+    with pytest.raises(TypeError, match="slot"):  # all else right, the facts' type wrong
+        module.configure({**request._reader_configuration(), "facts_type": dict})
+    data = {"subject": {"age": 12}, "action": "purchase", "resource": {"amount": "1.00"}}
+    mine, theirs = read_both(engine, data)
+    assert mine is not None
+    assert_same_read(mine, theirs, data)
 
 
 def test_no_reference_is_leaked_on_any_outcome(engine: youthmode.Engine) -> None:

@@ -313,6 +313,7 @@ static PyObject *logged_configure(PyObject *module, PyObject *given)
         PyErr_SetString(PyExc_TypeError, "configure(dict)");
         return NULL;
     }
+    /* All checked first, then kept: a refused configuration changes nothing. */
     for (size_t i = 0; i < sizeof objects / sizeof objects[0]; i++) {
         PyObject *value = PyDict_GetItemString(given, objects[i].name);
         if (value == NULL || (objects[i].is_set ? !PyFrozenSet_CheckExact(value)
@@ -321,18 +322,20 @@ static PyObject *logged_configure(PyObject *module, PyObject *given)
                          objects[i].name, objects[i].is_set ? "frozenset" : "tuple");
             return NULL;
         }
-        Py_XSETREF(*objects[i].slot, Py_NewRef(value));
     }
     PyObject *digits = PyDict_GetItemString(given, "fast_amount_digits");
     PyObject *places = PyDict_GetItemString(given, "amount_places");
-    if (digits == NULL || places == NULL) {
+    long digits_value = digits == NULL ? -1 : PyLong_AsLong(digits);
+    long places_value = places == NULL ? -1 : PyLong_AsLong(places);
+    if (digits_value < 0 || places_value < 0) {
+        PyErr_Clear();
         PyErr_SetString(PyExc_TypeError, "configure: fast_amount_digits, amount_places");
         return NULL;
     }
-    fast_amount_digits = PyLong_AsLong(digits);
-    amount_places = PyLong_AsLong(places);
-    if (PyErr_Occurred())
-        return NULL;
+    for (size_t i = 0; i < sizeof objects / sizeof objects[0]; i++)
+        Py_XSETREF(*objects[i].slot, Py_NewRef(PyDict_GetItemString(given, objects[i].name)));
+    fast_amount_digits = digits_value;
+    amount_places = places_value;
     Py_RETURN_NONE;
 }
 

@@ -609,20 +609,18 @@ static Py_ssize_t slot_offset(PyTypeObject *type, PyObject *name)
     return ((PyMemberDescrObject *)descr)->d_member->offset;
 }
 
-/* RequestFacts's slots: FACT_NAMES first, then every other field with its default. */
-static int take_facts(PyObject *given)
+/* RequestFacts's slots: FACT_NAMES first, then every other field with its default; into
+ * `offsets` and `defaults` (new references), the count returned, or -1 (error set). */
+static Py_ssize_t take_facts(PyObject *type, PyObject *names, PyObject *defaults,
+                             Py_ssize_t *offsets, PyObject **kept)
 {
-    PyObject *type = take(given, "facts_type"), *names = take(given, "field_names");
-    PyObject *defaults = take(given, "defaults");
-    int ok = type != NULL && names != NULL && defaults != NULL && PyType_Check(type)
-             && PyTuple_CheckExact(names) && PyDict_CheckExact(defaults)
+    int ok = PyType_Check(type) && PyTuple_CheckExact(names) && PyDict_CheckExact(defaults)
              && PyTuple_GET_SIZE(names) <= MAX_FIELDS;
     Py_ssize_t count = 0;
     for (Py_ssize_t i = 0; ok && i < FACTS_SET; i++) {
         PyObject *name = PyUnicode_FromString(FACT_NAMES[i]);
-        facts_offsets[count++] = name == NULL ? -1 : slot_offset((PyTypeObject *)type, name);
-        ok = name != NULL && facts_offsets[count - 1] >= 0
-             && PySequence_Contains(names, name) == 1;
+        offsets[count++] = name == NULL ? -1 : slot_offset((PyTypeObject *)type, name);
+        ok = name != NULL && offsets[count - 1] >= 0 && PySequence_Contains(names, name) == 1;
         Py_XDECREF(name);
     }
     for (Py_ssize_t i = 0; ok && i < PyTuple_GET_SIZE(names); i++) {
@@ -633,9 +631,9 @@ static int take_facts(PyObject *given)
         if (set)
             continue;
         PyObject *value = PyDict_GetItemWithError(defaults, name);
-        facts_offsets[count] = value == NULL ? -1 : slot_offset((PyTypeObject *)type, name);
-        facts_defaults[count++] = Py_XNewRef(value);
-        ok = value != NULL && facts_offsets[count - 1] >= 0;
+        offsets[count] = value == NULL ? -1 : slot_offset((PyTypeObject *)type, name);
+        kept[count++] = Py_XNewRef(value);
+        ok = value != NULL && offsets[count - 1] >= 0;
         if (value == NULL && !PyErr_Occurred())
             PyErr_Format(PyExc_TypeError, "configure: `%U` has no default to give", name);
     }
@@ -643,18 +641,16 @@ static int take_facts(PyObject *given)
         PyErr_SetString(PyExc_TypeError, "configure: the facts' fields are not its slots");
         ok = 0;
     }
-    if (ok) {
-        facts_type = (PyTypeObject *)Py_NewRef(type);
-        facts_count = count;
-    }
-    else if (!PyErr_Occurred())
+    if (!ok && !PyErr_Occurred())
         PyErr_SetString(PyExc_TypeError, "configure: facts_type, field_names, defaults");
-    Py_XDECREF(type);
-    Py_XDECREF(names);
-    Py_XDECREF(defaults);
-    return ok ? 0 : -1;
+    if (!ok)
+        for (Py_ssize_t i = FACTS_SET; i < count; i++)
+            Py_CLEAR(kept[i]);
+    return ok ? count : -1;
 }
 
+/* Everything is taken and checked into locals first, and kept only when all of it is right:
+ * a refused configuration changes nothing (a module in use stays as it was). */
 static PyObject *reader_configure(PyObject *module, PyObject *given)
 {
     (void)module;
@@ -662,33 +658,52 @@ static PyObject *reader_configure(PyObject *module, PyObject *given)
         PyErr_SetString(PyExc_TypeError, "configure(dict)");
         return NULL;
     }
-    struct { PyObject **slot; const char *name; } objects[] = {
-        {&decimal_type, "decimal"}, {&fromisoformat, "fromisoformat"},
-        {&at_in_range, "at_in_range"}, {&zone_of, "zone_of"}, {&curfews_of, "curfews_of"},
-        {&not_plain, "not_plain"}, {&zero, "zero"}, {&nothing, "nothing"},
-        {&recipients, "recipients"}, {&request_keys, "request_keys"},
-        {&resource_fields, "resource_fields"}, {&earliest_birthdate, "earliest_birthdate"}};
-    for (size_t i = 0; i < sizeof objects / sizeof objects[0]; i++) {
-        PyObject *value = take(given, objects[i].name);
-        if (value == NULL)
-            return NULL;
-        Py_XSETREF(*objects[i].slot, value);
-    }
-    struct { long *slot; const char *name; } numbers[] = {
-        {&max_age, "max_age"}, {&max_id_length, "max_id_length"},
-        {&max_seconds, "max_seconds"}, {&day_seconds, "day_seconds"},
-        {&min_daily_limit, "min_daily_limit"}, {&fast_amount_digits, "fast_amount_digits"},
-        {&amount_places, "amount_places"}, {&sure_years_low, "sure_years_low"},
-        {&sure_years_high, "sure_years_high"}};
-    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
-        if (take_long(given, numbers[i].name, numbers[i].slot) < 0)
-            return NULL;
-    if (!PyAnySet_CheckExact(recipients) || !PyAnySet_CheckExact(request_keys)
-        || !PyDict_CheckExact(resource_fields) || !PyDate_Check(earliest_birthdate)) {
+    struct { PyObject **slot; const char *name; PyObject *value; } objects[] = {
+        {&decimal_type, "decimal", NULL}, {&fromisoformat, "fromisoformat", NULL},
+        {&at_in_range, "at_in_range", NULL}, {&zone_of, "zone_of", NULL},
+        {&curfews_of, "curfews_of", NULL}, {&not_plain, "not_plain", NULL},
+        {&zero, "zero", NULL}, {&nothing, "nothing", NULL}, {&recipients, "recipients", NULL},
+        {&request_keys, "request_keys", NULL}, {&resource_fields, "resource_fields", NULL},
+        {&earliest_birthdate, "earliest_birthdate", NULL},
+        {(PyObject **)&facts_type, "facts_type", NULL}, {NULL, "field_names", NULL},
+        {NULL, "defaults", NULL}};
+    enum { N_OBJECTS = sizeof objects / sizeof objects[0] };
+    struct { long *slot; const char *name; long value; } numbers[] = {
+        {&max_age, "max_age", 0}, {&max_id_length, "max_id_length", 0},
+        {&max_seconds, "max_seconds", 0}, {&day_seconds, "day_seconds", 0},
+        {&min_daily_limit, "min_daily_limit", 0},
+        {&fast_amount_digits, "fast_amount_digits", 0}, {&amount_places, "amount_places", 0},
+        {&sure_years_low, "sure_years_low", 0}, {&sure_years_high, "sure_years_high", 0}};
+    Py_ssize_t offsets[MAX_FIELDS];
+    PyObject *defaults[MAX_FIELDS] = {NULL};
+    Py_ssize_t count = -1;
+    int ok = 1;
+    for (size_t i = 0; ok && i < N_OBJECTS; i++)
+        ok = (objects[i].value = take(given, objects[i].name)) != NULL;
+    for (size_t i = 0; ok && i < sizeof numbers / sizeof numbers[0]; i++)
+        ok = take_long(given, numbers[i].name, &numbers[i].value) == 0;
+    if (ok && (!PyAnySet_CheckExact(objects[8].value) || !PyAnySet_CheckExact(objects[9].value)
+               || !PyDict_CheckExact(objects[10].value) || !PyDate_Check(objects[11].value))) {
         PyErr_SetString(PyExc_TypeError, "configure: a set, dict or date of the wrong type");
-        return NULL;
+        ok = 0;
     }
-    if (take_facts(given) < 0)
+    if (ok)
+        count = take_facts(objects[12].value, objects[13].value, objects[14].value, offsets,
+                           defaults);
+    if (count >= 0) {
+        for (size_t i = 0; i < N_OBJECTS; i++)
+            if (objects[i].slot != NULL)
+                Py_XSETREF(*objects[i].slot, Py_NewRef(objects[i].value));
+        for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
+            *numbers[i].slot = numbers[i].value;
+        for (Py_ssize_t i = 0; i < MAX_FIELDS; i++)
+            Py_XSETREF(facts_defaults[i], i < count ? defaults[i] : NULL);
+        memcpy(facts_offsets, offsets, sizeof offsets);
+        facts_count = count;
+    }
+    for (size_t i = 0; i < N_OBJECTS; i++)
+        Py_XDECREF(objects[i].value);
+    if (count < 0)
         return NULL;
     Py_RETURN_NONE;
 }

@@ -12,6 +12,7 @@ decisions, byte for byte in JSON.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -22,6 +23,8 @@ from youthmode.decision import _guardian_facts, obligations_due
 from youthmode.facts import Day, Moment, RequestFacts, age_on
 from youthmode.model import Decision, Facts, Remedy
 from youthmode.policies import CompiledPolicy
+from youthmode.policies.validate import UNKNOWN_BAND
+from youthmode.schedule import NONE as NO_SCHEDULE
 from youthmode.schedule import Entry, GiveUp, Schedule, Walk, schedule_for
 from youthmode.timeline import NEXT_ALLOWED_HORIZON, REMAINING_HORIZON
 
@@ -36,20 +39,13 @@ def decide_fast(
     """The decision for ``req`` at ``at``, or None when the pure path must answer."""
     if req.extra_seconds:
         return None  # a guardian's grant extends a rule for one day: Timeline does that
-    start = at.date()
-    day = policy.day(start)
-    if not day.even:
-        return None
+    prepared = None if compiled_prepare is None else compiled_prepare(policy, req, at)
+    if prepared is None:
+        prepared = _prepare(policy, req, at)
+        if prepared is None:
+            return None
+    day, schedule, m = prepared
     birth = req.birthdate
-    age = req.declared_age if birth is None else age_on(birth, start, policy.age_rollover)
-    band = policy.band_of(age)
-    schedule = schedule_for(policy, req, band)
-    if schedule is None:
-        return None
-    sod = at.hour * 3600 + at.minute * 60 + at.second
-    # An even day keeps one offset all day: `at` is `sod` seconds after its start, with no
-    # time-zone look-up (`at.timestamp()` asks the zone for the offset again).
-    m = Moment.of_request(day, day.start + sod, sod, policy.calendar, age, band, req)
     denials = [e for e in schedule.entries if e[0].denies(m, req)]
     stands = False
     for entry in denials:
@@ -68,6 +64,30 @@ def decide_fast(
         return None
     remaining = None if found is None else found - m.ts
     return _allow(policy, req, schedule, day, m, at, decision_id, remaining)
+
+
+def _prepare(policy: CompiledPolicy, req: RequestFacts, at: datetime) -> Prepared | None:
+    """The local day, the schedule and the moment at ``at``; None where the pure path must
+    answer (a daylight-saving day, a combination without a schedule). youthmode/_fastpath.c's
+    `prepare` is its compiled twin (tests/test_fastpath_compiled.py)."""
+    start = at.date()
+    day = policy.day(start)
+    if not day.even:
+        return None
+    birth = req.birthdate
+    age = req.declared_age if birth is None else age_on(birth, start, policy.age_rollover)
+    band = policy.band_of(age)
+    schedule = schedule_for(policy, req, band)
+    if schedule is None:
+        return None
+    sod = at.hour * 3600 + at.minute * 60 + at.second
+    # An even day keeps one offset all day: `at` is `sod` seconds after its start, with no
+    # time-zone look-up (`at.timestamp()` asks the zone for the offset again).
+    return (
+        day,
+        schedule,
+        Moment.of_request(day, day.start + sod, sod, policy.calendar, age, band, req),
+    )
 
 
 def _allow(
@@ -218,6 +238,33 @@ def _model_builder() -> ModelBuilder:
 
 
 _model = _model_builder()
+Prepared = tuple[Day, Schedule, Moment]
+Preparer = Callable[[CompiledPolicy, RequestFacts, datetime], Prepared | None]
+
+
+def _compiled_prepare() -> (
+    Callable[[CompiledPolicy, RequestFacts, datetime], Prepared | None] | None
+):
+    """youthmode/_fastpath.c's `prepare`, handed the slots classes it reads and fills; None
+    where it is not built or not current (compiled.py). It declines (None) whatever the
+    Python set-up must do itself: a day or schedule not yet memoised, a daylight-saving day."""
+    module = compiled.load("_fastpath")
+    if module is None:
+        return None
+    module.configure(
+        {
+            "day": Day,
+            "facts": RequestFacts,
+            "moment": Moment,
+            "unknown_band": UNKNOWN_BAND,
+            "no_schedule": NO_SCHEDULE,
+        }
+    )
+    prepare: Preparer = module.prepare
+    return prepare
+
+
+compiled_prepare = _compiled_prepare()
 
 # The fields `combine`, `facts_of` and `_remedies` give `trusted`: what pydantic then counts
 # as set (the rest keep their defaults).

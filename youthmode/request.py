@@ -368,37 +368,40 @@ def _compiled_reader() -> CompiledReader | None:
     module = compiled.load("_reader")
     if module is None:
         return None
-    fields = dataclasses.fields(RequestFacts)
-    module.configure(
-        {
-            "facts_type": RequestFacts,
-            "field_names": tuple(f.name for f in fields),
-            "defaults": {f.name: f.default for f in fields if f.default is not MISSING},
-            "decimal": Decimal,
-            "fromisoformat": datetime.fromisoformat,
-            "at_in_range": at_in_range,
-            "zone_of": _zone,
-            "curfews_of": _curfews,
-            "not_plain": NotPlain,
-            "zero": ZERO,
-            "nothing": NOTHING,
-            "recipients": RECIPIENTS,
-            "request_keys": REQUEST_KEYS,
-            "resource_fields": dict.fromkeys(RESOURCE_FIELDS),
-            "earliest_birthdate": EARLIEST_BIRTHDATE,
-            "max_age": MAX_AGE,
-            "max_id_length": MAX_ID_LENGTH,
-            "max_seconds": MAX_SECONDS,
-            "day_seconds": DAY_SECONDS,
-            "min_daily_limit": MIN_DAILY_LIMIT_SECONDS,
-            "fast_amount_digits": FAST_AMOUNT_DIGITS,
-            "amount_places": AMOUNT_PLACES,
-            "sure_years_low": _SURE_YEARS.start,
-            "sure_years_high": _SURE_YEARS.stop,
-        }
-    )
+    module.configure(_reader_configuration())
     read: CompiledReader = module.read
     return read
+
+
+def _reader_configuration() -> dict[str, Any]:
+    """What youthmode/_reader.c reads requests with: this module's limits and helpers."""
+    fields = dataclasses.fields(RequestFacts)
+    return {
+        "facts_type": RequestFacts,
+        "field_names": tuple(f.name for f in fields),
+        "defaults": {f.name: f.default for f in fields if f.default is not MISSING},
+        "decimal": Decimal,
+        "fromisoformat": datetime.fromisoformat,
+        "at_in_range": at_in_range,
+        "zone_of": _zone,
+        "curfews_of": _curfews,
+        "not_plain": NotPlain,
+        "zero": ZERO,
+        "nothing": NOTHING,
+        "recipients": RECIPIENTS,
+        "request_keys": REQUEST_KEYS,
+        "resource_fields": dict.fromkeys(RESOURCE_FIELDS),
+        "earliest_birthdate": EARLIEST_BIRTHDATE,
+        "max_age": MAX_AGE,
+        "max_id_length": MAX_ID_LENGTH,
+        "max_seconds": MAX_SECONDS,
+        "day_seconds": DAY_SECONDS,
+        "min_daily_limit": MIN_DAILY_LIMIT_SECONDS,
+        "fast_amount_digits": FAST_AMOUNT_DIGITS,
+        "amount_places": AMOUNT_PLACES,
+        "sure_years_low": _SURE_YEARS.start,
+        "sure_years_high": _SURE_YEARS.stop,
+    }
 
 
 read_compiled = _compiled_reader()

@@ -1,0 +1,85 @@
+"""The fast path's compiled set-up (youthmode/_fastpath.c) held to its Python twin,
+`fastpath._prepare`: the same day and schedule (the memos' own objects) and a `Moment` equal
+slot for slot, on the hard requests of test_fastpath.py (every pack, zones with daylight
+saving, birthdays, guardians' waivers); None wherever the Python set-up gives None. It may
+also decline what is not memoised yet, and the Python set-up then fills the memo.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from test_fastpath import CONFIGS, NOW, SETTINGS, ZONES, engines, requests
+
+import youthmode
+from youthmode import compiled, fastpath
+from youthmode.errors import RequestError
+from youthmode.facts import Day, Moment, RequestFacts
+from youthmode.request import read
+
+pytestmark = pytest.mark.skipif(
+    fastpath.compiled_prepare is None, reason="YOUTHMODE_PURE is set: the Python path"
+)
+__all__ = ["engines"]  # the fixture, shared with test_fastpath.py
+
+
+def prepared_alike(engine: youthmode.Engine, request: dict[str, Any]) -> bool:
+    """Both set-ups alike for ``request``; True when the compiled one answered."""
+    assert fastpath.compiled_prepare is not None
+    try:
+        policy, at, req = read(request, engine.policies, engine.default_policy, NOW)
+    except RequestError:
+        return False
+    theirs = fastpath._prepare(policy, req, at)  # fills the memos the compiled set-up reads
+    mine = fastpath.compiled_prepare(policy, req, at)
+    if theirs is None:
+        assert mine is None, request
+        return False
+    assert mine is not None, f"declined what is memoised: {request}"
+    assert mine[0] is theirs[0] and mine[1] is theirs[1]
+    for slot in Moment.__slots__:
+        a, b = getattr(mine[2], slot), getattr(theirs[2], slot)
+        assert type(a) is type(b) and a == b and repr(a) == repr(b), (slot, a, b, request)
+    return True
+
+
+@SETTINGS
+@given(data=st.data())
+def test_the_compiled_set_up_is_the_python_one(
+    engines: tuple[youthmode.Engine, ...], data: st.DataObject
+) -> None:
+    prepared_alike(engines[0], data.draw(requests(tuple(ZONES))))
+
+
+def test_it_prepares_what_integrations_send() -> None:
+    engine = youthmode.Engine.from_path(CONFIGS, clock=lambda: NOW)
+    request = {"subject": {"birthdate": "2014-05-04"}, "action": "game.play"}
+    policy, at, req = read(request, engine.policies, engine.default_policy, NOW)
+    assert fastpath.compiled_prepare is not None
+    assert fastpath.compiled_prepare(policy, req, at) is None  # nothing memoised yet
+    assert prepared_alike(engine, request)
+    assert fastpath.compiled_prepare(policy, req, at) is not None
+    at = datetime(2026, 6, 1, 12, tzinfo=policy.zone)  # a new day: declined until memoised
+    assert fastpath.compiled_prepare(policy, req, at) is None
+
+
+def test_a_slots_class_it_does_not_know_is_refused_and_changes_nothing() -> None:
+    module = compiled.load("_fastpath")
+    assert module is not None
+
+    class Shorter:
+        __slots__ = ("ts",)
+
+    config = {"day": Day, "facts": RequestFacts, "moment": Shorter}
+    with pytest.raises(TypeError, match="slot"):
+        module.configure({**config, "unknown_band": "unknown", "no_schedule": None})
+    with pytest.raises(TypeError):
+        module.configure({"day": Day})
+    # refused, so nothing changed: the module in use still prepares as before
+    engine = youthmode.Engine.from_path(CONFIGS, clock=lambda: NOW)
+    request = {"subject": {"age": 12}, "action": "app.use"}
+    assert prepared_alike(engine, request)

@@ -1,25 +1,32 @@
-"""The fast path's compiled set-up (youthmode/_fastpath.c) held to its Python twin,
+"""The fast path's compiled set-up and walk (youthmode/_fastpath.c) held to their Python twins.
+
+The set-up is held to `fastpath._prepare`:
 `fastpath._prepare`: the same day and schedule (the memos' own objects) and a `Moment` equal
 slot for slot, on the hard requests of test_fastpath.py (every pack, zones with daylight
 saving, birthdays, guardians' waivers); None wherever the Python set-up gives None. It may
-also decline what is not memoised yet, and the Python set-up then fills the memo.
+also decline what is not memoised yet, and the Python set-up then fills the memo. The walk is
+held to `Walk.first`: the same instant, None or GiveUp, from the same start, both ways.
 """
 
 from __future__ import annotations
 
+import random
 from datetime import datetime
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from random_requests import random_request
 from test_fastpath import CONFIGS, NOW, SETTINGS, ZONES, engines, requests
 
 import youthmode
 from youthmode import compiled, fastpath
 from youthmode.errors import RequestError
-from youthmode.facts import Day, Moment, RequestFacts
+from youthmode.facts import ZERO, Day, Moment, RequestFacts
 from youthmode.request import read
+from youthmode.schedule import GiveUp, Schedule, Walk
+from youthmode.timeline import NEXT_ALLOWED_HORIZON, REMAINING_HORIZON
 
 pytestmark = pytest.mark.skipif(
     fastpath.compiled_prepare is None, reason="YOUTHMODE_PURE is set: the Python path"
@@ -74,12 +81,69 @@ def test_a_slots_class_it_does_not_know_is_refused_and_changes_nothing() -> None
     class Shorter:
         __slots__ = ("ts",)
 
-    config = {"day": Day, "facts": RequestFacts, "moment": Shorter}
+    config = {
+        "day": Day,
+        "facts": RequestFacts,
+        "moment": Shorter,
+        "walk": Walk,
+        "schedule": Schedule,
+        "unknown_band": "unknown",
+        "no_schedule": None,
+        "give_up": GiveUp,
+        "zero": ZERO,
+    }
     with pytest.raises(TypeError, match="slot"):
-        module.configure({**config, "unknown_band": "unknown", "no_schedule": None})
+        module.configure(config)
     with pytest.raises(TypeError):
         module.configure({"day": Day})
     # refused, so nothing changed: the module in use still prepares as before
     engine = youthmode.Engine.from_path(CONFIGS, clock=lambda: NOW)
     request = {"subject": {"age": 12}, "action": "app.use"}
     assert prepared_alike(engine, request)
+
+
+def walked_alike(engine: youthmode.Engine, request: dict[str, Any]) -> int:
+    """The compiled walk and `Walk.first` from the same start, both ways (allowed and, in
+    use, denied); how many of the two walks found an instant."""
+    try:
+        policy, at, req = read(request, engine.policies, engine.default_policy, NOW)
+    except RequestError:
+        return 0
+    prepared = fastpath._prepare(policy, req, at)
+    if prepared is None or req.extra_seconds:
+        return 0
+    day, schedule, m = prepared
+    denials = [e for e in schedule.entries if e[0].denies(m, req)]
+    stands = any(e[0].timeless for e in denials)
+    found = 0
+    for want_allowed, horizon in ((True, NEXT_ALLOWED_HORIZON), (False, REMAINING_HORIZON)):
+        answers = []
+        for first in (fastpath.walk_first, Walk.first):
+            walk = Walk(policy, req, m, schedule, stands)  # its own memo of ages and days
+            try:
+                answers.append(first(walk, day, m.ts, schedule, stands, want_allowed, horizon))
+            except GiveUp:
+                answers.append("give up")
+        assert answers[0] == answers[1], (want_allowed, request)
+        found += isinstance(answers[0], int)
+    return found
+
+
+@SETTINGS
+@given(data=st.data())
+def test_the_compiled_walk_is_walk_first(
+    engines: tuple[youthmode.Engine, ...], data: st.DataObject
+) -> None:
+    walked_alike(engines[0], data.draw(requests(tuple(ZONES))))
+
+
+def test_the_compiled_walk_finds_instants_on_the_random_workload() -> None:
+    engine = youthmode.Engine.from_path(CONFIGS, clock=lambda: NOW)
+    rng = random.Random(4)
+    found = sum(walked_alike(engine, random_request(rng)) for _ in range(1500))
+    assert found > 1000  # of 3,000 walks: what is compared is not all None
+
+
+def test_a_call_that_is_not_a_walk_is_a_type_error() -> None:
+    with pytest.raises(TypeError):
+        fastpath.walk_first(None, None, 0, None, False, True, 0)  # type: ignore[arg-type]

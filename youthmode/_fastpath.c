@@ -20,15 +20,17 @@
 #endif
 
 /* Slots by name: each table's names, and the offsets `configure` found for them. */
-enum { D_DATE, D_ZONE, D_START, D_EVEN, D_WEEKDAY, D_DAY_TYPE, D_KEY, D_PREVIOUS, D_COUNT };
-static const char *const DAY_SLOTS[D_COUNT] = {"date", "zone", "start", "even", "weekday",
-                                               "day_type", "key", "previous"};
 enum {
-    F_ACTION, F_BIRTHDATE, F_DECLARED_AGE, F_EXEMPTIONS, F_CATEGORY, F_APP, F_EXEMPT_APPS,
+    D_DATE, D_ZONE, D_START, D_END, D_EVEN, D_WEEKDAY, D_DAY_TYPE, D_KEY, D_PREVIOUS, D_COUNT
+};
+static const char *const DAY_SLOTS[D_COUNT] = {"date", "zone", "start", "end", "even",
+                                               "weekday", "day_type", "key", "previous"};
+enum {
+    F_METERED, F_ACTION, F_BIRTHDATE, F_DECLARED_AGE, F_EXEMPTIONS, F_CATEGORY, F_APP, F_EXEMPT_APPS,
     F_CURFEWS, F_DAILY_LIMIT, F_TODAY, F_SESSION, F_DAY_SPENT, F_MONTH_SPENT, F_COUNT
 };
 static const char *const FACT_SLOTS[F_COUNT] = {
-    "action", "birthdate", "declared_age", "exemptions", "category", "app", "exempt_apps",
+    "metered", "action", "birthdate", "declared_age", "exemptions", "category", "app", "exempt_apps",
     "guardian_curfews", "guardian_daily_limit", "today_seconds", "session_seconds",
     "day_spent", "month_spent"};
 enum {
@@ -40,7 +42,17 @@ static const char *const MOMENT_SLOTS[M_COUNT] = {
     "ts", "_local", "zone", "date", "sod", "weekday", "calendar", "day_type", "day_key",
     "_previous", "age", "band", "today_seconds", "app_today_seconds", "week_seconds",
     "session_seconds", "day_spent", "month_spent"};
+enum { W_AMOUNT, W_AT_TS, W_REQ, W_START, W_COUNT };
+static const char *const WALK_SLOTS[W_COUNT] = {"amount", "at_ts", "req", "start"};
+enum { S_ALL_TIMELESS, S_BUDGETS, S_CAPS, S_EDGES, S_SEGMENTS, S_WINDOWS, S_COUNT };
+static const char *const SCHEDULE_SLOTS[S_COUNT] = {"all_timeless", "budgets", "caps", "edges",
+                                                    "segments", "windows"};
 static Py_ssize_t day_at[D_COUNT], fact_at[F_COUNT], moment_at[M_COUNT];
+static Py_ssize_t walk_at[W_COUNT], schedule_at[S_COUNT];
+static PyTypeObject *walk_type, *schedule_type;
+static PyObject *give_up, *zero_money, *s_limit, *s_limit_by_day, *s_makeup, *s_workday;
+static PyObject *s_next_birthday, *s_day_of, *s_walk_age_on, *s_walk_schedule, *s_timeless;
+static PyObject *s_window_denies;
 static PyTypeObject *day_type, *facts_type, *moment_type;
 static PyObject *unknown_band, *no_schedule, *s_schedule, *zero_int;
 static PyObject *s_days, *s_age_rollover, *s_by_age, *s_memo, *s_waiver_names;
@@ -231,6 +243,323 @@ done:
     return out;
 }
 
+
+/* -- the walk: schedule.Walk.first ----------------------------------------------------------
+ * The same candidate instants in the same order, judged from the same tables; what only the
+ * Python walk knows (the next birthday, the day after a change of day, the schedule and the
+ * timeless verdict of a new age) is asked of it, and a GiveUp it raises passes through. */
+typedef struct {
+    PyObject *walk, *req, *start, *amount;
+    long long at_ts, today;
+    int metered;
+} Walker;
+
+static int as_ll(PyObject *value, long long *out)
+{
+    *out = PyLong_AsLongLong(value);
+    return *out == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
+static int same_date(PyObject *a, PyObject *b)
+{
+    return PyDateTime_GET_YEAR(a) == PyDateTime_GET_YEAR(b)
+           && PyDateTime_GET_MONTH(a) == PyDateTime_GET_MONTH(b)
+           && PyDateTime_GET_DAY(a) == PyDateTime_GET_DAY(b);
+}
+
+/* DailyBudgetRule.limit_on(day_type). */
+static int limit_on(PyObject *rule, PyObject *day_type, long long *out)
+{
+    PyObject *by_day = PyObject_GetAttr(rule, s_limit_by_day), *found = NULL;
+    int truth = by_day == NULL ? -1 : by_day == Py_None ? 0 : PyObject_IsTrue(by_day);
+    if (truth == 1) {
+        int has = PySequence_Contains(by_day, day_type);
+        if (has == 1)
+            found = PyObject_GetItem(by_day, day_type);
+        else if (has == 0 && PyUnicode_Compare(day_type, s_makeup) == 0) {
+            has = PySequence_Contains(by_day, s_workday); /* a make-up day is a working day */
+            if (has == 1)
+                found = PyObject_GetItem(by_day, s_workday);
+        }
+        truth = has < 0 || PyErr_Occurred() ? -1 : 1;
+    }
+    if (truth >= 0 && found == NULL)
+        found = PyObject_GetAttr(rule, s_limit);
+    int r = truth < 0 || found == NULL ? -1 : as_ll(found, out);
+    Py_XDECREF(found);
+    Py_XDECREF(by_day);
+    return r;
+}
+
+/* Walk._today: today's use at `ts`, as Timeline._moment counts it. */
+static long long today_at(Walker *w, long long ts, int in_use, int same_day, long long start)
+{
+    if (in_use && w->metered)
+        return same_day ? w->today + ts - w->at_ts : ts - start;
+    return same_day ? w->today : 0;
+}
+
+/* Schedule.window_denies: a bisect in the day's segments; the Python method builds them
+ * the first time a day type and the day before's are met. */
+static int window_denies(PyObject *schedule, PyObject *day, long long sod)
+{
+    PyObject *key = PyTuple_Pack(2, SLOT(day, day_at[D_KEY]), SLOT(day, day_at[D_PREVIOUS]));
+    PyObject *segments = SLOT(schedule, schedule_at[S_SEGMENTS]);
+    PyObject *found = key == NULL || !PyDict_CheckExact(segments)
+                          ? NULL : PyDict_GetItemWithError(segments, key);
+    Py_XDECREF(key);
+    if (found == NULL) {
+        if (PyErr_Occurred() || !PyDict_CheckExact(segments))
+            return -1;
+        PyObject *second = PyLong_FromLongLong(sod);
+        PyObject *out = second == NULL ? NULL : PyObject_CallMethodObjArgs(
+            schedule, s_window_denies, day, second, NULL);
+        int truth = out == NULL ? -1 : PyObject_IsTrue(out);
+        Py_XDECREF(second);
+        Py_XDECREF(out);
+        return truth;
+    }
+    PyObject *starts = PyTuple_GET_ITEM(found, 0), *denied = PyTuple_GET_ITEM(found, 1);
+    Py_ssize_t lo = 0, hi = PyList_GET_SIZE(starts);
+    while (lo < hi) { /* bisect_right */
+        Py_ssize_t mid = (lo + hi) / 2;
+        long long edge;
+        if (as_ll(PyList_GET_ITEM(starts, mid), &edge) < 0)
+            return -1;
+        if (sod < edge)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    Py_ssize_t at = lo - 1 >= 0 ? lo - 1 : PyList_GET_SIZE(denied) - 1; /* [-1]: the last */
+    return PyObject_IsTrue(PyList_GET_ITEM(denied, at));
+}
+
+/* Walk._denies: 1 denied, 0 not, -1 failed. */
+static int denies(Walker *w, PyObject *schedule, PyObject *day, long long ts, int in_use)
+{
+    long long start;
+    if (as_ll(SLOT(day, day_at[D_START]), &start) < 0)
+        return -1;
+    PyObject *windows = SLOT(schedule, schedule_at[S_WINDOWS]);
+    if (PyTuple_Check(windows) && PyTuple_GET_SIZE(windows)) {
+        int r = window_denies(schedule, day, ts - start);
+        if (r != 0)
+            return r;
+    }
+    PyObject *date = SLOT(day, day_at[D_DATE]);
+    int same_day = same_date(date, w->start);
+    PyObject *budgets = SLOT(schedule, schedule_at[S_BUDGETS]);
+    if (PyTuple_GET_SIZE(budgets)) {
+        long long today = today_at(w, ts, in_use, same_day, start), limit;
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(budgets); i++) {
+            if (limit_on(PyTuple_GET_ITEM(budgets, i), SLOT(day, day_at[D_DAY_TYPE]), &limit) < 0)
+                return -1;
+            if (today >= limit)
+                return 1;
+        }
+    }
+    PyObject *caps = SLOT(schedule, schedule_at[S_CAPS]);
+    int same_month = PyDateTime_GET_YEAR(date) == PyDateTime_GET_YEAR(w->start)
+                     && PyDateTime_GET_MONTH(date) == PyDateTime_GET_MONTH(w->start);
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(caps); i++) {
+        PyObject *cap = PyTuple_GET_ITEM(caps, i);
+        PyObject *spent = PyTuple_GET_ITEM(cap, 0) == Py_True
+            ? (same_day ? SLOT(w->req, fact_at[F_DAY_SPENT]) : zero_money)
+            : (same_day || same_month ? SLOT(w->req, fact_at[F_MONTH_SPENT]) : zero_money);
+        PyObject *total = PyNumber_Add(spent, w->amount);
+        int over = total == NULL ? -1
+                   : PyObject_RichCompareBool(total, PyTuple_GET_ITEM(cap, 1), Py_GT);
+        Py_XDECREF(total);
+        if (over != 0)
+            return over;
+    }
+    return 0;
+}
+
+/* Walk._next_candidate: the next edge of the day's windows, or where a budget runs out. */
+static int next_candidate(Walker *w, PyObject *day, long long ts, PyObject *schedule,
+                          int in_use, long long *best)
+{
+    long long start, end;
+    if (as_ll(SLOT(day, day_at[D_START]), &start) < 0 || as_ll(SLOT(day, day_at[D_END]), &end) < 0)
+        return -1;
+    *best = end;
+    PyObject *edges = SLOT(schedule, schedule_at[S_EDGES]);
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(edges); i++) {
+        long long edge;
+        if (as_ll(PyTuple_GET_ITEM(edges, i), &edge) < 0)
+            return -1;
+        if (edge > ts - start) {
+            if (ts < start + edge && start + edge < *best)
+                *best = start + edge;
+            break;
+        }
+    }
+    PyObject *budgets = SLOT(schedule, schedule_at[S_BUDGETS]);
+    if (in_use && w->metered && PyTuple_GET_SIZE(budgets)) {
+        int same_day = same_date(SLOT(day, day_at[D_DATE]), w->start);
+        long long today = today_at(w, ts, 1, same_day, start), limit;
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(budgets); i++) {
+            if (limit_on(PyTuple_GET_ITEM(budgets, i), SLOT(day, day_at[D_DAY_TYPE]), &limit) < 0)
+                return -1;
+            long long left = limit - today;
+            if (0 < left && ts + left < *best)
+                *best = ts + left;
+        }
+    }
+    return 0;
+}
+
+
+/* The tables this walk reads are all tuples (Schedule builds them so); anything else, and the
+ * pure path answers (GiveUp), as for any walk the tables do not reach. */
+static int schedule_ok(PyObject *schedule)
+{
+    if (Py_TYPE(schedule) != schedule_type)
+        return 0;
+    PyObject *caps = SLOT(schedule, schedule_at[S_CAPS]);
+    int ok = PyTuple_Check(SLOT(schedule, schedule_at[S_EDGES]))
+             && PyTuple_Check(SLOT(schedule, schedule_at[S_BUDGETS])) && PyTuple_Check(caps)
+             && PyTuple_Check(SLOT(schedule, schedule_at[S_WINDOWS]));
+    for (Py_ssize_t i = 0; ok && i < PyTuple_GET_SIZE(caps); i++)
+        ok = PyTuple_Check(PyTuple_GET_ITEM(caps, i)) && PyTuple_GET_SIZE(PyTuple_GET_ITEM(caps, i)) == 2;
+    return ok;
+}
+
+static int day_ok(PyObject *day)
+{
+    return Py_TYPE(day) == day_type && PyDate_Check(SLOT(day, day_at[D_DATE]));
+}
+
+/* A call of one of the Python walk's methods; a new reference, NULL on error. */
+static PyObject *ask(PyObject *walk, PyObject *name, PyObject *a, PyObject *b, PyObject *c,
+                     PyObject *d)
+{
+    PyObject *args[] = {walk, a, b, c, d};
+    size_t n = 1 + (a != NULL) + (b != NULL) + (c != NULL) + (d != NULL);
+    return PyObject_VectorcallMethod(name, args, n | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+}
+
+/* Walk.first(day, ts, schedule, stands, want_allowed, horizon): the first candidate instant
+ * at which the request is allowed (want_allowed) or, in use, denied; None past the horizon. */
+static PyObject *walk_first(Walker *w, PyObject *day, long long ts, PyObject *schedule,
+                            int stands, int want_allowed, long long horizon)
+{
+    long long limit = w->at_ts + horizon, found = 0;
+    int in_use = !want_allowed, timeless = stands;
+    int dated = SLOT(w->req, fact_at[F_BIRTHDATE]) != Py_None;
+    PyObject *out = NULL, *birthday = NULL;
+    Py_INCREF(day);
+    Py_INCREF(schedule);
+    for (;;) {
+        if (!schedule_ok(schedule) || !day_ok(day)) {
+            PyErr_SetNone(give_up);
+            break;
+        }
+        int has = 1, all_timeless = PyObject_IsTrue(SLOT(schedule, schedule_at[S_ALL_TIMELESS]));
+        if (all_timeless < 0)
+            break;
+        if ((want_allowed && stands) || all_timeless) {
+            birthday = ask(w->walk, s_next_birthday, SLOT(day, day_at[D_DATE]), NULL, NULL, NULL);
+            if (birthday == NULL || (birthday != Py_None && !day_ok(birthday)))
+                break;
+            has = birthday != Py_None;
+            if (has && as_ll(SLOT(birthday, day_at[D_START]), &found) < 0)
+                break;
+        }
+        else if (next_candidate(w, day, ts, schedule, in_use, &found) < 0)
+            break;
+        if (!has || found > limit) {
+            out = Py_NewRef(Py_None);
+            break;
+        }
+        long long start, end;
+        if (as_ll(SLOT(day, day_at[D_START]), &start) < 0
+            || as_ll(SLOT(day, day_at[D_END]), &end) < 0)
+            break;
+        if (!(start <= found && found < end)) {
+            /* the birthday's own day holds its first instant, on a day 24 hours long */
+            int even = birthday != NULL && birthday != Py_None
+                       && SLOT(birthday, day_at[D_EVEN]) == Py_True;
+            PyObject *instant = PyLong_FromLongLong(found);
+            PyObject *next = instant == NULL ? NULL
+                             : even ? Py_NewRef(birthday)
+                                    : ask(w->walk, s_day_of, day, instant, NULL, NULL);
+            if (next == NULL || !day_ok(next)) {
+                Py_XDECREF(instant);
+                Py_XDECREF(next);
+                if (!PyErr_Occurred())
+                    PyErr_SetNone(give_up);
+                break;
+            }
+            Py_SETREF(day, next);
+            if (SLOT(day, day_at[D_EVEN]) != Py_True) {
+                Py_DECREF(instant);
+                PyErr_SetNone(give_up); /* a daylight-saving day: Timeline converts each instant */
+                break;
+            }
+            if (dated) {
+                PyObject *age = ask(w->walk, s_walk_age_on, SLOT(day, day_at[D_DATE]), NULL, NULL, NULL);
+                PyObject *then = age == NULL ? NULL : ask(w->walk, s_walk_schedule, age, NULL, NULL, NULL);
+                PyObject *verdict = then == NULL ? NULL
+                                    : ask(w->walk, s_timeless, age, then, day, instant);
+                timeless = verdict == NULL ? -1 : PyObject_IsTrue(verdict);
+                Py_XDECREF(age);
+                Py_XDECREF(verdict);
+                if (then != NULL)
+                    Py_SETREF(schedule, then);
+                if (timeless < 0) {
+                    Py_DECREF(instant);
+                    break;
+                }
+            }
+            Py_DECREF(instant);
+        }
+        Py_CLEAR(birthday);
+        ts = found;
+        stands = timeless;
+        int denied = timeless ? 1 : denies(w, schedule, day, ts, in_use);
+        if (denied < 0)
+            break;
+        if ((!denied) == want_allowed) {
+            out = PyLong_FromLongLong(ts);
+            break;
+        }
+    }
+    Py_XDECREF(birthday);
+    Py_DECREF(day);
+    Py_DECREF(schedule);
+    return out;
+}
+
+static PyObject *fast_first(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 7 || walk_type == NULL || Py_TYPE(args[0]) != walk_type) {
+        PyErr_SetString(PyExc_TypeError,
+                        "first(walk, day, ts, schedule, stands, want_allowed, horizon)");
+        return NULL;
+    }
+    PyObject *walk = args[0];
+    Walker w = {walk, SLOT(walk, walk_at[W_REQ]), SLOT(walk, walk_at[W_START]),
+                SLOT(walk, walk_at[W_AMOUNT]), 0, 0, 0};
+    long long ts, horizon;
+    if (Py_TYPE(w.req) != facts_type || !PyDate_Check(w.start)
+        || as_ll(SLOT(walk, walk_at[W_AT_TS]), &w.at_ts) < 0
+        || as_ll(SLOT(w.req, fact_at[F_TODAY]), &w.today) < 0 || as_ll(args[2], &ts) < 0
+        || as_ll(args[6], &horizon) < 0) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "first: not a walk of the fast path");
+        return NULL;
+    }
+    w.metered = SLOT(w.req, fact_at[F_METERED]) == Py_True;
+    int stands = PyObject_IsTrue(args[4]), want_allowed = PyObject_IsTrue(args[5]);
+    if (stands < 0 || want_allowed < 0)
+        return NULL;
+    return walk_first(&w, args[1], ts, args[3], stands, want_allowed, horizon);
+}
+
 static PyObject *fast_configure(PyObject *module, PyObject *given)
 {
     (void)module;
@@ -239,18 +568,28 @@ static PyObject *fast_configure(PyObject *module, PyObject *given)
     PyObject *moment = PyDict_GetItemString(given, "moment");
     PyObject *unknown = PyDict_GetItemString(given, "unknown_band");
     PyObject *none = PyDict_GetItemString(given, "no_schedule");
+    PyObject *walk = PyDict_GetItemString(given, "walk");
+    PyObject *schedule = PyDict_GetItemString(given, "schedule");
+    PyObject *gave_up = PyDict_GetItemString(given, "give_up");
+    PyObject *zero = PyDict_GetItemString(given, "zero");
     if (day == NULL || facts == NULL || moment == NULL || unknown == NULL || none == NULL
-        || !PyType_Check(day) || !PyType_Check(facts) || !PyType_Check(moment)) {
-        PyErr_SetString(PyExc_TypeError,
-                        "configure: day, facts, moment (types), unknown_band, no_schedule");
+        || walk == NULL || schedule == NULL || gave_up == NULL || zero == NULL
+        || !PyType_Check(day) || !PyType_Check(facts) || !PyType_Check(moment)
+        || !PyType_Check(walk) || !PyType_Check(schedule)
+        || !PyExceptionClass_Check(gave_up)) {
+        PyErr_SetString(PyExc_TypeError, "configure: day, facts, moment, walk, schedule "
+                                         "(types), unknown_band, no_schedule, give_up, zero");
         return NULL;
     }
     /* Found into copies, kept only when all are found: a refused configuration changes
      * nothing (a module in use stays as it was). */
     Py_ssize_t days[D_COUNT], facts_slots[F_COUNT], moments[M_COUNT];
+    Py_ssize_t walks[W_COUNT], schedules[S_COUNT];
     if (offsets((PyTypeObject *)day, DAY_SLOTS, days, D_COUNT) < 0
         || offsets((PyTypeObject *)facts, FACT_SLOTS, facts_slots, F_COUNT) < 0
-        || offsets((PyTypeObject *)moment, MOMENT_SLOTS, moments, M_COUNT) < 0)
+        || offsets((PyTypeObject *)moment, MOMENT_SLOTS, moments, M_COUNT) < 0
+        || offsets((PyTypeObject *)walk, WALK_SLOTS, walks, W_COUNT) < 0
+        || offsets((PyTypeObject *)schedule, SCHEDULE_SLOTS, schedules, S_COUNT) < 0)
         return NULL;
     PyObject *slots = PyObject_GetAttrString(moment, "__slots__");
     Py_ssize_t n = slots == NULL ? -1 : PyObject_Length(slots);
@@ -263,6 +602,12 @@ static PyObject *fast_configure(PyObject *module, PyObject *given)
     memcpy(day_at, days, sizeof days);
     memcpy(fact_at, facts_slots, sizeof facts_slots);
     memcpy(moment_at, moments, sizeof moments);
+    memcpy(walk_at, walks, sizeof walks);
+    memcpy(schedule_at, schedules, sizeof schedules);
+    Py_XSETREF(walk_type, (PyTypeObject *)Py_NewRef(walk));
+    Py_XSETREF(schedule_type, (PyTypeObject *)Py_NewRef(schedule));
+    Py_XSETREF(give_up, Py_NewRef(gave_up));
+    Py_XSETREF(zero_money, Py_NewRef(zero));
     Py_XSETREF(day_type, (PyTypeObject *)Py_NewRef(day));
     Py_XSETREF(facts_type, (PyTypeObject *)Py_NewRef(facts));
     Py_XSETREF(moment_type, (PyTypeObject *)Py_NewRef(moment));
@@ -274,6 +619,8 @@ static PyObject *fast_configure(PyObject *module, PyObject *given)
 static PyMethodDef fast_methods[] = {
     {"prepare", (PyCFunction)(void (*)(void))fast_prepare, METH_FASTCALL,
      "prepare(policy, req, at) -> (day, schedule, moment) | None"},
+    {"first", (PyCFunction)(void (*)(void))fast_first, METH_FASTCALL,
+     "first(walk, day, ts, schedule, stands, want_allowed, horizon) -> int | None"},
     {"configure", fast_configure, METH_O, "configure(dict): the types and markers it uses"},
     {NULL, NULL, 0, NULL}};
 
@@ -290,7 +637,11 @@ PyMODINIT_FUNC PyInit__fastpath(void)
     struct { PyObject **slot; const char *text; } names[] = {
         {&s_schedule, "schedule"}, {&s_days, "_days"}, {&s_age_rollover, "age_rollover"},
         {&s_by_age, "_by_age"}, {&s_memo, "memo"}, {&s_waiver_names, "waiver_names"},
-        {&s_exempt_categories, "exempt_categories"}, {&s_calendar, "calendar"}};
+        {&s_exempt_categories, "exempt_categories"}, {&s_calendar, "calendar"},
+        {&s_limit, "limit"}, {&s_limit_by_day, "limit_by_day"}, {&s_makeup, "makeup_workday"},
+        {&s_workday, "workday"}, {&s_next_birthday, "_next_birthday"}, {&s_day_of, "_day_of"},
+        {&s_walk_age_on, "age_on"}, {&s_walk_schedule, "schedule"},
+        {&s_timeless, "_timeless"}, {&s_window_denies, "window_denies"}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if ((*names[i].slot = PyUnicode_InternFromString(names[i].text)) == NULL)
             return NULL;

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from youthmode import compiled
 from youthmode.decision import _guardian_facts, obligations_due
-from youthmode.facts import Day, Moment, RequestFacts, age_on
+from youthmode.facts import ZERO, Day, Moment, RequestFacts, age_on
 from youthmode.model import Decision, Facts, Remedy
 from youthmode.policies import CompiledPolicy
 from youthmode.policies.validate import UNKNOWN_BAND
@@ -57,9 +57,9 @@ def decide_fast(
     walk = Walk(policy, req, m, schedule, stands)
     try:
         if denials:
-            found = walk.first(day, m.ts, schedule, stands, True, NEXT_ALLOWED_HORIZON)
+            found = walk_first(walk, day, m.ts, schedule, stands, True, NEXT_ALLOWED_HORIZON)
             return _denial(policy, req, schedule, day, m, at, denials, decision_id, found)
-        found = walk.first(day, m.ts, schedule, False, False, REMAINING_HORIZON)
+        found = walk_first(walk, day, m.ts, schedule, False, False, REMAINING_HORIZON)
     except GiveUp:
         return None
     remaining = None if found is None else found - m.ts
@@ -242,29 +242,37 @@ Prepared = tuple[Day, Schedule, Moment]
 Preparer = Callable[[CompiledPolicy, RequestFacts, datetime], Prepared | None]
 
 
-def _compiled_prepare() -> (
-    Callable[[CompiledPolicy, RequestFacts, datetime], Prepared | None] | None
-):
-    """youthmode/_fastpath.c's `prepare`, handed the slots classes it reads and fills; None
-    where it is not built or not current (compiled.py). It declines (None) whatever the
-    Python set-up must do itself: a day or schedule not yet memoised, a daylight-saving day."""
+WalkFirst = Callable[[Walk, Day, int, Schedule, bool, bool, int], int | None]
+
+
+def _compiled_fastpath() -> tuple[Preparer | None, WalkFirst]:
+    """youthmode/_fastpath.c's `prepare` and `first`, handed the slots classes they read and
+    fill; (None, `Walk.first`) where it is not built or not current (compiled.py).
+    `prepare` declines (None) what the Python set-up must do itself: a day or schedule not
+    yet memoised, a daylight-saving day. `first` is `Walk.first`, asking the Python walk
+    what only it knows (the next birthday, a new age's schedule) and raising its GiveUp."""
     module = compiled.load("_fastpath")
     if module is None:
-        return None
+        return None, Walk.first
     module.configure(
         {
             "day": Day,
             "facts": RequestFacts,
             "moment": Moment,
+            "walk": Walk,
+            "schedule": Schedule,
             "unknown_band": UNKNOWN_BAND,
             "no_schedule": NO_SCHEDULE,
+            "give_up": GiveUp,
+            "zero": ZERO,
         }
     )
     prepare: Preparer = module.prepare
-    return prepare
+    first: WalkFirst = module.first
+    return prepare, first
 
 
-compiled_prepare = _compiled_prepare()
+compiled_prepare, walk_first = _compiled_fastpath()
 
 # The fields `combine`, `facts_of` and `_remedies` give `trusted`: what pydantic then counts
 # as set (the rest keep their defaults).

@@ -18,12 +18,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from random_requests import random_request
-from test_fastpath import CONFIGS, NOW, SETTINGS, ZONES, engines, requests
+from test_fastpath import CONFIGS, NOW, SETTINGS, ZONES, engines, requests, shape
 
 import youthmode
 from youthmode import compiled, fastpath
+from youthmode.decision import _guardian_facts
 from youthmode.errors import RequestError
 from youthmode.facts import ZERO, Day, Moment, RequestFacts
+from youthmode.model import Facts
 from youthmode.request import read
 from youthmode.schedule import GiveUp, Schedule, Walk
 from youthmode.timeline import NEXT_ALLOWED_HORIZON, REMAINING_HORIZON
@@ -91,11 +93,19 @@ def test_a_slots_class_it_does_not_know_is_refused_and_changes_nothing() -> None
         "no_schedule": None,
         "give_up": GiveUp,
         "zero": ZERO,
+        "facts_model": Facts,
+        "facts_set": fastpath.FACTS_SET,
+        "facts_fields": tuple(Facts.model_fields),
+        "model_builder": fastpath._model,
+        "guardian_facts": _guardian_facts,
     }
     with pytest.raises(TypeError, match="slot"):
         module.configure(config)
     with pytest.raises(TypeError):
         module.configure({"day": Day})
+    with pytest.raises(TypeError, match="field 0"):  # Facts's fields in another order
+        fields = tuple(reversed(Facts.model_fields))
+        module.configure({**config, "moment": Moment, "facts_fields": fields})
     # refused, so nothing changed: the module in use still prepares as before
     engine = youthmode.Engine.from_path(CONFIGS, clock=lambda: NOW)
     request = {"subject": {"age": 12}, "action": "app.use"}
@@ -147,3 +157,24 @@ def test_the_compiled_walk_finds_instants_on_the_random_workload() -> None:
 def test_a_call_that_is_not_a_walk_is_a_type_error() -> None:
     with pytest.raises(TypeError):
         fastpath.walk_first(None, None, 0, None, False, True, 0)  # type: ignore[arg-type]
+
+
+@SETTINGS
+@given(data=st.data())
+def test_the_compiled_facts_are_the_python_ones(
+    engines: tuple[youthmode.Engine, ...], data: st.DataObject
+) -> None:
+    engine = engines[0]
+    request = data.draw(requests(tuple(ZONES)))
+    try:
+        policy, at, req = read(request, engine.policies, engine.default_policy, NOW)
+    except RequestError:
+        return
+    prepared = fastpath._prepare(policy, req, at)
+    if prepared is None:
+        return
+    day, schedule, m = prepared
+    mine = fastpath.facts_of(policy, req, schedule, day, m, at)
+    theirs = fastpath._facts(policy, req, schedule, day, m, at)
+    assert shape(mine) == shape(theirs), request  # fields, their order, types, what is set
+    assert mine.model_dump_json() == theirs.model_dump_json()

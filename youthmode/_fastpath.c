@@ -21,18 +21,22 @@
 
 /* Slots by name: each table's names, and the offsets `configure` found for them. */
 enum {
-    D_DATE, D_ZONE, D_START, D_END, D_EVEN, D_WEEKDAY, D_DAY_TYPE, D_KEY, D_PREVIOUS, D_COUNT
+    D_DATE, D_ZONE, D_START, D_END, D_EVEN, D_WEEKDAY, D_DAY_TYPE, D_KEY, D_PREVIOUS,
+    D_OFFICIAL, D_COUNT
 };
 static const char *const DAY_SLOTS[D_COUNT] = {"date", "zone", "start", "end", "even",
-                                               "weekday", "day_type", "key", "previous"};
+                                               "weekday", "day_type", "key", "previous",
+                                               "official"};
 enum {
-    F_METERED, F_ACTION, F_BIRTHDATE, F_DECLARED_AGE, F_EXEMPTIONS, F_CATEGORY, F_APP, F_EXEMPT_APPS,
-    F_CURFEWS, F_DAILY_LIMIT, F_TODAY, F_SESSION, F_DAY_SPENT, F_MONTH_SPENT, F_COUNT
+    F_METERED, F_ACTION, F_BIRTHDATE, F_DECLARED_AGE, F_EXEMPTIONS, F_CATEGORY, F_APP,
+    F_EXEMPT_APPS, F_CURFEWS, F_DAILY_LIMIT, F_TODAY, F_SESSION, F_DAY_SPENT, F_MONTH_SPENT,
+    F_VERIFIED, F_APP_TODAY, F_WEEK, F_AMOUNT, F_CONSENTS, F_APP_CONSENT, F_LINKED, F_COUNT
 };
 static const char *const FACT_SLOTS[F_COUNT] = {
-    "metered", "action", "birthdate", "declared_age", "exemptions", "category", "app", "exempt_apps",
-    "guardian_curfews", "guardian_daily_limit", "today_seconds", "session_seconds",
-    "day_spent", "month_spent"};
+    "metered", "action", "birthdate", "declared_age", "exemptions", "category", "app",
+    "exempt_apps", "guardian_curfews", "guardian_daily_limit", "today_seconds",
+    "session_seconds", "day_spent", "month_spent", "verified", "app_today_seconds",
+    "week_seconds", "amount", "consents", "app_consent", "linked"};
 enum {
     M_TS, M_LOCAL, M_ZONE, M_DATE, M_SOD, M_WEEKDAY, M_CALENDAR, M_DAY_TYPE, M_DAY_KEY,
     M_PREVIOUS, M_AGE, M_BAND, M_TODAY, M_APP_TODAY, M_WEEK, M_SESSION, M_DAY_SPENT,
@@ -44,9 +48,13 @@ static const char *const MOMENT_SLOTS[M_COUNT] = {
     "session_seconds", "day_spent", "month_spent"};
 enum { W_AMOUNT, W_AT_TS, W_REQ, W_START, W_COUNT };
 static const char *const WALK_SLOTS[W_COUNT] = {"amount", "at_ts", "req", "start"};
-enum { S_ALL_TIMELESS, S_BUDGETS, S_CAPS, S_EDGES, S_SEGMENTS, S_WINDOWS, S_COUNT };
+enum {
+    S_ALL_TIMELESS, S_BUDGETS, S_CAPS, S_EDGES, S_SEGMENTS, S_WINDOWS, S_SPENDING, S_WAIVED,
+    S_COUNT
+};
 static const char *const SCHEDULE_SLOTS[S_COUNT] = {"all_timeless", "budgets", "caps", "edges",
-                                                    "segments", "windows"};
+                                                    "segments", "windows", "spending",
+                                                    "waived"};
 static Py_ssize_t day_at[D_COUNT], fact_at[F_COUNT], moment_at[M_COUNT];
 static Py_ssize_t walk_at[W_COUNT], schedule_at[S_COUNT];
 static PyTypeObject *walk_type, *schedule_type;
@@ -560,6 +568,125 @@ static PyObject *fast_first(PyObject *module, PyObject *const *args, Py_ssize_t 
     return walk_first(&w, args[1], ts, args[3], stands, want_allowed, horizon);
 }
 
+
+/* -- the decision's facts: fastpath._facts ---------------------------------------------------
+ * Facts's fields in the model's order (configure checks the order against the model), the
+ * guardian's settings from the Python function when they apply, the model built by the same
+ * builder as the Python twin uses (youthmode/_response.c's `model`). */
+static const char *const FACTS_FIELDS[] = {
+    "local_time", "timezone", "day_type", "calendar_official", "age", "age_range",
+    "ignored_signals", "jurisdiction", "verified", "today_seconds", "session_seconds",
+    "app_today_seconds", "week_seconds", "day_spent", "month_spent", "amount", "category",
+    "waived", "guardian", "redacted"};
+#define FACTS_FIELD_COUNT ((Py_ssize_t)(sizeof FACTS_FIELDS / sizeof FACTS_FIELDS[0]))
+static PyObject *facts_keys[FACTS_FIELD_COUNT];
+static PyObject *facts_model, *facts_set, *model_builder, *guardian_facts;
+static PyObject *s_timezone, *s_protected_bands;
+
+static PyObject *or_none(PyObject *value)
+{
+    int truth = PyObject_IsTrue(value);
+    return truth == 1 ? value : truth == 0 ? Py_None : NULL;
+}
+
+/* Whether a guardian's settings show in the facts (`_facts`'s condition): 1, 0, -1. */
+static int shows_guardian(PyObject *policy, PyObject *req, PyObject *band)
+{
+    PyObject *bands = PyObject_GetAttr(policy, s_protected_bands);
+    int protected = bands == NULL ? -1 : PySequence_Contains(bands, band);
+    Py_XDECREF(bands);
+    if (protected != 1)
+        return protected;
+    PyObject *truthy[] = {SLOT(req, fact_at[F_EXEMPT_APPS]), SLOT(req, fact_at[F_CONSENTS]),
+                          SLOT(req, fact_at[F_LINKED]), SLOT(req, fact_at[F_CURFEWS])};
+    for (size_t i = 0; i < sizeof truthy / sizeof truthy[0]; i++) {
+        int truth = PyObject_IsTrue(truthy[i]);
+        if (truth != 0)
+            return truth;
+    }
+    return SLOT(req, fact_at[F_APP_CONSENT]) != Py_None
+           || SLOT(req, fact_at[F_DAILY_LIMIT]) != Py_None;
+}
+
+static PyObject *fast_facts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 6 || facts_model == NULL || Py_TYPE(args[1]) != facts_type
+        || !schedule_ok(args[2]) || !day_ok(args[3]) || Py_TYPE(args[4]) != moment_type) {
+        PyErr_SetString(PyExc_TypeError, "facts(policy, req, schedule, day, m, at)");
+        return NULL;
+    }
+    PyObject *policy = args[0], *req = args[1], *schedule = args[2], *day = args[3];
+    PyObject *m = args[4], *at = args[5];
+    PyObject *guardian = NULL, *waived = NULL, *zone_name = NULL, *fields = NULL;
+    int shows = shows_guardian(policy, req, SLOT(m, moment_at[M_BAND]));
+    guardian = shows < 0 ? NULL
+               : shows ? PyObject_CallOneArg(guardian_facts, req) : Py_NewRef(Py_None);
+    PyObject *given_waived = SLOT(schedule, schedule_at[S_WAIVED]);
+    int any_waived = guardian == NULL ? -1 : PyObject_IsTrue(given_waived);
+    waived = any_waived < 0 ? NULL
+             : any_waived ? PySequence_List(given_waived) : Py_NewRef(Py_None);
+    zone_name = waived == NULL ? NULL : PyObject_GetAttr(policy, s_timezone);
+    int spending = zone_name == NULL ? -1 : PyObject_IsTrue(SLOT(schedule, schedule_at[S_SPENDING]));
+    PyObject *app_today = spending < 0 ? NULL : or_none(SLOT(req, fact_at[F_APP_TODAY]));
+    PyObject *week = app_today == NULL ? NULL : or_none(SLOT(req, fact_at[F_WEEK]));
+    if (week != NULL) {
+        PyObject *values[FACTS_FIELD_COUNT] = {
+            at, zone_name, SLOT(m, moment_at[M_DAY_TYPE]), SLOT(day, day_at[D_OFFICIAL]),
+            SLOT(m, moment_at[M_AGE]), Py_None, Py_None, Py_None,
+            SLOT(req, fact_at[F_VERIFIED]), SLOT(req, fact_at[F_TODAY]),
+            SLOT(req, fact_at[F_SESSION]), app_today, week,
+            spending ? SLOT(req, fact_at[F_DAY_SPENT]) : Py_None,
+            spending ? SLOT(req, fact_at[F_MONTH_SPENT]) : Py_None,
+            SLOT(req, fact_at[F_AMOUNT]), SLOT(req, fact_at[F_CATEGORY]), waived, guardian,
+            Py_None};
+        fields = PyDict_New();
+        for (Py_ssize_t i = 0; fields != NULL && i < FACTS_FIELD_COUNT; i++)
+            if (PyDict_SetItem(fields, facts_keys[i], values[i]) < 0)
+                Py_CLEAR(fields);
+    }
+    PyObject *out = NULL;
+    if (fields != NULL) {
+        PyObject *call[] = {facts_model, fields, facts_set};
+        out = PyObject_Vectorcall(model_builder, call, 3, NULL);
+    }
+    Py_XDECREF(fields);
+    Py_XDECREF(guardian);
+    Py_XDECREF(waived);
+    Py_XDECREF(zone_name);
+    return out;
+}
+
+static int take_facts_model(PyObject *given)
+{
+    PyObject *model = PyDict_GetItemString(given, "facts_model");
+    PyObject *set = PyDict_GetItemString(given, "facts_set");
+    PyObject *builder = PyDict_GetItemString(given, "model_builder");
+    PyObject *guardian = PyDict_GetItemString(given, "guardian_facts");
+    PyObject *order = PyDict_GetItemString(given, "facts_fields");
+    if (model == NULL || set == NULL || builder == NULL || guardian == NULL || order == NULL
+        || !PyTuple_Check(order) || PyTuple_GET_SIZE(order) != FACTS_FIELD_COUNT) {
+        PyErr_SetString(PyExc_TypeError, "configure: facts_model, facts_set, model_builder, "
+                                         "guardian_facts, facts_fields (the model's order)");
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < FACTS_FIELD_COUNT; i++) {
+        PyObject *name = PyTuple_GET_ITEM(order, i);
+        if (!PyUnicode_Check(name) || PyUnicode_CompareWithASCIIString(name, FACTS_FIELDS[i])) {
+            PyErr_Format(PyExc_TypeError, "configure: Facts's field %zd is not `%s`", i,
+                         FACTS_FIELDS[i]);
+            return -1;
+        }
+    }
+    for (Py_ssize_t i = 0; i < FACTS_FIELD_COUNT; i++)
+        Py_XSETREF(facts_keys[i], Py_NewRef(PyTuple_GET_ITEM(order, i)));
+    Py_XSETREF(facts_model, Py_NewRef(model));
+    Py_XSETREF(facts_set, Py_NewRef(set));
+    Py_XSETREF(model_builder, Py_NewRef(builder));
+    Py_XSETREF(guardian_facts, Py_NewRef(guardian));
+    return 0;
+}
+
 static PyObject *fast_configure(PyObject *module, PyObject *given)
 {
     (void)module;
@@ -599,6 +726,8 @@ static PyObject *fast_configure(PyObject *module, PyObject *given)
         PyErr_SetString(PyExc_TypeError, "configure: Moment's slots are not the ones set here");
         return NULL;
     }
+    if (take_facts_model(given) < 0)
+        return NULL;
     memcpy(day_at, days, sizeof days);
     memcpy(fact_at, facts_slots, sizeof facts_slots);
     memcpy(moment_at, moments, sizeof moments);
@@ -619,6 +748,8 @@ static PyObject *fast_configure(PyObject *module, PyObject *given)
 static PyMethodDef fast_methods[] = {
     {"prepare", (PyCFunction)(void (*)(void))fast_prepare, METH_FASTCALL,
      "prepare(policy, req, at) -> (day, schedule, moment) | None"},
+    {"facts", (PyCFunction)(void (*)(void))fast_facts, METH_FASTCALL,
+     "facts(policy, req, schedule, day, m, at) -> Facts"},
     {"first", (PyCFunction)(void (*)(void))fast_first, METH_FASTCALL,
      "first(walk, day, ts, schedule, stands, want_allowed, horizon) -> int | None"},
     {"configure", fast_configure, METH_O, "configure(dict): the types and markers it uses"},
@@ -641,7 +772,8 @@ PyMODINIT_FUNC PyInit__fastpath(void)
         {&s_limit, "limit"}, {&s_limit_by_day, "limit_by_day"}, {&s_makeup, "makeup_workday"},
         {&s_workday, "workday"}, {&s_next_birthday, "_next_birthday"}, {&s_day_of, "_day_of"},
         {&s_walk_age_on, "age_on"}, {&s_walk_schedule, "schedule"},
-        {&s_timeless, "_timeless"}, {&s_window_denies, "window_denies"}};
+        {&s_timeless, "_timeless"}, {&s_window_denies, "window_denies"},
+        {&s_timezone, "timezone"}, {&s_protected_bands, "protected_bands"}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if ((*names[i].slot = PyUnicode_InternFromString(names[i].text)) == NULL)
             return NULL;

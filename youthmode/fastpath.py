@@ -114,7 +114,7 @@ def _allow(
             "remaining_seconds": remaining,
             "valid_until": None if remaining is None else at + timedelta(seconds=remaining),
             "next_allowed_at": None,
-            "facts": _facts(policy, req, schedule, day, m, at),
+            "facts": facts_of(policy, req, schedule, day, m, at),
             "policy": schedule.ref,
             "policies": None,
             "degraded": False,
@@ -148,7 +148,7 @@ def _denial(
             "remaining_seconds": None,
             "valid_until": None,
             "next_allowed_at": next_at,
-            "facts": _facts(policy, req, schedule, day, m, at),
+            "facts": facts_of(policy, req, schedule, day, m, at),
             "policy": schedule.ref,
             "policies": None,
             "degraded": False,
@@ -245,15 +245,19 @@ Preparer = Callable[[CompiledPolicy, RequestFacts, datetime], Prepared | None]
 WalkFirst = Callable[[Walk, Day, int, Schedule, bool, bool, int], int | None]
 
 
-def _compiled_fastpath() -> tuple[Preparer | None, WalkFirst]:
+FactsBuilder = Callable[[CompiledPolicy, RequestFacts, Schedule, Day, Moment, datetime], Facts]
+
+
+def _compiled_fastpath() -> tuple[Preparer | None, WalkFirst, FactsBuilder]:
     """youthmode/_fastpath.c's `prepare` and `first`, handed the slots classes they read and
     fill; (None, `Walk.first`) where it is not built or not current (compiled.py).
     `prepare` declines (None) what the Python set-up must do itself: a day or schedule not
     yet memoised, a daylight-saving day. `first` is `Walk.first`, asking the Python walk
-    what only it knows (the next birthday, a new age's schedule) and raising its GiveUp."""
+    what only it knows (the next birthday, a new age's schedule) and raising its GiveUp.
+    `facts` is `_facts`, the guardian's part from `_guardian_facts`."""
     module = compiled.load("_fastpath")
     if module is None:
-        return None, Walk.first
+        return None, Walk.first, _facts
     module.configure(
         {
             "day": Day,
@@ -265,14 +269,18 @@ def _compiled_fastpath() -> tuple[Preparer | None, WalkFirst]:
             "no_schedule": NO_SCHEDULE,
             "give_up": GiveUp,
             "zero": ZERO,
+            "facts_model": Facts,
+            "facts_set": FACTS_SET,
+            "facts_fields": tuple(Facts.model_fields),
+            "model_builder": _model,
+            "guardian_facts": _guardian_facts,
         }
     )
     prepare: Preparer = module.prepare
     first: WalkFirst = module.first
-    return prepare, first
+    facts: FactsBuilder = module.facts
+    return prepare, first, facts
 
-
-compiled_prepare, walk_first = _compiled_fastpath()
 
 # The fields `combine`, `facts_of` and `_remedies` give `trusted`: what pydantic then counts
 # as set (the rest keep their defaults).
@@ -292,3 +300,4 @@ WAIT: dict[str, Any] = {
     "code": None,
 }
 WAIT_SET = frozenset({"type", "until"})
+compiled_prepare, walk_first, facts_of = _compiled_fastpath()

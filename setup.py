@@ -57,7 +57,8 @@ def compiled_stage(name: str) -> Extension:
 
 setup(
     cmdclass={"build_py": BuildWithShippedFiles},
+    # youthmode/compiled.py's STAGES (setup.py runs before the package can be imported)
     ext_modules=[
-        compiled_stage(name) for name in ("_reader", "_logged_request", "_response", "_fastpath")
+        compiled_stage(name) for name in ("_reader", "_fastpath", "_response", "_logged_request")
     ],
 )

@@ -241,6 +241,27 @@ def throughput(
     return out
 
 
+def compiled_stages() -> list[str]:
+    """The engine's compiled stages loaded in this process (youthmode/compiled.py)."""
+    from youthmode import compiled
+
+    return [n for n in compiled.STAGES if compiled.load(n) is not None]
+
+
+def pure_engine(args: argparse.Namespace, compiled_rate: float) -> dict[str, Any]:
+    """benchmarks/pure_engine.py with YOUTHMODE_PURE=1: the same workload without the
+    compiled stages, for the ratio they earn (the stages are chosen at import)."""
+    command = [sys.executable, str(HERE / "pure_engine.py"), "--requests", str(args.requests)]
+    command += ["--seed", str(args.seed), "--repeats", str(args.repeats)]
+    command += ["--policies", str(args.policies)]
+    env = {**os.environ, "YOUTHMODE_PURE": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+    found: dict[str, Any] = json.loads(done.stdout)
+    assert not found["compiled_stages"], "YOUTHMODE_PURE=1 still loaded a compiled stage"
+    found["compiled_vs_pure"] = round(compiled_rate / found["decisions_per_s"], 2)
+    return found
+
+
 def cedar_batch_rate(cedar: CedarCN, reqs: Sequence[dict[str, Any]], repeats: int) -> float:
     """Supplementary: cedarpy's is_authorized_batch, 100 requests a call."""
     chunks = [reqs[i : i + 100] for i in range(0, len(reqs), 100)]
@@ -492,6 +513,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     say(
         f"  (a)/(b) engine/cedarpy = {a / b:.3f}   (a)/(c) engine/floor = {a / c:.4f} "
         f"(the floor is {c / a:.1f}x faster)"
+    )
+
+    results["library"]["pure_python"] = pure = pure_engine(args, a)
+    say(
+        f"  engine with no compiled stage (YOUTHMODE_PURE=1, its own process): "
+        f"{pure['decisions_per_s']:,}/s ({pure['us_per_decision']} us); compiled stages in use "
+        f"here: {', '.join(compiled_stages()) or 'none'}; compiled/pure = "
+        f"{pure['compiled_vs_pure']}"
     )
 
     results["phases"] = ph = phases(engine, reqs, answers)

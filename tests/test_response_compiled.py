@@ -174,3 +174,14 @@ def test_the_compiled_engine_decides_as_the_pure_one_byte_for_byte() -> None:
     for request, mine, theirs in zip(requests, compiled_answers, pure_answers, strict=True):
         assert mine == theirs, request
     assert sum(a.startswith("{") for a in compiled_answers) > 1600  # decisions, with ids
+
+
+def test_every_stage_setup_builds_is_one_compiled_knows() -> None:
+    """setup.py cannot import the package: its list is held to compiled.STAGES here."""
+    text = (HERE.parent / "setup.py").read_text(encoding="utf-8")
+    built = re.search(r"for name in \(([^)]*)\)", text)
+    assert built is not None
+    assert tuple(re.findall(r'"(\w+)"', built.group(1))) == compiled.STAGES
+    for name in compiled.STAGES:
+        assert (HERE.parent / "youthmode" / f"{name}.c").is_file()
+        assert compiled.load(name) is not None, f"{name} is not built or not current"

@@ -14,7 +14,7 @@ $(BIN)/python:
 
 # The compiled stages (youthmode/*.c) are built by the install: an edited one is rebuilt here
 # (youthmode/compiled.py also refuses a build older than its source).
-BUILT  := pyproject.toml setup.py $(wildcard youthmode/*.c)
+BUILT  := pyproject.toml setup.py $(wildcard youthmode/*.c youthmode/*.h)
 
 $(STAMP): $(BUILT) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -40,16 +40,21 @@ class BuildWithShippedFiles(build_py):
                 shutil.copyfile(source, target / source.name)
 
 
+HEADER = Path("youthmode", "_compiled.h")
+
+
 def compiled_stage(name: str) -> Extension:
     """A compiled stage of the engine (youthmode/compiled.py), stamped with its source's
     SHA-256 so that a build older than its source is never used. Optional: where it does not
     build (no compiler), the package installs without it and the Python twin runs."""
     source = Path("youthmode", f"{name}.c")
-    digest = hashlib.sha256((ROOT / source).read_bytes()).hexdigest()
+    # the shared header and the stage's own source, as youthmode/compiled.py hashes them
+    digest = hashlib.sha256((ROOT / HEADER).read_bytes() + (ROOT / source).read_bytes())
     return Extension(
         f"youthmode.{name}",
         [source.as_posix()],
-        define_macros=[("SOURCE_SHA256", f'"{digest}"')],
+        depends=[HEADER.as_posix()],
+        define_macros=[("SOURCE_SHA256", f'"{digest.hexdigest()}"')],
         extra_compile_args=["-O2"],
         optional=True,
     )

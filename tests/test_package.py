@@ -27,6 +27,8 @@ import pytest
 from conftest import CONFIGS, ROOT
 from redis_support import free_port
 
+from youthmode.compiled import STAGES
+
 pytestmark = pytest.mark.wheel
 
 # What a build needs from the checkout (setup.py ships configs/ and docs/errors/ from here).
@@ -149,6 +151,14 @@ def test_it_runs_from_the_installed_package(installed: Installed) -> None:
     assert version.stdout.strip() == "youthmode 0.1.0"
 
 
+def test_the_installed_package_runs_its_compiled_stages(installed: Installed) -> None:
+    """The wheel carries each stage built, with its source and the shared header beside it,
+    so the installed package checks them current and uses them (compiled.py)."""
+    code = "from youthmode import compiled as c; print(*(n for n in c.STAGES if c.load(n)))"
+    done = installed.run("python", "-c", code, check=True)
+    assert done.stdout.split() == list(STAGES)
+
+
 def test_check_of_a_broken_policy_links_to_an_installed_page(installed: Installed) -> None:
     (installed.work / "acme.toml").write_text(BROKEN, encoding="utf-8")
     packs = installed.package() / "_shipped" / "configs"
@@ -258,3 +268,9 @@ def test_a_wheel_built_from_the_sdist_ships_the_same_files(
         shipped = sorted(n for n in first.namelist() if "/_shipped/" in n)
         assert sorted(n for n in again.namelist() if "/_shipped/" in n) == shipped
         assert all(again.read(n) == first.read(n) for n in shipped)
+        for wheel in (first, again):  # every stage built, with the sources its hash covers
+            names = wheel.namelist()
+            for stage in STAGES:
+                assert f"youthmode/{stage}.c" in names
+                assert any(n.startswith(f"youthmode/{stage}.") and n.endswith(".so") for n in names)
+            assert "youthmode/_compiled.h" in names

@@ -10,14 +10,8 @@
  * `Day`, `Moment` and `RequestFacts` are slots classes: their slots are read and written at
  * the offsets of their member descriptors, found and checked by `configure`.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "_compiled.h"
 #include <datetime.h>
-#include <structmember.h>
-
-#ifndef SOURCE_SHA256
-#define SOURCE_SHA256 "unknown"
-#endif
 
 /* Slots by name: each table's names, and the offsets `configure` found for them. */
 enum {
@@ -70,20 +64,9 @@ static PyObject *s_exempt_categories, *s_calendar;
 
 static int offsets(PyTypeObject *type, const char *const *names, Py_ssize_t *at, int n)
 {
-    for (int i = 0; i < n; i++) {
-        PyObject *descr = PyObject_GetAttrString((PyObject *)type, names[i]);
-        int ok = descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type)
-                 && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX;
-        if (ok)
-            at[i] = ((PyMemberDescrObject *)descr)->d_member->offset;
-        Py_XDECREF(descr);
-        if (!ok) {
-            PyErr_Clear();
-            PyErr_Format(PyExc_TypeError, "configure: %s.%s is not an object slot",
-                         type->tp_name, names[i]);
+    for (int i = 0; i < n; i++)
+        if ((at[i] = ym_slot_offset(type, names[i])) < 0)
             return -1;
-        }
-    }
     return 0;
 }
 
@@ -765,7 +748,7 @@ PyMODINIT_FUNC PyInit__fastpath(void)
     PyDateTime_IMPORT;
     if (PyDateTimeAPI == NULL)
         return NULL;
-    struct { PyObject **slot; const char *text; } names[] = {
+    static const YmName names[] = {
         {&s_schedule, "schedule"}, {&s_days, "_days"}, {&s_age_rollover, "age_rollover"},
         {&s_by_age, "_by_age"}, {&s_memo, "memo"}, {&s_waiver_names, "waiver_names"},
         {&s_exempt_categories, "exempt_categories"}, {&s_calendar, "calendar"},
@@ -774,12 +757,8 @@ PyMODINIT_FUNC PyInit__fastpath(void)
         {&s_walk_age_on, "age_on"}, {&s_walk_schedule, "schedule"},
         {&s_timeless, "_timeless"}, {&s_window_denies, "window_denies"},
         {&s_timezone, "timezone"}, {&s_protected_bands, "protected_bands"}};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if ((*names[i].slot = PyUnicode_InternFromString(names[i].text)) == NULL)
-            return NULL;
+    if (ym_intern(names, sizeof names / sizeof names[0]) < 0)
+        return NULL;
     zero_int = PyLong_FromLong(0);
-    PyObject *module = zero_int == NULL ? NULL : PyModule_Create(&fast_module);
-    if (module != NULL && PyModule_AddStringConstant(module, "SOURCE_SHA256", SOURCE_SHA256) < 0)
-        Py_CLEAR(module);
-    return module;
+    return zero_int == NULL ? NULL : ym_module(&fast_module);
 }

@@ -10,12 +10,7 @@
  *
  * The field names, their order and their one plain type come from `configure`.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-
-#ifndef SOURCE_SHA256
-#define SOURCE_SHA256 "unknown"
-#endif
+#include "_compiled.h"
 
 static PyObject *request_keys, *subject_fields, *subject_keys, *usage_fields, *usage_keys;
 static PyObject *resource_fields, *guardian_lists, *guardian_scalars, *guardian_keys;
@@ -71,13 +66,7 @@ static PyObject *amount_text(PyObject *value)
 /* `_strings`: a new list of the same str items. */
 static PyObject *strings(PyObject *value)
 {
-    if (!PyList_CheckExact(value))
-        return DECLINE;
-    Py_ssize_t n = PyList_GET_SIZE(value);
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (!PyUnicode_CheckExact(PyList_GET_ITEM(value, i)))
-            return DECLINE;
-    return PyList_GetSlice(value, 0, n);
+    return ym_list_of_str(value) ? PyList_GetSlice(value, 0, PyList_GET_SIZE(value)) : DECLINE;
 }
 
 /* out[key] = value, consuming `value`: 1 set, 0 declined, -1 failed. */
@@ -351,16 +340,12 @@ static struct PyModuleDef logged_module = {
 
 PyMODINIT_FUNC PyInit__logged_request(void)
 {
-    struct { PyObject **slot; const char *text; } names[] = {
+    static const YmName names[] = {
         {&s_policy, "policy"}, {&s_subject, "subject"}, {&s_action, "action"}, {&s_at, "at"},
         {&s_verified, "verified"}, {&s_amount, "amount"}, {&s_curfew, "curfew"},
         {&s_more_curfews, "more_curfews"}, {&s_usage, "usage"}, {&s_resource, "resource"},
         {&s_guardian, "guardian"}};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if ((*names[i].slot = PyUnicode_InternFromString(names[i].text)) == NULL)
-            return NULL;
-    PyObject *module = PyModule_Create(&logged_module);
-    if (module != NULL && PyModule_AddStringConstant(module, "SOURCE_SHA256", SOURCE_SHA256) < 0)
-        Py_CLEAR(module);
-    return module;
+    if (ym_intern(names, sizeof names / sizeof names[0]) < 0)
+        return NULL;
+    return ym_module(&logged_module);
 }

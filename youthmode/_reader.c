@@ -11,14 +11,8 @@
  * The Python objects it needs (the facts' type, constants, helpers) come from `configure`,
  * called once by youthmode/compiled.py, so no limit or name is written twice.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "_compiled.h"
 #include <datetime.h>
-#include <structmember.h>
-
-#ifndef SOURCE_SHA256
-#define SOURCE_SHA256 "unknown"
-#endif
 
 /* -- what `configure` hands over ------------------------------------------------------- */
 #define MAX_FIELDS 40
@@ -121,13 +115,9 @@ static PyObject *read_money_or_zero(PyObject *value, long places)
 /* `_names`: a list of str as a frozenset (the shared empty one for []). */
 static PyObject *read_names(PyObject *value)
 {
-    if (!PyList_CheckExact(value))
+    if (!ym_list_of_str(value))
         return DECLINE;
-    Py_ssize_t n = PyList_GET_SIZE(value);
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (!PyUnicode_CheckExact(PyList_GET_ITEM(value, i)))
-            return DECLINE;
-    if (n == 0)
+    if (PyList_GET_SIZE(value) == 0)
         return Py_NewRef(nothing);
     return PyFrozenSet_New(value);
 }
@@ -596,19 +586,6 @@ static int take_long(PyObject *given, const char *name, long *out)
     return value == NULL || PyErr_Occurred() ? -1 : 0;
 }
 
-/* The byte offset of slot `name` of `type`, or -1 (error set) when it is not an object slot. */
-static Py_ssize_t slot_offset(PyTypeObject *type, PyObject *name)
-{
-    PyObject *descr = PyDict_GetItemWithError(type->tp_dict, name);
-    if (descr == NULL || !Py_IS_TYPE(descr, &PyMemberDescr_Type)
-        || ((PyMemberDescrObject *)descr)->d_member->type != T_OBJECT_EX) {
-        if (!PyErr_Occurred())
-            PyErr_Format(PyExc_TypeError, "configure: `%U` is not an object slot", name);
-        return -1;
-    }
-    return ((PyMemberDescrObject *)descr)->d_member->offset;
-}
-
 /* RequestFacts's slots: FACT_NAMES first, then every other field with its default; into
  * `offsets` and `defaults` (new references), the count returned, or -1 (error set). */
 static Py_ssize_t take_facts(PyObject *type, PyObject *names, PyObject *defaults,
@@ -619,7 +596,7 @@ static Py_ssize_t take_facts(PyObject *type, PyObject *names, PyObject *defaults
     Py_ssize_t count = 0;
     for (Py_ssize_t i = 0; ok && i < FACTS_SET; i++) {
         PyObject *name = PyUnicode_FromString(FACT_NAMES[i]);
-        offsets[count++] = name == NULL ? -1 : slot_offset((PyTypeObject *)type, name);
+        offsets[count++] = ym_slot_offset((PyTypeObject *)type, FACT_NAMES[i]);
         ok = name != NULL && offsets[count - 1] >= 0 && PySequence_Contains(names, name) == 1;
         Py_XDECREF(name);
     }
@@ -631,7 +608,8 @@ static Py_ssize_t take_facts(PyObject *type, PyObject *names, PyObject *defaults
         if (set)
             continue;
         PyObject *value = PyDict_GetItemWithError(defaults, name);
-        offsets[count] = value == NULL ? -1 : slot_offset((PyTypeObject *)type, name);
+        const char *text = value == NULL ? NULL : PyUnicode_AsUTF8(name);
+        offsets[count] = text == NULL ? -1 : ym_slot_offset((PyTypeObject *)type, text);
         kept[count++] = Py_XNewRef(value);
         ok = value != NULL && offsets[count - 1] >= 0;
         if (value == NULL && !PyErr_Occurred())
@@ -710,7 +688,7 @@ static PyObject *reader_configure(PyObject *module, PyObject *given)
 
 static int intern_names(void)
 {
-    struct { PyObject **slot; const char *text; } names[] = {
+    static const YmName names[] = {
         {&s_policy, "policy"}, {&s_action, "action"}, {&s_at, "at"}, {&s_usage, "usage"},
         {&s_resource, "resource"}, {&s_subject, "subject"}, {&s_guardian, "guardian"},
         {&s_zone, "zone"}, {&s_actions, "actions"}, {&s_currency, "currency"},
@@ -718,10 +696,7 @@ static int intern_names(void)
         {&s_metered, "metered"}, {&s_astimezone, "astimezone"}, {&s_amount, "amount"},
         {&s_category, "category"}, {&s_app, "app"}, {&s_min_age, "min_age"},
         {&s_recipient, "recipient"}};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if ((*names[i].slot = PyUnicode_InternFromString(names[i].text)) == NULL)
-            return -1;
-    return 0;
+    return ym_intern(names, sizeof names / sizeof names[0]);
 }
 
 static PyMethodDef reader_methods[] = {
@@ -740,8 +715,5 @@ PyMODINIT_FUNC PyInit__reader(void)
     PyDateTime_IMPORT;
     if (PyDateTimeAPI == NULL || intern_names() < 0)
         return NULL;
-    PyObject *module = PyModule_Create(&reader_module);
-    if (module != NULL && PyModule_AddStringConstant(module, "SOURCE_SHA256", SOURCE_SHA256) < 0)
-        Py_CLEAR(module);
-    return module;
+    return ym_module(&reader_module);
 }

@@ -9,30 +9,11 @@
  * Both give exactly what the Python functions give (tests/test_response_compiled.py: the
  * same objects, field for field; the same ids from the same random state).
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <structmember.h>
-
-#ifndef SOURCE_SHA256
-#define SOURCE_SHA256 "unknown"
-#endif
+#include "_compiled.h"
 
 static PyTypeObject *base_model;   /* pydantic.BaseModel */
 static Py_ssize_t fields_set_at, extra_at, private_at; /* its slots' offsets */
 static PyObject *s_timestamp, *bits74;
-
-static Py_ssize_t slot_offset(PyTypeObject *type, const char *name)
-{
-    PyObject *descr = PyObject_GetAttrString((PyObject *)type, name);
-    Py_ssize_t offset = -1;
-    if (descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type)
-        && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX)
-        offset = ((PyMemberDescrObject *)descr)->d_member->offset;
-    else if (!PyErr_Occurred())
-        PyErr_Format(PyExc_TypeError, "configure: `%s` is not an object slot", name);
-    Py_XDECREF(descr);
-    return offset;
-}
 
 /* `fastpath._model`: object.__new__(cls), then `__dict__` = fields (kept, not copied),
  * `__pydantic_fields_set__` = set(given), the extra and private slots None. */
@@ -118,9 +99,9 @@ static PyObject *response_configure(PyObject *module, PyObject *given)
         PyErr_SetString(PyExc_TypeError, "configure: base_model (a type)");
         return NULL;
     }
-    Py_ssize_t a = slot_offset((PyTypeObject *)base, "__pydantic_fields_set__");
-    Py_ssize_t b = a < 0 ? -1 : slot_offset((PyTypeObject *)base, "__pydantic_extra__");
-    Py_ssize_t c = b < 0 ? -1 : slot_offset((PyTypeObject *)base, "__pydantic_private__");
+    Py_ssize_t a = ym_slot_offset((PyTypeObject *)base, "__pydantic_fields_set__");
+    Py_ssize_t b = a < 0 ? -1 : ym_slot_offset((PyTypeObject *)base, "__pydantic_extra__");
+    Py_ssize_t c = b < 0 ? -1 : ym_slot_offset((PyTypeObject *)base, "__pydantic_private__");
     if (c < 0)
         return NULL;
     fields_set_at = a, extra_at = b, private_at = c;
@@ -147,8 +128,5 @@ PyMODINIT_FUNC PyInit__response(void)
     bits74 = PyLong_FromLong(74);
     if (s_timestamp == NULL || bits74 == NULL)
         return NULL;
-    PyObject *module = PyModule_Create(&response_module);
-    if (module != NULL && PyModule_AddStringConstant(module, "SOURCE_SHA256", SOURCE_SHA256) < 0)
-        Py_CLEAR(module);
-    return module;
+    return ym_module(&response_module);
 }

@@ -1,6 +1,7 @@
 """The engine's compiled stages (C extensions built by `pip install`), loaded only when they
-are current: each carries the SHA-256 of the C source it was built from, and a module whose
-source has changed since (an edited checkout not yet rebuilt) is not used. Every stage has a
+are current: each carries the SHA-256 of the C source it was built from (with the header all
+stages share, _compiled.h), and a module whose source has changed since (an edited checkout not
+yet rebuilt) is not used. Every stage has a
 pure Python twin that stays the reference: a missing compiler, a failed build, a stale module
 or ``YOUTHMODE_PURE=1`` leaves the engine on the Python path, with the same answers
 (docs/performance.md, "A compiled request reader").
@@ -24,11 +25,11 @@ STAGES = ("_reader", "_fastpath", "_response", "_logged_request")
 
 
 def source_digest(name: str) -> str | None:
-    """The SHA-256 of stage ``name``'s C source beside this module; None where the package
-    ships without its sources."""
-    source = HERE / f"{name}.c"
+    """The SHA-256 of stage ``name``'s C source beside this module, after the header every
+    stage includes (setup.py hashes the same); None where the package ships without them."""
     try:
-        return hashlib.sha256(source.read_bytes()).hexdigest()
+        header = (HERE / "_compiled.h").read_bytes()
+        return hashlib.sha256(header + (HERE / f"{name}.c").read_bytes()).hexdigest()
     except FileNotFoundError:
         return None
 

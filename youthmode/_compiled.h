@@ -1,0 +1,67 @@
+/* What every compiled stage of the engine shares (youthmode/compiled.py, setup.py). A stage's
+ * SHA-256 covers this header and its own source, so a change here also marks every stage's
+ * build stale until it is rebuilt. */
+#ifndef YOUTHMODE_COMPILED_H
+#define YOUTHMODE_COMPILED_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+#ifndef SOURCE_SHA256
+#define SOURCE_SHA256 "unknown"
+#endif
+
+/* The byte offset of object slot `name` of `type` (a member descriptor of an object slot,
+ * as a slots class or dataclass has), or -1 with TypeError set. */
+static inline Py_ssize_t ym_slot_offset(PyTypeObject *type, const char *name)
+{
+    PyObject *descr = PyObject_GetAttrString((PyObject *)type, name);
+    Py_ssize_t offset = -1;
+    if (descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type)
+        && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX)
+        offset = ((PyMemberDescrObject *)descr)->d_member->offset;
+    Py_XDECREF(descr);
+    if (offset < 0) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "configure: %s.%s is not an object slot", type->tp_name,
+                     name);
+    }
+    return offset;
+}
+
+/* Whether `value` is exactly a list of exactly str items (what JSON gives for names). */
+static inline int ym_list_of_str(PyObject *value)
+{
+    if (!PyList_CheckExact(value))
+        return 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++)
+        if (!PyUnicode_CheckExact(PyList_GET_ITEM(value, i)))
+            return 0;
+    return 1;
+}
+
+/* Interned strings for a stage's names: `{&slot, "text"}` pairs; -1 on failure. */
+typedef struct {
+    PyObject **slot;
+    const char *text;
+} YmName;
+
+static inline int ym_intern(const YmName *names, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if ((*names[i].slot = PyUnicode_InternFromString(names[i].text)) == NULL)
+            return -1;
+    return 0;
+}
+
+/* The stage's module, carrying the SHA-256 it was built from (compiled.py compares it). */
+static inline PyObject *ym_module(PyModuleDef *definition)
+{
+    PyObject *module = PyModule_Create(definition);
+    if (module != NULL && PyModule_AddStringConstant(module, "SOURCE_SHA256", SOURCE_SHA256) < 0)
+        Py_CLEAR(module);
+    return module;
+}
+
+#endif

@@ -20,13 +20,17 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 import youthmode
 from youthmode.ledger import Ledger, deciding, open_store, plain
 from youthmode.ledger.guardian import grant_key
+from youthmode.ledger.guardian_merge import merge, merged_facts
 from youthmode.ledger.identity import IDENTITY_KEY
 from youthmode.ledger.store import StoreUnavailable
-from youthmode.model import DAY_SECONDS, MIN_DAILY_LIMIT_SECONDS, Decision
+from youthmode.model import DAY_SECONDS, MIN_DAILY_LIMIT_SECONDS, Decision, Guardian
+from youthmode.request import read_plain
+from youthmode.request_typed import _guardian_facts as guardian_facts
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 NOW = datetime(2026, 11, 25, 13, 17, tzinfo=UTC)  # a Wednesday, 21:17 in Shanghai
@@ -436,3 +440,65 @@ def test_edges_decide_as_the_model_route(
     else:
         assert quick == model
         assert shown in quick
+
+
+stored_for_merge = st.fixed_dictionaries(
+    {},
+    optional={
+        "daily_limit": st.one_of(st.integers(0, 90000), st.just("1h")),
+        "waivers": st.lists(st.sampled_from(["daily_limit", "curfew", 3]), max_size=2),
+        "consents": st.lists(st.sampled_from(["livestream.tip", "dm.send"]), max_size=2),
+        "exempt_apps": st.one_of(st.lists(st.sampled_from(["a", "b"]), max_size=2), st.just("ab")),
+        "curfew": st.sampled_from([["21:00", "06:00"], [], ["21:00"], ["7pm", "06:00"], "21:00"]),
+        "app_consent": st.sampled_from(["approved", "revoked", "", "maybe"]),
+        "linked": st.sampled_from([True, False, None, 1, "yes", "no"]),
+        "extra_seconds": st.integers(0, 90000),
+    },
+)
+plain_guardians = st.fixed_dictionaries(
+    {},
+    optional={
+        "daily_limit_seconds": st.integers(1, 86400),
+        "extra_seconds": st.integers(0, 86400),
+        "consents": st.lists(st.sampled_from(["dm.send", "fan.vote"]), max_size=2),
+        "exempt_apps": st.lists(st.sampled_from(["b", "c"]), max_size=2),
+        "curfew": st.sampled_from([["22:00", "07:00"], ["12:00", "12:00"]]),
+        "more_curfews": st.just([["13:00", "14:00"]]),
+    },
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(given=plain_guardians, stored=stored_for_merge)
+def test_merged_facts_are_what_the_typed_route_reads_from_the_merge(
+    engine: youthmode.Engine, given: dict[str, Any], stored: dict[str, Any]
+) -> None:
+    """`merged_facts` from a plain request's guardian facts and the stored settings: the facts
+    `typed_facts` reads from `merge(Guardian(...), stored)`, or None (the model route then
+    validates); never other facts, and None only where the merge is not plainly valid."""
+    request = {"action": "app.use", "guardian": given}
+    found = read_plain(request, engine.policies, engine.default_policy, NOW)
+    assert found is not None
+    facts = found[2]
+    mine = (facts.consents, facts.exemptions, facts.exempt_apps, facts.guardian_daily_limit,
+            facts.extra_seconds, facts.guardian_curfews)  # fmt: skip
+    try:
+        quick: Any = merged_facts(mine, given.get("curfew"), stored)
+    except TypeError:  # a stored limit that is not a number: the merge raises it too
+        quick = "TypeError"
+    try:
+        merged = merge(Guardian(**given), stored)
+    except (ValidationError, TypeError) as err:
+        assert quick is None or quick == type(err).__name__
+        return
+    expected = (guardian_facts(merged), merged.app_consent, bool(merged.linked))
+    if quick is not None:
+        assert quick == expected
+    plainly = (
+        stored.get("daily_limit") != "1h"
+        and 3 not in stored.get("waivers", [])
+        and stored.get("app_consent") not in ("", "maybe")
+        and stored.get("linked") not in (1, "yes", "no")
+    )
+    if plainly:
+        assert quick is not None

@@ -3,7 +3,8 @@
 The caller's facts plus the stored settings, the stricter limit winning (`merge`). Built
 without validating again when every value is plainly valid; the rare rest (a value out of
 range, a malformed stored curfew) goes through `Guardian(...)`, which words the error.
-`merged_facts` gives a decision's facts straight from the merged values (ledger/plain.py).
+`merged_facts` gives a decision's facts of the same merge straight from the values
+(ledger/plain.py).
 """
 
 from __future__ import annotations
@@ -67,47 +68,60 @@ def merged_settings(
     }
 
 
-def merged_facts(merged: dict[str, Any]) -> tuple[GuardianFacts, str | None, bool] | None:
-    """What the typed route reads from `Guardian(**merged)` (request_typed.py): the guardian's
-    facts, its app consent and link; None when ``merged`` needs validating (`merge` then
-    validates it, and words or refuses what is wrong). Curfews are read here, not refused:
-    validating a curfew only checks that its two times parse, which `curfew_windows` does."""
-    curfew, more = merged["curfew"], merged["more_curfews"]
-    if not _valid_but_curfews(merged):
+def merged_facts(
+    given: GuardianFacts, curfew: list[str] | None, stored: dict[str, Any]
+) -> tuple[GuardianFacts, str | None, bool] | None:
+    """What the typed route reads from `merge(Guardian(...), stored)` (request_typed.py) for a
+    caller's guardian of the plain route: its facts (``given``; ``curfew``: its `curfew` as
+    sent, the only curfew the merge keeps), with no `app_consent` or `linked` of its own.
+    Gives the merged facts, app consent and link straight from the values, without the
+    merged lists; None when the merge needs validating (`merge` then validates, and words or
+    refuses what is wrong). Curfews are read here, not refused: validating a curfew only
+    checks that its two times parse, which `curfew_windows` does. The same values as
+    `merged_settings` then `Guardian`: tests/test_ledger_plain.py."""
+    consents, exemptions, exempt_apps, daily_limit, extra_seconds, _ = given
+    limits = [v for v in (daily_limit, stored.get("daily_limit")) if v]
+    limit = min(limits) if limits else None
+    extra = (extra_seconds or 0) + stored.get("extra_seconds", 0) or None
+    app_consent, linked = stored.get("app_consent"), stored.get("linked")
+    if not (
+        _seconds_or_none(limit, MIN_DAILY_LIMIT_SECONDS)
+        and _seconds_or_none(extra, 0)
+        and (app_consent is None or app_consent in APP_CONSENT)
+        and (linked is None or type(linked) is bool)
+    ):
         return None
-    windows = ([curfew] if curfew is not None else []) + (more or [])
+    names = (
+        consents.union(stored.get("consents", ())),
+        exemptions.union(stored.get("waivers", ())),
+        exempt_apps.union(stored.get("exempt_apps", ())),
+    )
+    for merged in names:
+        for name in merged:
+            if type(name) is not str:
+                return None
+    kept = stored.get("curfew")
+    first = curfew or kept
+    windows = ([first] if first is not None else []) + ([kept] if curfew and kept else [])
     for window in windows:
         if type(window) is not list or len(window) != 2:
             return None
         if type(window[0]) is not str or type(window[1]) is not str:
             return None
     try:
-        curfews = curfew_windows(windows)
+        curfews = curfew_windows(windows) if windows else ()
     except UnitError:
         return None
-    facts = (
-        frozenset(merged["consents"]),
-        frozenset(merged["exemptions"]),
-        frozenset(merged["exempt_apps"]),
-        merged["daily_limit_seconds"],
-        merged["extra_seconds"] or 0,
-        curfews,
-    )
-    return facts, merged["app_consent"], bool(merged["linked"])
+    return (*names, limit, extra or 0, curfews), app_consent, bool(linked)
 
 
 def _valid_as_is(merged: dict[str, Any]) -> bool:
     """``merged`` holds values `Guardian` would accept and keep unchanged; False sends the
     rare rest (curfews, a value out of range) through validation, which words the error."""
     return (
-        merged["curfew"] is None and merged["more_curfews"] is None and _valid_but_curfews(merged)
-    )
-
-
-def _valid_but_curfews(merged: dict[str, Any]) -> bool:
-    """`_valid_as_is` for every field but the curfews."""
-    return (
-        _seconds_or_none(merged["daily_limit_seconds"], MIN_DAILY_LIMIT_SECONDS)
+        merged["curfew"] is None
+        and merged["more_curfews"] is None
+        and _seconds_or_none(merged["daily_limit_seconds"], MIN_DAILY_LIMIT_SECONDS)
         and _seconds_or_none(merged["extra_seconds"], 0)
         and all(
             type(name) is str

@@ -24,7 +24,7 @@ from youthmode.facts import ZERO, RequestFacts
 from youthmode.ledger import guardian as guardian_rules
 from youthmode.ledger.decision_usage import usage_figures
 from youthmode.ledger.documents import decision_keys
-from youthmode.ledger.guardian_merge import merged_facts, merged_settings
+from youthmode.ledger.guardian_merge import merged_facts
 from youthmode.ledger.identity import IDENTITY_KEY
 from youthmode.ledger.store import StoreUnavailable, Transaction
 from youthmode.ledger.text import is_clean_text
@@ -133,19 +133,15 @@ def _guardian(values: list[Any], facts: RequestFacts, given: Any, stored: dict[s
     """The stored settings merged with the caller's guardian facts (`guardian_merge.merge`);
     False when the merge needs validating. The merge keeps the caller's `curfew` and not its
     `more_curfews`, so the merged curfews replace the plain facts' (which hold both)."""
-    given = given or EMPTY
-    merged = merged_settings(
+    mine = (
         facts.consents,
         facts.exemptions,
         facts.exempt_apps,
         facts.guardian_daily_limit,
-        given.get("curfew"),
         facts.extra_seconds,
-        None,  # `app_consent` and `linked` are not plain: the model route reads them
-        None,
-        stored,
+        facts.guardian_curfews,
     )
-    found = merged_facts(merged)
+    found = merged_facts(mine, (given or EMPTY).get("curfew"), stored)
     if found is None:
         return False
     (consents, exemptions, exempt_apps, limit, extra, curfews), app_consent, linked = found

@@ -34,7 +34,7 @@ from youthmode.lines import Lines, lines_for
 from youthmode.model import Decision, DecisionRequest, Explanation, RuleTrace
 from youthmode.model import request_problem_from as request_problem_from  # api_ledger.py
 from youthmode.policies import CompiledPolicy, load_policies
-from youthmode.request import read
+from youthmode.request import Read, read
 from youthmode.shipped import default_policies
 from youthmode.timeline import Timeline
 
@@ -184,7 +184,21 @@ class Engine:
         store_unavailable: bool = False,
     ) -> tuple[Decision, list[RuleTrace]]:
         now = self._clock()
-        policy, at, facts = read(request, self._policies, self.default_policy, now)
+        found = read(request, self._policies, self.default_policy, now)
+        return self._decided(found, now, explain, degraded, store_unavailable)
+
+    def decide_read(
+        self, found: Read, now: datetime, *, degraded: bool = False, store_unavailable: bool = False
+    ) -> Decision:
+        """`decide` for a request already read at ``now`` (the engine's clock): the policy, local
+        instant and facts `request.read_plain` gave, as the ledger fills them
+        (`youthmode.ledger.plain`). The same decision as `decide` on that request."""
+        return self._decided(found, now, False, degraded or store_unavailable, store_unavailable)[0]
+
+    def _decided(
+        self, found: Read, now: datetime, explain: bool, degraded: bool, store_unavailable: bool
+    ) -> tuple[Decision, list[RuleTrace]]:
+        policy, at, facts = found
         decision_id = new_decision_id(now)
         simple = not facts.age_signals and facts.jurisdiction is None and policy.age_methods is None
         lines = None if simple else lines_for(policy, self._policies, facts, at)  # may raise

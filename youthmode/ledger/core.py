@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from youthmode.engine import Engine, system_clock
-from youthmode.ledger import deciding
+from youthmode.ledger import deciding, plain
 from youthmode.ledger import guardian as guardian_rules
 from youthmode.ledger.apps import apps_today, day_intervals, week_days, week_seconds
 from youthmode.ledger.checks import (
@@ -256,6 +256,10 @@ class LedgerCore:
     def decide(self, request: DecisionRequest | Mapping[str, Any]) -> Decision:
         """Decide with usage and guardian settings from the ledger (explicit `usage` wins)."""
         engine = self.engine
+        if type(request) is dict:  # read straight into facts, without the request models
+            decided = plain.decide(self, engine, request)
+            if decided is not None:
+                return decided
         return deciding.decide(engine, self, engine.parse(request)).decision
 
     def explain(self, request: DecisionRequest | Mapping[str, Any]) -> Explanation:

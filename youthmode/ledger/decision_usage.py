@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from youthmode.ledger.apps import day_intervals, week_days
@@ -36,25 +37,74 @@ def decision_usage(
     """`usage` for a decision at ``at`` on the local ``day``: today's, the session's and the
     week's use, ``named``'s use today (``app``: the name when it can have a document) and what
     was spent or is held (holds still open at ``now_ts``) of ``spend_kind``."""
-    at_ts = int(at.timestamp())
-    week = [day_intervals(tx, usage_key(d)) for d in week_days(day)]
-    today = week[-1]
-    # Monday's yesterday is last week's Sunday: not among the week's documents.
-    yesterday = week[-2] if len(week) > 1 else day_intervals(tx, usage_key(day - timedelta(1)))
-    day_spent, month_spent = _spent(tx, spend_kind, day, now_ts) if spend_kind else (None, None)
+    today, session, day_spent, month_spent, app_today, week = usage_figures(
+        tx, day, int(at.timestamp()), now_ts, session_gap, spend_kind, named, app
+    )
     # The ledger's own sums of records validated when written: built without validating them
     # again (a third of filling a request, docs/performance.md).
     return trusted(
         Usage,
         {
-            "today_seconds": total(today, until=at_ts),
-            "session_seconds": session_seconds(merge(yesterday + today), at_ts, session_gap),
+            "today_seconds": today,
+            "session_seconds": session,
             "month_spent": month_spent if month_spent is not None else Decimal(0),
             "day_spent": day_spent if day_spent is not None else Decimal(0),
-            "app_today_seconds": _app_seconds(tx, named, app, day, at_ts),
-            "week_seconds": sum(total(intervals, until=at_ts) for intervals in week),
+            "app_today_seconds": app_today,
+            "week_seconds": week,
         },
     )
+
+
+Figures = tuple[int, int, Decimal | None, Decimal | None, int | None, int]
+
+
+def usage_figures(
+    tx: Transaction,
+    day: date,
+    at_ts: int,
+    now_ts: float,
+    session_gap: int,
+    spend_kind: str | None,
+    named: str | None,
+    app: str | None,
+) -> Figures:
+    """`decision_usage`'s figures (``at_ts``: the decision's instant, whole seconds): today's,
+    the session's seconds, the day's and month's spend with holds (None: nothing of the kind),
+    the named app's seconds today (None: no app named) and the week's seconds."""
+    week_keys, yesterday_key = _use_keys(day)
+    get = tx.get
+    # Each day's stored [start, end] pairs as they are (no tuples: `total` and `merge` read
+    # pairs alike); most days of a week have no document, and add nothing.
+    week = [(get(key) or _NO_USE)["iv"] for key in week_keys]
+    today = week[-1]
+    # Monday's yesterday is last week's Sunday: not among the week's documents.
+    yesterday = week[-2] if len(week) > 1 else (get(yesterday_key) or _NO_USE)["iv"]
+    day_spent, month_spent = _spent(tx, spend_kind, day, now_ts) if spend_kind else (None, None)
+    week_seconds = 0
+    for intervals in week:
+        if intervals:
+            week_seconds += total(intervals, until=at_ts)
+    session = 0
+    if today or yesterday:
+        session = session_seconds(merge([*yesterday, *today]), at_ts, session_gap)
+    return (
+        total(today, until=at_ts) if today else 0,
+        session,
+        day_spent,
+        month_spent,
+        _app_seconds(tx, named, app, day, at_ts),
+        week_seconds,
+    )
+
+
+_NO_USE: dict[str, Any] = {"iv": ()}  # no document: no use
+
+
+@lru_cache(maxsize=1024)
+def _use_keys(day: date) -> tuple[tuple[str, ...], str]:
+    """The use documents of ``day``'s ISO week up to ``day`` (Monday first), and of the day
+    before ``day``."""
+    return tuple(usage_key(d) for d in week_days(day)), usage_key(day - timedelta(1))
 
 
 def _spent(

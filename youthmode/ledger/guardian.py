@@ -15,19 +15,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from youthmode.errors import RequestError, RequestProblem, did_you_mean
+from youthmode.ledger.guardian_merge import APP_CONSENT
+from youthmode.ledger.guardian_merge import merge as merge
 from youthmode.ledger.store import LedgerConflict, NotFound, Transaction
 from youthmode.ledger.text import is_clean_text
-from youthmode.model import DAY_SECONDS, MIN_DAILY_LIMIT_SECONDS, Guardian
 from youthmode.policies import CompiledPolicy
 from youthmode.policies.rules import ConsentRule, DailyBudgetRule
-from youthmode.trusted import trusted_complete
 from youthmode.units import UnitError, parse_duration, parse_time_of_day
 
 MAX_PENDING = 20  # unanswered time requests a subject may have at once
 SETTINGS = ("daily_limit", "curfew", "exempt_apps", "waivers", "consents", "app_consent", "linked")
-# `guardian.app_consent` as platforms report it (Apple's consent revocations, Google Play's
-# approval states); like `linked`, a fact about the account, kept under every policy.
-APP_CONSENT = ("approved", "pending", "denied", "revoked")
 ANSWERS = {"15m": 900, "1h": 3600, "rest_of_day": 86400, "deny": 0}
 REST_OF_DAY = 86400
 
@@ -393,45 +390,3 @@ def for_decision(tx: Transaction, day: date) -> dict[str, Any] | None:
     if not settings and not extra:
         return None
     return {**settings, "extra_seconds": min(extra, REST_OF_DAY)}
-
-
-def merge(given: Guardian, stored: dict[str, Any]) -> Guardian:
-    """The caller's guardian facts plus the stored settings (the stricter limit wins)."""
-    limits = [v for v in (given.daily_limit_seconds, stored.get("daily_limit")) if v]
-    merged = {
-        "consents": sorted(set(given.consents) | set(stored.get("consents", []))),
-        "exemptions": sorted(set(given.exemptions) | set(stored.get("waivers", []))),
-        "exempt_apps": sorted(set(given.exempt_apps) | set(stored.get("exempt_apps", []))),
-        "daily_limit_seconds": min(limits) if limits else None,
-        "curfew": given.curfew or stored.get("curfew"),
-        "more_curfews": [stored["curfew"]] if given.curfew and stored.get("curfew") else None,
-        "extra_seconds": (given.extra_seconds or 0) + stored.get("extra_seconds", 0) or None,
-        # The caller's own word on consent and link wins; else the stored (latest) one.
-        "app_consent": given.app_consent or stored.get("app_consent"),
-        "linked": given.linked if given.linked is not None else stored.get("linked"),
-    }
-    if _valid_as_is(merged):  # every decision with stored settings: skip validating again
-        return trusted_complete(Guardian, merged)
-    return Guardian(**merged)
-
-
-def _valid_as_is(merged: dict[str, Any]) -> bool:
-    """``merged`` holds values `Guardian` would accept and keep unchanged; False sends the
-    rare rest (curfews, a value out of range) through validation, which words the error."""
-    return (
-        merged["curfew"] is None
-        and merged["more_curfews"] is None
-        and _seconds_or_none(merged["daily_limit_seconds"], MIN_DAILY_LIMIT_SECONDS)
-        and _seconds_or_none(merged["extra_seconds"], 0)
-        and all(
-            type(name) is str
-            for key in ("consents", "exemptions", "exempt_apps")
-            for name in merged[key]
-        )
-        and (merged["app_consent"] is None or merged["app_consent"] in APP_CONSENT)
-        and (merged["linked"] is None or type(merged["linked"]) is bool)
-    )
-
-
-def _seconds_or_none(value: Any, least: int) -> bool:
-    return value is None or (type(value) is int and least <= value <= DAY_SECONDS)

@@ -394,9 +394,20 @@ EDGES = {
         {"action": "app.use", "subject": {"id": "kid"}},
         None,  # birthdate_in_future on the model route
     ),
-    # The merge keeps the caller's `curfew` and the stored one, not the caller's more_curfews.
+    # The merge keeps every curfew: the caller's `curfew`, the stored one, its `more_curfews`.
     "curfews given and stored": (
         {"guardian": {"curfew": ["21:00", "06:00"]}},
+        {
+            "action": "app.use",
+            "subject": KID,
+            "guardian": {"curfew": ["12:00", "13:00"], "more_curfews": [["21:10", "21:20"]]},
+        },
+        '"allowed":false',
+    ),
+    # Stored settings beside the caller's `more_curfews` (21:10-21:20; 21:17 now): the window
+    # must still deny. It was dropped by the merge before (a guardian's curfew not enforced).
+    "a caller's more_curfews beside stored settings": (
+        {"guardian": {"daily_limit": 7200}},
         {
             "action": "app.use",
             "subject": KID,

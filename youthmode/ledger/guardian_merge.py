@@ -30,6 +30,7 @@ def merge(given: Guardian, stored: dict[str, Any]) -> Guardian:
         given.exempt_apps,
         given.daily_limit_seconds,
         given.curfew,
+        given.more_curfews,
         given.extra_seconds,
         given.app_consent,
         given.linked,
@@ -46,13 +47,16 @@ def merged_settings(
     exempt_apps: Collection[str],
     daily_limit: int | None,
     curfew: list[str] | None,
+    more_curfews: list[list[str]] | None,
     extra_seconds: int | None,
     app_consent: str | None,
     linked: bool | None,
     stored: dict[str, Any],
 ) -> dict[str, Any]:
     """The fields of the merged `Guardian`, from the caller's (``consents`` to ``linked``) and
-    the ``stored`` settings. The caller's `more_curfews` are not among them."""
+    the ``stored`` settings. Every curfew of either is kept: the caller's `curfew` (else the
+    stored one) first, then the stored one, then the caller's `more_curfews`."""
+    more = ([stored["curfew"]] if curfew and stored.get("curfew") else []) + [*(more_curfews or ())]
     limits = [v for v in (daily_limit, stored.get("daily_limit")) if v]
     return {
         "consents": sorted(set(consents) | set(stored.get("consents", []))),
@@ -60,7 +64,7 @@ def merged_settings(
         "exempt_apps": sorted(set(exempt_apps) | set(stored.get("exempt_apps", []))),
         "daily_limit_seconds": min(limits) if limits else None,
         "curfew": curfew or stored.get("curfew"),
-        "more_curfews": [stored["curfew"]] if curfew and stored.get("curfew") else None,
+        "more_curfews": more or None,
         "extra_seconds": (extra_seconds or 0) + stored.get("extra_seconds", 0) or None,
         # The caller's own word on consent and link wins; else the stored (latest) one.
         "app_consent": app_consent or stored.get("app_consent"),
@@ -72,14 +76,14 @@ def merged_facts(
     given: GuardianFacts, curfew: list[str] | None, stored: dict[str, Any]
 ) -> tuple[GuardianFacts, str | None, bool] | None:
     """What the typed route reads from `merge(Guardian(...), stored)` (request_typed.py) for a
-    caller's guardian of the plain route: its facts (``given``; ``curfew``: its `curfew` as
-    sent, the only curfew the merge keeps), with no `app_consent` or `linked` of its own.
+    caller's guardian of the plain route: its facts (``given``, its curfews among them;
+    ``curfew``: its `curfew` as sent), with no `app_consent` or `linked` of its own.
     Gives the merged facts, app consent and link straight from the values, without the
     merged lists; None when the merge needs validating (`merge` then validates, and words or
     refuses what is wrong). Curfews are read here, not refused: validating a curfew only
     checks that its two times parse, which `curfew_windows` does. The same values as
     `merged_settings` then `Guardian`: tests/test_ledger_plain.py."""
-    consents, exemptions, exempt_apps, daily_limit, extra_seconds, _ = given
+    consents, exemptions, exempt_apps, daily_limit, extra_seconds, given_curfews = given
     limits = [v for v in (daily_limit, stored.get("daily_limit")) if v]
     limit = min(limits) if limits else None
     extra = (extra_seconds or 0) + stored.get("extra_seconds", 0) or None
@@ -109,9 +113,11 @@ def merged_facts(
         if type(window[0]) is not str or type(window[1]) is not str:
             return None
     try:
-        curfews = curfew_windows(windows) if windows else ()
+        read = curfew_windows(windows) if windows else ()
     except UnitError:
         return None
+    # the caller's `more_curfews` too (its facts hold all its curfews, already read)
+    curfews = tuple(sorted(set(read) | set(given_curfews)))
     return (*names, limit, extra or 0, curfews), app_consent, bool(linked)
 
 

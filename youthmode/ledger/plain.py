@@ -131,8 +131,8 @@ def _identity(values: list[Any], identity: Any, facts: RequestFacts) -> bool:
 
 def _guardian(values: list[Any], facts: RequestFacts, given: Any, stored: dict[str, Any]) -> bool:
     """The stored settings merged with the caller's guardian facts (`guardian_merge.merge`);
-    False when the merge needs validating. The merge keeps the caller's `curfew` and not its
-    `more_curfews`, so the merged curfews replace the plain facts' (which hold both)."""
+    False when the merge needs validating. The merged curfews (the caller's, all of them, and
+    the stored one) replace the plain facts'."""
     mine = (
         facts.consents,
         facts.exemptions,

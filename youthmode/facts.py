@@ -17,7 +17,7 @@ from typing import Any
 
 from youthmode.age_signals import AgeSignal
 from youthmode.calendar import WEEKDAYS, Calendar
-from youthmode.units import parse_time_of_day
+from youthmode.units import UnitError, parse_time_of_day
 
 ZERO = Decimal(0)
 
@@ -43,6 +43,20 @@ def curfew_windows(windows: Iterable[Sequence[str]]) -> tuple[tuple[int, int], .
     Raises UnitError for a time that does not parse."""
     out = {(parse_time_of_day(w[0]), parse_time_of_day(w[1])) for w in windows}
     return tuple(sorted(w for w in out if w[0] != w[1]))
+
+
+def plain_curfew_windows(windows: list[Any]) -> tuple[tuple[int, int], ...] | None:
+    """`curfew_windows` of windows as JSON gives them, each a list of two strings; None for
+    any other shape or a time that does not parse (the caller's model then words it)."""
+    for window in windows:
+        if type(window) is not list or len(window) != 2:
+            return None
+        if type(window[0]) is not str or type(window[1]) is not str:
+            return None
+    try:
+        return curfew_windows(windows)
+    except UnitError:
+        return None
 
 
 def age_on(birth: date, day: date, rollover: str) -> int:

@@ -38,7 +38,7 @@ from youthmode.facts import (
     RequestFacts,
     SubjectFacts,
     UsageFacts,
-    curfew_windows,
+    plain_curfew_windows,
 )
 from youthmode.facts import request_facts as facts
 from youthmode.model import (
@@ -61,7 +61,6 @@ from youthmode.policies import CompiledPolicy
 from youthmode.request_typed import find_policy as find_policy
 from youthmode.request_typed import parse as parse
 from youthmode.request_typed import typed_facts as typed_facts
-from youthmode.units import UnitError
 from youthmode.zones import known_zone
 
 Read = tuple[CompiledPolicy, datetime, RequestFacts]
@@ -345,16 +344,10 @@ def _curfews(first: Any, more: Any) -> tuple[tuple[int, int], ...]:
         return ()
     if more is not None and type(more) is not list:
         raise NotPlain
-    windows = ([first] if first is not None else []) + (more or [])
-    for window in windows:
-        if type(window) is not list or len(window) != 2:
-            raise NotPlain
-        if type(window[0]) is not str or type(window[1]) is not str:
-            raise NotPlain
-    try:
-        return curfew_windows(windows)
-    except UnitError:
-        raise NotPlain from None
+    found = plain_curfew_windows(([first] if first is not None else []) + (more or []))
+    if found is None:
+        raise NotPlain
+    return found
 
 
 # -- the plain route, compiled ----------------------------------------------------------------

@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from youthmode.facts import GuardianFacts, curfew_windows
+from youthmode.facts import GuardianFacts, plain_curfew_windows
 from youthmode.model import DAY_SECONDS, MIN_DAILY_LIMIT_SECONDS, Guardian
 from youthmode.trusted import trusted_complete
-from youthmode.units import UnitError
 
 # `guardian.app_consent` as platforms report it (Apple's consent revocations, Google Play's
 # approval states); like `linked`, a fact about the account, kept under every policy.
@@ -107,14 +106,8 @@ def merged_facts(
     kept = stored.get("curfew")
     first = curfew or kept
     windows = ([first] if first is not None else []) + ([kept] if curfew and kept else [])
-    for window in windows:
-        if type(window) is not list or len(window) != 2:
-            return None
-        if type(window[0]) is not str or type(window[1]) is not str:
-            return None
-    try:
-        read = curfew_windows(windows) if windows else ()
-    except UnitError:
+    read = plain_curfew_windows(windows)
+    if read is None:
         return None
     # the caller's `more_curfews` too (its facts hold all its curfews, already read)
     curfews = tuple(sorted(set(read) | set(given_curfews)))

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from test_ledger_decision_usage import use_event
 
 import youthmode
 from youthmode.ledger import Ledger, deciding, open_store, plain
@@ -253,18 +254,7 @@ def takes_plain(
 
 def history(ledger: Ledger, policy: Any, used: list[tuple[int, int, str | None]]) -> None:
     now = ledger.clock()
-    events = []
-    for i, (ago, length, app) in enumerate(used):
-        begin = now - timedelta(seconds=ago)
-        event = {
-            "id": f"u-{i}",
-            "action": "app.use",
-            "start": begin.isoformat(),
-            "end": min(begin + timedelta(seconds=length), now).isoformat(),
-        }
-        if app is not None:
-            event["app"] = app
-        events.append(event)
+    events = [use_event(i, now, ago, length, app) for i, (ago, length, app) in enumerate(used)]
     if events and "app.use" in policy.actions:
         ledger.record_usage("kid", events, policy_id=policy.id)
 

@@ -441,13 +441,13 @@ static PyObject *walk_first(Walker *w, PyObject *day, long long ts, PyObject *sc
     int in_use = !want_allowed, timeless = stands;
     int dated = SLOT(w->req, fact_at[F_BIRTHDATE]) != Py_None;
     PyObject *out = NULL, *birthday = NULL;
+    if (!schedule_ok(schedule) || !day_ok(day)) { /* checked here, and on each new one */
+        PyErr_SetNone(give_up);
+        return NULL;
+    }
     Py_INCREF(day);
     Py_INCREF(schedule);
     for (;;) {
-        if (!schedule_ok(schedule) || !day_ok(day)) {
-            PyErr_SetNone(give_up);
-            break;
-        }
         int has = 1, all_timeless = PyObject_IsTrue(SLOT(schedule, schedule_at[S_ALL_TIMELESS]));
         if (all_timeless < 0)
             break;
@@ -500,6 +500,10 @@ static PyObject *walk_first(Walker *w, PyObject *day, long long ts, PyObject *sc
                 Py_XDECREF(verdict);
                 if (then != NULL)
                     Py_SETREF(schedule, then);
+                if (timeless >= 0 && !schedule_ok(schedule)) {
+                    PyErr_SetNone(give_up);
+                    timeless = -1;
+                }
                 if (timeless < 0) {
                     Py_DECREF(instant);
                     break;

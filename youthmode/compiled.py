@@ -9,6 +9,7 @@ or ``YOUTHMODE_PURE=1`` leaves the engine on the Python path, with the same answ
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import logging
@@ -24,6 +25,7 @@ HERE = Path(__file__).resolve().parent
 STAGES = ("_reader", "_fastpath", "_response", "_logged_request")
 
 
+@functools.cache  # several modules load the same stage at import: hashed once
 def source_digest(name: str) -> str | None:
     """The SHA-256 of stage ``name``'s C source beside this module, after the header every
     stage includes (setup.py hashes the same); None where the package ships without them."""

@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 from pydantic_core import PydanticSerializationError
 
+from youthmode.decision_json import dumps
 from youthmode.engine import Clock, system_clock
 from youthmode.model import Decision, DecisionRequest
 from youthmode.server.logged_request import replayable
@@ -176,16 +177,19 @@ class DecisionLog:
         *,
         request_id: str | None = None,
         key_id: str | None = None,
-        dumped: str | None = None,
+        dumped: bytes | str | None = None,
     ) -> bytes:
-        """Write one line; return it (also when the log is off). ``dumped``:
-        `decision.model_dump_json()` if already made: its policy, `next_allowed_at` and facts
-        go into the line as they are, neither read back nor encoded a second time."""
+        """Write one line; return it (also when the log is off). ``dumped``: the decision's
+        JSON (`decision_json.dumps`, or `model_dump_json()`) if already made: its policy,
+        `next_allowed_at` and facts go into the line as they are, neither read back nor
+        encoded a second time."""
         subject_id = (
             request["subject"].get("id") if isinstance(request, dict) else request.subject.id
         )
         if dumped is None:
             dumped = _dump(decision)
+        elif isinstance(dumped, str):
+            dumped = dumped.encode("utf-8")
         parts = (_sliced(dumped, decision) if dumped is not None else None) or _decoded(
             decision, dumped
         )
@@ -279,7 +283,7 @@ def _encode(entry: dict[str, Any]) -> bytes:
         return _encode_slowly(entry)  # a lone surrogate, an integer past 64 bits, ...
 
 
-def _encode_record(entry: dict[str, Any], decision: Decision, dumped: str | None) -> bytes:
+def _encode_record(entry: dict[str, Any], decision: Decision, dumped: bytes | None) -> bytes:
     try:
         return orjson.dumps(entry, default=str, option=_ORJSON_OPTIONS)
     except (orjson.JSONEncodeError, TypeError):
@@ -313,17 +317,17 @@ Parts = tuple[Any, Any, Any, Any, str]
 
 # The keys a decision's JSON has in the model's field order. Inside a JSON string a quote is
 # always escaped, so `,"` never occurs there: each key below is found only where it is a key.
-FACTS_KEY = ',"facts":{"local_time":"'
-POLICY_KEY = ',"policy":{"id":"'
-NEXT_KEY = ',"next_allowed_at":'
-POLICY_VALUE_AT = len(',"policy":')  # from POLICY_KEY's start
-FACTS_VALUE_AT = len(',"facts":')
-FLOORS_KEY = '},"policies":['
-DEGRADED = ',"degraded":true'
+FACTS_KEY = b',"facts":{"local_time":"'
+POLICY_KEY = b',"policy":{"id":"'
+NEXT_KEY = b',"next_allowed_at":'
+POLICY_VALUE_AT = len(b',"policy":')  # from POLICY_KEY's start
+FACTS_VALUE_AT = len(b',"facts":')
+FLOORS_KEY = b'},"policies":['
+DEGRADED = b',"degraded":true'
 
 
-def _sliced(dumped: str, decision: Decision) -> Parts | None:
-    """The parts of ``dumped``, `decision.model_dump_json()`, copied out of it; None if it does
+def _sliced(dumped: bytes, decision: Decision) -> Parts | None:
+    """The parts of ``dumped``, the decision's JSON, copied out of it; None if it does
     not read as expected (the record then decodes it). Before `facts` only `reasons` has keys
     of the policy's choosing (its messages' languages), whose values are strings; after
     `policy` come only `policies` and `degraded`, which the decision says are there or not."""
@@ -351,18 +355,18 @@ def _sliced(dumped: str, decision: Decision) -> Parts | None:
         next_allowed_at,
         orjson.Fragment(dumped[facts_at + FACTS_VALUE_AT : policy_at]),
         floors,
-        dumped[time_at : dumped.index('"', time_at)],
+        dumped[time_at : dumped.index(b'"', time_at)].decode("ascii"),
     )
 
 
-def _dump(decision: Decision) -> str | None:
+def _dump(decision: Decision) -> bytes | None:
     try:
-        return decision.model_dump_json()
+        return dumps(decision)
     except PydanticSerializationError:  # a lone surrogate in the facts: the model's values
         return None
 
 
-def _decoded(decision: Decision, dumped: str | None) -> Parts:
+def _decoded(decision: Decision, dumped: bytes | None) -> Parts:
     body = orjson.loads(dumped) if dumped is not None else decision.model_dump(mode="json")
     facts = body["facts"]
     floors = body.get("policies") or None

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from youthmode.decision import redacted, redacted_trace
+from youthmode.decision_json import dumps
 from youthmode.engine import Engine, new_decision_id
 from youthmode.errors import RequestError, did_you_mean
 from youthmode.ledger import deciding
@@ -70,8 +71,8 @@ class Decider:
         batch_id: str | None = None,
         tally: DecisionTally | None = None,
         caller: Caller | None = None,
-    ) -> str:
-        """The decision on ``body`` as JSON text, redacted for the caller's scopes.
+    ) -> bytes:
+        """The decision on ``body`` as JSON in UTF-8, redacted for the caller's scopes.
         (``caller``: who asked, when not the current Flask request's caller.)"""
         started = time.perf_counter()
         state = self.state
@@ -81,7 +82,7 @@ class Decider:
             # The engine reads plain JSON straight into facts, and so does the decision log:
             # the request model is built only for a body that is not plain.
             decision = engine.decide(body)
-            text = decision.model_dump_json()
+            text = dumps(decision)
             elapsed = time.perf_counter() - started
             self.account(
                 lambda: _logged(engine, body), decision, elapsed, batch_id, tally, caller, text
@@ -95,9 +96,9 @@ class Decider:
         if done.trace is not None:
             shown = out.model_dump(mode="json")
             shown["trace"] = [t.model_dump(mode="json") for t in redacted_trace(done.trace, hidden)]
-            text = json.dumps(shown, ensure_ascii=False)
+            text = _json_bytes(shown)
         else:
-            text = out.model_dump_json()
+            text = dumps(out)
         elapsed = time.perf_counter() - started
         # logged unredacted: the log is the auditors' record, not the caller's answer
         self.account(lambda: done.request, done.decision, elapsed, batch_id, tally, caller)
@@ -111,10 +112,10 @@ class Decider:
         batch_id: str | None,
         tally: DecisionTally | None,
         caller: Caller | None = None,
-        dumped: str | None = None,
+        dumped: bytes | None = None,
     ) -> None:
         """Count the decision in the metrics and write it to the decision log (``dumped``:
-        the decision's own `model_dump_json`, when made: the log reads it back)."""
+        the decision's own JSON (`decision_json.dumps`), when made: the log reads it back)."""
         state = self.state
         if tally is not None:
             tally.add(decision.policy.id, decision.effect, decision.reason_codes)
@@ -169,7 +170,7 @@ def blueprint(state: ServerState) -> Blueprint:
         state.metrics.record_tally(tally)
         state.metrics.batch_size.observe(len(items))
         state.metrics.observe_latency("batch", time.perf_counter() - started)
-        text = '{"batch_id":"' + batch_id + '","decisions":[' + ",".join(parts) + "]}"
+        text = b'{"batch_id":"%s","decisions":[%s]}' % (batch_id.encode(), b",".join(parts))
         return Response(text, mimetype="application/json")
 
     @bp.get("/v1/policies")
@@ -221,15 +222,24 @@ def _batch_item(
     batch_id: str,
     tally: DecisionTally,
     caller: Caller,
-) -> str:
+) -> bytes:
     """One item's decision, or the problem with it in its place: never a failed batch."""
     try:
         return decider.decide_one(engine, item, explain, batch_id, tally, caller)
     except RequestError as err:
-        return json.dumps(request_problem(err, index).body(), ensure_ascii=False, default=str)
+        problem_body = request_problem(err, index).body()
     except ApiProblem as problem:  # a subject outside the key's tenant: this item only
         problem.extra["index"] = index
-        return json.dumps(problem.body(), ensure_ascii=False, default=str)
+        problem_body = problem.body()
+    return _json_bytes(problem_body)
+
+
+def _json_bytes(value: Any) -> bytes:
+    """``value`` as JSON in UTF-8; a lone surrogate (which UTF-8 cannot hold) escaped."""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, default=str).encode("ascii")
 
 
 def _policy_detail(engine: Engine, policy_id: str) -> dict[str, Any]:

@@ -76,10 +76,9 @@ class DecisionLane:
         except ApiProblem:
             return None
         try:
-            text = self.decider.decide_one(self.state.holder.engine, body, False, caller=caller)
+            return self.decider.decide_one(self.state.holder.engine, body, False, caller=caller)
         except (RequestError, ApiProblem, StoreUnavailable):
             return None  # Flask answers it (a decision only reads the ledger: no harm in twice)
-        return text.encode("utf-8")
 
     def _caller(self, environ: dict[str, Any]) -> Caller | None:
         """Who asks, when the view's checks would all pass; else None."""

@@ -14,7 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from youthmode.server.body import MAX_DEPTH, _parse_exactly, _plain_numbers, parse_json_bytes
+from youthmode import compiled
+from youthmode.server.body import (
+    MAX_DEPTH,
+    _parse_exactly,
+    _plain_numbers,
+    parse_json_bytes,
+    plain_numbers,
+)
 from youthmode.server.problems import ApiProblem
 
 
@@ -72,6 +79,21 @@ DEEP = st.recursive(
 @given(DEEP, st.integers(0, 6))
 def test_the_level_by_level_check_is_the_definition(value: Any, room: int) -> None:
     assert _plain_numbers(value, room) == plain_by_definition(value, room)
+    assert plain_numbers(value, room) == plain_by_definition(value, room)  # the compiled twin
+
+
+def test_the_compiled_check_is_in_use_and_refuses_what_it_cannot_take() -> None:
+    module = compiled.load("_body")
+    assert module is not None and plain_numbers is module.plain_numbers
+    with pytest.raises(TypeError):
+        module.plain_numbers({}, 1.5)
+    with pytest.raises(ValueError):
+        module.plain_numbers({}, 65)  # deeper than any body may nest: never recursed into
+    deep: Any = 1
+    for _ in range(MAX_DEPTH + 5):
+        deep = {"a": [deep]}
+    assert not module.plain_numbers(deep, MAX_DEPTH)
+    assert module.plain_numbers({"a": [1, "x", None, True, {"b": 2**80}]}, MAX_DEPTH)
 
 
 @settings(max_examples=800, deadline=None)

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from flask import request
 
+from youthmode import compiled
 from youthmode.server.problems import ApiProblem
 
 
@@ -109,7 +110,7 @@ def parse_json_bytes(raw: bytes) -> Any:
         except orjson.JSONDecodeError:
             pass
         else:
-            if _plain_numbers(body, MAX_DEPTH):
+            if plain_numbers(body, MAX_DEPTH):
                 return body
     return _parse_exactly(raw)
 
@@ -135,6 +136,17 @@ def _plain_numbers(value: Any, room: int) -> bool:
 
 
 _NOT_PLAIN_LEAVES = (dict, list, float)  # below the last level a container is too deep
+
+
+def _compiled_plain_numbers() -> Callable[[Any, int], bool]:
+    """youthmode/_body.c's `plain_numbers`, `_plain_numbers`'s compiled twin, where it is
+    built and current (compiled.py); else `_plain_numbers`."""
+    module = compiled.load("_body")
+    check: Callable[[Any, int], bool] = _plain_numbers if module is None else module.plain_numbers
+    return check
+
+
+plain_numbers = _compiled_plain_numbers()
 
 
 def _parse_exactly(raw: bytes) -> Any:

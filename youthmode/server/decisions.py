@@ -118,7 +118,7 @@ class Decider:
         the decision's own JSON (`decision_json.dumps`), when made: the log reads it back)."""
         state = self.state
         if tally is not None:
-            tally.add(decision.policy.id, decision.effect, decision.reason_codes)
+            tally.add(decision)
         else:
             state.metrics.record_decision(
                 decision.policy.id, decision.effect, decision.reason_codes

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import operator
+from collections.abc import Hashable
 from datetime import date
-from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from youthmode.facts import ZERO, RequestFacts
+from youthmode.facts import ZERO, GuardianFacts, RequestFacts
 from youthmode.ledger import guardian as guardian_rules
 from youthmode.ledger.decision_usage import usage_figures
 from youthmode.ledger.documents import decision_keys
@@ -28,7 +29,7 @@ from youthmode.ledger.guardian_merge import merged_facts
 from youthmode.ledger.identity import IDENTITY_KEY
 from youthmode.ledger.store import StoreUnavailable, Transaction
 from youthmode.ledger.text import is_clean_text
-from youthmode.request import EMPTY, Read, read_plain
+from youthmode.request import EMPTY, Read, read_plain_first
 
 if TYPE_CHECKING:
     from youthmode.engine import Engine
@@ -40,6 +41,7 @@ _VALUES = operator.attrgetter(*_FIELDS)
 _AT = {name: i for i, name in enumerate(_FIELDS)}
 _GUARDIAN = [_AT[n] for n in ("consents", "exemptions", "exempt_apps")]
 _LIMITS = [_AT[n] for n in ("guardian_daily_limit", "extra_seconds", "guardian_curfews")]
+Merged = tuple[GuardianFacts, str | None, bool]  # `merged_facts`: facts, app consent, link
 
 
 def decide(ledger: LedgerCore, engine: Engine, data: dict[str, Any]) -> Decision | None:
@@ -47,7 +49,8 @@ def decide(ledger: LedgerCore, engine: Engine, data: dict[str, Any]) -> Decision
     `deciding.decide(engine, ledger, engine.parse(data))` makes it; None when ``data`` is not
     a plain request or its filled facts need the model route."""
     now = engine.clock()
-    found = read_plain(data, engine.policies, engine.default_policy, now)
+    # by the compiled reader where it is built, as `Engine.decide` reads a plain request
+    found = read_plain_first(data, engine.policies, engine.default_policy, now)
     if found is None:
         return None
     subject_id = data.get("subject", EMPTY).get("id")
@@ -73,8 +76,11 @@ def _fill(
     raise. Builds new facts: the store may run this twice (sqlite_store.py)."""
     policy, at, facts = found
     now = ledger._now()  # the ledger's clock, as `LedgerCore._fill` reads it
-    when = now if data.get("at") is None else at  # `at` from 2000 on: whole seconds alike
-    day = when.astimezone(policy.zone).date()
+    now_ts = now.timestamp()
+    if data.get("at") is None:  # the use up to the ledger's instant, on its local day
+        at_ts, day = int(now_ts), now.astimezone(policy.zone).date()
+    else:  # `at` (in the policy's zone already) from 2000 on: whole seconds alike
+        at_ts, day = int(at.timestamp()), at.date()
     named = facts.app
     app = named if named and is_clean_text(named) else None
     tx.prefetch(decision_keys(day, usage=not asked, app=app))
@@ -82,16 +88,17 @@ def _fill(
     if not asked:
         spend = policy.actions[facts.action].spend
         figures = usage_figures(
-            tx, day, int(when.timestamp()), now.timestamp(), ledger.settings.session_gap,
-            spend, named, app,
-        )  # fmt: skip
+            tx, day, at_ts, now_ts, ledger.settings.session_gap, spend, named, app
+        )
         if not _usage(values, figures, policy.currency_places):
             return None
     if not _identity(values, tx.get(IDENTITY_KEY), facts):
         return None
-    stored = guardian_rules.for_decision(tx, day)
-    if stored is not None and not _guardian(values, facts, data.get("guardian"), stored):
-        return None
+    merged = _merged_guardian(tx, day, facts, data.get("guardian"))
+    if merged is None:
+        return None  # the merge needs validating: the model route's
+    if merged:
+        _guardian(values, merged)
     return RequestFacts(*values)
 
 
@@ -99,12 +106,11 @@ def _usage(values: list[Any], figures: Any, places: int) -> bool:
     """Usage figures into ``values`` as the typed route reads a filled `usage`; False when it
     would refuse them (more decimal places than the currency has)."""
     today, session, day_spent, month_spent, app_today, week = figures
-    day_spent = day_spent if day_spent is not None else Decimal(0)
-    month_spent = month_spent if month_spent is not None else Decimal(0)
-    for amount in (day_spent, month_spent):
-        exponent = amount.as_tuple().exponent
-        if isinstance(exponent, int) and -exponent > places:
-            return False  # `invalid_amount`: the model route raises it
+    if day_spent is not None:  # None: nothing of the action's kind, read as zero
+        for amount in (day_spent, month_spent):
+            exponent = amount.as_tuple().exponent
+            if isinstance(exponent, int) and -exponent > places:
+                return False  # `invalid_amount`: the model route raises it
     values[_AT["today_seconds"]] = today or 0
     values[_AT["session_seconds"]] = session or 0
     values[_AT["day_spent"]] = day_spent or ZERO
@@ -129,10 +135,21 @@ def _identity(values: list[Any], identity: Any, facts: RequestFacts) -> bool:
     return True
 
 
-def _guardian(values: list[Any], facts: RequestFacts, given: Any, stored: dict[str, Any]) -> bool:
-    """The stored settings merged with the caller's guardian facts (`guardian_merge.merge`);
-    False when the merge needs validating. The merged curfews (the caller's, all of them, and
-    the stored one) replace the plain facts'."""
+# The guardian part of a decision's facts by what it is made of: the stored settings' and the
+# day's grants' text as read in this decision's own snapshot, and the caller's guardian facts.
+# Not a cache of the store: a changed document is different text, so a decision never gets a
+# merge of settings other than the ones it read. The merge (decoding both documents, set
+# unions, the stricter limit, the curfews read) was a sixth of a ledger-backed decision.
+_MERGES: dict[Hashable, Merged | tuple[()] | None] = {}
+_MERGES_KEPT = 4096  # then emptied: a bound on memory, not on correctness
+_NOT_STORED = ()  # no settings and no grants: nothing to merge
+
+
+def _merged_guardian(
+    tx: Transaction, day: date, facts: RequestFacts, given: Any
+) -> Merged | tuple[()] | None:
+    """The stored settings merged with the caller's guardian facts (`guardian_merge.merge`):
+    what `merged_facts` gives (None when the merge needs validating), or `_NOT_STORED`."""
     mine = (
         facts.consents,
         facts.exemptions,
@@ -141,14 +158,31 @@ def _guardian(values: list[Any], facts: RequestFacts, given: Any, stored: dict[s
         facts.extra_seconds,
         facts.guardian_curfews,
     )
-    found = merged_facts(mine, (given or EMPTY).get("curfew"), stored)
-    if found is None:
-        return False
-    (consents, exemptions, exempt_apps, limit, extra, curfews), app_consent, linked = found
+    curfew = (given or EMPTY).get("curfew")
+    grants = _grant_key(day)
+    memo = (tx.text("guardian"), tx.text(grants), mine, None if curfew is None else tuple(curfew))
+    found = _MERGES.get(memo, _MISSING)
+    if found is not _MISSING:
+        return found  # type: ignore[return-value]
+    stored = guardian_rules.for_decision(tx, day)
+    merged = _NOT_STORED if stored is None else merged_facts(mine, curfew, stored)
+    if len(_MERGES) >= _MERGES_KEPT:
+        _MERGES.clear()
+    _MERGES[memo] = merged
+    return merged
+
+
+_MISSING = object()
+_grant_key = lru_cache(maxsize=64)(guardian_rules.grant_key)
+
+
+def _guardian(values: list[Any], merged: Merged) -> None:
+    """The merged guardian facts into ``values``: the merged curfews (the caller's, all of
+    them, and the stored one) replace the plain facts'."""
+    (consents, exemptions, exempt_apps, limit, extra, curfews), app_consent, linked = merged
     for i, names in zip(_GUARDIAN, (consents, exemptions, exempt_apps), strict=True):
         values[i] = names
     for i, value in zip(_LIMITS, (limit, extra, curfews), strict=True):
         values[i] = value
     values[_AT["app_consent"]] = app_consent
     values[_AT["linked"]] = linked
-    return True

@@ -63,6 +63,16 @@ class HashTransaction:
             raw = self.pipe.hget(self.key, field)
         return decode_document(raw) if raw is not None else None
 
+    def text(self, field: str) -> str | bytes | None:
+        """The document ``field`` as stored, not decoded (None: no such document)."""
+        if field in self.pending:
+            return self.pending[field]
+        if field in self.fetched:
+            found: str | bytes | None = self.fetched[field]
+            return found
+        found = self.pipe.hget(self.key, field)
+        return found
+
     def put(self, field: str, value: Any) -> None:
         if not self.writable:
             raise RuntimeError("write inside a read-only snapshot")

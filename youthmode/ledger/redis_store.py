@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import redis
+import redis.utils
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -133,7 +134,10 @@ class DecisionReads:
     def execute_command(self, *args: Any) -> Any:
         conn = self._connection()
         try:
-            conn.send_command(*args)
+            # Packed as redis-py packs it (hiredis's packer when built) without its wrapper,
+            # which looks at every argument in Python; sent with its health check.
+            packed = (_pack(args),) if _pack is not None else conn.pack_command(*args)
+            conn.send_packed_command(packed)
             return conn.read_response()
         except redis.ResponseError:
             raise  # Redis answered: the connection is in step
@@ -159,6 +163,20 @@ class DecisionReads:
                 conn.disconnect()
             self.opened.clear()
         self.local = threading.local()
+
+
+def _hiredis_packer() -> Callable[[tuple[Any, ...]], bytes] | None:
+    """hiredis's `pack_command`, which redis-py packs commands with when hiredis is built
+    (`HiredisRespSerializer`: the same bytes for the str arguments a decision sends)."""
+    if not redis.utils.HIREDIS_AVAILABLE:
+        return None
+    import hiredis
+
+    packer: Callable[[tuple[Any, ...]], bytes] = hiredis.pack_command
+    return packer
+
+
+_pack = _hiredis_packer()
 
 
 def _client(url: str, timeout: float) -> redis.Redis:

@@ -50,7 +50,10 @@ class HashTransaction:
 
     def prefetch(self, fields: Iterable[str]) -> None:
         """One HMGET instead of a round trip per field (a decision reads six)."""
-        wanted = [f for f in fields if f not in self.pending and f not in self.fetched]
+        if not self.pending and not self.fetched and type(fields) is tuple:
+            wanted: Any = fields  # a decision's one read (`documents.decision_keys`)
+        else:
+            wanted = [f for f in fields if f not in self.pending and f not in self.fetched]
         if wanted:
             self.fetched.update(zip(wanted, self.pipe.hmget(self.key, wanted), strict=True))
 

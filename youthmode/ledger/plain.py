@@ -83,10 +83,10 @@ def _fill(
         at_ts, day = int(at.timestamp()), at.date()
     named = facts.app
     app = named if named and is_clean_text(named) else None
-    tx.prefetch(decision_keys(day, usage=not asked, app=app))
+    spend = policy.actions[facts.action].spend  # the kind it spends, if any
+    tx.prefetch(decision_keys(day, usage=not asked, app=app, spend=bool(spend)))
     values = list(_VALUES(facts))
     if not asked:
-        spend = policy.actions[facts.action].spend
         figures = usage_figures(
             tx, day, at_ts, now_ts, ledger.settings.session_gap, spend, named, app
         )

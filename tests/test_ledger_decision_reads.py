@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from store_backends import BACKENDS, open_backend
 
 import youthmode
-from youthmode.ledger import Ledger, deciding, open_store
+from youthmode.ledger import Ledger, deciding, open_store, redis_store
 from youthmode.ledger.sqlite_store import SqliteStore
 from youthmode.ledger.store import Store, StoreUnavailable, Transaction
 
@@ -322,3 +323,14 @@ def test_prefetch_reads_every_document_asked_for(tmp_path: Path, count: int) -> 
     assert found == {key: ({"n": n} if n % 2 == 0 else None) for n, key in enumerate(keys)}
     assert len(statements) == (1 if count <= 200 else 5)  # over 200: BEGIN, 2 chunks, COMMIT
     store.close()
+
+
+@pytest.mark.parametrize("subject", ["kid-1", "kid é 1", "孩子"])
+def test_decision_reads_pack_a_command_as_redis_py_does(subject: str) -> None:
+    """The decision path packs with hiredis directly (redis_store.py): the bytes redis-py
+    sends for the same command, whatever text the subject id and an app's name hold."""
+    packer = redis_store._pack
+    if packer is None:
+        pytest.skip("hiredis is not built here: redis-py packs the decision's commands")
+    args = ("HMGET", f"youthmode:s:{subject}", "guardian", "g:2026-11-27", "a:2026-11-27:游戏")
+    assert packer(args) == b"".join(redis.Connection().pack_command(*args))

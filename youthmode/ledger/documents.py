@@ -64,6 +64,7 @@ def decision_keys(
     return tuple(keys)
 
 
+@lru_cache(maxsize=4096)  # strftime is slow, and a spending decision asks twice
 def month_of(day: date) -> str:
     return day.strftime("%Y-%m")
 

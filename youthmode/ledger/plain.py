@@ -21,7 +21,7 @@ from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from youthmode.facts import ZERO, GuardianFacts, RequestFacts
+from youthmode.facts import ZERO, RequestFacts
 from youthmode.ledger import guardian as guardian_rules
 from youthmode.ledger.decision_usage import usage_figures
 from youthmode.ledger.documents import decision_keys
@@ -39,9 +39,22 @@ if TYPE_CHECKING:
 _FIELDS = [f.name for f in dataclasses.fields(RequestFacts)]
 _VALUES = operator.attrgetter(*_FIELDS)
 _AT = {name: i for i, name in enumerate(_FIELDS)}
-_GUARDIAN = [_AT[n] for n in ("consents", "exemptions", "exempt_apps")]
-_LIMITS = [_AT[n] for n in ("guardian_daily_limit", "extra_seconds", "guardian_curfews")]
-Merged = tuple[GuardianFacts, str | None, bool]  # `merged_facts`: facts, app consent, link
+# where the guardian merge's values go, in the order `merged_facts` gives them
+_MERGED_AT = tuple(
+    _AT[n]
+    for n in (
+        "consents", "exemptions", "exempt_apps", "guardian_daily_limit", "extra_seconds",
+        "guardian_curfews", "app_consent", "linked",
+    )
+)  # fmt: skip
+_USAGE_AT = tuple(
+    _AT[n]
+    for n in (
+        "today_seconds", "session_seconds", "day_spent", "month_spent", "app_today_seconds",
+        "week_seconds",
+    )
+)  # fmt: skip
+Merged = tuple[tuple[int, Any], ...]  # the merge's facts, each with its place in `values`
 
 
 def decide(ledger: LedgerCore, engine: Engine, data: dict[str, Any]) -> Decision | None:
@@ -97,8 +110,8 @@ def _fill(
     merged = _merged_guardian(tx, day, facts, data.get("guardian"))
     if merged is None:
         return None  # the merge needs validating: the model route's
-    if merged:
-        _guardian(values, merged)
+    for i, value in merged:  # the merged curfews (the caller's and the stored one) too
+        values[i] = value
     return RequestFacts(*values)
 
 
@@ -111,12 +124,13 @@ def _usage(values: list[Any], figures: Any, places: int) -> bool:
             exponent = amount.as_tuple().exponent
             if isinstance(exponent, int) and -exponent > places:
                 return False  # `invalid_amount`: the model route raises it
-    values[_AT["today_seconds"]] = today or 0
-    values[_AT["session_seconds"]] = session or 0
-    values[_AT["day_spent"]] = day_spent or ZERO
-    values[_AT["month_spent"]] = month_spent or ZERO
-    values[_AT["app_today_seconds"]] = app_today or 0
-    values[_AT["week_seconds"]] = week or 0
+    at_today, at_session, at_day, at_month, at_app, at_week = _USAGE_AT
+    values[at_today] = today or 0
+    values[at_session] = session or 0
+    values[at_day] = day_spent or ZERO
+    values[at_month] = month_spent or ZERO
+    values[at_app] = app_today or 0
+    values[at_week] = week or 0
     return True
 
 
@@ -140,16 +154,14 @@ def _identity(values: list[Any], identity: Any, facts: RequestFacts) -> bool:
 # Not a cache of the store: a changed document is different text, so a decision never gets a
 # merge of settings other than the ones it read. The merge (decoding both documents, set
 # unions, the stricter limit, the curfews read) was a sixth of a ledger-backed decision.
-_MERGES: dict[Hashable, Merged | tuple[()] | None] = {}
+_MERGES: dict[Hashable, Merged | None] = {}
 _MERGES_KEPT = 4096  # then emptied: a bound on memory, not on correctness
-_NOT_STORED = ()  # no settings and no grants: nothing to merge
 
 
-def _merged_guardian(
-    tx: Transaction, day: date, facts: RequestFacts, given: Any
-) -> Merged | tuple[()] | None:
+def _merged_guardian(tx: Transaction, day: date, facts: RequestFacts, given: Any) -> Merged | None:
     """The stored settings merged with the caller's guardian facts (`guardian_merge.merge`):
-    what `merged_facts` gives (None when the merge needs validating), or `_NOT_STORED`."""
+    what `merged_facts` gives, each value with its place among the facts (none: nothing
+    stored); None when the merge needs validating."""
     mine = (
         facts.consents,
         facts.exemptions,
@@ -161,11 +173,17 @@ def _merged_guardian(
     curfew = (given or EMPTY).get("curfew")
     grants = _grant_key(day)
     memo = (tx.text("guardian"), tx.text(grants), mine, None if curfew is None else tuple(curfew))
-    found = _MERGES.get(memo, _MISSING)
-    if found is not _MISSING:
-        return found  # type: ignore[return-value]
+    kept = _MERGES.get(memo, _MISSING)
+    if kept is not _MISSING:
+        return kept  # type: ignore[return-value]
     stored = guardian_rules.for_decision(tx, day)
-    merged = _NOT_STORED if stored is None else merged_facts(mine, curfew, stored)
+    merged: Merged | None = ()  # nothing stored: nothing to merge
+    if stored is not None:
+        found = merged_facts(mine, curfew, stored)
+        if found is None:
+            merged = None
+        else:  # the facts, the app consent and the link
+            merged = tuple(zip(_MERGED_AT, (*found[0], *found[1:]), strict=True))
     if len(_MERGES) >= _MERGES_KEPT:
         _MERGES.clear()
     _MERGES[memo] = merged
@@ -174,15 +192,3 @@ def _merged_guardian(
 
 _MISSING = object()
 _grant_key = lru_cache(maxsize=64)(guardian_rules.grant_key)
-
-
-def _guardian(values: list[Any], merged: Merged) -> None:
-    """The merged guardian facts into ``values``: the merged curfews (the caller's, all of
-    them, and the stored one) replace the plain facts'."""
-    (consents, exemptions, exempt_apps, limit, extra, curfews), app_consent, linked = merged
-    for i, names in zip(_GUARDIAN, (consents, exemptions, exempt_apps), strict=True):
-        values[i] = names
-    for i, value in zip(_LIMITS, (limit, extra, curfews), strict=True):
-        values[i] = value
-    values[_AT["app_consent"]] = app_consent
-    values[_AT["linked"]] = linked

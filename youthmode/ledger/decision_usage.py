@@ -80,15 +80,16 @@ def usage_figures(
     # Monday's yesterday is last week's Sunday: not among the week's documents.
     yesterday = week[-2] if len(week) > 1 else (get(yesterday_key) or _NO_USE)["iv"]
     day_spent, month_spent = _spent(tx, spend_kind, day, now_ts) if spend_kind else (None, None)
-    week_seconds = 0
-    for intervals in week:
+    today_seconds = total(today, at_ts) if today else 0
+    week_seconds = today_seconds
+    for intervals in week[:-1]:
         if intervals:
-            week_seconds += total(intervals, until=at_ts)
+            week_seconds += total(intervals, at_ts)
     session = 0
     if today or yesterday:
         session = session_seconds(merge([*yesterday, *today]), at_ts, session_gap)
     return (
-        total(today, until=at_ts) if today else 0,
+        today_seconds,
         session,
         day_spent,
         month_spent,

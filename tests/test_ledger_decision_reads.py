@@ -25,7 +25,7 @@ import redis
 from store_backends import BACKENDS, open_backend
 
 import youthmode
-from youthmode.ledger import Ledger, deciding, open_store, redis_store
+from youthmode.ledger import Ledger, deciding, open_store, resp
 from youthmode.ledger.sqlite_store import SqliteStore
 from youthmode.ledger.store import Store, StoreUnavailable, Transaction
 
@@ -326,11 +326,20 @@ def test_prefetch_reads_every_document_asked_for(tmp_path: Path, count: int) -> 
 
 
 @pytest.mark.parametrize("subject", ["kid-1", "kid é 1", "孩子"])
-def test_decision_reads_pack_a_command_as_redis_py_does(subject: str) -> None:
-    """The decision path packs with hiredis directly (redis_store.py): the bytes redis-py
-    sends for the same command, whatever text the subject id and an app's name hold."""
-    packer = redis_store._pack
-    if packer is None:
-        pytest.skip("hiredis is not built here: redis-py packs the decision's commands")
-    args = ("HMGET", f"youthmode:s:{subject}", "guardian", "g:2026-11-27", "a:2026-11-27:游戏")
-    assert packer(args) == b"".join(redis.Connection().pack_command(*args))
+@pytest.mark.parametrize(
+    "fields", [("guardian",), ("guardian", "g:2026-11-27", "a:2026-11-27:游戏")]
+)
+def test_the_decision_path_packs_a_command_as_redis_py_does(
+    subject: str, fields: tuple[str, ...]
+) -> None:
+    """The decision path packs its commands itself (resp.py): the bytes redis-py sends for the
+    same command, whatever text the subject id and an app's name hold, the fields as a tuple
+    (packed once) or a list; text that is not valid Unicode raises as redis-py's packing does."""
+    key = f"youthmode:s:{subject}"
+    expected = b"".join(redis.Connection().pack_command("HMGET", key, *fields))
+    assert resp.hmget(key, fields) == resp.hmget(key, list(fields)) == expected
+    assert resp.hmget(key, fields) == expected  # packed once, the same again
+    assert resp.command("HMGET", key, *fields) == expected
+    assert resp.command("HKEYS", key) == b"".join(redis.Connection().pack_command("HKEYS", key))
+    with pytest.raises(UnicodeEncodeError):
+        resp.hmget("youthmode:s:\ud800", fields)

@@ -13,15 +13,15 @@ import os
 import threading
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import redis
-import redis.utils
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from youthmode.ledger import resp
 from youthmode.ledger.breaker import CircuitBreaker
 from youthmode.ledger.redis_transaction import HashTransaction, WatchedWrite
 from youthmode.ledger.store import StoreUnavailable
@@ -131,13 +131,11 @@ class DecisionReads:
                 self.opened.append((threading.current_thread(), conn))
         return conn
 
-    def execute_command(self, *args: Any) -> Any:
+    def send(self, packed: bytes) -> Any:
+        """Redis's answer to the command ``packed`` (resp.py)."""
         conn = self._connection()
         try:
-            # Packed as redis-py packs it (hiredis's packer when built) without its wrapper,
-            # which looks at every argument in Python; sent with its health check.
-            packed = (_pack(args),) if _pack is not None else conn.pack_command(*args)
-            conn.send_packed_command(packed)
+            conn.send_packed_command((packed,))  # with its health check, as redis-py sends
             return conn.read_response()
         except redis.ResponseError:
             raise  # Redis answered: the connection is in step
@@ -145,16 +143,16 @@ class DecisionReads:
             conn.disconnect()
             raise
 
-    def hmget(self, key: str, fields: list[str]) -> list[bytes | None]:
-        found: list[bytes | None] = self.execute_command("HMGET", key, *fields)
+    def hmget(self, key: str, fields: Sequence[str]) -> list[bytes | None]:
+        found: list[bytes | None] = self.send(resp.hmget(key, fields))
         return found
 
     def hget(self, key: str, field: str) -> bytes | None:
-        found: bytes | None = self.execute_command("HGET", key, field)
+        found: bytes | None = self.send(resp.command("HGET", key, field))
         return found
 
     def hkeys(self, key: str) -> list[bytes]:
-        found: list[bytes] = self.execute_command("HKEYS", key)
+        found: list[bytes] = self.send(resp.command("HKEYS", key))
         return found
 
     def close(self) -> None:
@@ -163,20 +161,6 @@ class DecisionReads:
                 conn.disconnect()
             self.opened.clear()
         self.local = threading.local()
-
-
-def _hiredis_packer() -> Callable[[tuple[Any, ...]], bytes] | None:
-    """hiredis's `pack_command`, which redis-py packs commands with when hiredis is built
-    (`HiredisRespSerializer`: the same bytes for the str arguments a decision sends)."""
-    if not redis.utils.HIREDIS_AVAILABLE:
-        return None
-    import hiredis
-
-    packer: Callable[[tuple[Any, ...]], bytes] = hiredis.pack_command
-    return packer
-
-
-_pack = _hiredis_packer()
 
 
 def _client(url: str, timeout: float) -> redis.Redis:

@@ -284,7 +284,7 @@ class LedgerCore:
                 tx,
                 day=local_day,
                 at=at,
-                now_ts=now.timestamp(),
+                now=now,
                 session_gap=self.settings.session_gap,
                 spend_kind=spend_kind,
                 named=named,

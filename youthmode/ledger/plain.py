@@ -89,9 +89,8 @@ def _fill(
     raise. Builds new facts: the store may run this twice (sqlite_store.py)."""
     policy, at, facts = found
     now = ledger._now()  # the ledger's clock, as `LedgerCore._fill` reads it
-    now_ts = now.timestamp()
     if data.get("at") is None:  # the use up to the ledger's instant, on its local day
-        at_ts, day = int(now_ts), now.astimezone(policy.zone).date()
+        at_ts, day = int(now.timestamp()), now.astimezone(policy.zone).date()
     else:  # `at` (in the policy's zone already) from 2000 on: whole seconds alike
         at_ts, day = int(at.timestamp()), at.date()
     named = facts.app
@@ -100,9 +99,7 @@ def _fill(
     tx.prefetch(decision_keys(day, usage=not asked, app=app, spend=bool(spend)))
     values = list(_VALUES(facts))
     if not asked:
-        figures = usage_figures(
-            tx, day, at_ts, now_ts, ledger.settings.session_gap, spend, named, app
-        )
+        figures = usage_figures(tx, day, at_ts, now, ledger.settings.session_gap, spend, named, app)
         if not _usage(values, figures, policy.currency_places):
             return None
     if not _identity(values, tx.get(IDENTITY_KEY), facts):

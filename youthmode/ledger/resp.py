@@ -5,9 +5,8 @@ looks at every argument in Python; for a decision's HMGET of a dozen fields hire
 alone cost 12,657 instructions (callgrind), more than the socket calls and the reply's
 parsing together. A decision's fields are one of a few tuples (`documents.decision_keys`,
 cached), so their part of the command is packed once per tuple and only the subject's key
-each time. The bytes are
-redis-py's for the same arguments (tests/test_ledger_decision_reads.py); text that cannot be
-encoded as UTF-8 raises the same UnicodeEncodeError.
+each time. The bytes are redis-py's for the same arguments (tests/test_ledger_decision_reads.py);
+text that cannot be encoded as UTF-8 raises the same UnicodeEncodeError.
 """
 
 from __future__ import annotations

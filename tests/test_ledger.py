@@ -397,13 +397,13 @@ def test_a_decision_reads_the_ledger_in_one_round_trip(
         ledger.grant_time("kid", "10m", actor="parent")
         client: Any = store.reads  # type: ignore[attr-defined]  # the decision path
         calls: list[str] = []
-        real = client.execute_command
+        real = client.send
 
-        def counting(*args: Any, **kwargs: Any) -> Any:
-            calls.append(str(args[0]))
-            return real(*args, **kwargs)
+        def counting(packed: bytes) -> Any:
+            calls.append(packed.split(b"\r\n")[2].decode())  # the command's name
+            return real(packed)
 
-        client.execute_command = counting
+        client.send = counting
         request = {"subject": {"id": "kid", "age": 12, "verified": True}, "action": "game.play"}
         decision = ledger.decide(request)
         assert calls == ["HMGET"]

@@ -175,13 +175,13 @@ def test_a_decision_with_an_app_on_a_sunday_still_reads_once(
         )
         client: Any = redis.reads  # type: ignore[attr-defined]  # the decision path
         calls: list[str] = []
-        real = client.execute_command
+        real = client.send
 
-        def counting(*args: Any, **kwargs: Any) -> Any:
-            calls.append(str(args[0]))
-            return real(*args, **kwargs)
+        def counting(packed: bytes) -> Any:
+            calls.append(packed.split(b"\r\n")[2].decode())  # the command's name
+            return real(packed)
 
-        client.execute_command = counting
+        client.send = counting
         asked = filled(ledger, resource={"app": "g"})
         assert calls == ["HMGET"]
         assert asked.usage is not None

@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from store_backends import BACKENDS, open_backend
 
 import youthmode
-from youthmode.ledger import Ledger, open_store
+from youthmode.ledger import Ledger, deciding, open_store, resp
 from youthmode.ledger.sqlite_store import SqliteStore
 from youthmode.ledger.store import Store, StoreUnavailable, Transaction
 
@@ -94,6 +95,47 @@ def test_a_sqlite_decision_read_runs_one_statement(tmp_path: Path) -> None:
     assert decision.facts.today_seconds == 25 * 60
     assert decision.allowed and decision.remaining_seconds == 5 * 60
     store.close()
+
+
+def test_every_action_s_decision_reads_in_one_statement(tmp_path: Path) -> None:
+    """Spend and holds are fetched only for an action that spends (documents.decision_keys);
+    for every action of every shipped policy, on the plain route and the model route, the
+    read is still one SELECT: a document read and not fetched would take a second statement
+    (and the read run again in a transaction)."""
+    store = open_store(f"sqlite:///{tmp_path}/ledger.db")
+    assert isinstance(store, SqliteStore)
+    engine = youthmode.Engine.from_path(
+        Path(__file__).resolve().parent.parent / "configs", clock=lambda: NOW
+    )
+    ledger = Ledger(engine, store, clock=lambda: NOW)
+
+    def money(tx: Transaction) -> None:
+        tx.put("spend", {"game_topup": {"d:2026-11-27": "12", "m:2026-11": "30"}})
+        tx.put("orders", {"o": {"state": "held", "kind": "purchase", "amount": "5",
+                                "day": "2026-11-27", "month": "2026-11",
+                                "expires_at": NOW.timestamp() + 600}})  # fmt: skip
+
+    store.atomic(SUBJECT, money)
+    ledger.update_guardian(SUBJECT, {"daily_limit": "30m"}, actor="parent")
+    routes = {
+        "plain": ledger.decide,
+        "model": lambda asked: deciding.decide(engine, ledger, engine.parse(asked)).decision,
+    }
+    spending = 0
+    for policy in engine.policies.values():
+        amount = "10" if policy.currency_places == 0 else "10." + "0" * policy.currency_places
+        for name, action in sorted(policy.actions.items()):
+            spending += action.spend is not None
+            asked = {"policy": policy.id, "action": name, "subject": {"id": SUBJECT, "age": 12},
+                     "resource": {"app": "a", "amount": amount}}  # fmt: skip
+            for route, decide in routes.items():
+                statements: list[str] = []
+                store._conn().set_trace_callback(statements.append)
+                decide(asked)
+                store._conn().set_trace_callback(None)
+                assert len(statements) == 1, (policy.id, name, route, statements)
+    store.close()
+    assert spending  # some actions spend, and read spend and holds
 
 
 def test_a_second_statement_reruns_the_read_in_one_transaction(
@@ -281,3 +323,23 @@ def test_prefetch_reads_every_document_asked_for(tmp_path: Path, count: int) -> 
     assert found == {key: ({"n": n} if n % 2 == 0 else None) for n, key in enumerate(keys)}
     assert len(statements) == (1 if count <= 200 else 5)  # over 200: BEGIN, 2 chunks, COMMIT
     store.close()
+
+
+@pytest.mark.parametrize("subject", ["kid-1", "kid é 1", "孩子"])
+@pytest.mark.parametrize(
+    "fields", [("guardian",), ("guardian", "g:2026-11-27", "a:2026-11-27:游戏")]
+)
+def test_the_decision_path_packs_a_command_as_redis_py_does(
+    subject: str, fields: tuple[str, ...]
+) -> None:
+    """The decision path packs its commands itself (resp.py): the bytes redis-py sends for the
+    same command, whatever text the subject id and an app's name hold, the fields as a tuple
+    (packed once) or a list; text that is not valid Unicode raises as redis-py's packing does."""
+    key = f"youthmode:s:{subject}"
+    expected = b"".join(redis.Connection().pack_command("HMGET", key, *fields))
+    assert resp.hmget(key, fields) == resp.hmget(key, list(fields)) == expected
+    assert resp.hmget(key, fields) == expected  # packed once, the same again
+    assert resp.command("HMGET", key, *fields) == expected
+    assert resp.command("HKEYS", key) == b"".join(redis.Connection().pack_command("HKEYS", key))
+    with pytest.raises(UnicodeEncodeError):
+        resp.hmget("youthmode:s:\ud800", fields)

@@ -36,6 +36,15 @@ class BufferedTransaction:
             raw = self.fetched[key] = self.fetch_one(key)
         return decode_document(raw) if raw is not None else None
 
+    def text(self, key: str) -> str | None:
+        """The document ``key`` as stored, not decoded (None: no such document)."""
+        if key in self.pending:
+            return self.pending[key]
+        if key in self.fetched:
+            return self.fetched[key]
+        raw = self.fetched[key] = self.fetch_one(key)
+        return raw
+
     def put(self, key: str, value: Any) -> None:
         if not self.writable:
             raise RuntimeError("write inside a read-only snapshot")

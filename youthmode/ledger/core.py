@@ -274,17 +274,19 @@ class LedgerCore:
         local_day = at.astimezone(policy.zone).date()
         named = request.resource.app if request.resource is not None else None
         app = named if named and is_clean_text(named) else None  # else no stored app has it
-        tx.prefetch(decision_keys(local_day, usage=request.usage is None, app=app))
+        action = policy.actions.get(request.action)
+        spend_kind = action.spend if action else None
+        usage = request.usage is None
+        tx.prefetch(decision_keys(local_day, usage=usage, app=app, spend=bool(spend_kind)))
         updates: dict[str, Any] = {}
-        if request.usage is None:
-            action = policy.actions.get(request.action)
+        if usage:
             updates["usage"] = decision_usage(
                 tx,
                 day=local_day,
                 at=at,
-                now_ts=now.timestamp(),
+                now=now,
                 session_gap=self.settings.session_gap,
-                spend_kind=action.spend if action else None,
+                spend_kind=spend_kind,
                 named=named,
                 app=app,
             )

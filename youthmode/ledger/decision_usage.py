@@ -28,7 +28,7 @@ def decision_usage(
     *,
     day: date,
     at: datetime,
-    now_ts: float,
+    now: datetime,
     session_gap: int,
     spend_kind: str | None,
     named: str | None,
@@ -36,9 +36,9 @@ def decision_usage(
 ) -> Usage:
     """`usage` for a decision at ``at`` on the local ``day``: today's, the session's and the
     week's use, ``named``'s use today (``app``: the name when it can have a document) and what
-    was spent or is held (holds still open at ``now_ts``) of ``spend_kind``."""
+    was spent or is held (holds still open at ``now``) of ``spend_kind``."""
     today, session, day_spent, month_spent, app_today, week = usage_figures(
-        tx, day, int(at.timestamp()), now_ts, session_gap, spend_kind, named, app
+        tx, day, int(at.timestamp()), now, session_gap, spend_kind, named, app
     )
     # The ledger's own sums of records validated when written: built without validating them
     # again (a third of filling a request, docs/performance.md).
@@ -62,7 +62,7 @@ def usage_figures(
     tx: Transaction,
     day: date,
     at_ts: int,
-    now_ts: float,
+    now: datetime,
     session_gap: int,
     spend_kind: str | None,
     named: str | None,
@@ -79,16 +79,17 @@ def usage_figures(
     today = week[-1]
     # Monday's yesterday is last week's Sunday: not among the week's documents.
     yesterday = week[-2] if len(week) > 1 else (get(yesterday_key) or _NO_USE)["iv"]
-    day_spent, month_spent = _spent(tx, spend_kind, day, now_ts) if spend_kind else (None, None)
-    week_seconds = 0
-    for intervals in week:
+    day_spent, month_spent = _spent(tx, spend_kind, day, now) if spend_kind else (None, None)
+    today_seconds = total(today, at_ts) if today else 0
+    week_seconds = today_seconds
+    for intervals in week[:-1]:
         if intervals:
-            week_seconds += total(intervals, until=at_ts)
+            week_seconds += total(intervals, at_ts)
     session = 0
     if today or yesterday:
         session = session_seconds(merge([*yesterday, *today]), at_ts, session_gap)
     return (
-        total(today, until=at_ts) if today else 0,
+        today_seconds,
         session,
         day_spent,
         month_spent,
@@ -108,10 +109,12 @@ def _use_keys(day: date) -> tuple[tuple[str, ...], str]:
 
 
 def _spent(
-    tx: Transaction, kind: str, day: date, now_ts: float
+    tx: Transaction, kind: str, day: date, now: datetime
 ) -> tuple[Decimal | None, Decimal | None]:
-    """What was spent of ``kind`` on ``day`` and in its month, each with its open holds; None
-    for both when nothing of ``kind`` is recorded or held (the report has no entry then)."""
+    """What was spent of ``kind`` on ``day`` and in its month, each with its open holds (open
+    at ``now``); None for both when nothing of ``kind`` is recorded or held (the report has no
+    entry then)."""
+    now_ts = now.timestamp()  # only here: an aware datetime's timestamp is not cheap
     figures: dict[str, Any] | None = (tx.get("spend") or {}).get(kind)
     today, month = iso_day(day), month_of(day)
     held_day = held_month = Decimal(0)

@@ -46,20 +46,25 @@ def app_key(day: date, app: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def decision_keys(day: date, *, usage: bool, app: str | None = None) -> tuple[str, ...]:
+def decision_keys(
+    day: date, *, usage: bool, app: str | None = None, spend: bool = True
+) -> tuple[str, ...]:
     """The documents a decision on the local ``day`` reads: guardian settings and grants, and
-    with ``usage`` the use of today and yesterday (sessions cross midnight), spend and holds,
-    the earlier days of the ISO week (Monday first: at most seven day documents in all) and,
-    with ``app``, that app's use today."""
+    with ``usage`` the use of today and yesterday (sessions cross midnight), spend and holds
+    (only with ``spend``: an action that spends; the holds can be the largest document), the
+    earlier days of the ISO week (Monday first: at most seven day documents in all) and, with
+    ``app``, that app's use today."""
     keys = ["guardian", guardian_rules.grant_key(day), "identity"]  # identity.py
     if usage:
-        keys += [usage_key(day), usage_key(day - timedelta(days=1)), "spend", "orders"]
+        keys += [usage_key(day), usage_key(day - timedelta(days=1))]
+        keys += ["spend", "orders"] if spend else []
         keys += [usage_key(day - timedelta(days=n)) for n in range(2, day.weekday() + 1)]
         if app is not None:
             keys.append(app_key(day, app))
     return tuple(keys)
 
 
+@lru_cache(maxsize=4096)  # strftime is slow, and a spending decision asks twice
 def month_of(day: date) -> str:
     return day.strftime("%Y-%m")
 

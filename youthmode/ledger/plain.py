@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import operator
+from collections.abc import Hashable
 from datetime import date
-from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from youthmode.facts import ZERO, RequestFacts
@@ -28,7 +29,7 @@ from youthmode.ledger.guardian_merge import merged_facts
 from youthmode.ledger.identity import IDENTITY_KEY
 from youthmode.ledger.store import StoreUnavailable, Transaction
 from youthmode.ledger.text import is_clean_text
-from youthmode.request import EMPTY, Read, read_plain
+from youthmode.request import EMPTY, Read, read_plain_first
 
 if TYPE_CHECKING:
     from youthmode.engine import Engine
@@ -38,8 +39,22 @@ if TYPE_CHECKING:
 _FIELDS = [f.name for f in dataclasses.fields(RequestFacts)]
 _VALUES = operator.attrgetter(*_FIELDS)
 _AT = {name: i for i, name in enumerate(_FIELDS)}
-_GUARDIAN = [_AT[n] for n in ("consents", "exemptions", "exempt_apps")]
-_LIMITS = [_AT[n] for n in ("guardian_daily_limit", "extra_seconds", "guardian_curfews")]
+# where the guardian merge's values go, in the order `merged_facts` gives them
+_MERGED_AT = tuple(
+    _AT[n]
+    for n in (
+        "consents", "exemptions", "exempt_apps", "guardian_daily_limit", "extra_seconds",
+        "guardian_curfews", "app_consent", "linked",
+    )
+)  # fmt: skip
+_USAGE_AT = tuple(
+    _AT[n]
+    for n in (
+        "today_seconds", "session_seconds", "day_spent", "month_spent", "app_today_seconds",
+        "week_seconds",
+    )
+)  # fmt: skip
+Merged = tuple[tuple[int, Any], ...]  # the merge's facts, each with its place in `values`
 
 
 def decide(ledger: LedgerCore, engine: Engine, data: dict[str, Any]) -> Decision | None:
@@ -47,7 +62,8 @@ def decide(ledger: LedgerCore, engine: Engine, data: dict[str, Any]) -> Decision
     `deciding.decide(engine, ledger, engine.parse(data))` makes it; None when ``data`` is not
     a plain request or its filled facts need the model route."""
     now = engine.clock()
-    found = read_plain(data, engine.policies, engine.default_policy, now)
+    # by the compiled reader where it is built, as `Engine.decide` reads a plain request
+    found = read_plain_first(data, engine.policies, engine.default_policy, now)
     if found is None:
         return None
     subject_id = data.get("subject", EMPTY).get("id")
@@ -73,25 +89,26 @@ def _fill(
     raise. Builds new facts: the store may run this twice (sqlite_store.py)."""
     policy, at, facts = found
     now = ledger._now()  # the ledger's clock, as `LedgerCore._fill` reads it
-    when = now if data.get("at") is None else at  # `at` from 2000 on: whole seconds alike
-    day = when.astimezone(policy.zone).date()
+    if data.get("at") is None:  # the use up to the ledger's instant, on its local day
+        at_ts, day = int(now.timestamp()), now.astimezone(policy.zone).date()
+    else:  # `at` (in the policy's zone already) from 2000 on: whole seconds alike
+        at_ts, day = int(at.timestamp()), at.date()
     named = facts.app
     app = named if named and is_clean_text(named) else None
-    tx.prefetch(decision_keys(day, usage=not asked, app=app))
+    spend = policy.actions[facts.action].spend  # the kind it spends, if any
+    tx.prefetch(decision_keys(day, usage=not asked, app=app, spend=bool(spend)))
     values = list(_VALUES(facts))
     if not asked:
-        spend = policy.actions[facts.action].spend
-        figures = usage_figures(
-            tx, day, int(when.timestamp()), now.timestamp(), ledger.settings.session_gap,
-            spend, named, app,
-        )  # fmt: skip
+        figures = usage_figures(tx, day, at_ts, now, ledger.settings.session_gap, spend, named, app)
         if not _usage(values, figures, policy.currency_places):
             return None
     if not _identity(values, tx.get(IDENTITY_KEY), facts):
         return None
-    stored = guardian_rules.for_decision(tx, day)
-    if stored is not None and not _guardian(values, facts, data.get("guardian"), stored):
-        return None
+    merged = _merged_guardian(tx, day, facts, data.get("guardian"))
+    if merged is None:
+        return None  # the merge needs validating: the model route's
+    for i, value in merged:  # the merged curfews (the caller's and the stored one) too
+        values[i] = value
     return RequestFacts(*values)
 
 
@@ -99,18 +116,18 @@ def _usage(values: list[Any], figures: Any, places: int) -> bool:
     """Usage figures into ``values`` as the typed route reads a filled `usage`; False when it
     would refuse them (more decimal places than the currency has)."""
     today, session, day_spent, month_spent, app_today, week = figures
-    day_spent = day_spent if day_spent is not None else Decimal(0)
-    month_spent = month_spent if month_spent is not None else Decimal(0)
-    for amount in (day_spent, month_spent):
-        exponent = amount.as_tuple().exponent
-        if isinstance(exponent, int) and -exponent > places:
-            return False  # `invalid_amount`: the model route raises it
-    values[_AT["today_seconds"]] = today or 0
-    values[_AT["session_seconds"]] = session or 0
-    values[_AT["day_spent"]] = day_spent or ZERO
-    values[_AT["month_spent"]] = month_spent or ZERO
-    values[_AT["app_today_seconds"]] = app_today or 0
-    values[_AT["week_seconds"]] = week or 0
+    if day_spent is not None:  # None: nothing of the action's kind, read as zero
+        for amount in (day_spent, month_spent):
+            exponent = amount.as_tuple().exponent
+            if isinstance(exponent, int) and -exponent > places:
+                return False  # `invalid_amount`: the model route raises it
+    at_today, at_session, at_day, at_month, at_app, at_week = _USAGE_AT
+    values[at_today] = today or 0
+    values[at_session] = session or 0
+    values[at_day] = day_spent or ZERO
+    values[at_month] = month_spent or ZERO
+    values[at_app] = app_today or 0
+    values[at_week] = week or 0
     return True
 
 
@@ -129,10 +146,19 @@ def _identity(values: list[Any], identity: Any, facts: RequestFacts) -> bool:
     return True
 
 
-def _guardian(values: list[Any], facts: RequestFacts, given: Any, stored: dict[str, Any]) -> bool:
-    """The stored settings merged with the caller's guardian facts (`guardian_merge.merge`);
-    False when the merge needs validating. The merged curfews (the caller's, all of them, and
-    the stored one) replace the plain facts'."""
+# The guardian part of a decision's facts by what it is made of: the stored settings' and the
+# day's grants' text as read in this decision's own snapshot, and the caller's guardian facts.
+# Not a cache of the store: a changed document is different text, so a decision never gets a
+# merge of settings other than the ones it read. The merge (decoding both documents, set
+# unions, the stricter limit, the curfews read) was a seventh of a decision's time (cProfile).
+_MERGES: dict[Hashable, Merged | None] = {}
+_MERGES_KEPT = 4096  # then emptied: a bound on memory, not on correctness
+
+
+def _merged_guardian(tx: Transaction, day: date, facts: RequestFacts, given: Any) -> Merged | None:
+    """The stored settings merged with the caller's guardian facts (`guardian_merge.merge`):
+    what `merged_facts` gives, each value with its place among the facts (none: nothing
+    stored); None when the merge needs validating."""
     mine = (
         facts.consents,
         facts.exemptions,
@@ -141,14 +167,25 @@ def _guardian(values: list[Any], facts: RequestFacts, given: Any, stored: dict[s
         facts.extra_seconds,
         facts.guardian_curfews,
     )
-    found = merged_facts(mine, (given or EMPTY).get("curfew"), stored)
-    if found is None:
-        return False
-    (consents, exemptions, exempt_apps, limit, extra, curfews), app_consent, linked = found
-    for i, names in zip(_GUARDIAN, (consents, exemptions, exempt_apps), strict=True):
-        values[i] = names
-    for i, value in zip(_LIMITS, (limit, extra, curfews), strict=True):
-        values[i] = value
-    values[_AT["app_consent"]] = app_consent
-    values[_AT["linked"]] = linked
-    return True
+    curfew = (given or EMPTY).get("curfew")
+    grants = _grant_key(day)
+    memo = (tx.text("guardian"), tx.text(grants), mine, None if curfew is None else tuple(curfew))
+    kept = _MERGES.get(memo, _MISSING)
+    if kept is not _MISSING:
+        return kept  # type: ignore[return-value]
+    stored = guardian_rules.for_decision(tx, day)
+    merged: Merged | None = ()  # nothing stored: nothing to merge
+    if stored is not None:
+        found = merged_facts(mine, curfew, stored)
+        if found is None:
+            merged = None
+        else:  # the facts, the app consent and the link
+            merged = tuple(zip(_MERGED_AT, (*found[0], *found[1:]), strict=True))
+    if len(_MERGES) >= _MERGES_KEPT:
+        _MERGES.clear()
+    _MERGES[memo] = merged
+    return merged
+
+
+_MISSING = object()
+_grant_key = lru_cache(maxsize=64)(guardian_rules.grant_key)

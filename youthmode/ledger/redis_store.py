@@ -13,7 +13,7 @@ import os
 import threading
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -21,6 +21,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from youthmode.ledger import resp
 from youthmode.ledger.breaker import CircuitBreaker
 from youthmode.ledger.redis_transaction import HashTransaction, WatchedWrite
 from youthmode.ledger.store import StoreUnavailable
@@ -130,10 +131,11 @@ class DecisionReads:
                 self.opened.append((threading.current_thread(), conn))
         return conn
 
-    def execute_command(self, *args: Any) -> Any:
+    def send(self, packed: bytes) -> Any:
+        """Redis's answer to the command ``packed`` (resp.py)."""
         conn = self._connection()
         try:
-            conn.send_command(*args)
+            conn.send_packed_command((packed,))  # with its health check, as redis-py sends
             return conn.read_response()
         except redis.ResponseError:
             raise  # Redis answered: the connection is in step
@@ -141,16 +143,16 @@ class DecisionReads:
             conn.disconnect()
             raise
 
-    def hmget(self, key: str, fields: list[str]) -> list[bytes | None]:
-        found: list[bytes | None] = self.execute_command("HMGET", key, *fields)
+    def hmget(self, key: str, fields: Sequence[str]) -> list[bytes | None]:
+        found: list[bytes | None] = self.send(resp.hmget(key, fields))
         return found
 
     def hget(self, key: str, field: str) -> bytes | None:
-        found: bytes | None = self.execute_command("HGET", key, field)
+        found: bytes | None = self.send(resp.command("HGET", key, field))
         return found
 
     def hkeys(self, key: str) -> list[bytes]:
-        found: list[bytes] = self.execute_command("HKEYS", key)
+        found: list[bytes] = self.send(resp.command("HKEYS", key))
         return found
 
     def close(self) -> None:

@@ -50,7 +50,10 @@ class HashTransaction:
 
     def prefetch(self, fields: Iterable[str]) -> None:
         """One HMGET instead of a round trip per field (a decision reads six)."""
-        wanted = [f for f in fields if f not in self.pending and f not in self.fetched]
+        if not self.pending and not self.fetched and type(fields) is tuple:
+            wanted: Any = fields  # a decision's one read (`documents.decision_keys`)
+        else:
+            wanted = [f for f in fields if f not in self.pending and f not in self.fetched]
         if wanted:
             self.fetched.update(zip(wanted, self.pipe.hmget(self.key, wanted), strict=True))
 
@@ -62,6 +65,16 @@ class HashTransaction:
         else:
             raw = self.pipe.hget(self.key, field)
         return decode_document(raw) if raw is not None else None
+
+    def text(self, field: str) -> str | bytes | None:
+        """The document ``field`` as stored, not decoded (None: no such document)."""
+        if field in self.pending:
+            return self.pending[field]
+        if field in self.fetched:
+            found: str | bytes | None = self.fetched[field]
+            return found
+        found = self.pipe.hget(self.key, field)
+        return found
 
     def put(self, field: str, value: Any) -> None:
         if not self.writable:

@@ -66,31 +66,19 @@ class _SqliteTx(BufferedTransaction):
         spend, holds, guardian settings, grants), some of them twice: one query each cost
         more in statement overhead than the lookups themselves."""
         fetched = self.fetched
-        wanted = [k for k in dict.fromkeys(keys) if k not in fetched]
-        if self.single and 0 < len(wanted) <= _UNION_KEYS:
-            self._decision_prefetch(wanted)
+        if self.single and not fetched and type(keys) is tuple and 0 < len(keys) <= _UNION_KEYS:
+            # a decision's read (`documents.decision_keys`: the same few tuples over and over)
+            sql, params, absent = _decision_plan(keys)
+            rows = self._execute(sql, (self.subject, *params)).fetchall()
+            fetched.update(absent)  # None: no such document...
+            fetched.update(rows)  # ...unless the query found it
             return
+        wanted = [k for k in dict.fromkeys(keys) if k not in fetched]
         for start in range(0, len(wanted), _PREFETCH_CHUNK):
             chunk = wanted[start : start + _PREFETCH_CHUNK]
             rows = self._execute(_select_in(len(chunk)), (self.subject, *chunk)).fetchall()
             fetched.update(dict.fromkeys(chunk))  # None: no such document...
             fetched.update(rows)  # ...unless the query found it
-
-    def _decision_prefetch(self, wanted: list[str]) -> None:
-        """A decision's read: its days' use documents (`u:<day>`, the days of a week and the
-        one before: one run of days) as one range of the primary key, the rest as lookups. A
-        range term costs about what one lookup does, and a decision names up to eight days
-        (docs/performance.md). Any other `u:` document in the range is kept too: it is from
-        the same snapshot, so `get` answers the same."""
-        days = [k for k in wanted if k.startswith("u:")]
-        if len(days) < 2:
-            rows = self._execute(_select_in(len(wanted)), (self.subject, *wanted)).fetchall()
-        else:
-            others = [k for k in wanted if not k.startswith("u:")]
-            sql = _select_with_range(len(others))
-            rows = self._execute(sql, (self.subject, *others, min(days), max(days))).fetchall()
-        self.fetched.update(dict.fromkeys(wanted))  # None: no such document...
-        self.fetched.update(rows)  # ...unless the query found it
 
     def fetch_one(self, key: str) -> str | None:
         row = self._execute(
@@ -129,6 +117,22 @@ def _select_in(count: int) -> str:
         one = "SELECT key, value FROM docs WHERE subject = ?1 AND key = ?{}"
         return " UNION ALL ".join(one.format(n) for n in range(2, count + 2))
     return f"SELECT key, value FROM docs WHERE subject = ? AND key IN ({','.join('?' * count)})"
+
+
+@functools.lru_cache(maxsize=4096)  # as many as `decision_keys` keeps
+def _decision_plan(keys: tuple[str, ...]) -> tuple[str, tuple[str, ...], dict[str, None]]:
+    """A decision's read of ``keys`` as one statement, its parameters after the subject and
+    every key as absent until found. Its days' use documents (`u:<day>`, the days of a week
+    and the one before: one run of days) are one range of the primary key, the rest lookups:
+    a range term costs about what one lookup does, and a decision names up to eight days
+    (docs/performance.md). Any other `u:` document in the range is kept too: it is from the
+    same snapshot, so `get` answers the same."""
+    wanted = dict.fromkeys(keys)
+    days = [k for k in wanted if k.startswith("u:")]
+    if len(days) < 2:
+        return _select_in(len(wanted)), tuple(wanted), wanted
+    others = tuple(k for k in wanted if not k.startswith("u:"))
+    return _select_with_range(len(others)), (*others, min(days), max(days)), wanted
 
 
 @functools.lru_cache(maxsize=_UNION_KEYS)

@@ -70,6 +70,11 @@ class NotFound(RequestError):
 class Transaction(Protocol):
     def get(self, key: str) -> Any: ...
 
+    def text(self, key: str) -> str | bytes | None:
+        """The document ``key`` as stored, not decoded (None: no such document): what `get`
+        decodes, from the same read."""
+        ...
+
     def prefetch(self, keys: Iterable[str]) -> None:
         """These keys are about to be read: fetch them at once. Only saves round trips; what
         `get` returns is the same with or without it."""

@@ -343,3 +343,23 @@ def test_the_decision_path_packs_a_command_as_redis_py_does(
     assert resp.command("HKEYS", key) == b"".join(redis.Connection().pack_command("HKEYS", key))
     with pytest.raises(UnicodeEncodeError):
         resp.hmget("youthmode:s:\ud800", fields)
+
+
+def test_a_subject_id_no_store_can_key_by_is_a_request_error(store: Store) -> None:
+    """A lone surrogate in the subject id (UTF-8 cannot hold it): the request model's
+    RequestError naming the field, on every backend, never the store driver's
+    UnicodeEncodeError from the plain route; a valid id's decision after it as before."""
+    engine = youthmode.Engine.from_path(Path(__file__).parent.parent / "configs")
+    ledger = Ledger(engine, store, clock=lambda: NOW)
+    request: dict[str, Any] = {
+        "policy": "cn-baseline",
+        "subject": {"id": "kid\ud800", "age": 12, "verified": True},
+        "action": "app.use",
+        "at": "2026-11-27T18:00:00+08:00",
+    }
+    with pytest.raises(youthmode.RequestError) as refused:
+        ledger.decide(request)
+    (problem,) = refused.value.problems
+    assert (problem.loc, problem.code) == (("subject", "id"), "invalid_value")
+    request["subject"]["id"] = SUBJECT
+    assert ledger.decide(request).effect == "allow"

@@ -29,6 +29,7 @@ from youthmode.ledger.guardian_merge import merged_facts
 from youthmode.ledger.identity import IDENTITY_KEY
 from youthmode.ledger.store import StoreUnavailable, Transaction
 from youthmode.ledger.text import is_clean_text
+from youthmode.model import MAX_ID_LENGTH
 from youthmode.request import EMPTY, Read, read_plain_first
 
 if TYPE_CHECKING:
@@ -69,6 +70,8 @@ def decide(ledger: LedgerCore, engine: Engine, data: dict[str, Any]) -> Decision
     subject_id = data.get("subject", EMPTY).get("id")
     if subject_id is None:
         return engine.decide_read(found, now)
+    if not is_clean_text(subject_id, MAX_ID_LENGTH):
+        return None  # a lone surrogate: the store could not key by it; the model refuses it
     asked = data.get("usage") is not None  # the caller's usage wins (deciding.py)
     try:
         filled = ledger.store.read(

@@ -64,6 +64,7 @@ setup(
     cmdclass={"build_py": BuildWithShippedFiles},
     # youthmode/compiled.py's STAGES (setup.py runs before the package can be imported)
     ext_modules=[
-        compiled_stage(name) for name in ("_reader", "_fastpath", "_response", "_logged_request")
+        compiled_stage(name)
+        for name in ("_reader", "_fastpath", "_response", "_logged_request", "_verdicts")
     ],
 )

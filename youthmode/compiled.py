@@ -21,8 +21,9 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 # Every compiled stage (setup.py builds each from youthmode/<name>.c), in the order a decision
 # meets them: the request reader, the fast path's set-up, walk and facts, the response's
-# models and id, and the decision log's reading of the request.
-STAGES = ("_reader", "_fastpath", "_response", "_logged_request")
+# models and id, the decision log's reading of the request, and the fast path's verdicts and
+# decision (last: it calls the set-up, walk and facts of _fastpath).
+STAGES = ("_reader", "_fastpath", "_response", "_logged_request", "_verdicts")
 
 
 @functools.cache  # several modules load the same stage at import: hashed once

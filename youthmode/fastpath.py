@@ -284,8 +284,8 @@ def _compiled_fastpath() -> tuple[Preparer | None, WalkFirst, FactsBuilder]:
     """youthmode/_fastpath.c's `prepare` and `first`, handed the slots classes they read and
     fill; (None, `Walk.first`) where it is not built or not current (compiled.py).
     `prepare` declines (None) what the Python set-up must do itself: a day or schedule not
-    yet memoised, a daylight-saving day. `first` is `Walk.first`, asking the Python walk
-    what only it knows (the next birthday, a new age's schedule) and raising its GiveUp.
+    yet memoised, a daylight-saving day. `first` is `Walk.first`, its days and ages read from
+    the memos, asking the Python walk what they do not hold yet and raising its GiveUp.
     `facts` is `_facts`, the guardian's part from `_guardian_facts`."""
     module = compiled.load("_fastpath")
     if module is None:

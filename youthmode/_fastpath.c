@@ -729,7 +729,7 @@ static const char *const FACTS_FIELDS[] = {
     "app_today_seconds", "week_seconds", "day_spent", "month_spent", "amount", "category",
     "waived", "guardian", "redacted"};
 #define FACTS_FIELD_COUNT ((Py_ssize_t)(sizeof FACTS_FIELDS / sizeof FACTS_FIELDS[0]))
-static PyObject *facts_keys[FACTS_FIELD_COUNT];
+static PyObject *facts_keys[FACTS_FIELD_COUNT], *facts_template;
 static PyObject *facts_model, *facts_set, *model_builder, *guardian_facts;
 static PyObject *s_timezone, *s_protected_bands;
 
@@ -790,10 +790,7 @@ static PyObject *fast_facts(PyObject *module, PyObject *const *args, Py_ssize_t 
             spending ? SLOT(req, fact_at[F_MONTH_SPENT]) : Py_None,
             SLOT(req, fact_at[F_AMOUNT]), SLOT(req, fact_at[F_CATEGORY]), waived, guardian,
             Py_None};
-        fields = PyDict_New();
-        for (Py_ssize_t i = 0; fields != NULL && i < FACTS_FIELD_COUNT; i++)
-            if (PyDict_SetItem(fields, facts_keys[i], values[i]) < 0)
-                Py_CLEAR(fields);
+        fields = ym_filled(facts_template, facts_keys, values, FACTS_FIELD_COUNT);
     }
     PyObject *out = NULL;
     if (fields != NULL) {
@@ -828,6 +825,10 @@ static int take_facts_model(PyObject *given)
             return -1;
         }
     }
+    PyObject *template = ym_template(&PyTuple_GET_ITEM(order, 0), FACTS_FIELD_COUNT);
+    if (template == NULL)
+        return -1;
+    Py_XSETREF(facts_template, template);
     for (Py_ssize_t i = 0; i < FACTS_FIELD_COUNT; i++)
         Py_XSETREF(facts_keys[i], Py_NewRef(PyTuple_GET_ITEM(order, i)));
     Py_XSETREF(facts_model, Py_NewRef(model));

@@ -57,7 +57,7 @@ static const char *const DECISION_FIELDS[] = {
 
 static Py_ssize_t moment_at[M_COUNT], fact_at[F_COUNT], schedule_at[S_COUNT], walk_at[W_COUNT];
 static PyTypeObject *moment_type, *facts_type, *schedule_type, *walk_type;
-static PyObject *decision_keys[DECISION_FIELD_COUNT];
+static PyObject *decision_keys[DECISION_FIELD_COUNT], *decision_template;
 /* What configure hands over, in one table so that it is taken (and refused) whole. */
 enum {
     C_PREPARE, C_FIRST, C_FACTS, C_FALLBACK, C_OBLIGATIONS_DUE, C_MODEL_BUILDER, C_DECISION,
@@ -350,10 +350,7 @@ static PyObject *decision_of(PyObject *const *values)
     for (Py_ssize_t i = 0; i < DECISION_FIELD_COUNT; i++)
         if (values[i] == NULL)
             return NULL;
-    PyObject *fields = PyDict_New();
-    for (Py_ssize_t i = 0; fields != NULL && i < DECISION_FIELD_COUNT; i++)
-        if (PyDict_SetItem(fields, decision_keys[i], values[i]) < 0)
-            Py_CLEAR(fields);
+    PyObject *fields = ym_filled(decision_template, decision_keys, values, DECISION_FIELD_COUNT);
     return model(C_DECISION, fields, C_DECISION_SET);
 }
 
@@ -626,6 +623,10 @@ static PyObject *verdicts_configure(PyObject *module, PyObject *given)
         return NULL;
     }
     PyObject *fields = PyDict_GetItemString(given, "decision_fields");
+    PyObject *template = ym_template(&PyTuple_GET_ITEM(fields, 0), DECISION_FIELD_COUNT);
+    if (template == NULL)
+        return NULL;
+    Py_XSETREF(decision_template, template);
     for (Py_ssize_t i = 0; i < DECISION_FIELD_COUNT; i++)
         Py_XSETREF(decision_keys[i], Py_NewRef(PyTuple_GET_ITEM(fields, i)));
     for (int i = 0; i < C_COUNT; i++)

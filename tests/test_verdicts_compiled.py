@@ -140,6 +140,39 @@ def test_each_compiled_verdict_is_the_rules_own(
             assert spec[1] is rule.timeless
 
 
+@SETTINGS
+@given(data=st.data(), ages=st.lists(st.one_of(st.none(), st.integers(0, 30)), max_size=4))
+def test_a_new_ages_timeless_verdict_is_the_python_walks(
+    engines: tuple[youthmode.Engine, ...], data: st.DataObject, ages: list[int | None]
+) -> None:
+    """`timeless`, what the compiled walk asks at a new age, is `Walk._timeless` wherever it
+    answers (None: a rule it leaves to the Python walk)."""
+    assert MODULE is not None
+    found = prepared(engines[0], data.draw(requests(tuple(ZONES))))
+    if found is None:
+        return
+    policy, _, req, day, schedule, m = found
+    for age in (m.age, *ages):
+        mine = MODULE.timeless(schedule, age, req)
+        walk = Walk(policy, req, m, schedule, False)
+        walk.timeless.clear()  # no memo: the Python walk judges
+        theirs = walk._timeless(age, schedule, day, m.ts)
+        assert mine is None or mine is theirs, (age, req)
+
+
+def test_the_timeless_verdicts_of_the_workload_are_judged_in_c() -> None:
+    assert MODULE is not None
+    engine = youthmode.Engine.from_path(CONFIGS, clock=lambda: NOW)
+    rng = random.Random(9)
+    answered = total = 0
+    for _ in range(1000):
+        found = prepared(engine, random_request(rng))
+        if found is not None:
+            total += 1
+            answered += MODULE.timeless(found[4], rng.randrange(0, 25), found[2]) is not None
+    assert answered == total > 500
+
+
 def test_every_kind_the_shipped_schedules_hold_is_judged_in_c(
     engines: tuple[youthmode.Engine, ...],
 ) -> None:
@@ -292,3 +325,15 @@ def test_a_pure_run_uses_the_python_twin() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                           check=True)  # fmt: skip
     assert done.stdout.strip() == "True"
+
+
+def test_a_missing_or_stale_stage_leaves_the_python_twin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """compiled.load gives None for a stage not built, or built from other source: then
+    decide_fast is decide_python, and the set-up's timeless verdicts are the Python walk's."""
+    real = compiled.load
+    monkeypatch.setattr(compiled, "load", lambda name: None if name == "_verdicts" else real(name))
+    assert fastpath._compiled_decide() is fastpath.decide_python
+    monkeypatch.setattr(compiled, "source_digest", lambda name: "0" * 64)  # every stage stale
+    monkeypatch.setattr(compiled, "load", real)
+    assert compiled.load("_verdicts") is None
+    assert fastpath._compiled_decide() is fastpath.decide_python

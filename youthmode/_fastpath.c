@@ -59,6 +59,7 @@ static PyTypeObject *walk_type, *schedule_type;
 static PyObject *give_up, *zero_money, *s_limit, *s_limit_by_day, *s_makeup, *s_workday;
 static PyObject *s_next_birthday, *s_day_of, *s_walk_age_on, *s_walk_schedule, *s_timeless;
 static PyObject *s_window_denies;
+static PyObject *timeless_judge; /* _verdicts.timeless, or None: every new age asks Python */
 static PyTypeObject *day_type, *facts_type, *moment_type;
 static PyObject *unknown_band, *no_schedule, *s_schedule, *zero_int;
 static PyObject *s_days, *s_age_rollover, *s_by_age, *s_memo, *s_waiver_names;
@@ -253,7 +254,13 @@ typedef struct {
 
 static int as_ll(PyObject *value, long long *out)
 {
+#if LONG_MAX >= LLONG_MAX
+    /* PyLong_AsLongLong takes its slow road (a byte array) for any int past 2**30, as every
+     * timestamp is; PyLong_AsLong reads the digits, where a long holds as much. */
+    *out = PyLong_AsLong(value);
+#else
     *out = PyLong_AsLongLong(value);
+#endif
     return *out == -1 && PyErr_Occurred() ? -1 : 0;
 }
 
@@ -559,6 +566,17 @@ static PyObject *day_of(Walker *w, PyObject *day, long long ts, PyObject *instan
     return ask(w->walk, s_day_of, day, instant, NULL, NULL);
 }
 
+/* The timeless verdict of `schedule` at `age` from youthmode/_verdicts.c's `timeless`, where
+ * it is configured: a new reference, True or False, None where a rule must be asked, NULL on
+ * error. */
+static PyObject *judged_timeless(Walker *w, PyObject *schedule, PyObject *age)
+{
+    if (timeless_judge == NULL || timeless_judge == Py_None)
+        return Py_NewRef(Py_None);
+    PyObject *args[] = {schedule, age, w->req};
+    return PyObject_Vectorcall(timeless_judge, args, 3, NULL);
+}
+
 /* Walk.age_on(day.date), then Walk.schedule(age) and Walk._timeless(age, schedule, day, ts)
  * where the walk's memos hold them: the new schedule (a new reference) and the timeless
  * verdict in *timeless; NULL on error (GiveUp included). */
@@ -588,8 +606,13 @@ static PyObject *new_age(Walker *w, PyObject *day, PyObject *instant, int *timel
                         : PyDict_GetItemWithError(memo, age);
     if (verdict != NULL && verdict != Py_None)
         Py_INCREF(verdict);
-    else if (schedule != NULL && !PyErr_Occurred())
-        verdict = ask(walk, s_timeless, age, schedule, day, instant);
+    else if (schedule != NULL && !PyErr_Occurred()) {
+        verdict = judged_timeless(w, schedule, age);
+        if (verdict == Py_None) /* a rule only the Python walk can ask: it judges, and memos */
+            Py_SETREF(verdict, ask(walk, s_timeless, age, schedule, day, instant));
+        else if (verdict != NULL && PyDict_CheckExact(memo) && PyDict_SetItem(memo, age, verdict) < 0)
+            Py_CLEAR(verdict);
+    }
     else
         verdict = NULL;
     *timeless = verdict == NULL ? -1 : PyObject_IsTrue(verdict);
@@ -893,6 +916,8 @@ static PyObject *fast_configure(PyObject *module, PyObject *given)
     Py_XSETREF(moment_type, (PyTypeObject *)Py_NewRef(moment));
     Py_XSETREF(unknown_band, Py_NewRef(unknown));
     Py_XSETREF(no_schedule, Py_NewRef(none));
+    PyObject *judge = PyDict_GetItemString(given, "timeless_judge"); /* optional */
+    Py_XSETREF(timeless_judge, judge == NULL ? NULL : Py_NewRef(judge));
     Py_RETURN_NONE;
 }
 

@@ -221,6 +221,72 @@ static int judge(PyObject *spec, PyObject *rule, PyObject *m, PyObject *req)
     return found == -2 ? ask_rule(rule, m, req) : found;
 }
 
+/* A timeless rule's verdict at `age` alone (what `Walk._timeless` asks of a moment whose
+ * counters are all zero): 1, 0, -1 on error, -2 for a rule that reads more of the moment, or
+ * is not of its code's class (the Python walk then asks every rule itself). */
+static int judge_timeless(PyObject *spec, PyObject *rule, PyObject *age, PyObject *req)
+{
+    long code = PyLong_AsLong(PyTuple_GET_ITEM(spec, 0));
+    Py_ssize_t n = PyTuple_GET_SIZE(spec);
+    if (code <= V_ASK || code >= V_COUNT || (PyObject *)Py_TYPE(rule) != kind_class[code]
+        || _PyType_Lookup(Py_TYPE(rule), s_denies) != kind_denies[code]) {
+        PyErr_Clear();
+        return -2;
+    }
+    if (code == V_FORBID && n == 2)
+        return 1;
+    if (code == V_VERIFIED && n == 2)
+        return PyObject_Not(SLOT(req, fact_at[F_VERIFIED]));
+    if (code == V_CONSENT && n == 3) {
+        PyObject *needed = PyTuple_GET_ITEM(spec, 2);
+        int has = PySequence_Contains(SLOT(req, fact_at[F_CONSENTS]),
+                                      needed == Py_None ? SLOT(req, fact_at[F_ACTION]) : needed);
+        return has < 0 ? -1 : !has;
+    }
+    if (code == V_CONTENT_AGE && n == 2) {
+        PyObject *min_age = SLOT(req, fact_at[F_MIN_AGE]);
+        return min_age == Py_None ? 0
+               : age == Py_None ? 1 : PyObject_RichCompareBool(min_age, age, Py_GT);
+    }
+    if (code == V_MATCH && n == 3)
+        return matches(PyTuple_GET_ITEM(spec, 2), req);
+    if (code == V_CAP && n == 4 && PyLong_CheckExact(PyTuple_GET_ITEM(spec, 2))
+        && PyLong_AsLong(PyTuple_GET_ITEM(spec, 2)) == 0) /* the amount alone */
+        return over_cap(PyTuple_GET_ITEM(spec, 2), PyTuple_GET_ITEM(spec, 3), NULL, req);
+    return -2; /* a window, a budget, a day's or month's cap: not asked here */
+}
+
+/* `any(r.denies(m, req) for r in schedule.timeless)` at `age`: True, False, or None where a
+ * rule must be asked with a moment (the Python walk's `_timeless` then answers). */
+static PyObject *verdicts_timeless(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 3 || schedule_type == NULL || Py_TYPE(args[0]) != schedule_type
+        || Py_TYPE(args[2]) != facts_type)
+        Py_RETURN_NONE;
+    PyObject *entries = SLOT(args[0], schedule_at[S_ENTRIES]);
+    PyObject *specs = SLOT(args[0], schedule_at[S_VERDICTS]);
+    if (!PyTuple_CheckExact(entries) || !PyTuple_CheckExact(specs)
+        || PyTuple_GET_SIZE(entries) != PyTuple_GET_SIZE(specs))
+        Py_RETURN_NONE;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(specs); i++) {
+        PyObject *spec = PyTuple_GET_ITEM(specs, i), *entry = PyTuple_GET_ITEM(entries, i);
+        if (!PyTuple_CheckExact(spec) || PyTuple_GET_SIZE(spec) < 2 || !PyTuple_CheckExact(entry)
+            || PyTuple_GET_SIZE(entry) != 4)
+            Py_RETURN_NONE;
+        if (PyTuple_GET_ITEM(spec, 1) != Py_True)
+            continue; /* not timeless: not among schedule.timeless */
+        int denies = judge_timeless(spec, PyTuple_GET_ITEM(entry, 0), args[1], args[2]);
+        if (denies == 1)
+            Py_RETURN_TRUE;
+        if (denies != 0) {
+            PyErr_Clear();
+            Py_RETURN_NONE;
+        }
+    }
+    Py_RETURN_FALSE;
+}
+
 /* The schedule's entries that deny at ``m``, and whether a timeless one is among them:
  * `[e for e in schedule.entries if e[0].denies(m, req)]`. A new list, NULL on error. */
 static PyObject *denials_at(PyObject *schedule, PyObject *m, PyObject *req, int *stands)
@@ -652,6 +718,8 @@ static PyMethodDef verdicts_methods[] = {
      "declined)"},
     {"verdict", (PyCFunction)(void (*)(void))verdicts_verdict, METH_FASTCALL,
      "verdict(policy, req, at, decision_id) -> Decision | None (None: declined)"},
+    {"timeless", (PyCFunction)(void (*)(void))verdicts_timeless, METH_FASTCALL,
+     "timeless(schedule, age, req) -> bool | None: whether a timeless rule denies at age"},
     {"judge", (PyCFunction)(void (*)(void))verdicts_judge, METH_FASTCALL,
      "judge(spec, rule, m, req) -> bool: whether the rule denies at m"},
     {"configure", verdicts_configure, METH_O, "configure(dict): the types and functions it uses"},

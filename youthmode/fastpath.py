@@ -286,10 +286,13 @@ def _compiled_fastpath() -> tuple[Preparer | None, WalkFirst, FactsBuilder]:
     `prepare` declines (None) what the Python set-up must do itself: a day or schedule not
     yet memoised, a daylight-saving day. `first` is `Walk.first`, its days and ages read from
     the memos, asking the Python walk what they do not hold yet and raising its GiveUp.
-    `facts` is `_facts`, the guardian's part from `_guardian_facts`."""
+    `facts` is `_facts`, the guardian's part from `_guardian_facts`. A new age's timeless verdict
+    comes from youthmode/_verdicts.c's `timeless` where it can judge every rule, and from
+    `Walk._timeless` where not."""
     module = compiled.load("_fastpath")
     if module is None:
         return None, Walk.first, _facts
+    verdicts = compiled.load("_verdicts")  # configured below; until then it judges nothing
     module.configure(
         {
             "day": Day,
@@ -306,6 +309,8 @@ def _compiled_fastpath() -> tuple[Preparer | None, WalkFirst, FactsBuilder]:
             "facts_fields": tuple(Facts.model_fields),
             "model_builder": _model,
             "guardian_facts": _guardian_facts,
+            # a new age's timeless verdict judged in C where every rule's kind allows
+            "timeless_judge": None if verdicts is None else verdicts.timeless,
         }
     )
     prepare: Preparer = module.prepare

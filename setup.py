@@ -65,6 +65,14 @@ setup(
     # youthmode/compiled.py's STAGES (setup.py runs before the package can be imported)
     ext_modules=[
         compiled_stage(name)
-        for name in ("_reader", "_fastpath", "_response", "_logged_request", "_dump", "_body")
+        for name in (
+            "_reader",
+            "_fastpath",
+            "_response",
+            "_logged_request",
+            "_verdicts",
+            "_dump",
+            "_body",
+        )
     ],
 )

@@ -11,7 +11,7 @@ held to `Walk.first`: the same instant, None or GiveUp, from the same start, bot
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -178,3 +178,44 @@ def test_the_compiled_facts_are_the_python_ones(
     theirs = fastpath._facts(policy, req, schedule, day, m, at)
     assert shape(mine) == shape(theirs), request  # fields, their order, types, what is set
     assert mine.model_dump_json() == theirs.model_dump_json()
+
+
+@SETTINGS
+@given(
+    pid=st.sampled_from(("cn-baseline", "kr", "us-ca", "uk-aadc")),  # next_day, on_birthday
+    birth=st.one_of(
+        st.dates(date(1990, 1, 1), date(2025, 12, 31)),
+        st.sampled_from((date(2012, 2, 29), date(2008, 12, 31), date(2010, 1, 1))),
+    ),
+    shift=st.integers(-3, 3),
+    years=st.sampled_from((0, 1, 7, 8, 11, 12, 13, 15, 16, 17, 18)),
+    clock=st.sampled_from(("00:00:00", "05:59:59", "12:00:00", "21:59:59", "23:59:59")),
+    action=st.sampled_from(("app.use", "content.view", "game.purchase", "dm.send")),
+    min_age=st.sampled_from((8, 12, 13, 16, 18)),
+)
+def test_the_compiled_walk_crosses_birthdays_on_both_rollovers(
+    engines: tuple[youthmode.Engine, ...],
+    pid: str,
+    birth: date,
+    shift: int,
+    years: int,
+    clock: str,
+    action: str,
+    min_age: int,
+) -> None:
+    """The compiled walk's own next birthday, next day and new age (`Walk._next_birthday`,
+    `_day_of`, `age_on`, `schedule`, `_timeless` from the memos) on the days around a
+    birthday, 29 February and 31 December births included."""
+    engine = engines[0]
+    on = birth + timedelta(days=shift)
+    on = on.replace(year=min(on.year + years, 2099)) if (on.month, on.day) != (2, 29) else on
+    if action not in engine.policies[pid].actions:
+        return
+    request = {
+        "policy": pid,
+        "action": action,
+        "at": f"{on.isoformat()}T{clock}+09:00",
+        "subject": {"birthdate": birth.isoformat(), "verified": True},
+        "resource": {"amount": "1.00", "min_age": min_age},  # a content age lifts at a birthday
+    }
+    walked_alike(engine, request)

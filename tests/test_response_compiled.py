@@ -62,6 +62,32 @@ def test_the_same_id_from_the_same_random_state(at: datetime, offset: int, seed:
         assert all(UUID7.fullmatch(i) for i in mine)
 
 
+@settings(max_examples=500, deadline=None)
+@given(
+    at=st.one_of(
+        st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)),
+        st.datetimes(min_value=datetime(2250, 1, 1), max_value=datetime(2260, 12, 31)),
+    ),
+    seed=st.integers(0, 2**64),
+)
+def test_the_same_id_for_an_instant_in_utc(at: datetime, seed: int) -> None:
+    """`now` in UTC (what the system clock gives): the compiled id counts the microseconds
+    itself, and must land on the same float `timestamp()` gives, past 2**53 microseconds
+    (the year 2255) included, where it leaves the count to `timestamp()`."""
+    now = at.replace(tzinfo=UTC)
+    engine._random.seed(seed)
+    try:
+        mine = engine.new_decision_id(now)
+    except OverflowError:
+        mine = "overflow"
+    engine._random.seed(seed)
+    try:
+        theirs = engine.python_decision_id(now)
+    except OverflowError:
+        theirs = "overflow"
+    assert mine == theirs
+
+
 def model_cases() -> list[tuple[type[Any], dict[str, Any], frozenset[str]]]:
     ref = {"id": "cn-baseline", "version": "1", "digest": "sha256:0"}
     wait = {**fastpath.WAIT, "until": datetime(2026, 5, 4, 8, tzinfo=UTC)}

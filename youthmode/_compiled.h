@@ -55,6 +55,28 @@ static inline int ym_intern(const YmName *names, size_t count)
     return 0;
 }
 
+/* A dict of `keys` (in order) to None: a template whose copy (`ym_filled`) is a model's
+ * fields in their order, without the resizes of a dict filled from empty. */
+static inline PyObject *ym_template(PyObject *const *keys, Py_ssize_t n)
+{
+    PyObject *out = PyDict_New();
+    for (Py_ssize_t i = 0; out != NULL && i < n; i++)
+        if (PyDict_SetItem(out, keys[i], Py_None) < 0)
+            Py_CLEAR(out);
+    return out;
+}
+
+/* A copy of `template` (`ym_template` of `keys`) holding `values`: a new dict, or NULL. */
+static inline PyObject *ym_filled(PyObject *template, PyObject *const *keys,
+                                  PyObject *const *values, Py_ssize_t n)
+{
+    PyObject *out = template == NULL ? NULL : PyDict_Copy(template);
+    for (Py_ssize_t i = 0; out != NULL && i < n; i++)
+        if (PyDict_SetItem(out, keys[i], values[i]) < 0)
+            Py_CLEAR(out);
+    return out;
+}
+
 /* The stage's module, carrying the SHA-256 it was built from (compiled.py compares it). */
 static inline PyObject *ym_module(PyModuleDef *definition)
 {

@@ -40,8 +40,12 @@ static const char *const MOMENT_SLOTS[M_COUNT] = {
     "ts", "_local", "zone", "date", "sod", "weekday", "calendar", "day_type", "day_key",
     "_previous", "age", "band", "today_seconds", "app_today_seconds", "week_seconds",
     "session_seconds", "day_spent", "month_spent"};
-enum { W_AMOUNT, W_AT_TS, W_REQ, W_START, W_COUNT };
-static const char *const WALK_SLOTS[W_COUNT] = {"amount", "at_ts", "req", "start"};
+enum {
+    W_AMOUNT, W_AT_TS, W_REQ, W_START, W_POLICY, W_AGE, W_AGE_DAY, W_SCHEDULES, W_TIMELESS,
+    W_COUNT
+};
+static const char *const WALK_SLOTS[W_COUNT] = {"amount", "at_ts", "req", "start", "policy",
+                                                "age", "age_day", "schedules", "timeless"};
 enum {
     S_ALL_TIMELESS, S_BUDGETS, S_CAPS, S_EDGES, S_SEGMENTS, S_WINDOWS, S_SPENDING, S_WAIVED,
     S_COUNT
@@ -55,6 +59,7 @@ static PyTypeObject *walk_type, *schedule_type;
 static PyObject *give_up, *zero_money, *s_limit, *s_limit_by_day, *s_makeup, *s_workday;
 static PyObject *s_next_birthday, *s_day_of, *s_walk_age_on, *s_walk_schedule, *s_timeless;
 static PyObject *s_window_denies;
+static PyObject *timeless_judge; /* _verdicts.timeless, or None: every new age asks Python */
 static PyTypeObject *day_type, *facts_type, *moment_type;
 static PyObject *unknown_band, *no_schedule, *s_schedule, *zero_int;
 static PyObject *s_days, *s_age_rollover, *s_by_age, *s_memo, *s_waiver_names;
@@ -236,18 +241,26 @@ done:
 
 
 /* -- the walk: schedule.Walk.first ----------------------------------------------------------
- * The same candidate instants in the same order, judged from the same tables; what only the
- * Python walk knows (the next birthday, the day after a change of day, the schedule and the
- * timeless verdict of a new age) is asked of it, and a GiveUp it raises passes through. */
+ * The same candidate instants in the same order, judged from the same tables. The next
+ * birthday, the day after a change of day, and the schedule and timeless verdict of a new age
+ * come from the memos (the policy's days, the walk's own); what they do not hold yet is asked
+ * of the Python walk, which fills them, and a GiveUp it raises passes through. */
 typedef struct {
     PyObject *walk, *req, *start, *amount;
     long long at_ts, today;
     int metered;
+    int next_day; /* the policy's age rollover is `next_day`; -1: not read yet */
 } Walker;
 
 static int as_ll(PyObject *value, long long *out)
 {
+#if LONG_MAX >= LLONG_MAX
+    /* PyLong_AsLongLong takes its slow road (a byte array) for any int past 2**30, as every
+     * timestamp is; PyLong_AsLong reads the digits, where a long holds as much. */
+    *out = PyLong_AsLong(value);
+#else
     *out = PyLong_AsLongLong(value);
+#endif
     return *out == -1 && PyErr_Occurred() ? -1 : 0;
 }
 
@@ -432,6 +445,185 @@ static PyObject *ask(PyObject *walk, PyObject *name, PyObject *a, PyObject *b, P
     return PyObject_VectorcallMethod(name, args, n | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
 }
 
+/* -- the walk's days and ages: Walk._next_birthday, _day_of, age_on, schedule, _timeless ----
+ * Answered here from the memos (the policy's days, the walk's schedules and timeless verdicts
+ * by age); what they do not hold yet is asked of the Python walk, which fills them. */
+static int is_leap(int year)
+{
+    return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+}
+
+static int month_days(int year, int month)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return month == 2 && is_leap(year) ? 29 : days[month - 1];
+}
+
+/* The day after (y, m, d), in place; 0, or -1 past the last year a date can hold. */
+static int next_date(int *y, int *m, int *d)
+{
+    if (*d < month_days(*y, *m))
+        *d += 1;
+    else if (*m < 12) {
+        *m += 1;
+        *d = 1;
+    }
+    else if (*y < 9999) {
+        *y += 1;
+        *m = *d = 1;
+    }
+    else
+        return -1;
+    return 0;
+}
+
+static int rollover_next_day(Walker *w)
+{
+    if (w->next_day < 0) {
+        PyObject *rollover = PyObject_GetAttr(SLOT(w->walk, walk_at[W_POLICY]), s_age_rollover);
+        if (rollover == NULL)
+            return -1;
+        w->next_day = PyUnicode_Check(rollover)
+                      && PyUnicode_CompareWithASCIIString(rollover, "next_day") == 0;
+        Py_DECREF(rollover);
+    }
+    return w->next_day;
+}
+
+/* policy.day(date(y, m, d)) from the policy's memo of days: a new reference, or NULL with no
+ * error set where the memo does not hold it (the Python walk is then asked). */
+static PyObject *memo_day(Walker *w, int y, int m, int d)
+{
+    PyObject *on = PyDate_FromDate(y, m, d), *found = NULL;
+    PyObject *days = on == NULL ? NULL
+                     : PyObject_GetAttr(SLOT(w->walk, walk_at[W_POLICY]), s_days);
+    if (days != NULL && PyDict_CheckExact(days))
+        found = PyDict_GetItemWithError(days, on);
+    if (found != NULL && !day_ok(found))
+        found = NULL;
+    Py_XINCREF(found);
+    Py_XDECREF(days);
+    Py_XDECREF(on);
+    return found;
+}
+
+/* facts.flip_date(birth, year, rollover) as (y, m, d): 0, or -1 where a date cannot hold it. */
+static int flip_date(PyObject *birth, int year, int next_day, int *y, int *m, int *d)
+{
+    int month = PyDateTime_GET_MONTH(birth), day = PyDateTime_GET_DAY(birth);
+    if (year < 1 || year > 9999)
+        return -1;
+    *y = year;
+    if (month == 2 && day == 29 && !is_leap(year)) {
+        *m = 3; /* 29 February in a common year: 1 March, both readings */
+        *d = 1;
+        return 0;
+    }
+    *m = month;
+    *d = day;
+    return next_day ? next_date(y, m, d) : 0;
+}
+
+/* Walk._next_birthday(on): a new reference to the Day or None; NULL on error. */
+static PyObject *next_birthday(Walker *w, PyObject *on)
+{
+    PyObject *birth = SLOT(w->req, fact_at[F_BIRTHDATE]);
+    int next_day = rollover_next_day(w);
+    if (birth == Py_None || next_day < 0)
+        return next_day < 0 ? NULL : Py_NewRef(Py_None);
+    int year = PyDateTime_GET_YEAR(on);
+    long today = year * 512L + PyDateTime_GET_MONTH(on) * 32 + PyDateTime_GET_DAY(on);
+    for (int next = year; PyDate_Check(birth) && next <= year + 1; next++) {
+        int y, m, d;
+        if (flip_date(birth, next, next_day, &y, &m, &d) < 0)
+            break;
+        if (y * 512L + m * 32 + d > today) {
+            PyObject *found = memo_day(w, y, m, d);
+            if (found != NULL || PyErr_Occurred())
+                return found;
+            break;
+        }
+        if (next == year + 1)
+            return Py_NewRef(Py_None);
+    }
+    return ask(w->walk, s_next_birthday, on, NULL, NULL, NULL);
+}
+
+/* Walk._day_of(day, ts): the day after `day` when it holds `ts`, else the Python walk's. */
+static PyObject *day_of(Walker *w, PyObject *day, long long ts, PyObject *instant)
+{
+    PyObject *date = SLOT(day, day_at[D_DATE]);
+    int y = PyDateTime_GET_YEAR(date), m = PyDateTime_GET_MONTH(date);
+    int d = PyDateTime_GET_DAY(date);
+    PyObject *after = next_date(&y, &m, &d) < 0 ? NULL : memo_day(w, y, m, d);
+    long long start, end;
+    if (after != NULL && as_ll(SLOT(after, day_at[D_START]), &start) == 0
+        && as_ll(SLOT(after, day_at[D_END]), &end) == 0 && start <= ts && ts < end)
+        return after;
+    Py_XDECREF(after);
+    if (PyErr_Occurred())
+        return NULL;
+    return ask(w->walk, s_day_of, day, instant, NULL, NULL);
+}
+
+/* The timeless verdict of `schedule` at `age` from youthmode/_verdicts.c's `timeless`, where
+ * it is configured: a new reference, True or False, None where a rule must be asked, NULL on
+ * error. */
+static PyObject *judged_timeless(Walker *w, PyObject *schedule, PyObject *age)
+{
+    if (timeless_judge == NULL || timeless_judge == Py_None)
+        return Py_NewRef(Py_None);
+    PyObject *args[] = {schedule, age, w->req};
+    return PyObject_Vectorcall(timeless_judge, args, 3, NULL);
+}
+
+/* Walk.age_on(day.date), then Walk.schedule(age) and Walk._timeless(age, schedule, day, ts)
+ * where the walk's memos hold them: the new schedule (a new reference) and the timeless
+ * verdict in *timeless; NULL on error (GiveUp included). */
+static PyObject *new_age(Walker *w, PyObject *day, PyObject *instant, int *timeless)
+{
+    PyObject *walk = w->walk, *date = SLOT(day, day_at[D_DATE]);
+    PyObject *birth = SLOT(w->req, fact_at[F_BIRTHDATE]), *age = NULL;
+    int next_day = rollover_next_day(w);
+    if (next_day < 0)
+        return NULL;
+    if (!PyDate_Check(birth) || !PyDate_Check(SLOT(walk, walk_at[W_AGE_DAY])))
+        age = ask(walk, s_walk_age_on, date, NULL, NULL, NULL);
+    else if (same_date(date, SLOT(walk, walk_at[W_AGE_DAY])))
+        age = Py_NewRef(SLOT(walk, walk_at[W_AGE]));
+    else if ((age = PyLong_FromLong(age_on(birth, date, next_day))) != NULL) {
+        Py_SETREF(SLOT(walk, walk_at[W_AGE_DAY]), Py_NewRef(date));
+        Py_SETREF(SLOT(walk, walk_at[W_AGE]), Py_NewRef(age));
+    }
+    PyObject *schedules = SLOT(walk, walk_at[W_SCHEDULES]), *memo = SLOT(walk, walk_at[W_TIMELESS]);
+    PyObject *band = age == NULL ? NULL : band_of(SLOT(walk, walk_at[W_POLICY]), age);
+    PyObject *schedule = band == NULL || !PyDict_CheckExact(schedules) ? NULL
+                         : PyDict_GetItemWithError(schedules, band);
+    Py_XINCREF(schedule);
+    if (schedule == NULL && age != NULL && !PyErr_Occurred())
+        schedule = ask(walk, s_walk_schedule, age, NULL, NULL, NULL);
+    PyObject *verdict = schedule == NULL || !PyDict_CheckExact(memo) ? NULL
+                        : PyDict_GetItemWithError(memo, age);
+    if (verdict != NULL && verdict != Py_None)
+        Py_INCREF(verdict);
+    else if (schedule != NULL && !PyErr_Occurred()) {
+        verdict = judged_timeless(w, schedule, age);
+        if (verdict == Py_None) /* a rule only the Python walk can ask: it judges, and memos */
+            Py_SETREF(verdict, ask(walk, s_timeless, age, schedule, day, instant));
+        else if (verdict != NULL && PyDict_CheckExact(memo) && PyDict_SetItem(memo, age, verdict) < 0)
+            Py_CLEAR(verdict);
+    }
+    else
+        verdict = NULL;
+    *timeless = verdict == NULL ? -1 : PyObject_IsTrue(verdict);
+    Py_XDECREF(verdict);
+    Py_XDECREF(band);
+    Py_XDECREF(age);
+    if (*timeless < 0)
+        Py_CLEAR(schedule);
+    return schedule;
+}
+
 /* Walk.first(day, ts, schedule, stands, want_allowed, horizon): the first candidate instant
  * at which the request is allowed (want_allowed) or, in use, denied; None past the horizon. */
 static PyObject *walk_first(Walker *w, PyObject *day, long long ts, PyObject *schedule,
@@ -452,7 +644,7 @@ static PyObject *walk_first(Walker *w, PyObject *day, long long ts, PyObject *sc
         if (all_timeless < 0)
             break;
         if ((want_allowed && stands) || all_timeless) {
-            birthday = ask(w->walk, s_next_birthday, SLOT(day, day_at[D_DATE]), NULL, NULL, NULL);
+            birthday = next_birthday(w, SLOT(day, day_at[D_DATE]));
             if (birthday == NULL || (birthday != Py_None && !day_ok(birthday)))
                 break;
             has = birthday != Py_None;
@@ -476,7 +668,7 @@ static PyObject *walk_first(Walker *w, PyObject *day, long long ts, PyObject *sc
             PyObject *instant = PyLong_FromLongLong(found);
             PyObject *next = instant == NULL ? NULL
                              : even ? Py_NewRef(birthday)
-                                    : ask(w->walk, s_day_of, day, instant, NULL, NULL);
+                                    : day_of(w, day, found, instant);
             if (next == NULL || !day_ok(next)) {
                 Py_XDECREF(instant);
                 Py_XDECREF(next);
@@ -491,13 +683,7 @@ static PyObject *walk_first(Walker *w, PyObject *day, long long ts, PyObject *sc
                 break;
             }
             if (dated) {
-                PyObject *age = ask(w->walk, s_walk_age_on, SLOT(day, day_at[D_DATE]), NULL, NULL, NULL);
-                PyObject *then = age == NULL ? NULL : ask(w->walk, s_walk_schedule, age, NULL, NULL, NULL);
-                PyObject *verdict = then == NULL ? NULL
-                                    : ask(w->walk, s_timeless, age, then, day, instant);
-                timeless = verdict == NULL ? -1 : PyObject_IsTrue(verdict);
-                Py_XDECREF(age);
-                Py_XDECREF(verdict);
+                PyObject *then = new_age(w, day, instant, &timeless);
                 if (then != NULL)
                     Py_SETREF(schedule, then);
                 if (timeless >= 0 && !schedule_ok(schedule)) {
@@ -538,7 +724,7 @@ static PyObject *fast_first(PyObject *module, PyObject *const *args, Py_ssize_t 
     }
     PyObject *walk = args[0];
     Walker w = {walk, SLOT(walk, walk_at[W_REQ]), SLOT(walk, walk_at[W_START]),
-                SLOT(walk, walk_at[W_AMOUNT]), 0, 0, 0};
+                SLOT(walk, walk_at[W_AMOUNT]), 0, 0, 0, -1};
     long long ts, horizon;
     if (Py_TYPE(w.req) != facts_type || !PyDate_Check(w.start)
         || as_ll(SLOT(walk, walk_at[W_AT_TS]), &w.at_ts) < 0
@@ -566,7 +752,7 @@ static const char *const FACTS_FIELDS[] = {
     "app_today_seconds", "week_seconds", "day_spent", "month_spent", "amount", "category",
     "waived", "guardian", "redacted"};
 #define FACTS_FIELD_COUNT ((Py_ssize_t)(sizeof FACTS_FIELDS / sizeof FACTS_FIELDS[0]))
-static PyObject *facts_keys[FACTS_FIELD_COUNT];
+static PyObject *facts_keys[FACTS_FIELD_COUNT], *facts_template;
 static PyObject *facts_model, *facts_set, *model_builder, *guardian_facts;
 static PyObject *s_timezone, *s_protected_bands;
 
@@ -627,10 +813,7 @@ static PyObject *fast_facts(PyObject *module, PyObject *const *args, Py_ssize_t 
             spending ? SLOT(req, fact_at[F_MONTH_SPENT]) : Py_None,
             SLOT(req, fact_at[F_AMOUNT]), SLOT(req, fact_at[F_CATEGORY]), waived, guardian,
             Py_None};
-        fields = PyDict_New();
-        for (Py_ssize_t i = 0; fields != NULL && i < FACTS_FIELD_COUNT; i++)
-            if (PyDict_SetItem(fields, facts_keys[i], values[i]) < 0)
-                Py_CLEAR(fields);
+        fields = ym_filled(facts_template, facts_keys, values, FACTS_FIELD_COUNT);
     }
     PyObject *out = NULL;
     if (fields != NULL) {
@@ -665,6 +848,10 @@ static int take_facts_model(PyObject *given)
             return -1;
         }
     }
+    PyObject *template = ym_template(&PyTuple_GET_ITEM(order, 0), FACTS_FIELD_COUNT);
+    if (template == NULL)
+        return -1;
+    Py_XSETREF(facts_template, template);
     for (Py_ssize_t i = 0; i < FACTS_FIELD_COUNT; i++)
         Py_XSETREF(facts_keys[i], Py_NewRef(PyTuple_GET_ITEM(order, i)));
     Py_XSETREF(facts_model, Py_NewRef(model));
@@ -729,6 +916,8 @@ static PyObject *fast_configure(PyObject *module, PyObject *given)
     Py_XSETREF(moment_type, (PyTypeObject *)Py_NewRef(moment));
     Py_XSETREF(unknown_band, Py_NewRef(unknown));
     Py_XSETREF(no_schedule, Py_NewRef(none));
+    PyObject *judge = PyDict_GetItemString(given, "timeless_judge"); /* optional */
+    Py_XSETREF(timeless_judge, judge == NULL ? NULL : Py_NewRef(judge));
     Py_RETURN_NONE;
 }
 

@@ -21,9 +21,12 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 # Every compiled stage (setup.py builds each from youthmode/<name>.c), in the order a decision
 # meets them: the request reader, the fast path's set-up, walk and facts, the response's
-# models and id, the decision log's reading of the request, the response's JSON, and (before
-# them all, but added last) the request body's number check.
-STAGES = ("_reader", "_fastpath", "_response", "_logged_request", "_dump", "_body")
+# models and id, the decision log's reading of the request, the fast path's verdicts and
+# decision (after _fastpath: it calls its set-up, walk and facts), the response's JSON, and
+# (before them all, but added last) the request body's number check.
+STAGES = (
+    "_reader", "_fastpath", "_response", "_logged_request", "_verdicts", "_dump", "_body",
+)  # fmt: skip
 
 
 @functools.cache  # several modules load the same stage at import: hashed once

@@ -2,7 +2,8 @@
 requests most integrations send, on tables built once per rule combination (schedule.py),
 a guardian's own curfews and daily limit included.
 
-`decide_fast` returns None for anything it does not cover, and the engine then takes the pure
+`decide_fast` (compiled: youthmode/_verdicts.c, whose Python twin is `decide_python`) returns
+None for anything it does not cover, and the engine then takes the pure
 path (timeline.py, decision.py), which stays the reference: several lines (age signals,
 jurisdiction floors), a guardian's time grant, the world packs' counters,
 dated rules, reason codes that vary, a rule kind the schedule does not know, and any walk
@@ -23,9 +24,38 @@ from youthmode.decision import _guardian_facts, obligations_due
 from youthmode.facts import ZERO, Day, Moment, RequestFacts, age_on
 from youthmode.model import Decision, Facts, Remedy
 from youthmode.policies import CompiledPolicy
+from youthmode.policies.rules import (
+    AllowWindowRule,
+    ConsentRule,
+    ContentAgeRule,
+    DailyBudgetRule,
+    DenyWindowRule,
+    ForbidRule,
+    ResourceMatchRule,
+    SpendingCapRule,
+    VerifiedRule,
+)
 from youthmode.policies.validate import UNKNOWN_BAND
+from youthmode.schedule import (
+    ALLOW_WINDOW,
+    ASK,
+    CAP,
+    CONSENT,
+    CONTENT_AGE,
+    DAILY,
+    DENY_WINDOW,
+    FORBID,
+    LOCKOUT,
+    MATCH,
+    REST,
+    VERIFIED,
+    Entry,
+    GiveUp,
+    Schedule,
+    Walk,
+    schedule_for,
+)
 from youthmode.schedule import NONE as NO_SCHEDULE
-from youthmode.schedule import Entry, GiveUp, Schedule, Walk, schedule_for
 from youthmode.timeline import NEXT_ALLOWED_HORIZON, REMAINING_HORIZON
 
 _set = object.__setattr__
@@ -33,10 +63,12 @@ _new = object.__new__
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def decide_fast(
+def decide_python(
     policy: CompiledPolicy, req: RequestFacts, at: datetime, decision_id: str
 ) -> Decision | None:
-    """The decision for ``req`` at ``at``, or None when the pure path must answer."""
+    """The decision for ``req`` at ``at``, or None when the pure path must answer.
+    youthmode/_verdicts.c's `decide` is its compiled twin (tests/test_verdicts_compiled.py),
+    and hands it whatever it declines."""
     if req.extra_seconds:
         return None  # a guardian's grant extends a rule for one day: Timeline does that
     prepared = None if compiled_prepare is None else compiled_prepare(policy, req, at)
@@ -252,12 +284,15 @@ def _compiled_fastpath() -> tuple[Preparer | None, WalkFirst, FactsBuilder]:
     """youthmode/_fastpath.c's `prepare` and `first`, handed the slots classes they read and
     fill; (None, `Walk.first`) where it is not built or not current (compiled.py).
     `prepare` declines (None) what the Python set-up must do itself: a day or schedule not
-    yet memoised, a daylight-saving day. `first` is `Walk.first`, asking the Python walk
-    what only it knows (the next birthday, a new age's schedule) and raising its GiveUp.
-    `facts` is `_facts`, the guardian's part from `_guardian_facts`."""
+    yet memoised, a daylight-saving day. `first` is `Walk.first`, its days and ages read from
+    the memos, asking the Python walk what they do not hold yet and raising its GiveUp.
+    `facts` is `_facts`, the guardian's part from `_guardian_facts`. A new age's timeless verdict
+    comes from youthmode/_verdicts.c's `timeless` where it can judge every rule, and from
+    `Walk._timeless` where not."""
     module = compiled.load("_fastpath")
     if module is None:
         return None, Walk.first, _facts
+    verdicts = compiled.load("_verdicts")  # configured below; until then it judges nothing
     module.configure(
         {
             "day": Day,
@@ -274,6 +309,8 @@ def _compiled_fastpath() -> tuple[Preparer | None, WalkFirst, FactsBuilder]:
             "facts_fields": tuple(Facts.model_fields),
             "model_builder": _model,
             "guardian_facts": _guardian_facts,
+            # a new age's timeless verdict judged in C where every rule's kind allows
+            "timeless_judge": None if verdicts is None else verdicts.timeless,
         }
     )
     prepare: Preparer = module.prepare
@@ -301,3 +338,73 @@ WAIT: dict[str, Any] = {
 }
 WAIT_SET = frozenset({"type", "until"})
 compiled_prepare, walk_first, facts_of = _compiled_fastpath()
+
+
+Decider = Callable[[CompiledPolicy, RequestFacts, datetime, str], Decision | None]
+
+
+def _compiled_decide() -> Decider:
+    """youthmode/_verdicts.c's `decide`: `decide_python` in one call, on the compiled set-up,
+    walk and facts above, handing `decide_python` whatever it declines; `decide_python`
+    itself where the stage, or the set-up it calls, is not built or not current."""
+    module = compiled.load("_verdicts")
+    if module is None or compiled_prepare is None:
+        return decide_python
+    module.configure(
+        {
+            "moment": Moment,
+            "facts": RequestFacts,
+            "schedule": Schedule,
+            "walk": Walk,
+            "prepare": compiled_prepare,
+            "first": walk_first,
+            "facts_of": facts_of,
+            "fallback": decide_python,
+            "obligations_due": obligations_due,
+            "model_builder": _model,
+            "decision_model": Decision,
+            "decision_set": DECISION_SET,
+            "decision_fields": tuple(Decision.model_fields),
+            "remedy_model": Remedy,
+            "wait": WAIT,
+            "wait_set": WAIT_SET,
+            "give_up": GiveUp,
+            "zero": ZERO,
+            "next_allowed_horizon": NEXT_ALLOWED_HORIZON,
+            "remaining_horizon": REMAINING_HORIZON,
+            "verdict_codes": VERDICT_CODES,
+            "verdict_kinds": VERDICT_KINDS,
+            "due_codes": (ASK, REST, LOCKOUT),
+        }
+    )
+    decide: Decider = module.decide
+    return decide
+
+
+VERDICT_CODES = (
+    ASK,
+    FORBID,
+    VERIFIED,
+    CONSENT,
+    CONTENT_AGE,
+    DENY_WINDOW,
+    ALLOW_WINDOW,
+    DAILY,
+    CAP,
+    MATCH,
+)
+# The rule class each code judges: a rule of another class, or whose `denies` is no longer
+# the class's own, is asked (schedule.verdict_spec gives codes by exact class too).
+VERDICT_KINDS = (
+    None,
+    ForbidRule,
+    VerifiedRule,
+    ConsentRule,
+    ContentAgeRule,
+    DenyWindowRule,
+    AllowWindowRule,
+    DailyBudgetRule,
+    SpendingCapRule,
+    ResourceMatchRule,
+)
+decide_fast = _compiled_decide()

@@ -78,12 +78,15 @@ class Schedule:
         "all_timeless",
         "budgets",
         "caps",
+        "dues",
         "edges",
         "entries",
+        "obligations",
         "ref",
         "segments",
         "spending",
         "timeless",
+        "verdicts",
         "waived",
         "windows",
     )
@@ -93,6 +96,10 @@ class Schedule:
         # Each rule with the reason and remedy it gives when it denies: the same every time,
         # since the action is fixed (the remedy, frozen, is shared like the reason).
         self.entries = tuple(_entry(r, req) for r in active.rules)
+        # What youthmode/_verdicts.c needs to judge each entry's rule without calling it.
+        self.verdicts = tuple(verdict_spec(r) for r in active.rules)
+        self.obligations = active.obligations
+        self.dues = tuple(due_spec(r) for r in active.obligations)
         self.waived = tuple(r.code for r in active.waived)
         self.ref = policy_ref(policy)  # the schedule is the policy's: one look-up less a call
         self.spending = policy.actions[req.action].requires_amount
@@ -143,6 +150,58 @@ def _entry(rule: CompiledRule, req: RequestFacts) -> Entry:
     remedy = kind_of(rule).remedy(rule, req)
     shared = None if remedy is None else trusted(Remedy, remedy)
     return rule, reason_of(rule), remedy, shared
+
+
+# How youthmode/_verdicts.c judges a rule (`verdict_spec`): the kinds it evaluates itself,
+# and ASK for any other, whose own `denies` it calls. A spending cap's period as a number.
+ASK, FORBID, VERIFIED, CONSENT, CONTENT_AGE = range(5)
+DENY_WINDOW, ALLOW_WINDOW, DAILY, CAP, MATCH = range(5, 10)
+PERIODS = {"transaction": 0, "day": 1, "month": 2}
+PLAIN_VERDICTS: dict[type[CompiledRule], int] = {
+    ForbidRule: FORBID,
+    VerifiedRule: VERIFIED,
+    ContentAgeRule: CONTENT_AGE,
+}
+WINDOW_VERDICTS: dict[type[CompiledRule], int] = {
+    DenyWindowRule: DENY_WINDOW,
+    AllowWindowRule: ALLOW_WINDOW,
+}
+REST, LOCKOUT = 1, 2  # obligations it can tell are not due (`due_spec`)
+
+
+def verdict_spec(rule: CompiledRule) -> tuple[Any, ...]:
+    """``rule``'s verdict as plain data: (code, timeless, what it compares). Only a rule of
+    exactly a kind listed here gets its code (a subclass may judge otherwise), and only in the
+    shape whose `denies` the C code repeats (tests/test_verdicts_compiled.py holds both)."""
+    kind, timeless = type(rule), bool(rule.timeless)
+    plain = PLAIN_VERDICTS.get(kind)
+    if plain is not None:
+        return (plain, timeless)
+    if kind is ConsentRule and isinstance(rule, ConsentRule) and rule.below is None:
+        return (CONSENT, timeless, rule.consent or None)
+    if kind in WINDOW_VERDICTS and isinstance(rule, DenyWindowRule | AllowWindowRule):
+        windows = tuple((w.start, w.end, w.days) for w in rule.windows)
+        return (WINDOW_VERDICTS[kind], timeless, windows)
+    if kind is DailyBudgetRule and isinstance(rule, DailyBudgetRule):
+        if rule.per == "subject" and not rule.grant:
+            by_day = dict(rule.limit_by_day) if rule.limit_by_day else None
+            return (DAILY, timeless, rule.limit, by_day)
+    if kind is SpendingCapRule and isinstance(rule, SpendingCapRule) and rule.period in PERIODS:
+        return (CAP, timeless, PERIODS[rule.period], rule.max)
+    if kind is ResourceMatchRule and isinstance(rule, ResourceMatchRule):
+        return (MATCH, timeless, tuple((k, frozenset(v)) for k, v in (rule.match or {}).items()))
+    return (ASK, timeless)
+
+
+def due_spec(rule: CompiledRule) -> tuple[int, int]:
+    """What tells that the obligation ``rule`` is not due: a rest reminder's `after` (due past
+    that session), a lockout warning's `before` (due when the allow ends within it); (ASK, 0)
+    for any other, which `decision.obligations_due` then asks."""
+    if type(rule) is RestReminderRule and isinstance(rule, RestReminderRule):
+        return (REST, rule.after)
+    if type(rule) is LockoutWarningRule and isinstance(rule, LockoutWarningRule):
+        return (LOCKOUT, rule.before)
+    return (ASK, 0)
 
 
 def _contains(w: Window, key: tuple[int, str], previous: tuple[int, str], sod: int) -> bool:

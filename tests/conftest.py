@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,18 @@ DECISION_FIELDS = (
 @pytest.fixture(scope="session")
 def engine() -> youthmode.Engine:
     return youthmode.Engine.from_path(CONFIGS)
+
+
+@pytest.fixture(scope="session")
+def world_engine(tmp_path_factory: pytest.TempPathFactory) -> youthmode.Engine:
+    """Every shipped pack (without its policy tests) and configs/examples/acme-global.toml,
+    which puts them together with jurisdiction floors: "serving users in several countries"."""
+    folder = tmp_path_factory.mktemp("world")
+    for pack in CONFIGS.glob("*.toml"):
+        if not pack.name.endswith("_test.toml"):
+            shutil.copy(pack, folder)
+    shutil.copy(CONFIGS / "examples" / "acme-global.toml", folder)
+    return youthmode.Engine.from_path(folder)
 
 
 @pytest.fixture(scope="session")

@@ -3,23 +3,16 @@ packs and configs/examples/acme-global.toml: what the docs say is what the engin
 
 from __future__ import annotations
 
-import shutil
 from typing import Any
 
 import pytest
-from conftest import CONFIGS
 
 import youthmode
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> youthmode.Engine:
-    folder = tmp_path_factory.mktemp("world")
-    for pack in CONFIGS.glob("*.toml"):
-        if not pack.name.endswith("_test.toml"):
-            shutil.copy(pack, folder)
-    shutil.copy(CONFIGS / "examples" / "acme-global.toml", folder)
-    return youthmode.Engine.from_path(folder)
+def engine(world_engine: youthmode.Engine) -> youthmode.Engine:
+    return world_engine
 
 
 def decide(engine: youthmode.Engine, **request: Any) -> Any:

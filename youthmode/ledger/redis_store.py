@@ -24,9 +24,12 @@ from redis.retry import Retry
 from youthmode.ledger import resp
 from youthmode.ledger.breaker import CircuitBreaker
 from youthmode.ledger.redis_transaction import HashTransaction, WatchedWrite
+from youthmode.ledger.spin import MAX_BUDGET, SpinWait
 from youthmode.ledger.store import StoreUnavailable
 
 T = TypeVar("T")
+
+DEFAULT_SPIN_US = 100  # about three of a nearby Redis's polled round trips (docs/ledger.md)
 
 
 class RedisStore:
@@ -41,10 +44,14 @@ class RedisStore:
         timeout: float = 2.0,
         read_deadline: float | None = None,
         breaker: CircuitBreaker | None = None,
+        spin: float | None = None,
     ) -> None:
         parts = urlsplit(url)
         query = parse_qs(parts.query)
         self.prefix = prefix or query.get("prefix", ["youthmode:"])[0]
+        if spin is None:  # `?spin_us=`: how long a decision polls for its reply (spin.py)
+            spin = _spin_budget(query.get("spin_us", [str(DEFAULT_SPIN_US)])[0])
+        spin_wait = SpinWait(spin)
         clean = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
         self.url = url
         self.ttl = ttl_days * 86400
@@ -52,7 +59,7 @@ class RedisStore:
         self.breaker = breaker or CircuitBreaker()
         self.client = _client(clean, timeout)
         self.fast = _client(clean, self.read_deadline)  # the decision path: ping, its pool
-        self.reads = DecisionReads(self.fast.connection_pool)  # the decision path's reads
+        self.reads = DecisionReads(self.fast.connection_pool, spin_wait)
         self.writes = WatchedWrite(
             self.client.pipeline, (redis.RedisError,), self.ttl, self.breaker
         )
@@ -109,8 +116,9 @@ class DecisionReads:
     its own rather than share its parent's socket.
     """
 
-    def __init__(self, pool: redis.ConnectionPool) -> None:
+    def __init__(self, pool: redis.ConnectionPool, spin: SpinWait | None = None) -> None:
         self.pool = pool
+        self.spin = spin or SpinWait(0)
         self.local = threading.local()
         # Every connection made, with its thread, for `close`. Those of threads that have
         # ended are closed when the next one is made, so threads made per request (a threaded
@@ -136,6 +144,9 @@ class DecisionReads:
         conn = self._connection()
         try:
             conn.send_packed_command((packed,))  # with its health check, as redis-py sends
+            sock = conn._sock
+            if sock is not None:  # a moment's polling first: only when the thread waits changes
+                self.spin.ready(sock)
             return conn.read_response()
         except redis.ResponseError:
             raise  # Redis answered: the connection is in step
@@ -161,6 +172,19 @@ class DecisionReads:
                 conn.disconnect()
             self.opened.clear()
         self.local = threading.local()
+
+
+def _spin_budget(text: str) -> float:
+    """Seconds, from `?spin_us=` (microseconds)."""
+    try:
+        value = float(text) / 1e6
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= MAX_BUDGET:  # NaN fails too
+        raise ValueError(
+            f"?spin_us= must be microseconds from 0 to {MAX_BUDGET * 1e6:.0f}, not {text!r}"
+        )
+    return value
 
 
 def _client(url: str, timeout: float) -> redis.Redis:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+from types import SimpleNamespace
+
 import pytest
 
+from youthmode import jurisdictions
 from youthmode.jurisdictions import UnknownJurisdiction, country_of, lookup_order, normalise
 
 
@@ -55,3 +60,35 @@ def test_a_subdivision_is_looked_up_before_its_country() -> None:
     assert lookup_order("US-TX") == ("US-TX", "US")
     assert lookup_order("VN") == ("VN",)
     assert country_of("US-TX") == "US" and country_of("BR") == "BR"
+
+
+def test_the_tables_read_from_pycountry_s_files_are_pycountry_s_own() -> None:
+    import pycountry
+
+    assert jurisdictions.countries() == {c.alpha_2 for c in pycountry.countries}
+    assert jurisdictions.subdivisions() == {s.code.upper() for s in pycountry.subdivisions}
+    assert {"CN", "VN", "BR"} <= jurisdictions.countries()
+    assert {"US-TX", "US-UT", "CN-BJ", "GB-ENG"} <= jurisdictions.subdivisions()
+
+
+@pytest.mark.parametrize("layout", ["no package", "no file", "not a table"])
+def test_an_unexpected_layout_falls_back_to_pycountry(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, layout: str
+) -> None:
+    expected = (jurisdictions.countries(), jurisdictions.subdivisions())
+    if layout == "no package":
+        monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    else:
+        (tmp_path / "databases").mkdir()
+        if layout == "not a table":
+            for name in ("iso3166-1.json", "iso3166-2.json"):
+                (tmp_path / "databases" / name).write_text('{"3166-1": 7, "3166-2": [1]}')
+        spec = SimpleNamespace(submodule_search_locations=[str(tmp_path)])
+        monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+    jurisdictions.countries.cache_clear()
+    jurisdictions.subdivisions.cache_clear()
+    try:
+        assert (jurisdictions.countries(), jurisdictions.subdivisions()) == expected
+    finally:
+        jurisdictions.countries.cache_clear()
+        jurisdictions.subdivisions.cache_clear()

@@ -14,23 +14,31 @@ _BARE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
 class PositionIndex:
-    """Maps key paths to (line, column); looks up the nearest recorded ancestor."""
+    """Maps key paths to (line, column); looks up the nearest recorded ancestor.
 
-    def __init__(self, positions: dict[KeyPath, Position]) -> None:
-        self._positions = positions
+    The text is walked at the first look-up, not before: only a finding (an error or a
+    warning) asks where a key is, and the walk was half of loading the shipped packs."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._positions: dict[KeyPath, Position] | None = None
 
     def find(self, path: KeyPath) -> Position | None:
+        positions = self._positions
+        if positions is None:
+            scanner = _Scanner(self._text)
+            scanner.run()
+            positions = self._positions = scanner.positions
         for end in range(len(path), -1, -1):
-            hit = self._positions.get(path[:end])
+            hit = positions.get(path[:end])
             if hit is not None:
                 return hit
         return None
 
 
 def index_positions(text: str) -> PositionIndex:
-    scanner = _Scanner(text)
-    scanner.run()
-    return PositionIndex(scanner.positions)
+    """The positions of ``text``'s keys, found when first asked for."""
+    return PositionIndex(text)
 
 
 class _Scanner:

@@ -17,7 +17,9 @@ from ledger_decisions import ledger_requests
 CONNECTIONS, SECONDS, CAP = 8, 5.0, 20_000
 
 
-def http_rate(url: str, requests_count: int = 2000, subjects: int = 200) -> dict[str, Any]:
+def http_rate(
+    url: str, requests_count: int = 2000, subjects: int = 200, connections: int = CONNECTIONS
+) -> dict[str, Any]:
     """`http_rps` and latency percentiles (ms) of ledger-backed decisions on ``url``."""
     bodies = ledger_requests(requests_count, subjects)
     with tempfile.TemporaryDirectory(prefix="ym-store-http-") as tmp:
@@ -43,7 +45,7 @@ def http_rate(url: str, requests_count: int = 2000, subjects: int = 200) -> dict
                 write_bodies(folder, "ledger", bodies),
                 cap=CAP,
                 seconds=SECONDS,
-                connections=CONNECTIONS,
+                connections=connections,
                 server=server,
             )
     return {
@@ -52,4 +54,6 @@ def http_rate(url: str, requests_count: int = 2000, subjects: int = 200) -> dict
         "http_p99_ms": round(found["p99_ms"], 2),
         "http_non200": found["non200"],
         "http_disturbed": found["disturbed"],
+        # the workers' CPU per answer: what a decision costs the server, waiting included
+        "http_worker_cpu_us": round(sum(found["worker_cpu_s"]) / max(found["completed"], 1) * 1e6),
     }

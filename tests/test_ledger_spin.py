@@ -1,9 +1,8 @@
 """A Redis decision polls for its reply for a moment before it blocks (ledger/spin.py).
 
 The polling may change only when the reading thread waits, never what it reads: a reply that
-is late, or comes in pieces, is read whole by redis-py's parser as before. A thread whose
-replies keep coming later than its budget stops polling for a while, and the budget is set,
-checked, by `?spin_us=`.
+is late, or comes in pieces, is read whole by redis-py's parser as before. Each thread times
+its reads both ways and waits the faster, and the budget is set, checked, by `?spin_us=`.
 """
 
 from __future__ import annotations
@@ -59,56 +58,97 @@ def polls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-def test_a_reply_already_there_is_seen_at_once(pair: tuple[socket.socket, socket.socket]) -> None:
+def test_a_reply_already_there_is_read_whole(pair: tuple[socket.socket, socket.socket]) -> None:
     reader, writer = pair
     writer.sendall(b"+PONG\r\n")
-    wait = SpinWait(0.005)
-    assert wait.ready(reader)
-    assert reader.recv(100) == b"+PONG\r\n"  # polling reads nothing: the parser gets it all
+    assert SpinWait(0.005).wait(reader, lambda: reader.recv(100)) == b"+PONG\r\n"
 
 
-def test_a_late_reply_is_waited_for_the_budget_then_left_to_the_caller(
+def test_a_late_reply_is_polled_for_the_budget_then_read_blocking(
     pair: tuple[socket.socket, socket.socket],
 ) -> None:
-    reader, _ = pair
-    wait = SpinWait(0.002)
+    reader, writer = pair
+
+    def read() -> bytes:
+        writer.sendall(b"+OK\r\n")  # the reply comes once the polling has given up
+        return reader.recv(100)
+
     started = real_seconds()
-    assert not wait.ready(reader)
+    assert SpinWait(0.002).wait(reader, read) == b"+OK\r\n"
     assert real_seconds() - started >= 0.002
-    assert wait.local.misses == 1
 
 
-def test_a_thread_whose_replies_are_late_stops_polling_then_tries_again(
+def test_a_thread_times_both_ways_then_waits_the_faster(
+    pair: tuple[socket.socket, socket.socket], polls: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader, writer = pair
+    clock = FakeClock()
+    monkeypatch.setattr(spin, "_now", clock)
+    wait = SpinWait(0.0001)
+    before = [0]
+
+    def read() -> bytes:
+        polled = len(polls) > before[0]
+        clock.at += 30e-6 if polled else 90e-6  # the reply's wait, as on an idle VM
+        return reader.recv(100)
+
+    ways = []
+    for _ in range(2 * spin.EXPLORE):
+        writer.sendall(b"+OK\r\n")
+        before[0] = len(polls)
+        wait.wait(reader, read)
+        ways.append(len(polls) > before[0])
+    assert ways[:2] == [True, False]  # first each way once
+    # then polling, the faster, but for every EXPLORE-th read
+    blocked = [i + 1 for i, polled in enumerate(ways) if not polled]
+    assert blocked == [2, spin.EXPLORE, 2 * spin.EXPLORE]
+    assert wait.local.polled == pytest.approx(30e-6, rel=0.1)
+    assert wait.local.blocked == pytest.approx(90e-6, rel=0.1)
+
+
+def test_blocking_is_kept_when_it_is_the_faster(
     pair: tuple[socket.socket, socket.socket], polls: list[int]
 ) -> None:
     reader, writer = pair
-    wait = SpinWait(0.0002)
-    for _ in range(spin.MISSES):
-        assert not wait.ready(reader)
-    polled = len(polls)
-    assert polled >= spin.MISSES
-    for _ in range(spin.REST):
-        assert not wait.ready(reader)
-    assert len(polls) == polled  # resting: not one poll
+    wait = SpinWait(0.0001)
+    wait.local.__dict__.update(polled=300e-6, blocked=40e-6, count=0)
+    for _ in range(spin.EXPLORE - 1):
+        writer.sendall(b"+OK\r\n")
+        wait.wait(reader, lambda: reader.recv(100))
+    assert polls == []  # a busy machine: no CPU spent polling
     writer.sendall(b"+OK\r\n")
-    assert wait.ready(reader)  # the rest is over: it polls, and a reply that is there is seen
-    assert len(polls) == polled + 1 and wait.local.misses == 0
+    wait.wait(reader, lambda: reader.recv(100))
+    assert len(polls) >= 1  # the EXPLORE-th read tries polling again
 
 
-def test_each_thread_keeps_its_own_count(
-    pair: tuple[socket.socket, socket.socket], polls: list[int]
-) -> None:
+def test_each_thread_keeps_its_own_figures(pair: tuple[socket.socket, socket.socket]) -> None:
+    reader, writer = pair
+    wait = SpinWait(0.0001)
+    wait.local.__dict__.update(polled=300e-6, blocked=40e-6, count=5)
+
+    def other() -> None:
+        writer.sendall(b"+OK\r\n")
+        wait.wait(reader, lambda: reader.recv(100))
+        seen.append(dict(wait.local.__dict__))
+
+    seen: list[dict[str, Any]] = []
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join()
+    assert seen[0]["count"] == 1 and set(seen[0]) == {"count", "polled"}  # its first: polled
+    assert wait.local.__dict__ == {"polled": 300e-6, "blocked": 40e-6, "count": 5}
+
+
+def test_a_failed_read_raises_and_is_not_timed(pair: tuple[socket.socket, socket.socket]) -> None:
     reader, _ = pair
-    wait = SpinWait(0.0002)
-    for _ in range(spin.MISSES):
-        wait.ready(reader)
-    before = len(polls)
-    other = threading.Thread(target=wait.ready, args=(reader,))
-    other.start()
-    other.join()
-    assert len(polls) > before  # another thread still polls while this one rests
-    wait.ready(reader)
-    assert wait.local.misses == spin.MISSES + 1
+    wait = SpinWait(0.0001)
+
+    def fails() -> bytes:
+        raise TimeoutError("no reply")
+
+    with pytest.raises(TimeoutError, match="no reply"):
+        wait.wait(reader, fails)
+    assert wait.local.__dict__.get("polled", 0.0) == 0.0
 
 
 def test_a_budget_of_nothing_never_polls(
@@ -116,8 +156,20 @@ def test_a_budget_of_nothing_never_polls(
 ) -> None:
     reader, writer = pair
     writer.sendall(b"+OK\r\n")
-    assert not SpinWait(0).ready(reader)
+    assert SpinWait(0).wait(reader, lambda: reader.recv(100)) == b"+OK\r\n"
     assert polls == []
+
+
+class FakeClock:
+    """`spin._now` for a test: moves when told (`at`), and by a microsecond a look, so that
+    polling for a budget ends."""
+
+    def __init__(self) -> None:
+        self.at = 1000.0
+
+    def __call__(self) -> float:
+        self.at += 1e-6
+        return self.at
 
 
 @pytest.mark.parametrize("budget", [-1e-6, float("nan"), float("inf"), 0.0101])
@@ -207,15 +259,15 @@ def test_slow_or_broken_replies_are_read_whole(
             ledger.record_usage(subject, [use])
             ledger.update_guardian(subject, {"daily_limit": "30m"}, actor="parent")
         seen = []
-        for i in range(spin.MISSES + 2):
+        for i in range(10):
             subject = "ab"[i % 2]
             decision = ledger.decide(
                 {"subject": {"id": subject, "age": 12, "verified": True}, "action": "app.use"}
             )
             seen.append((decision.allowed, decision.facts.today_seconds))
-        assert seen == [(True, 1200), (False, 2100)] * (spin.MISSES // 2 + 1)
-        if mode == "delay":  # every reply was later than the budget: this thread rests
-            assert store.reads.spin.local.misses > spin.MISSES
+        assert seen == [(True, 1200), (False, 2100)] * 5
+        figures = store.reads.spin.local
+        assert figures.polled > 0.005 and figures.blocked > 0.005  # timed both ways
     finally:
         store.delete_all()
         store.close()

@@ -145,9 +145,9 @@ class DecisionReads:
         try:
             conn.send_packed_command((packed,))  # with its health check, as redis-py sends
             sock = conn._sock
-            if sock is not None:  # a moment's polling first: only when the thread waits changes
-                self.spin.ready(sock)
-            return conn.read_response()
+            if sock is None:
+                return conn.read_response()
+            return self.spin.wait(sock, conn.read_response)  # how it waits, not what it reads
         except redis.ResponseError:
             raise  # Redis answered: the connection is in step
         except BaseException:

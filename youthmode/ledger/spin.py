@@ -1,30 +1,31 @@
-"""Waiting for a nearby store's reply by polling rather than sleeping, for a moment.
+"""Waiting for a nearby store's reply by polling rather than sleeping, when that is faster.
 
 A decision's read from a Redis on the same machine or rack is answered in tens of
 microseconds, but a thread that blocks in `recv` is put to sleep and woken when the reply
-lands; on a virtual machine that sleep and wake-up is most of the round trip (on the 2-vCPU
-VM of docs/performance.md a PING took 115 µs blocking and 35 µs polling). So the reader asks
-the socket, without blocking, whether the reply is there, for at most `budget` seconds, and
-only then blocks as before: the reply is read by redis-py's own parser either way, so only
-when the thread waits changes, never what it reads.
+lands; on an idle virtual machine that sleep and wake-up is most of the round trip (on the
+2-vCPU VM of docs/performance.md a PING took 85 µs blocking and 32 µs polled). So the reader
+may first ask the socket, without blocking, whether the reply is there, for at most `budget`
+seconds, and only then block as before. The reply is read by redis-py's own parser either way:
+only when the thread waits changes, never what it reads.
 
-Polling holds a CPU that a busy server could give another request, and it buys nothing when
-the store is far away. So between polls the thread yields its CPU to whatever else is ready to
-run there (an idle CPU has nothing else, and stays awake), and each thread keeps count: after
-`MISSES` waits in a row whose reply came later than the budget, it stops polling, and tries
-again only after `REST` more reads.
+Polling is not always faster. On a busy machine no CPU goes idle, a blocked thread is woken at
+once, and polling only takes a CPU from other work; for a store far away the budget is spent
+for nothing. So each thread times its reads both ways (a moving average of each) and waits the
+way that has been faster, trying the other way every `EXPLORE` reads to keep its figure fresh.
 """
 
 from __future__ import annotations
 
-import os
 import select
 import threading
 import time
-from typing import Protocol
+from collections.abc import Callable
+from typing import Protocol, TypeVar
 
-MISSES = 8  # replies in a row later than the budget before a thread stops polling
-REST = 256  # reads a thread then waits in the ordinary way before it polls again
+T = TypeVar("T")
+
+EXPLORE = 32  # every this many reads a thread waits the other way, to keep both figures fresh
+WEIGHT = 0.125  # of a new timing in its moving average
 MAX_BUDGET = 0.01  # polling longer than 10 ms is never wanted: a reply that slow is far away
 
 
@@ -33,7 +34,8 @@ class Pollable(Protocol):
 
 
 class SpinWait:
-    """Polls for a reply for at most ``budget`` seconds (0: never), per thread adaptively."""
+    """Polls for a reply for at most ``budget`` seconds (0: never) when, in this thread,
+    polling has been the faster way to wait."""
 
     def __init__(self, budget: float) -> None:
         if not 0 <= budget <= MAX_BUDGET:  # NaN fails too: it would never end the polling
@@ -41,30 +43,33 @@ class SpinWait:
         self.budget = budget
         self.local = threading.local()
 
-    def ready(self, sock: Pollable) -> bool:
-        """Whether ``sock`` became readable within the budget; False also means "not tried".
+    def wait(self, sock: Pollable, read: Callable[[], T]) -> T:
+        """``read()``'s answer (the reply on ``sock``), polled for first if that is faster.
 
-        A False answer is not an error: the caller then blocks, with its own deadline, as it
-        would without this."""
+        ``read`` blocks with its own deadline, as it would without this; what it raises is
+        raised, and such a read is not timed."""
         if self.budget <= 0:
-            return False
+            return read()
         state = self.local.__dict__
-        misses = state.get("misses", 0)
-        if misses >= MISSES:
-            # `REST` reads, then one more chance: a reply in time resets the count
-            state["misses"] = misses + 1 if misses + 1 < MISSES + REST else MISSES - 1
-            return False
-        poller = select.poll()
-        poller.register(sock, select.POLLIN)
-        end = _now() + self.budget
-        while True:
-            if poller.poll(0):  # releases the GIL: other threads run between polls
-                state["misses"] = 0
-                return True
-            if _now() >= end:
-                state["misses"] = misses + 1
-                return False
-            os.sched_yield()  # a busy CPU runs what waits for it; an idle one stays awake
+        polled, blocked = state.get("polled", 0.0), state.get("blocked", 0.0)
+        count = state["count"] = state.get("count", 0) + 1
+        polling = (polled <= blocked) != (count % EXPLORE == 0)
+        started = _now()
+        if polling:
+            _poll(sock, started + self.budget)
+        answer = read()
+        took = _now() - started
+        key, old = ("polled", polled) if polling else ("blocked", blocked)
+        state[key] = took if old == 0.0 else old + WEIGHT * (took - old)
+        return answer
+
+
+def _poll(sock: Pollable, end: float) -> None:
+    """Until ``sock`` is readable or the clock passes ``end``."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    while not poller.poll(0) and _now() < end:  # poll releases the GIL: other threads run
+        pass
 
 
 def _now() -> float:

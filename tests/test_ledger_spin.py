@@ -78,32 +78,61 @@ def test_a_late_reply_is_polled_for_the_budget_then_read_blocking(
     assert real_seconds() - started >= 0.002
 
 
-def test_a_thread_times_both_ways_then_waits_the_faster(
-    pair: tuple[socket.socket, socket.socket], polls: list[int], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def ways_taken(
+    wait: SpinWait,
+    pair: tuple[socket.socket, socket.socket],
+    polls: list[int],
+    clock: FakeClock,
+    costs: dict[bool, tuple[float, float]],
+    reads: int,
+) -> list[bool]:
+    """Whether each of ``reads`` waits polled, when a polled (True) or blocked (False) wait
+    takes ``costs[polled]``: (seconds of time, seconds of CPU)."""
     reader, writer = pair
-    clock = FakeClock()
-    monkeypatch.setattr(spin, "_now", clock)
-    wait = SpinWait(0.0001)
     before = [0]
 
     def read() -> bytes:
-        polled = len(polls) > before[0]
-        clock.at += 30e-6 if polled else 90e-6  # the reply's wait, as on an idle VM
+        took, cpu = costs[len(polls) > before[0]]
+        clock.at += took
+        clock.cpu += cpu
         return reader.recv(100)
 
     ways = []
-    for _ in range(2 * spin.EXPLORE):
+    for _ in range(reads):
         writer.sendall(b"+OK\r\n")
         before[0] = len(polls)
         wait.wait(reader, read)
         ways.append(len(polls) > before[0])
+    return ways
+
+
+def test_a_thread_times_both_ways_then_waits_the_cheaper(
+    pair: tuple[socket.socket, socket.socket], polls: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock(monkeypatch)
+    wait = SpinWait(0.0001)
+    idle_vm = {True: (30e-6, 0.0), False: (90e-6, 0.0)}
+    ways = ways_taken(wait, pair, polls, clock, idle_vm, 2 * spin.EXPLORE)
     assert ways[:2] == [True, False]  # first each way once
-    # then polling, the faster, but for every EXPLORE-th read
+    # then polling, the cheaper, but for every EXPLORE-th read
     blocked = [i + 1 for i, polled in enumerate(ways) if not polled]
     assert blocked == [2, spin.EXPLORE, 2 * spin.EXPLORE]
     assert wait.local.polled == pytest.approx(30e-6, rel=0.1)
     assert wait.local.blocked == pytest.approx(90e-6, rel=0.1)
+
+
+def test_the_cpu_a_polled_wait_holds_is_part_of_its_cost(
+    pair: tuple[socket.socket, socket.socket], polls: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy machine: blocking is hardly slower, and polling holds the CPU all along."""
+    clock = FakeClock(monkeypatch)
+    wait = SpinWait(0.0001)
+    busy = {True: (30e-6, 30e-6), False: (45e-6, 3e-6)}
+    ways = ways_taken(wait, pair, polls, clock, busy, 2 * spin.EXPLORE)
+    polled = [i + 1 for i, way in enumerate(ways) if way]
+    assert polled == [1, spin.EXPLORE, 2 * spin.EXPLORE]  # the first, then only to explore
+    assert wait.local.polled == pytest.approx(60e-6, rel=0.1)
+    assert wait.local.blocked == pytest.approx(48e-6, rel=0.1)
 
 
 def test_blocking_is_kept_when_it_is_the_faster(
@@ -161,11 +190,13 @@ def test_a_budget_of_nothing_never_polls(
 
 
 class FakeClock:
-    """`spin._now` for a test: moves when told (`at`), and by a microsecond a look, so that
-    polling for a budget ends."""
+    """`spin._now` and `spin._cpu` for a test: they move when told (`at`, `cpu`), and the time
+    by a microsecond a look too, so that polling for a budget ends."""
 
-    def __init__(self) -> None:
-        self.at = 1000.0
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.at, self.cpu = 1000.0, 0.0
+        monkeypatch.setattr(spin, "_now", self)
+        monkeypatch.setattr(spin, "_cpu", lambda: self.cpu)
 
     def __call__(self) -> float:
         self.at += 1e-6

@@ -1,4 +1,4 @@
-"""Waiting for a nearby store's reply by polling rather than sleeping, when that is faster.
+"""Waiting for a nearby store's reply by polling rather than sleeping, when that is cheaper.
 
 A decision's read from a Redis on the same machine or rack is answered in tens of
 microseconds, but a thread that blocks in `recv` is put to sleep and woken when the reply
@@ -8,10 +8,11 @@ may first ask the socket, without blocking, whether the reply is there, for at m
 seconds, and only then block as before. The reply is read by redis-py's own parser either way:
 only when the thread waits changes, never what it reads.
 
-Polling is not always faster. On a busy machine no CPU goes idle, a blocked thread is woken at
+Polling is not always cheaper. On a busy machine no CPU goes idle, a blocked thread is woken at
 once, and polling only takes a CPU from other work; for a store far away the budget is spent
-for nothing. So each thread times its reads both ways (a moving average of each) and waits the
-way that has been faster, trying the other way every `EXPLORE` reads to keep its figure fresh.
+for nothing. So each thread keeps what a wait has cost it each way (a moving average of the
+wait's time plus the CPU it held) and waits the cheaper way, trying the other way every
+`EXPLORE` reads to keep its figure fresh.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class Pollable(Protocol):
 
 class SpinWait:
     """Polls for a reply for at most ``budget`` seconds (0: never) when, in this thread,
-    polling has been the faster way to wait."""
+    polling has been the cheaper way to wait."""
 
     def __init__(self, budget: float) -> None:
         if not 0 <= budget <= MAX_BUDGET:  # NaN fails too: it would never end the polling
@@ -44,7 +45,7 @@ class SpinWait:
         self.local = threading.local()
 
     def wait(self, sock: Pollable, read: Callable[[], T]) -> T:
-        """``read()``'s answer (the reply on ``sock``), polled for first if that is faster.
+        """``read()``'s answer (the reply on ``sock``), polled for first if that is cheaper.
 
         ``read`` blocks with its own deadline, as it would without this; what it raises is
         raised, and such a read is not timed."""
@@ -54,13 +55,15 @@ class SpinWait:
         polled, blocked = state.get("polled", 0.0), state.get("blocked", 0.0)
         count = state["count"] = state.get("count", 0) + 1
         polling = (polled <= blocked) != (count % EXPLORE == 0)
-        started = _now()
+        started, cpu = _now(), _cpu()
         if polling:
             _poll(sock, started + self.budget)
         answer = read()
-        took = _now() - started
+        # The wait's cost: its time, plus the CPU it held, which on a busy machine is taken
+        # from other work (this thread's own next steps included: the scheduler charges it).
+        cost = _now() - started + _cpu() - cpu
         key, old = ("polled", polled) if polling else ("blocked", blocked)
-        state[key] = took if old == 0.0 else old + WEIGHT * (took - old)
+        state[key] = cost if old == 0.0 else old + WEIGHT * (cost - old)
         return answer
 
 
@@ -70,6 +73,10 @@ def _poll(sock: Pollable, end: float) -> None:
     poller.register(sock, select.POLLIN)
     while not poller.poll(0) and _now() < end:  # poll releases the GIL: other threads run
         pass
+
+
+def _cpu() -> float:
+    return time.thread_time()
 
 
 def _now() -> float:

@@ -21,7 +21,7 @@ static Py_ssize_t facts_offsets[MAX_FIELDS];   /* its slots, in field order */
 static Py_ssize_t facts_count;
 static PyObject *decimal_type, *fromisoformat, *at_in_range, *zone_of, *curfews_of;
 static PyObject *not_plain, *zero, *nothing, *recipients, *request_keys, *resource_fields;
-static PyObject *earliest_birthdate;
+static PyObject *earliest_birthdate, *zone_span;
 static long max_age, max_id_length, max_seconds, day_seconds, min_daily_limit;
 static long fast_amount_digits, amount_places, sure_years_low, sure_years_high;
 static PyObject *s_policy, *s_action, *s_at, *s_usage, *s_resource, *s_subject, *s_guardian;
@@ -378,9 +378,176 @@ static int read_guardian(PyObject *guardian, Parts *p)
     return r;
 }
 
+/* -- the local instant by arithmetic ------------------------------------------------------ */
+/* `astimezone` asks the zone for every request (about 3,500 instructions with the parse). A
+ * zone's offset only changes at its transitions, so each zone's span of one offset around the
+ * last instant asked (`zone_span`, request.py: exact, from the zone's own transitions, and
+ * leaving out the repeated wall times after a backward change) makes the local wall time a
+ * sum. An instant outside every known span, or a zone `zone_span` cannot vouch for, takes
+ * `astimezone` as before. */
+#define SPANS 8
+typedef struct {
+    PyObject *zone; /* strong: ZoneInfo keeps its zones for the process anyway */
+    long long start, end, offset;
+    int known;      /* 0: no sum in [start, end), ask `astimezone` */
+} Span;
+static Span spans[SPANS];
+static int next_span;
+
+static long long days_from_civil(long long y, int m, int d)
+{
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    long long yoe = y - era * 400;
+    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static void civil_from_days(long long z, int *year, int *month, int *day)
+{
+    z += 719468;
+    long long era = (z >= 0 ? z : z - 146096) / 146097;
+    long long doe = z - era * 146097;
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long long mp = (5 * doy + 2) / 153;
+    *day = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *month = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *year = (int)(yoe + era * 400 + (*month <= 2));
+}
+
+static int month_days(int year, int month)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
+/* The UTC second of an RFC 3339 text `datetime.fromisoformat` reads without complaint, of a
+ * year every instant of which is in range: 1, or 0 for anything else (the usual route then
+ * reads it, and words or declines it). Microseconds are dropped: `at` keeps whole seconds. */
+static int instant_seconds(PyObject *value, long long *out)
+{
+    Py_ssize_t n;
+    const char *s = ascii_of(value, &n);
+    if (s == NULL || n < 20 || !ascii_digits(s, 4) || s[4] != '-' || !ascii_digits(s + 5, 2)
+        || s[7] != '-' || !ascii_digits(s + 8, 2) || s[10] != 'T' || !ascii_digits(s + 11, 2)
+        || s[13] != ':' || !ascii_digits(s + 14, 2) || s[16] != ':' || !ascii_digits(s + 17, 2))
+        return 0;
+    int year = four(s), month = two(s + 5), day = two(s + 8);
+    int hour = two(s + 11), minute = two(s + 14), second = two(s + 17);
+    if (year < sure_years_low || year >= sure_years_high || month < 1 || month > 12 || day < 1
+        || day > month_days(year, month) || hour > 23 || minute > 59 || second > 59)
+        return 0;
+    Py_ssize_t i = 19;
+    if (s[i] == '.') {
+        Py_ssize_t start = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == start || i - start > 6)
+            return 0;
+    }
+    long offset = 0;
+    if (i == n - 1 && s[i] == 'Z')
+        offset = 0;
+    else if (i == n - 6 && (s[i] == '+' || s[i] == '-') && ascii_digits(s + i + 1, 2)
+             && s[i + 3] == ':' && ascii_digits(s + i + 4, 2) && two(s + i + 1) < 24
+             && two(s + i + 4) < 60)
+        offset = (s[i] == '-' ? -1 : 1) * (two(s + i + 1) * 3600L + two(s + i + 4) * 60L);
+    else
+        return 0;
+    *out = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
+           - offset;
+    return 1;
+}
+
+/* `now`'s UTC second, when it is an aware datetime of datetime.UTC itself in a sure year. */
+static int now_seconds(PyObject *now, long long *out)
+{
+    if (!PyDateTime_CheckExact(now) || PyDateTime_DATE_GET_TZINFO(now) != PyDateTime_TimeZone_UTC)
+        return 0;
+    int year = PyDateTime_GET_YEAR(now);
+    if (year < sure_years_low || year >= sure_years_high)
+        return 0;
+    *out = days_from_civil(year, PyDateTime_GET_MONTH(now), PyDateTime_GET_DAY(now)) * 86400
+           + PyDateTime_DATE_GET_HOUR(now) * 3600 + PyDateTime_DATE_GET_MINUTE(now) * 60
+           + PyDateTime_DATE_GET_SECOND(now);
+    return 1;
+}
+
+/* The span of `zone` holding `ts`, asked of `zone_span` when no kept one does; NULL with an
+ * error set when that fails. */
+static Span *span_of(PyObject *zone, long long ts)
+{
+    Span *found = NULL;
+    for (int i = 0; i < SPANS; i++)
+        if (spans[i].zone == zone) {
+            found = &spans[i];
+            if (ts >= found->start && ts < found->end)
+                return found;
+        }
+    PyObject *args[] = {zone, PyLong_FromLongLong(ts)};
+    PyObject *got = args[1] == NULL ? NULL : PyObject_Vectorcall(zone_span, args, 2, NULL);
+    Py_XDECREF(args[1]);
+    long long start, end, offset = 0;
+    PyObject *given_offset = Py_None;
+    if (got == NULL || !PyArg_ParseTuple(got, "LLO", &start, &end, &given_offset)
+        || (given_offset != Py_None && (offset = PyLong_AsLongLong(given_offset)) == -1
+            && PyErr_Occurred())) {
+        Py_XDECREF(got);
+        return NULL;
+    }
+    int known = given_offset != Py_None;
+    Py_DECREF(got);
+    if (!(start <= ts && ts < end) || offset <= -86400 || offset >= 86400) {
+        PyErr_SetString(PyExc_ValueError, "zone_span: a span not around the instant");
+        return NULL;
+    }
+    if (found == NULL) {
+        found = &spans[next_span];
+        next_span = (next_span + 1) % SPANS;
+        Py_XSETREF(found->zone, Py_NewRef(zone));
+    }
+    found->start = start, found->end = end, found->offset = offset, found->known = known;
+    return found;
+}
+
+static void forget_spans(void)
+{
+    for (int i = 0; i < SPANS; i++)
+        Py_CLEAR(spans[i].zone);
+    next_span = 0;
+}
+
+/* `at` and the local day by the sum: 1 done, 0 for `astimezone` to do it, -1 failed. */
+static int local_by_sum(PyObject *given, PyObject *now, PyObject *zone, Parts *p)
+{
+    long long ts;
+    if (!(given == Py_None ? now_seconds(now, &ts) : instant_seconds(given, &ts)))
+        return 0;
+    Span *span = span_of(zone, ts);
+    if (span == NULL || !span->known)
+        return span == NULL ? -1 : 0;
+    long long local = ts + span->offset;
+    long long days = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+    long long second = local - days * 86400;
+    int year, month, day;
+    civil_from_days(days, &year, &month, &day);
+    p->at = PyDateTimeAPI->DateTime_FromDateAndTimeAndFold(
+        year, month, day, (int)(second / 3600), (int)(second / 60 % 60), (int)(second % 60), 0,
+        zone, 0, PyDateTimeAPI->DateTimeType);
+    if (p->at == NULL)
+        return -1;
+    p->local_day = PyDate_FromDate(year, month, day);
+    return p->local_day == NULL ? -1 : 1;
+}
+
 /* The request's local instant: `at` (or `now`) in the policy's zone, to the second. */
 static int read_at(PyObject *given, PyObject *now, PyObject *zone, Parts *p)
 {
+    int summed = local_by_sum(given, now, zone, p);
+    if (summed != 0)
+        return summed;
     PyObject *instant = read_instant(given);
     if (instant == NULL || instant == DECLINE)
         return instant == NULL ? -1 : 0;
@@ -642,7 +809,7 @@ static PyObject *reader_configure(PyObject *module, PyObject *given)
         {&curfews_of, "curfews_of", NULL}, {&not_plain, "not_plain", NULL},
         {&zero, "zero", NULL}, {&nothing, "nothing", NULL}, {&recipients, "recipients", NULL},
         {&request_keys, "request_keys", NULL}, {&resource_fields, "resource_fields", NULL},
-        {&earliest_birthdate, "earliest_birthdate", NULL},
+        {&earliest_birthdate, "earliest_birthdate", NULL}, {&zone_span, "zone_span", NULL},
         {(PyObject **)&facts_type, "facts_type", NULL}, {NULL, "field_names", NULL},
         {NULL, "defaults", NULL}};
     enum { N_OBJECTS = sizeof objects / sizeof objects[0] };
@@ -661,12 +828,13 @@ static PyObject *reader_configure(PyObject *module, PyObject *given)
     for (size_t i = 0; ok && i < sizeof numbers / sizeof numbers[0]; i++)
         ok = take_long(given, numbers[i].name, &numbers[i].value) == 0;
     if (ok && (!PyAnySet_CheckExact(objects[8].value) || !PyAnySet_CheckExact(objects[9].value)
-               || !PyDict_CheckExact(objects[10].value) || !PyDate_Check(objects[11].value))) {
-        PyErr_SetString(PyExc_TypeError, "configure: a set, dict or date of the wrong type");
+               || !PyDict_CheckExact(objects[10].value) || !PyDate_Check(objects[11].value)
+               || !PyCallable_Check(objects[12].value))) {
+        PyErr_SetString(PyExc_TypeError, "configure: a set, dict, date or helper of the wrong type");
         ok = 0;
     }
     if (ok)
-        count = take_facts(objects[12].value, objects[13].value, objects[14].value, offsets,
+        count = take_facts(objects[13].value, objects[14].value, objects[15].value, offsets,
                            defaults);
     if (count >= 0) {
         for (size_t i = 0; i < N_OBJECTS; i++)
@@ -678,6 +846,7 @@ static PyObject *reader_configure(PyObject *module, PyObject *given)
             Py_XSETREF(facts_defaults[i], i < count ? defaults[i] : NULL);
         memcpy(facts_offsets, offsets, sizeof offsets);
         facts_count = count;
+        forget_spans(); /* the old helper's spans are not the new one's to vouch for */
     }
     for (size_t i = 0; i < N_OBJECTS; i++)
         Py_XDECREF(objects[i].value);

@@ -61,6 +61,7 @@ from youthmode.policies import CompiledPolicy
 from youthmode.request_typed import find_policy as find_policy
 from youthmode.request_typed import parse as parse
 from youthmode.request_typed import typed_facts as typed_facts
+from youthmode.zone_spans import zone_span
 from youthmode.zones import known_zone
 
 Read = tuple[CompiledPolicy, datetime, RequestFacts]
@@ -396,6 +397,7 @@ def _reader_configuration() -> dict[str, Any]:
         "request_keys": REQUEST_KEYS,
         "resource_fields": dict.fromkeys(RESOURCE_FIELDS),
         "earliest_birthdate": EARLIEST_BIRTHDATE,
+        "zone_span": zone_span,
         "max_age": MAX_AGE,
         "max_id_length": MAX_ID_LENGTH,
         "max_seconds": MAX_SECONDS,

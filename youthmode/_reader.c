@@ -394,28 +394,6 @@ typedef struct {
 static Span spans[SPANS];
 static int next_span;
 
-static long long days_from_civil(long long y, int m, int d)
-{
-    y -= m <= 2;
-    long long era = (y >= 0 ? y : y - 399) / 400;
-    long long yoe = y - era * 400;
-    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-}
-
-static void civil_from_days(long long z, int *year, int *month, int *day)
-{
-    z += 719468;
-    long long era = (z >= 0 ? z : z - 146096) / 146097;
-    long long doe = z - era * 146097;
-    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    long long mp = (5 * doy + 2) / 153;
-    *day = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *month = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *year = (int)(yoe + era * 400 + (*month <= 2));
-}
-
 static int month_days(int year, int month)
 {
     static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -456,7 +434,7 @@ static int instant_seconds(PyObject *value, long long *out)
         offset = (s[i] == '-' ? -1 : 1) * (two(s + i + 1) * 3600L + two(s + i + 4) * 60L);
     else
         return 0;
-    *out = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
+    *out = ym_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
            - offset;
     return 1;
 }
@@ -469,7 +447,7 @@ static int now_seconds(PyObject *now, long long *out)
     int year = PyDateTime_GET_YEAR(now);
     if (year < sure_years_low || year >= sure_years_high)
         return 0;
-    *out = days_from_civil(year, PyDateTime_GET_MONTH(now), PyDateTime_GET_DAY(now)) * 86400
+    *out = ym_days_from_civil(year, PyDateTime_GET_MONTH(now), PyDateTime_GET_DAY(now)) * 86400
            + PyDateTime_DATE_GET_HOUR(now) * 3600 + PyDateTime_DATE_GET_MINUTE(now) * 60
            + PyDateTime_DATE_GET_SECOND(now);
     return 1;
@@ -532,7 +510,7 @@ static int local_by_sum(PyObject *given, PyObject *now, PyObject *zone, Parts *p
     long long days = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
     long long second = local - days * 86400;
     int year, month, day;
-    civil_from_days(days, &year, &month, &day);
+    ym_civil_from_days(days, &year, &month, &day);
     p->at = PyDateTimeAPI->DateTime_FromDateAndTimeAndFold(
         year, month, day, (int)(second / 3600), (int)(second / 60 % 60), (int)(second % 60), 0,
         zone, 0, PyDateTimeAPI->DateTimeType);

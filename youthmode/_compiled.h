@@ -66,13 +66,15 @@ static inline PyObject *ym_template(PyObject *const *keys, Py_ssize_t n)
     return out;
 }
 
-/* A copy of `template` (`ym_template` of `keys`) holding `values`: a new dict, or NULL. */
+/* A copy of `template` (`ym_template` of `keys`) holding `values`: a new dict, or NULL. A
+ * None is the template's already: not set again (half a response's fields are None, and
+ * each set costs a look-up). */
 static inline PyObject *ym_filled(PyObject *template, PyObject *const *keys,
                                   PyObject *const *values, Py_ssize_t n)
 {
     PyObject *out = template == NULL ? NULL : PyDict_Copy(template);
     for (Py_ssize_t i = 0; out != NULL && i < n; i++)
-        if (PyDict_SetItem(out, keys[i], values[i]) < 0)
+        if (values[i] != Py_None && PyDict_SetItem(out, keys[i], values[i]) < 0)
             Py_CLEAR(out);
     return out;
 }

@@ -95,14 +95,7 @@ def test_a_fast_path_that_declines_or_raises_ends_as_the_twin_ends(
 
     data = {"subject": {"age": 12}, "action": "app.use", "at": "2026-05-04T21:30:00+08:00"}
     for stand_in in (declines, raises):
-        config = {
-            "system_clock": engine_module.system_clock,
-            "read_compiled": request.read_compiled,
-            "read": request.read,
-            "decision_id": engine_module.new_decision_id,
-            "decide_fast": stand_in,
-            "engine": youthmode.Engine,
-        }
+        config = {**engine_module._engine_configuration(), "decide_fast": stand_in}
         configured.configure(config)
         real = engine_module.decide_fast
         engine_module.decide_fast = stand_in  # the twin's, and `_decided`'s
@@ -136,7 +129,8 @@ def test_it_declines_before_the_clock_or_an_id_when_it_does_not_know_the_engine(
     reads.clear()  # `loaded_at`
     state = engine_module._random.getstate()
     for engine, flags in ((routed, (False, False)), (odd, (False, False)), (routed, (1, 0))):
-        assert engine_module.decide_compiled(engine, data, *flags) is None  # type: ignore[arg-type]
+        given = (engine._clock, engine.policies, engine.default_policy, engine.fast)
+        assert engine_module.decide_compiled(engine, data, *flags, *given) is None  # type: ignore[arg-type]
     assert reads == [] and engine_module._random.getstate() == state
     assert routed.decide(data).effect == odd.decide(data).effect == "allow"
 
@@ -177,6 +171,9 @@ def test_a_configuration_it_does_not_know_is_refused(configured: Any) -> None:
         configured.configure({})
     with pytest.raises(TypeError, match="configure"):
         configured.configure({"system_clock": 1})
+    right = engine_module._engine_configuration()
+    with pytest.raises(TypeError, match="slot"):  # all else right, the facts' type wrong
+        configured.configure({**right, "facts": dict})
 
 
 def test_no_reference_is_leaked_on_any_outcome(

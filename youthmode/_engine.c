@@ -2,7 +2,7 @@
  * path in one call (docs/performance.md, "Eighth round"). Its Python twin is
  * `Engine.decide_python` (youthmode/engine.py), which stays the reference.
  *
- * `decide(engine, request, degraded, store_unavailable)` returns the decision, or None before
+ * `decide(engine, request, degraded, store_unavailable, ...)` returns the decision, or None before
  * anything has happened (no clock read, no id drawn) when it does not know the engine's shape:
  * the twin then decides. Past that point it does what the twin does, in the twin's order, and
  * hands whatever is not the plain fast case to the twin's own steps (`request.read`,
@@ -16,8 +16,10 @@
 
 static PyObject *system_clock, *read_compiled, *read_python, *decision_id, *decide_fast;
 static PyObject *engine_type;
-static PyObject *s_clock, *s_policies, *s_default_policy, *s_fast, *s_decided;
-static PyObject *s_age_signals, *s_jurisdiction, *s_age_methods, *s_datetime, *s_utc;
+static PyTypeObject *facts_type; /* RequestFacts, a slots dataclass */
+static Py_ssize_t signals_at, jurisdiction_at;
+static PyObject *s_decided;
+static PyObject *s_age_methods, *s_datetime, *s_utc;
 
 /* `datetime.now(UTC)`: the system clock, floored to the microsecond, as datetime reads it. */
 static PyObject *utc_now(void)
@@ -48,16 +50,18 @@ static int reads_system_clock(PyObject *clock)
     return type == (PyObject *)PyDateTimeAPI->DateTimeType && utc == PyDateTime_TimeZone_UTC;
 }
 
-/* `_decided`'s `simple`: 1, or 0 for anything else (an error left for `_decided` to meet). */
+/* `_decided`'s `simple`: 1, or 0 for anything else (an error left for `_decided` to meet).
+ * The facts' two fields are read from their slots, a look-up less each. */
 static int simple(PyObject *policy, PyObject *facts)
 {
-    PyObject *signals = PyObject_GetAttr(facts, s_age_signals);
-    PyObject *place = signals == NULL ? NULL : PyObject_GetAttr(facts, s_jurisdiction);
-    PyObject *methods = place == NULL ? NULL : PyObject_GetAttr(policy, s_age_methods);
-    int out = methods != NULL && place == Py_None && methods == Py_None
-              && PyObject_IsTrue(signals) == 0;
-    Py_XDECREF(signals);
-    Py_XDECREF(place);
+    if (!Py_IS_TYPE(facts, facts_type))
+        return 0;
+    PyObject *signals = *(PyObject **)((char *)facts + signals_at);
+    PyObject *place = *(PyObject **)((char *)facts + jurisdiction_at);
+    if (signals == NULL || place != Py_None)
+        return 0;
+    PyObject *methods = PyObject_GetAttr(policy, s_age_methods);
+    int out = methods == Py_None && PyObject_IsTrue(signals) == 0;
     Py_XDECREF(methods);
     PyErr_Clear();
     return out;
@@ -100,31 +104,24 @@ static PyObject *decide_found(PyObject *engine, PyObject *found, PyObject *now, 
     return decision;
 }
 
+/* decide(engine, request, degraded, store_unavailable, clock, policies, default_policy,
+ * fast): the engine's attributes come from the caller, where reading them is cheap. */
 static PyObject *engine_decide(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "decide(engine, request, degraded, store_unavailable)");
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "decide(engine, request, degraded, store_unavailable, "
+                                         "clock, policies, default_policy, fast)");
         return NULL;
     }
-    if (engine_type == NULL || !Py_IS_TYPE(args[0], (PyTypeObject *)engine_type)
-        || !PyBool_Check(args[2]) || !PyBool_Check(args[3]))
-        Py_RETURN_NONE; /* a subclass may route otherwise: the twin decides */
-    PyObject *engine = args[0], *request = args[1];
-    PyObject *clock = PyObject_GetAttr(engine, s_clock);
-    PyObject *policies = clock == NULL ? NULL : PyObject_GetAttr(engine, s_policies);
-    PyObject *fallback = policies == NULL ? NULL : PyObject_GetAttr(engine, s_default_policy);
-    PyObject *fast = fallback == NULL ? NULL : PyObject_GetAttr(engine, s_fast);
-    PyObject *out = NULL, *now = NULL, *found = NULL;
-    if (fast == NULL || !PyBool_Check(fast)) {
-        PyErr_Clear();
-        out = Py_NewRef(Py_None); /* nothing has happened yet: the twin decides */
-        goto done;
-    }
-    now = reads_system_clock(clock) ? utc_now() : PyObject_CallNoArgs(clock);
+    PyObject *engine = args[0], *request = args[1], *clock = args[4], *fast = args[7];
+    if (facts_type == NULL || !Py_IS_TYPE(engine, (PyTypeObject *)engine_type)
+        || !PyBool_Check(args[2]) || !PyBool_Check(args[3]) || !PyBool_Check(fast))
+        Py_RETURN_NONE; /* nothing has happened yet: the twin decides */
+    PyObject *now = reads_system_clock(clock) ? utc_now() : PyObject_CallNoArgs(clock);
     if (now == NULL)
-        goto done;
-    PyObject *read_args[] = {request, policies, fallback, now};
+        return NULL;
+    PyObject *found = NULL, *read_args[] = {request, args[5], args[6], now};
     if (PyDict_CheckExact(request) && read_compiled != Py_None) {
         found = PyObject_Vectorcall(read_compiled, read_args, 4, NULL);
         if (found == Py_None || found == NULL) {
@@ -134,16 +131,11 @@ static PyObject *engine_decide(PyObject *module, PyObject *const *args, Py_ssize
     }
     if (found == NULL)
         found = PyObject_Vectorcall(read_python, read_args, 4, NULL);
-    if (found != NULL)
-        out = decide_found(engine, found, now, fast == Py_True, args[2] == Py_True,
-                           args[3] == Py_True);
-done:
+    PyObject *out = found == NULL ? NULL
+                                  : decide_found(engine, found, now, fast == Py_True,
+                                                 args[2] == Py_True, args[3] == Py_True);
     Py_XDECREF(found);
-    Py_XDECREF(now);
-    Py_XDECREF(fast);
-    Py_XDECREF(fallback);
-    Py_XDECREF(policies);
-    Py_XDECREF(clock);
+    Py_DECREF(now);
     return out;
 }
 
@@ -170,17 +162,30 @@ static PyObject *engine_configure(PyObject *module, PyObject *given)
     }
     if (!ok || !PyType_Check(objects[N - 1].value)) {
         PyErr_SetString(PyExc_TypeError, "configure: system_clock, read_compiled (or None), "
-                                         "read, decision_id, decide_fast, engine (a type)");
+                                         "read, decision_id, decide_fast, engine (a type), "
+                                         "facts (a type)");
         return NULL;
     }
+    PyObject *facts = PyDict_GetItemString(given, "facts");
+    if (facts == NULL || !PyType_Check(facts)) {
+        PyErr_SetString(PyExc_TypeError, "configure: facts (a type) is missing");
+        return NULL;
+    }
+    Py_ssize_t signals = ym_slot_offset((PyTypeObject *)facts, "age_signals");
+    Py_ssize_t place = signals < 0 ? -1 : ym_slot_offset((PyTypeObject *)facts, "jurisdiction");
+    if (place < 0)
+        return NULL;
     for (size_t i = 0; i < N; i++)
         Py_XSETREF(*objects[i].slot, Py_NewRef(objects[i].value));
+    Py_XSETREF(facts_type, (PyTypeObject *)Py_NewRef(facts));
+    signals_at = signals, jurisdiction_at = place;
     Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
     {"decide", (PyCFunction)(void (*)(void))engine_decide, METH_FASTCALL,
-     "decide(engine, request, degraded, store_unavailable) -> Decision | None"},
+     "decide(engine, request, degraded, store_unavailable, clock, policies, default_policy, "
+     "fast) -> Decision | None"},
     {"now", engine_now, METH_NOARGS, "now() -> datetime: datetime.now(UTC), as decide reads it"},
     {"configure", engine_configure, METH_O, "configure(dict): the objects decide calls"},
     {NULL, NULL, 0, NULL}};
@@ -192,9 +197,7 @@ static PyModuleDef definition = {PyModuleDef_HEAD_INIT, "youthmode._engine",
 PyMODINIT_FUNC PyInit__engine(void)
 {
     static const YmName names[] = {
-        {&s_clock, "_clock"}, {&s_policies, "_policies"}, {&s_default_policy, "default_policy"},
-        {&s_fast, "fast"}, {&s_decided, "_decided"}, {&s_age_signals, "age_signals"},
-        {&s_jurisdiction, "jurisdiction"}, {&s_age_methods, "age_methods"},
+        {&s_decided, "_decided"}, {&s_age_methods, "age_methods"},
         {&s_datetime, "datetime"}, {&s_utc, "UTC"}};
     PyDateTime_IMPORT;
     if (PyDateTimeAPI == NULL || ym_intern(names, sizeof names / sizeof names[0]) < 0)

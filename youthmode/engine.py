@@ -28,6 +28,7 @@ from youthmode.decision import (
     trace_rules,
 )
 from youthmode.decision_joint import combine_lines
+from youthmode.facts import RequestFacts
 from youthmode.fastpath import decide_fast
 from youthmode.joint import JointTimeline
 from youthmode.lines import Lines, lines_for
@@ -160,7 +161,17 @@ class Engine:
         and with ``degraded``, the decision is marked `degraded`.
         """
         if decide_compiled is not None:
-            decision = decide_compiled(self, request, degraded, store_unavailable)
+            decision = decide_compiled(
+                self,
+                request,
+                degraded,
+                store_unavailable,
+                # read here: an instance attribute costs Python a few instructions, C a look-up
+                self._clock,
+                self._policies,
+                self.default_policy,
+                self.fast,
+            )
             if decision is not None:
                 return decision
         return self.decide_python(request, degraded=degraded, store_unavailable=store_unavailable)
@@ -252,21 +263,28 @@ def _compiled_decide() -> CompiledDecide | None:
     module = compiled.load("_engine")
     if module is None:
         return None
-    module.configure(
-        {
-            "system_clock": system_clock,
-            "read_compiled": request_module.read_compiled,
-            "read": read,
-            "decision_id": new_decision_id,
-            "decide_fast": decide_fast,
-            "engine": Engine,
-        }
-    )
+    module.configure(_engine_configuration())
     found: CompiledDecide = module.decide
     return found
 
 
-CompiledDecide = Callable[[Engine, Any, bool, bool], Decision | None]
+def _engine_configuration() -> dict[str, Any]:
+    """What youthmode/_engine.c decides with: the twin's own steps and types."""
+    return {
+        "system_clock": system_clock,
+        "read_compiled": request_module.read_compiled,
+        "read": read,
+        "decision_id": new_decision_id,
+        "decide_fast": decide_fast,
+        "engine": Engine,
+        "facts": RequestFacts,
+    }
+
+
+CompiledDecide = Callable[
+    [Engine, Any, bool, bool, Clock, Mapping[str, CompiledPolicy], str | None, bool],
+    Decision | None,
+]
 decide_compiled = _compiled_decide()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import logging
 import random
 import sys
@@ -121,6 +122,39 @@ def test_it_takes_what_integrations_send(engine: youthmode.Engine) -> None:
             assert_same_read(mine, theirs, data)
             taken += 1
     assert taken > 2500
+
+
+def test_keys_decoded_from_json_are_known_by_their_text(engine: youthmode.Engine) -> None:
+    """A JSON decoder's keys are not the interned names the reader holds: they must be taken
+    as the same keys, and a key that only looks like one (a str subclass, another text) must
+    be declined as the plain route declines an unknown field."""
+
+    class Key(str):
+        __slots__ = ()
+
+    rng = random.Random(12)
+    for _ in range(300):
+        data = random_request(rng)
+        decoded = json.loads(json.dumps(data))
+        assert not any(k is sys.intern(k) for k in decoded)  # the decoder's own strings
+        mine, theirs = read_both(engine, decoded)
+        if theirs is not None:
+            assert mine is not None, decoded
+            assert_same_read(mine, theirs, decoded)
+        for odd in (Key("action"), "actions", "Action", "at\x00"):
+            changed = {**decoded, odd: decoded["action"]}
+            changed.pop("action") if type(odd) is Key else None
+            assert read_both(engine, changed)[0] is None, changed
+
+
+def test_request_keys_other_than_the_ones_it_reads_are_refused() -> None:
+    module = compiled.load("_reader")
+    assert module is not None
+    right = request._reader_configuration()
+    for keys in (right["request_keys"] - {"guardian"}, right["request_keys"] | {"context"}):
+        with pytest.raises(TypeError, match="request_keys"):
+            module.configure({**right, "request_keys": frozenset(keys)})
+    module.configure(right)
 
 
 @pytest.mark.parametrize(("name", "path", "within", "beyond"), LIMITS)

@@ -596,11 +596,6 @@ static PyObject *build_facts(PyObject *action_name, PyObject *metered, Parts *p)
 }
 
 /* -- the request ------------------------------------------------------------------------- */
-static PyObject *get(PyObject *dict, PyObject *key)
-{
-    return or_else(PyDict_GetItemWithError(dict, key), Py_None);
-}
-
 /* `mapping.get(key)` as a new reference; NULL with no error set when absent. */
 static PyObject *lookup(PyObject *mapping, PyObject *key)
 {
@@ -618,28 +613,73 @@ static long long_attr(PyObject *obj, PyObject *name)
     return n;
 }
 
+/* The request's own keys, each a slot of `given`: one pass over the request instead of a
+ * set look-up a key and a dict look-up a name. `configure` checks that REQUEST_KEYS is these. */
+enum { K_POLICY, K_ACTION, K_AT, K_USAGE, K_RESOURCE, K_SUBJECT, K_GUARDIAN, K_COUNT };
+static PyObject **const request_names[K_COUNT] = {&s_policy, &s_action, &s_at, &s_usage,
+                                                 &s_resource, &s_subject, &s_guardian};
+
+static int request_key(PyObject *key)
+{
+    for (int i = 0; i < K_COUNT; i++)
+        if (key == *request_names[i])
+            return i;
+    Py_hash_t hash = PyObject_Hash(key); /* cached in the str: a JSON key is not interned */
+    for (int i = 0; hash != -1 && i < K_COUNT; i++) {
+        PyObject *name = *request_names[i];
+        if (hash == PyObject_Hash(name) && PyUnicode_Compare(key, name) == 0)
+            return i;
+    }
+    PyErr_Clear();
+    return -1;
+}
+
+/* `given[k]`: the value of each key the request has (borrowed), NULL for the rest; 0 for a
+ * key that is not REQUEST_KEYS's (the model's to word). */
+static int request_values(PyObject *data, PyObject **given)
+{
+    for (int i = 0; i < K_COUNT; i++)
+        given[i] = NULL;
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(data, &pos, &key, &value)) {
+        int k = PyUnicode_CheckExact(key) ? request_key(key) : -1;
+        if (k < 0)
+            return 0;
+        given[k] = value;
+    }
+    return 1;
+}
+
+static PyObject *given_or_none(PyObject *const *given, int k)
+{
+    return or_else(given[k], Py_None);
+}
+
 /* The parts of a request for `policy` and `action`: 1 read, 0 declined, -1 failed. */
-static int read_parts(PyObject *data, PyObject *policy, PyObject *action, PyObject *now, Parts *p)
+static int read_parts(PyObject *const *given, PyObject *policy, PyObject *action, PyObject *now,
+                      Parts *p)
 {
     PyObject *zone = PyObject_GetAttr(policy, s_zone);
     long places = long_attr(policy, s_currency_places);
-    int r = zone == NULL || PyErr_Occurred() ? -1 : read_at(get(data, s_at), now, zone, p);
+    int r = zone == NULL || PyErr_Occurred() ? -1
+                                             : read_at(given_or_none(given, K_AT), now, zone, p);
     Py_XDECREF(zone);
     if (r == 1)
-        r = read_resource(get(data, s_resource), policy, places, p);
+        r = read_resource(given_or_none(given, K_RESOURCE), policy, places, p);
     if (r == 1 && (p->amount == NULL || p->amount == Py_None)) {
         PyObject *requires = PyObject_GetAttr(action, s_requires_amount);
         int truth = requires == NULL ? -1 : PyObject_IsTrue(requires);
         Py_XDECREF(requires);
         r = truth < 0 ? -1 : !truth; /* `missing_amount`: the model's to word */
     }
-    PyObject *subject = PyDict_GetItemWithError(data, s_subject);
+    PyObject *subject = given[K_SUBJECT];
     if (r == 1 && subject != NULL)
         r = read_subject(subject, p);
-    PyObject *usage = get(data, s_usage);
+    PyObject *usage = given_or_none(given, K_USAGE);
     if (r == 1 && usage != Py_None)
         r = read_usage(usage, places, p);
-    PyObject *guardian = get(data, s_guardian);
+    PyObject *guardian = given_or_none(given, K_GUARDIAN);
     if (r == 1 && guardian != Py_None)
         r = read_guardian(guardian, p);
     return r;
@@ -648,24 +688,18 @@ static int read_parts(PyObject *data, PyObject *policy, PyObject *action, PyObje
 static PyObject *read_request(PyObject *data, PyObject *policies, PyObject *default_policy,
                               PyObject *now)
 {
-    if (!PyDict_CheckExact(data) || !PyDateTime_Check(now))
+    PyObject *given[K_COUNT];
+    if (!PyDict_CheckExact(data) || !PyDateTime_Check(now) || !request_values(data, given))
         return DECLINE;
-    PyObject *key, *value;
-    Py_ssize_t pos = 0;
-    while (PyDict_Next(data, &pos, &key, &value)) {
-        int known = PySet_Contains(request_keys, key);
-        if (known != 1)
-            return known < 0 ? NULL : DECLINE;
-    }
     /* policies.get(_text(data.get("policy")) or default_policy or "") */
-    PyObject *name = get(data, s_policy);
+    PyObject *name = given_or_none(given, K_POLICY);
     if (name != Py_None && !PyUnicode_CheckExact(name))
         return DECLINE;
     if (name == Py_None || PyUnicode_GET_LENGTH(name) == 0)
         name = PyObject_IsTrue(default_policy) == 1 ? default_policy : NULL;
     if (name == NULL || !PyUnicode_CheckExact(name))
         return DECLINE; /* policies.get("") is None: no policy is named "" */
-    PyObject *action_name = get(data, s_action);
+    PyObject *action_name = given_or_none(given, K_ACTION);
     if (!PyUnicode_CheckExact(action_name))
         return DECLINE;
     PyObject *policy = lookup(policies, name);
@@ -676,7 +710,7 @@ static PyObject *read_request(PyObject *data, PyObject *policies, PyObject *defa
     PyObject *out = PyErr_Occurred() ? NULL : DECLINE;
     Parts p = {0};
     if (metered != NULL) {
-        int r = read_parts(data, policy, action, now, &p);
+        int r = read_parts(given, policy, action, now, &p);
         if (r == 1) {
             PyObject *facts = build_facts(action_name, metered, &p);
             out = facts == NULL ? NULL : PyTuple_Pack(3, policy, p.at, facts);
@@ -811,6 +845,12 @@ static PyObject *reader_configure(PyObject *module, PyObject *given)
         PyErr_SetString(PyExc_TypeError, "configure: a set, dict, date or helper of the wrong type");
         ok = 0;
     }
+    for (int i = 0; ok && i < K_COUNT; i++)
+        ok = PySet_Contains(objects[9].value, *request_names[i]) == 1;
+    if (ok && PySet_GET_SIZE(objects[9].value) != K_COUNT)
+        ok = 0;
+    if (!ok && !PyErr_Occurred())
+        PyErr_SetString(PyExc_TypeError, "configure: request_keys are not the keys it reads");
     if (ok)
         count = take_facts(objects[13].value, objects[14].value, objects[15].value, offsets,
                            defaults);

@@ -29,6 +29,7 @@ import youthmode
 from youthmode import compiled, request
 from youthmode.errors import RequestError
 from youthmode.facts import RequestFacts
+from youthmode.policies.compile import CompiledAction
 from youthmode.request import read_plain
 
 compiled_only = pytest.mark.skipif(
@@ -145,6 +146,37 @@ def test_keys_decoded_from_json_are_known_by_their_text(engine: youthmode.Engine
             changed = {**decoded, odd: decoded["action"]}
             changed.pop("action") if type(odd) is Key else None
             assert read_both(engine, changed)[0] is None, changed
+
+
+def test_a_replaced_requires_amount_or_an_action_of_another_class_is_asked(
+    engine: youthmode.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader reads `metered` and `spend` from CompiledAction's slots only while its
+    `requires_amount` is the property configured: a replaced one decides, as in the twin."""
+    data = {"subject": {"age": 12}, "action": "app.use"}
+    mine, theirs = read_both(engine, data)
+    assert mine is not None
+    assert_same_read(mine, theirs, data)
+    monkeypatch.setattr(CompiledAction, "requires_amount", property(lambda self: True))
+    assert read_both(engine, data) == (None, None)  # `missing_amount`, the model's to word
+    monkeypatch.undo()
+    policy = engine.policy()
+    action = policy.actions["app.use"]
+
+    class Metered(CompiledAction):
+        __slots__ = ()
+
+        @property
+        def metered(self) -> bool:  # type: ignore[override]
+            return not action.metered
+
+    odd = object.__new__(Metered)
+    for field in dataclasses.fields(CompiledAction):  # its slots, under the property
+        vars(CompiledAction)[field.name].__set__(odd, getattr(action, field.name))
+    monkeypatch.setitem(policy.actions, "app.use", odd)
+    mine, theirs = read_both(engine, data)
+    assert mine is not None and mine[2].metered is not action.metered
+    assert_same_read(mine, theirs, data)
 
 
 def test_request_keys_other_than_the_ones_it_reads_are_refused() -> None:

@@ -656,6 +656,37 @@ static PyObject *given_or_none(PyObject *const *given, int k)
     return or_else(given[k], Py_None);
 }
 
+/* CompiledAction's `metered` and `requires_amount` (`spend is not None`, a property: a
+ * Python call) read from its slots, for an action of exactly that class whose property is
+ * still the one configured; any other is asked. A new reference, or NULL. */
+static PyTypeObject *action_type;
+static PyObject *requires_property;
+static Py_ssize_t metered_at, spend_at;
+
+static PyObject *action_metered(PyObject *action)
+{
+    if (Py_IS_TYPE(action, action_type)) {
+        PyObject *metered = *(PyObject **)((char *)action + metered_at);
+        if (metered != NULL)
+            return Py_NewRef(metered);
+    }
+    return PyObject_GetAttr(action, s_metered);
+}
+
+static int action_requires_amount(PyObject *action)
+{
+    if (Py_IS_TYPE(action, action_type)
+        && _PyType_Lookup(action_type, s_requires_amount) == requires_property) {
+        PyObject *spend = *(PyObject **)((char *)action + spend_at);
+        if (spend != NULL)
+            return spend != Py_None;
+    }
+    PyObject *requires = PyObject_GetAttr(action, s_requires_amount);
+    int truth = requires == NULL ? -1 : PyObject_IsTrue(requires);
+    Py_XDECREF(requires);
+    return truth;
+}
+
 /* The parts of a request for `policy` and `action`: 1 read, 0 declined, -1 failed. */
 static int read_parts(PyObject *const *given, PyObject *policy, PyObject *action, PyObject *now,
                       Parts *p)
@@ -668,9 +699,7 @@ static int read_parts(PyObject *const *given, PyObject *policy, PyObject *action
     if (r == 1)
         r = read_resource(given_or_none(given, K_RESOURCE), policy, places, p);
     if (r == 1 && (p->amount == NULL || p->amount == Py_None)) {
-        PyObject *requires = PyObject_GetAttr(action, s_requires_amount);
-        int truth = requires == NULL ? -1 : PyObject_IsTrue(requires);
-        Py_XDECREF(requires);
+        int truth = action_requires_amount(action);
         r = truth < 0 ? -1 : !truth; /* `missing_amount`: the model's to word */
     }
     PyObject *subject = given[K_SUBJECT];
@@ -706,7 +735,7 @@ static PyObject *read_request(PyObject *data, PyObject *policies, PyObject *defa
     PyObject *actions = policy == NULL ? NULL : PyObject_GetAttr(policy, s_actions);
     PyObject *action = actions == NULL ? NULL : lookup(actions, action_name);
     Py_XDECREF(actions);
-    PyObject *metered = action == NULL ? NULL : PyObject_GetAttr(action, s_metered);
+    PyObject *metered = action == NULL ? NULL : action_metered(action);
     PyObject *out = PyErr_Occurred() ? NULL : DECLINE;
     Parts p = {0};
     if (metered != NULL) {
@@ -823,7 +852,8 @@ static PyObject *reader_configure(PyObject *module, PyObject *given)
         {&request_keys, "request_keys", NULL}, {&resource_fields, "resource_fields", NULL},
         {&earliest_birthdate, "earliest_birthdate", NULL}, {&zone_span, "zone_span", NULL},
         {(PyObject **)&facts_type, "facts_type", NULL}, {NULL, "field_names", NULL},
-        {NULL, "defaults", NULL}};
+        {NULL, "defaults", NULL}, {(PyObject **)&action_type, "action_type", NULL},
+        {&requires_property, "requires_amount", NULL}};
     enum { N_OBJECTS = sizeof objects / sizeof objects[0] };
     struct { long *slot; const char *name; long value; } numbers[] = {
         {&max_age, "max_age", 0}, {&max_id_length, "max_id_length", 0},
@@ -851,6 +881,15 @@ static PyObject *reader_configure(PyObject *module, PyObject *given)
         ok = 0;
     if (!ok && !PyErr_Occurred())
         PyErr_SetString(PyExc_TypeError, "configure: request_keys are not the keys it reads");
+    Py_ssize_t action_offsets[2] = {-1, -1};
+    if (ok && !PyType_Check(objects[16].value))
+        PyErr_SetString(PyExc_TypeError, "configure: action_type is not a type");
+    else if (ok) {
+        action_offsets[0] = ym_slot_offset((PyTypeObject *)objects[16].value, "metered");
+        if (action_offsets[0] >= 0)
+            action_offsets[1] = ym_slot_offset((PyTypeObject *)objects[16].value, "spend");
+    }
+    ok = ok && action_offsets[1] >= 0;
     if (ok)
         count = take_facts(objects[13].value, objects[14].value, objects[15].value, offsets,
                            defaults);
@@ -865,6 +904,7 @@ static PyObject *reader_configure(PyObject *module, PyObject *given)
         memcpy(facts_offsets, offsets, sizeof offsets);
         facts_count = count;
         forget_spans(); /* the old helper's spans are not the new one's to vouch for */
+        metered_at = action_offsets[0], spend_at = action_offsets[1];
     }
     for (size_t i = 0; i < N_OBJECTS; i++)
         Py_XDECREF(objects[i].value);

@@ -58,6 +58,7 @@ from youthmode.model import (
     parse_amount,
 )
 from youthmode.policies import CompiledPolicy
+from youthmode.policies.compile import CompiledAction
 from youthmode.request_typed import find_policy as find_policy
 from youthmode.request_typed import parse as parse
 from youthmode.request_typed import typed_facts as typed_facts
@@ -398,6 +399,8 @@ def _reader_configuration() -> dict[str, Any]:
         "resource_fields": dict.fromkeys(RESOURCE_FIELDS),
         "earliest_birthdate": EARLIEST_BIRTHDATE,
         "zone_span": zone_span,
+        "action_type": CompiledAction,
+        "requires_amount": vars(CompiledAction)["requires_amount"],
         "max_age": MAX_AGE,
         "max_id_length": MAX_ID_LENGTH,
         "max_seconds": MAX_SECONDS,

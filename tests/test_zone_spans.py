@@ -33,6 +33,13 @@ ZONES = {
     "cn-new-york": "America/New_York",  # a rule past its last listed transition
     "cn-kolkata": "Asia/Kolkata",
 }
+# More zones than the reader keeps spans of (8), for the test of reads inside the helper.
+MORE_ZONES = {
+    "cn-london": "Europe/London",
+    "cn-sydney": "Australia/Sydney",
+    "cn-chicago": "America/Chicago",
+    "cn-tokyo": "Asia/Tokyo",
+}
 NOW = datetime(2026, 5, 4, 12, 30, 15, tzinfo=UTC)
 NEAR = (-3601, -1801, -1, 0, 1, 1799, 1800, 1801, 3599, 3600, 3601, 7200, 86399)
 
@@ -123,7 +130,7 @@ compiled_only = pytest.mark.skipif(
 def engine(tmp_path_factory: pytest.TempPathFactory) -> youthmode.Engine:
     folder = tmp_path_factory.mktemp("zoned")
     text = (CONFIGS / "cn-baseline.toml").read_text(encoding="utf-8")
-    for pid, name in ZONES.items():
+    for pid, name in {**ZONES, **MORE_ZONES}.items():
         if pid != "cn-baseline":
             moved = text.replace('id = "cn-baseline"', f'id = "{pid}"', 1)
             moved = moved.replace('"Asia/Shanghai"', f'"{name}"', 1).replace("default = true", "")
@@ -277,3 +284,41 @@ def test_a_helper_that_fails_or_answers_oddly_declines_and_leaks_nothing(
     for _ in range(20):
         run()
     assert sys.getallocatedblocks() - before < 300
+
+
+@compiled_only
+def test_reads_inside_the_helper_do_not_mix_up_the_kept_spans(engine: youthmode.Engine) -> None:
+    """The helper is Python: another thread may read while it runs, and take over the place
+    of the span being renewed. A read of every other zone from inside the helper stands in for
+    that thread; afterwards every zone must still read as the plain route reads it."""
+    module = compiled.load("_reader")
+    assert module is not None
+    every = {**ZONES, **MORE_ZONES}
+    summer, winter = "2026-07-01T12:00:00Z", "2026-12-01T12:00:00Z"
+    nesting: list[bool] = []
+
+    def helper(zone: Any, ts: int) -> tuple[int, int, int | None]:
+        if nesting and not nesting[0]:
+            nesting[0] = True
+            for pid in every:
+                if pid != "cn-berlin":
+                    reads(engine, {"policy": pid, "action": "app.use", "at": summer})
+        return zone_span(zone, ts)
+
+    try:
+        module.configure({**request._reader_configuration(), "zone_span": helper})
+        reads(engine, {"policy": "cn-berlin", "action": "app.use", "at": summer})
+        nesting.append(False)  # Berlin's winter is another span: the helper is asked again
+        reads(engine, {"policy": "cn-berlin", "action": "app.use", "at": winter})
+        assert nesting == [True]
+        # the latest kept first (no read evicts a span before it is read), Berlin's old place
+        # among them; then every zone at both instants
+        order = [*reversed([pid for pid in every if pid != "cn-berlin"]), *every]
+        for pid in order:
+            for at in (winter, summer):
+                data = {"policy": pid, "action": "app.use", "at": at}
+                mine, theirs = reads(engine, data)
+                assert mine is not None
+                assert_same_read(mine, theirs, data)
+    finally:
+        module.configure(request._reader_configuration())

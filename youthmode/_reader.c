@@ -453,16 +453,16 @@ static int now_seconds(PyObject *now, long long *out)
     return 1;
 }
 
-/* The span of `zone` holding `ts`, asked of `zone_span` when no kept one does; NULL with an
- * error set when that fails. */
-static Span *span_of(PyObject *zone, long long ts)
+/* The span of `zone` holding `ts` into `*out`, asked of `zone_span` when no kept one holds
+ * it: 1, or -1 with an error set. The helper is Python: another thread may read meanwhile,
+ * and replace a kept span, so the kept ones are read and written only with no Python call
+ * in between (a pointer into them is never held across one). */
+static int span_of(PyObject *zone, long long ts, Span *out)
 {
-    Span *found = NULL;
     for (int i = 0; i < SPANS; i++)
-        if (spans[i].zone == zone) {
-            found = &spans[i];
-            if (ts >= found->start && ts < found->end)
-                return found;
+        if (spans[i].zone == zone && ts >= spans[i].start && ts < spans[i].end) {
+            *out = spans[i];
+            return 1;
         }
     PyObject *args[] = {zone, PyLong_FromLongLong(ts)};
     PyObject *got = args[1] == NULL ? NULL : PyObject_Vectorcall(zone_span, args, 2, NULL);
@@ -473,21 +473,27 @@ static Span *span_of(PyObject *zone, long long ts)
         || (given_offset != Py_None && (offset = PyLong_AsLongLong(given_offset)) == -1
             && PyErr_Occurred())) {
         Py_XDECREF(got);
-        return NULL;
+        return -1;
     }
     int known = given_offset != Py_None;
     Py_DECREF(got);
     if (!(start <= ts && ts < end) || offset <= -86400 || offset >= 86400) {
         PyErr_SetString(PyExc_ValueError, "zone_span: a span not around the instant");
-        return NULL;
+        return -1;
     }
-    if (found == NULL) {
-        found = &spans[next_span];
+    Span *slot = NULL;
+    for (int i = 0; i < SPANS && slot == NULL; i++)
+        if (spans[i].zone == zone)
+            slot = &spans[i];
+    if (slot == NULL) {
+        slot = &spans[next_span];
         next_span = (next_span + 1) % SPANS;
-        Py_XSETREF(found->zone, Py_NewRef(zone));
     }
-    found->start = start, found->end = end, found->offset = offset, found->known = known;
-    return found;
+    PyObject *old = slot->zone;
+    *slot = (Span){Py_NewRef(zone), start, end, offset, known};
+    *out = *slot;
+    Py_XDECREF(old); /* last: freeing a zone may run code, and the span is whole by then */
+    return 1;
 }
 
 static void forget_spans(void)
@@ -503,10 +509,12 @@ static int local_by_sum(PyObject *given, PyObject *now, PyObject *zone, Parts *p
     long long ts;
     if (!(given == Py_None ? now_seconds(now, &ts) : instant_seconds(given, &ts)))
         return 0;
-    Span *span = span_of(zone, ts);
-    if (span == NULL || !span->known)
-        return span == NULL ? -1 : 0;
-    long long local = ts + span->offset;
+    Span span;
+    if (span_of(zone, ts, &span) < 0)
+        return -1;
+    if (!span.known)
+        return 0;
+    long long local = ts + span.offset;
     long long days = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
     long long second = local - days * 86400;
     int year, month, day;

@@ -73,6 +73,7 @@ setup(
             "_verdicts",
             "_dump",
             "_body",
+            "_engine",
         )
     ],
 )

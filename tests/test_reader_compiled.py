@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import logging
 import random
 import sys
@@ -28,6 +29,7 @@ import youthmode
 from youthmode import compiled, request
 from youthmode.errors import RequestError
 from youthmode.facts import RequestFacts
+from youthmode.policies.compile import CompiledAction
 from youthmode.request import read_plain
 
 compiled_only = pytest.mark.skipif(
@@ -121,6 +123,70 @@ def test_it_takes_what_integrations_send(engine: youthmode.Engine) -> None:
             assert_same_read(mine, theirs, data)
             taken += 1
     assert taken > 2500
+
+
+def test_keys_decoded_from_json_are_known_by_their_text(engine: youthmode.Engine) -> None:
+    """A JSON decoder's keys are not the interned names the reader holds: they must be taken
+    as the same keys, and a key that only looks like one (a str subclass, another text) must
+    be declined as the plain route declines an unknown field."""
+
+    class Key(str):
+        __slots__ = ()
+
+    rng = random.Random(12)
+    for _ in range(300):
+        data = random_request(rng)
+        decoded = json.loads(json.dumps(data))
+        assert not any(k is sys.intern(k) for k in decoded)  # the decoder's own strings
+        mine, theirs = read_both(engine, decoded)
+        if theirs is not None:
+            assert mine is not None, decoded
+            assert_same_read(mine, theirs, decoded)
+        for odd in (Key("action"), "actions", "Action", "at\x00"):
+            changed = {**decoded, odd: decoded["action"]}
+            changed.pop("action") if type(odd) is Key else None
+            assert read_both(engine, changed)[0] is None, changed
+
+
+def test_a_replaced_requires_amount_or_an_action_of_another_class_is_asked(
+    engine: youthmode.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader reads `metered` and `spend` from CompiledAction's slots only while its
+    `requires_amount` is the property configured: a replaced one decides, as in the twin."""
+    data = {"subject": {"age": 12}, "action": "app.use"}
+    mine, theirs = read_both(engine, data)
+    assert mine is not None
+    assert_same_read(mine, theirs, data)
+    monkeypatch.setattr(CompiledAction, "requires_amount", property(lambda self: True))
+    assert read_both(engine, data) == (None, None)  # `missing_amount`, the model's to word
+    monkeypatch.undo()
+    policy = engine.policy()
+    action = policy.actions["app.use"]
+
+    class Metered(CompiledAction):
+        __slots__ = ()
+
+        @property
+        def metered(self) -> bool:  # type: ignore[override]
+            return not action.metered
+
+    odd = object.__new__(Metered)
+    for field in dataclasses.fields(CompiledAction):  # its slots, under the property
+        vars(CompiledAction)[field.name].__set__(odd, getattr(action, field.name))
+    monkeypatch.setitem(policy.actions, "app.use", odd)
+    mine, theirs = read_both(engine, data)
+    assert mine is not None and mine[2].metered is not action.metered
+    assert_same_read(mine, theirs, data)
+
+
+def test_request_keys_other_than_the_ones_it_reads_are_refused() -> None:
+    module = compiled.load("_reader")
+    assert module is not None
+    right = request._reader_configuration()
+    for keys in (right["request_keys"] - {"guardian"}, right["request_keys"] | {"context"}):
+        with pytest.raises(TypeError, match="request_keys"):
+            module.configure({**right, "request_keys": frozenset(keys)})
+    module.configure(right)
 
 
 @pytest.mark.parametrize(("name", "path", "within", "beyond"), LIMITS)

@@ -66,15 +66,41 @@ static inline PyObject *ym_template(PyObject *const *keys, Py_ssize_t n)
     return out;
 }
 
-/* A copy of `template` (`ym_template` of `keys`) holding `values`: a new dict, or NULL. */
+/* A copy of `template` (`ym_template` of `keys`) holding `values`: a new dict, or NULL. A
+ * None is the template's already: not set again (half a response's fields are None, and
+ * each set costs a look-up). */
 static inline PyObject *ym_filled(PyObject *template, PyObject *const *keys,
                                   PyObject *const *values, Py_ssize_t n)
 {
     PyObject *out = template == NULL ? NULL : PyDict_Copy(template);
     for (Py_ssize_t i = 0; out != NULL && i < n; i++)
-        if (PyDict_SetItem(out, keys[i], values[i]) < 0)
+        if (values[i] != Py_None && PyDict_SetItem(out, keys[i], values[i]) < 0)
             Py_CLEAR(out);
     return out;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's algorithms):
+ * a local wall time from a UTC second without asking `datetime`. */
+static inline long long ym_days_from_civil(long long y, int m, int d)
+{
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    long long yoe = y - era * 400;
+    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static inline void ym_civil_from_days(long long z, int *year, int *month, int *day)
+{
+    z += 719468;
+    long long era = (z >= 0 ? z : z - 146096) / 146097;
+    long long doe = z - era * 146097;
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long long mp = (5 * doy + 2) / 153;
+    *day = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *month = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *year = (int)(yoe + era * 400 + (*month <= 2));
 }
 
 /* The stage's module, carrying the SHA-256 it was built from (compiled.py compares it). */

@@ -21,7 +21,7 @@ static Py_ssize_t facts_offsets[MAX_FIELDS];   /* its slots, in field order */
 static Py_ssize_t facts_count;
 static PyObject *decimal_type, *fromisoformat, *at_in_range, *zone_of, *curfews_of;
 static PyObject *not_plain, *zero, *nothing, *recipients, *request_keys, *resource_fields;
-static PyObject *earliest_birthdate;
+static PyObject *earliest_birthdate, *zone_span;
 static long max_age, max_id_length, max_seconds, day_seconds, min_daily_limit;
 static long fast_amount_digits, amount_places, sure_years_low, sure_years_high;
 static PyObject *s_policy, *s_action, *s_at, *s_usage, *s_resource, *s_subject, *s_guardian;
@@ -378,9 +378,162 @@ static int read_guardian(PyObject *guardian, Parts *p)
     return r;
 }
 
+/* -- the local instant by arithmetic ------------------------------------------------------ */
+/* `astimezone` asks the zone for every request (about 3,500 instructions with the parse). A
+ * zone's offset only changes at its transitions, so each zone's span of one offset around the
+ * last instant asked (`zone_span`, request.py: exact, from the zone's own transitions, and
+ * leaving out the repeated wall times after a backward change) makes the local wall time a
+ * sum. An instant outside every known span, or a zone `zone_span` cannot vouch for, takes
+ * `astimezone` as before. */
+#define SPANS 8
+typedef struct {
+    PyObject *zone; /* strong: ZoneInfo keeps its zones for the process anyway */
+    long long start, end, offset;
+    int known;      /* 0: no sum in [start, end), ask `astimezone` */
+} Span;
+static Span spans[SPANS];
+static int next_span;
+
+static int month_days(int year, int month)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
+/* The UTC second of an RFC 3339 text `datetime.fromisoformat` reads without complaint, of a
+ * year every instant of which is in range: 1, or 0 for anything else (the usual route then
+ * reads it, and words or declines it). Microseconds are dropped: `at` keeps whole seconds. */
+static int instant_seconds(PyObject *value, long long *out)
+{
+    Py_ssize_t n;
+    const char *s = ascii_of(value, &n);
+    if (s == NULL || n < 20 || !ascii_digits(s, 4) || s[4] != '-' || !ascii_digits(s + 5, 2)
+        || s[7] != '-' || !ascii_digits(s + 8, 2) || s[10] != 'T' || !ascii_digits(s + 11, 2)
+        || s[13] != ':' || !ascii_digits(s + 14, 2) || s[16] != ':' || !ascii_digits(s + 17, 2))
+        return 0;
+    int year = four(s), month = two(s + 5), day = two(s + 8);
+    int hour = two(s + 11), minute = two(s + 14), second = two(s + 17);
+    if (year < sure_years_low || year >= sure_years_high || month < 1 || month > 12 || day < 1
+        || day > month_days(year, month) || hour > 23 || minute > 59 || second > 59)
+        return 0;
+    Py_ssize_t i = 19;
+    if (s[i] == '.') {
+        Py_ssize_t start = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == start || i - start > 6)
+            return 0;
+    }
+    long offset = 0;
+    if (i == n - 1 && s[i] == 'Z')
+        offset = 0;
+    else if (i == n - 6 && (s[i] == '+' || s[i] == '-') && ascii_digits(s + i + 1, 2)
+             && s[i + 3] == ':' && ascii_digits(s + i + 4, 2) && two(s + i + 1) < 24
+             && two(s + i + 4) < 60)
+        offset = (s[i] == '-' ? -1 : 1) * (two(s + i + 1) * 3600L + two(s + i + 4) * 60L);
+    else
+        return 0;
+    *out = ym_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
+           - offset;
+    return 1;
+}
+
+/* `now`'s UTC second, when it is an aware datetime of datetime.UTC itself in a sure year. */
+static int now_seconds(PyObject *now, long long *out)
+{
+    if (!PyDateTime_CheckExact(now) || PyDateTime_DATE_GET_TZINFO(now) != PyDateTime_TimeZone_UTC)
+        return 0;
+    int year = PyDateTime_GET_YEAR(now);
+    if (year < sure_years_low || year >= sure_years_high)
+        return 0;
+    *out = ym_days_from_civil(year, PyDateTime_GET_MONTH(now), PyDateTime_GET_DAY(now)) * 86400
+           + PyDateTime_DATE_GET_HOUR(now) * 3600 + PyDateTime_DATE_GET_MINUTE(now) * 60
+           + PyDateTime_DATE_GET_SECOND(now);
+    return 1;
+}
+
+/* The span of `zone` holding `ts` into `*out`, asked of `zone_span` when no kept one holds
+ * it: 1, or -1 with an error set. The helper is Python: another thread may read meanwhile,
+ * and replace a kept span, so the kept ones are read and written only with no Python call
+ * in between (a pointer into them is never held across one). */
+static int span_of(PyObject *zone, long long ts, Span *out)
+{
+    for (int i = 0; i < SPANS; i++)
+        if (spans[i].zone == zone && ts >= spans[i].start && ts < spans[i].end) {
+            *out = spans[i];
+            return 1;
+        }
+    PyObject *args[] = {zone, PyLong_FromLongLong(ts)};
+    PyObject *got = args[1] == NULL ? NULL : PyObject_Vectorcall(zone_span, args, 2, NULL);
+    Py_XDECREF(args[1]);
+    long long start, end, offset = 0;
+    PyObject *given_offset = Py_None;
+    if (got == NULL || !PyArg_ParseTuple(got, "LLO", &start, &end, &given_offset)
+        || (given_offset != Py_None && (offset = PyLong_AsLongLong(given_offset)) == -1
+            && PyErr_Occurred())) {
+        Py_XDECREF(got);
+        return -1;
+    }
+    int known = given_offset != Py_None;
+    Py_DECREF(got);
+    if (!(start <= ts && ts < end) || offset <= -86400 || offset >= 86400) {
+        PyErr_SetString(PyExc_ValueError, "zone_span: a span not around the instant");
+        return -1;
+    }
+    Span *slot = NULL;
+    for (int i = 0; i < SPANS && slot == NULL; i++)
+        if (spans[i].zone == zone)
+            slot = &spans[i];
+    if (slot == NULL) {
+        slot = &spans[next_span];
+        next_span = (next_span + 1) % SPANS;
+    }
+    PyObject *old = slot->zone;
+    *slot = (Span){Py_NewRef(zone), start, end, offset, known};
+    *out = *slot;
+    Py_XDECREF(old); /* last: freeing a zone may run code, and the span is whole by then */
+    return 1;
+}
+
+static void forget_spans(void)
+{
+    for (int i = 0; i < SPANS; i++)
+        Py_CLEAR(spans[i].zone);
+    next_span = 0;
+}
+
+/* `at` and the local day by the sum: 1 done, 0 for `astimezone` to do it, -1 failed. */
+static int local_by_sum(PyObject *given, PyObject *now, PyObject *zone, Parts *p)
+{
+    long long ts;
+    if (!(given == Py_None ? now_seconds(now, &ts) : instant_seconds(given, &ts)))
+        return 0;
+    Span span;
+    if (span_of(zone, ts, &span) < 0)
+        return -1;
+    if (!span.known)
+        return 0;
+    long long local = ts + span.offset;
+    long long days = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+    long long second = local - days * 86400;
+    int year, month, day;
+    ym_civil_from_days(days, &year, &month, &day);
+    p->at = PyDateTimeAPI->DateTime_FromDateAndTimeAndFold(
+        year, month, day, (int)(second / 3600), (int)(second / 60 % 60), (int)(second % 60), 0,
+        zone, 0, PyDateTimeAPI->DateTimeType);
+    if (p->at == NULL)
+        return -1;
+    p->local_day = PyDate_FromDate(year, month, day);
+    return p->local_day == NULL ? -1 : 1;
+}
+
 /* The request's local instant: `at` (or `now`) in the policy's zone, to the second. */
 static int read_at(PyObject *given, PyObject *now, PyObject *zone, Parts *p)
 {
+    int summed = local_by_sum(given, now, zone, p);
+    if (summed != 0)
+        return summed;
     PyObject *instant = read_instant(given);
     if (instant == NULL || instant == DECLINE)
         return instant == NULL ? -1 : 0;
@@ -451,11 +604,6 @@ static PyObject *build_facts(PyObject *action_name, PyObject *metered, Parts *p)
 }
 
 /* -- the request ------------------------------------------------------------------------- */
-static PyObject *get(PyObject *dict, PyObject *key)
-{
-    return or_else(PyDict_GetItemWithError(dict, key), Py_None);
-}
-
 /* `mapping.get(key)` as a new reference; NULL with no error set when absent. */
 static PyObject *lookup(PyObject *mapping, PyObject *key)
 {
@@ -473,28 +621,102 @@ static long long_attr(PyObject *obj, PyObject *name)
     return n;
 }
 
+/* The request's own keys, each a slot of `given`: one pass over the request instead of a
+ * set look-up a key and a dict look-up a name. `configure` checks that REQUEST_KEYS is these. */
+enum { K_POLICY, K_ACTION, K_AT, K_USAGE, K_RESOURCE, K_SUBJECT, K_GUARDIAN, K_COUNT };
+static PyObject **const request_names[K_COUNT] = {&s_policy, &s_action, &s_at, &s_usage,
+                                                 &s_resource, &s_subject, &s_guardian};
+
+static int request_key(PyObject *key)
+{
+    for (int i = 0; i < K_COUNT; i++)
+        if (key == *request_names[i])
+            return i;
+    Py_hash_t hash = PyObject_Hash(key); /* cached in the str: a JSON key is not interned */
+    for (int i = 0; hash != -1 && i < K_COUNT; i++) {
+        PyObject *name = *request_names[i];
+        if (hash == PyObject_Hash(name) && PyUnicode_Compare(key, name) == 0)
+            return i;
+    }
+    PyErr_Clear();
+    return -1;
+}
+
+/* `given[k]`: the value of each key the request has (borrowed), NULL for the rest; 0 for a
+ * key that is not REQUEST_KEYS's (the model's to word). */
+static int request_values(PyObject *data, PyObject **given)
+{
+    for (int i = 0; i < K_COUNT; i++)
+        given[i] = NULL;
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(data, &pos, &key, &value)) {
+        int k = PyUnicode_CheckExact(key) ? request_key(key) : -1;
+        if (k < 0)
+            return 0;
+        given[k] = value;
+    }
+    return 1;
+}
+
+static PyObject *given_or_none(PyObject *const *given, int k)
+{
+    return or_else(given[k], Py_None);
+}
+
+/* CompiledAction's `metered` and `requires_amount` (`spend is not None`, a property: a
+ * Python call) read from its slots, for an action of exactly that class whose property is
+ * still the one configured; any other is asked. A new reference, or NULL. */
+static PyTypeObject *action_type;
+static PyObject *requires_property;
+static Py_ssize_t metered_at, spend_at;
+
+static PyObject *action_metered(PyObject *action)
+{
+    if (Py_IS_TYPE(action, action_type)) {
+        PyObject *metered = *(PyObject **)((char *)action + metered_at);
+        if (metered != NULL)
+            return Py_NewRef(metered);
+    }
+    return PyObject_GetAttr(action, s_metered);
+}
+
+static int action_requires_amount(PyObject *action)
+{
+    if (Py_IS_TYPE(action, action_type)
+        && _PyType_Lookup(action_type, s_requires_amount) == requires_property) {
+        PyObject *spend = *(PyObject **)((char *)action + spend_at);
+        if (spend != NULL)
+            return spend != Py_None;
+    }
+    PyObject *requires = PyObject_GetAttr(action, s_requires_amount);
+    int truth = requires == NULL ? -1 : PyObject_IsTrue(requires);
+    Py_XDECREF(requires);
+    return truth;
+}
+
 /* The parts of a request for `policy` and `action`: 1 read, 0 declined, -1 failed. */
-static int read_parts(PyObject *data, PyObject *policy, PyObject *action, PyObject *now, Parts *p)
+static int read_parts(PyObject *const *given, PyObject *policy, PyObject *action, PyObject *now,
+                      Parts *p)
 {
     PyObject *zone = PyObject_GetAttr(policy, s_zone);
     long places = long_attr(policy, s_currency_places);
-    int r = zone == NULL || PyErr_Occurred() ? -1 : read_at(get(data, s_at), now, zone, p);
+    int r = zone == NULL || PyErr_Occurred() ? -1
+                                             : read_at(given_or_none(given, K_AT), now, zone, p);
     Py_XDECREF(zone);
     if (r == 1)
-        r = read_resource(get(data, s_resource), policy, places, p);
+        r = read_resource(given_or_none(given, K_RESOURCE), policy, places, p);
     if (r == 1 && (p->amount == NULL || p->amount == Py_None)) {
-        PyObject *requires = PyObject_GetAttr(action, s_requires_amount);
-        int truth = requires == NULL ? -1 : PyObject_IsTrue(requires);
-        Py_XDECREF(requires);
+        int truth = action_requires_amount(action);
         r = truth < 0 ? -1 : !truth; /* `missing_amount`: the model's to word */
     }
-    PyObject *subject = PyDict_GetItemWithError(data, s_subject);
+    PyObject *subject = given[K_SUBJECT];
     if (r == 1 && subject != NULL)
         r = read_subject(subject, p);
-    PyObject *usage = get(data, s_usage);
+    PyObject *usage = given_or_none(given, K_USAGE);
     if (r == 1 && usage != Py_None)
         r = read_usage(usage, places, p);
-    PyObject *guardian = get(data, s_guardian);
+    PyObject *guardian = given_or_none(given, K_GUARDIAN);
     if (r == 1 && guardian != Py_None)
         r = read_guardian(guardian, p);
     return r;
@@ -503,35 +725,29 @@ static int read_parts(PyObject *data, PyObject *policy, PyObject *action, PyObje
 static PyObject *read_request(PyObject *data, PyObject *policies, PyObject *default_policy,
                               PyObject *now)
 {
-    if (!PyDict_CheckExact(data) || !PyDateTime_Check(now))
+    PyObject *given[K_COUNT];
+    if (!PyDict_CheckExact(data) || !PyDateTime_Check(now) || !request_values(data, given))
         return DECLINE;
-    PyObject *key, *value;
-    Py_ssize_t pos = 0;
-    while (PyDict_Next(data, &pos, &key, &value)) {
-        int known = PySet_Contains(request_keys, key);
-        if (known != 1)
-            return known < 0 ? NULL : DECLINE;
-    }
     /* policies.get(_text(data.get("policy")) or default_policy or "") */
-    PyObject *name = get(data, s_policy);
+    PyObject *name = given_or_none(given, K_POLICY);
     if (name != Py_None && !PyUnicode_CheckExact(name))
         return DECLINE;
     if (name == Py_None || PyUnicode_GET_LENGTH(name) == 0)
         name = PyObject_IsTrue(default_policy) == 1 ? default_policy : NULL;
     if (name == NULL || !PyUnicode_CheckExact(name))
         return DECLINE; /* policies.get("") is None: no policy is named "" */
-    PyObject *action_name = get(data, s_action);
+    PyObject *action_name = given_or_none(given, K_ACTION);
     if (!PyUnicode_CheckExact(action_name))
         return DECLINE;
     PyObject *policy = lookup(policies, name);
     PyObject *actions = policy == NULL ? NULL : PyObject_GetAttr(policy, s_actions);
     PyObject *action = actions == NULL ? NULL : lookup(actions, action_name);
     Py_XDECREF(actions);
-    PyObject *metered = action == NULL ? NULL : PyObject_GetAttr(action, s_metered);
+    PyObject *metered = action == NULL ? NULL : action_metered(action);
     PyObject *out = PyErr_Occurred() ? NULL : DECLINE;
     Parts p = {0};
     if (metered != NULL) {
-        int r = read_parts(data, policy, action, now, &p);
+        int r = read_parts(given, policy, action, now, &p);
         if (r == 1) {
             PyObject *facts = build_facts(action_name, metered, &p);
             out = facts == NULL ? NULL : PyTuple_Pack(3, policy, p.at, facts);
@@ -642,9 +858,10 @@ static PyObject *reader_configure(PyObject *module, PyObject *given)
         {&curfews_of, "curfews_of", NULL}, {&not_plain, "not_plain", NULL},
         {&zero, "zero", NULL}, {&nothing, "nothing", NULL}, {&recipients, "recipients", NULL},
         {&request_keys, "request_keys", NULL}, {&resource_fields, "resource_fields", NULL},
-        {&earliest_birthdate, "earliest_birthdate", NULL},
+        {&earliest_birthdate, "earliest_birthdate", NULL}, {&zone_span, "zone_span", NULL},
         {(PyObject **)&facts_type, "facts_type", NULL}, {NULL, "field_names", NULL},
-        {NULL, "defaults", NULL}};
+        {NULL, "defaults", NULL}, {(PyObject **)&action_type, "action_type", NULL},
+        {&requires_property, "requires_amount", NULL}};
     enum { N_OBJECTS = sizeof objects / sizeof objects[0] };
     struct { long *slot; const char *name; long value; } numbers[] = {
         {&max_age, "max_age", 0}, {&max_id_length, "max_id_length", 0},
@@ -661,12 +878,28 @@ static PyObject *reader_configure(PyObject *module, PyObject *given)
     for (size_t i = 0; ok && i < sizeof numbers / sizeof numbers[0]; i++)
         ok = take_long(given, numbers[i].name, &numbers[i].value) == 0;
     if (ok && (!PyAnySet_CheckExact(objects[8].value) || !PyAnySet_CheckExact(objects[9].value)
-               || !PyDict_CheckExact(objects[10].value) || !PyDate_Check(objects[11].value))) {
-        PyErr_SetString(PyExc_TypeError, "configure: a set, dict or date of the wrong type");
+               || !PyDict_CheckExact(objects[10].value) || !PyDate_Check(objects[11].value)
+               || !PyCallable_Check(objects[12].value))) {
+        PyErr_SetString(PyExc_TypeError, "configure: a set, dict, date or helper of the wrong type");
         ok = 0;
     }
+    for (int i = 0; ok && i < K_COUNT; i++)
+        ok = PySet_Contains(objects[9].value, *request_names[i]) == 1;
+    if (ok && PySet_GET_SIZE(objects[9].value) != K_COUNT)
+        ok = 0;
+    if (!ok && !PyErr_Occurred())
+        PyErr_SetString(PyExc_TypeError, "configure: request_keys are not the keys it reads");
+    Py_ssize_t action_offsets[2] = {-1, -1};
+    if (ok && !PyType_Check(objects[16].value))
+        PyErr_SetString(PyExc_TypeError, "configure: action_type is not a type");
+    else if (ok) {
+        action_offsets[0] = ym_slot_offset((PyTypeObject *)objects[16].value, "metered");
+        if (action_offsets[0] >= 0)
+            action_offsets[1] = ym_slot_offset((PyTypeObject *)objects[16].value, "spend");
+    }
+    ok = ok && action_offsets[1] >= 0;
     if (ok)
-        count = take_facts(objects[12].value, objects[13].value, objects[14].value, offsets,
+        count = take_facts(objects[13].value, objects[14].value, objects[15].value, offsets,
                            defaults);
     if (count >= 0) {
         for (size_t i = 0; i < N_OBJECTS; i++)
@@ -678,6 +911,8 @@ static PyObject *reader_configure(PyObject *module, PyObject *given)
             Py_XSETREF(facts_defaults[i], i < count ? defaults[i] : NULL);
         memcpy(facts_offsets, offsets, sizeof offsets);
         facts_count = count;
+        forget_spans(); /* the old helper's spans are not the new one's to vouch for */
+        metered_at = action_offsets[0], spend_at = action_offsets[1];
     }
     for (size_t i = 0; i < N_OBJECTS; i++)
         Py_XDECREF(objects[i].value);

@@ -23,9 +23,11 @@ HERE = Path(__file__).resolve().parent
 # meets them: the request reader, the fast path's set-up, walk and facts, the response's
 # models and id, the decision log's reading of the request, the fast path's verdicts and
 # decision (after _fastpath: it calls its set-up, walk and facts), the response's JSON, and
-# (before them all, but added last) the request body's number check.
+# (before them all, but added last) the request body's number check, and (around the reader
+# and the verdicts, added last) the engine's routing of a decision.
 STAGES = (
     "_reader", "_fastpath", "_response", "_logged_request", "_verdicts", "_dump", "_body",
+    "_engine",
 )  # fmt: skip
 
 

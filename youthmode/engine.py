@@ -28,6 +28,7 @@ from youthmode.decision import (
     trace_rules,
 )
 from youthmode.decision_joint import combine_lines
+from youthmode.facts import RequestFacts
 from youthmode.fastpath import decide_fast
 from youthmode.joint import JointTimeline
 from youthmode.lines import Lines, lines_for
@@ -159,6 +160,31 @@ class Engine:
         mode: a `store_unavailable` denial, or a decision on the request as given. Either way,
         and with ``degraded``, the decision is marked `degraded`.
         """
+        if decide_compiled is not None:
+            decision = decide_compiled(
+                self,
+                request,
+                degraded,
+                store_unavailable,
+                # read here: an instance attribute costs Python a few instructions, C a look-up
+                self._clock,
+                self._policies,
+                self.default_policy,
+                self.fast,
+            )
+            if decision is not None:
+                return decision
+        return self.decide_python(request, degraded=degraded, store_unavailable=store_unavailable)
+
+    def decide_python(
+        self,
+        request: DecisionRequest | Mapping[str, Any],
+        *,
+        degraded: bool = False,
+        store_unavailable: bool = False,
+    ) -> Decision:
+        """`decide`, all in Python: the reference youthmode/_engine.c's `decide` is held to
+        (tests/test_engine_compiled.py), and the route where that stage is not built."""
         now = self._clock()  # `_run`, written out: a call and its keywords less a decision
         found = read(request, self._policies, self.default_policy, now)
         return self._decided(found, now, False, degraded or store_unavailable, store_unavailable)[0]
@@ -193,10 +219,19 @@ class Engine:
         return self._decided(found, now, False, degraded or store_unavailable, store_unavailable)[0]
 
     def _decided(
-        self, found: Read, now: datetime, explain: bool, degraded: bool, store_unavailable: bool
+        self,
+        found: Read,
+        now: datetime,
+        explain: bool,
+        degraded: bool,
+        store_unavailable: bool,
+        drawn: str | None = None,
+        tried: bool = False,
     ) -> tuple[Decision, list[RuleTrace]]:
+        """The decision on what `read` found. ``drawn``: the id youthmode/_engine.c already
+        drew for it; ``tried``: the fast path it asked declined, and is not asked again."""
         policy, at, facts = found
-        decision_id = new_decision_id(now)
+        decision_id = new_decision_id(now) if drawn is None else drawn
         simple = not facts.age_signals and facts.jurisdiction is None and policy.age_methods is None
         lines = None if simple else lines_for(policy, self._policies, facts, at)  # may raise
         try:
@@ -204,7 +239,7 @@ class Engine:
             if store_unavailable and fails_closed(policy, youngest, at):
                 return fail_closed(policy, youngest, at, decision_id, STORE_UNAVAILABLE), []
             fast = None
-            if lines is None and self.fast and not explain:
+            if lines is None and self.fast and not explain and not tried:
                 fast = decide_fast(policy, facts, at, decision_id)
             trace: list[RuleTrace] = []
             if fast is not None:
@@ -220,6 +255,37 @@ class Engine:
         if degraded:
             decision.degraded = True
         return decision, trace
+
+
+def _compiled_decide() -> CompiledDecide | None:
+    """youthmode/_engine.c's `decide`, handed the twin's own steps, or None where it is not
+    built or not current (compiled.py)."""
+    module = compiled.load("_engine")
+    if module is None:
+        return None
+    module.configure(_engine_configuration())
+    found: CompiledDecide = module.decide
+    return found
+
+
+def _engine_configuration() -> dict[str, Any]:
+    """What youthmode/_engine.c decides with: the twin's own steps and types."""
+    return {
+        "system_clock": system_clock,
+        "read_compiled": request_module.read_compiled,
+        "read": read,
+        "decision_id": new_decision_id,
+        "decide_fast": decide_fast,
+        "engine": Engine,
+        "facts": RequestFacts,
+    }
+
+
+CompiledDecide = Callable[
+    [Engine, Any, bool, bool, Clock, Mapping[str, CompiledPolicy], str | None, bool],
+    Decision | None,
+]
+decide_compiled = _compiled_decide()
 
 
 def evaluate(line: Timeline, decision_id: str, explain: bool) -> tuple[Decision, list[RuleTrace]]:

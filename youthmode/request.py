@@ -58,9 +58,11 @@ from youthmode.model import (
     parse_amount,
 )
 from youthmode.policies import CompiledPolicy
+from youthmode.policies.compile import CompiledAction
 from youthmode.request_typed import find_policy as find_policy
 from youthmode.request_typed import parse as parse
 from youthmode.request_typed import typed_facts as typed_facts
+from youthmode.zone_spans import zone_span
 from youthmode.zones import known_zone
 
 Read = tuple[CompiledPolicy, datetime, RequestFacts]
@@ -396,6 +398,9 @@ def _reader_configuration() -> dict[str, Any]:
         "request_keys": REQUEST_KEYS,
         "resource_fields": dict.fromkeys(RESOURCE_FIELDS),
         "earliest_birthdate": EARLIEST_BIRTHDATE,
+        "zone_span": zone_span,
+        "action_type": CompiledAction,
+        "requires_amount": vars(CompiledAction)["requires_amount"],
         "max_age": MAX_AGE,
         "max_id_length": MAX_ID_LENGTH,
         "max_seconds": MAX_SECONDS,

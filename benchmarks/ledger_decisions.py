@@ -4,9 +4,9 @@ What a production request with a subject id costs: `Ledger.decide` reads the sub
 spend, holds, guardian settings and grants, then decides. The workload's requests get one of
 200 subject ids and lose their `usage`; each subject first gets some recorded use and a guardian
 limit. One thread, against a fresh SQLite file and the Redis on 127.0.0.1:6379 (own key prefix,
-removed afterwards), and that Redis again with `?spin_us=0` (a reply waited for by blocking
-alone, not polled for first: ledger/spin.py). Prints microseconds per decision for each, and
-for the engine alone.
+removed afterwards), and that Redis again with `?spin_us=100` (a reply polled for before the
+thread blocks: ledger/spin.py). Prints microseconds per decision for each, and for the engine
+alone.
 
     .venv/bin/python benchmarks/ledger_decisions.py [--requests 3000] [--subjects 200]
 """
@@ -73,9 +73,9 @@ def measure(requests_count: int, subjects: int) -> dict[str, Any]:
         urls = {
             "sqlite": f"sqlite:///{folder}/ledger.db",
             "redis": f"redis://127.0.0.1:6379/0?prefix=ym-bench-{uuid.uuid4().hex}:",
-            # The same without polling for the reply (ledger/spin.py): what it saves
-            "redis_blocking": f"redis://127.0.0.1:6379/0?prefix=ym-bench-{uuid.uuid4().hex}:"
-            "&spin_us=0",
+            # The same polling for the reply first (`?spin_us=`, ledger/spin.py; off by default)
+            "redis_polling": f"redis://127.0.0.1:6379/0?prefix=ym-bench-{uuid.uuid4().hex}:"
+            "&spin_us=100",
         }
         for name, url in urls.items():
             try:
@@ -112,7 +112,7 @@ def main() -> None:
         print(json.dumps(found))
         return
     print(f"engine alone (requests as given): {found['engine_us']} us")
-    for name in ("sqlite", "redis", "redis_blocking"):
+    for name in ("sqlite", "redis", "redis_polling"):
         shown = found[f"{name}_us"]
         print(f"{name}: {shown} us per decision" if shown else f"{name}: {found[name + '_error']}")
 

@@ -672,7 +672,7 @@ def ledger_costs(baseline: str | None) -> dict[str, Any]:
         say(
             f"ledger-backed decisions ({name}), us per decision: engine alone "
             f"{found.get('engine_us')}, SQLite {found.get('sqlite_us')}, "
-            f"Redis {found.get('redis_us')} (not polling: {found.get('redis_blocking_us')})"
+            f"Redis {found.get('redis_us')} (polling: {found.get('redis_polling_us')})"
             + (f" ({found['error']})" if "error" in found else "")
         )
     return out

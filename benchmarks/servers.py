@@ -76,12 +76,23 @@ DEFAULT_KINDS = ("youthmode serve", LOGGED, "granian wsgi")
 
 
 def baseline_tree(folder: Path, commit: str) -> Path:
-    """``youthmode/`` and ``configs/`` of ``commit``, extracted to run its server beside ours."""
+    """``youthmode/`` and ``configs/`` of ``commit``, extracted to run its server beside ours,
+    with its compiled stages built when it has any: without them a baseline would run its
+    pure Python path and look slower than it was."""
     tree = folder / f"baseline-{commit}"
     tree.mkdir()
-    archive = subprocess.run(["git", "archive", commit, "youthmode", "configs"], cwd=ROOT,
+    paths = ["youthmode", "configs"]
+    listed = subprocess.run(["git", "ls-tree", "--name-only", commit, "setup.py"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout  # fmt: skip
+    paths += ["setup.py"] if listed.strip() else []
+    archive = subprocess.run(["git", "archive", commit, *paths], cwd=ROOT,
                              capture_output=True, check=True).stdout  # fmt: skip
     subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    if any(tree.glob("youthmode/_*.c")):
+        built = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace", "-q"],
+                               cwd=tree, capture_output=True, text=True, check=False)  # fmt: skip
+        if built.returncode != 0:  # said, not hidden: its figures are then the pure path's
+            print(f"baseline {commit}: its compiled stages did not build; it runs pure Python")
     return tree
 
 

@@ -2,7 +2,8 @@
 
 The polling may change only when the reading thread waits, never what it reads: a reply that
 is late, or comes in pieces, is read whole by redis-py's parser as before. Each thread times
-its reads both ways and waits the faster, and the budget is set, checked, by `?spin_us=`.
+its reads both ways and waits the cheaper; the budget is set, checked, by `?spin_us=` (off by
+default).
 """
 
 from __future__ import annotations
@@ -223,11 +224,18 @@ def test_spin_us_sets_the_budget(text: str, budget: float) -> None:
     store.close()
 
 
-def test_the_default_budget_polls(redis_url: str) -> None:
-    store = open_store(redis_url)
-    assert isinstance(store, RedisStore)
-    assert store.reads.spin.budget == pytest.approx(100e-6)
-    store.close()
+def test_by_default_a_decision_does_not_poll(
+    redis_url: str, engine: youthmode.Engine, polls: list[int]
+) -> None:
+    store = open_store(f"{redis_url}?prefix=ym-spin-{uuid.uuid4().hex}:")
+    assert isinstance(store, RedisStore) and store.reads.spin.budget == 0
+    try:
+        kid = {"subject": {"id": "kid", "age": 12, "verified": True}, "action": "app.use"}
+        assert Ledger(engine, store).decide(kid).allowed
+        assert polls == []
+    finally:
+        store.delete_all()
+        store.close()
 
 
 class SlowProxy:
@@ -281,7 +289,9 @@ def test_slow_or_broken_replies_are_read_whole(
     freezer.move_to(NOW)
     proxy = SlowProxy(redis_url, mode)
     prefix = f"ym-spin-{uuid.uuid4().hex}:"
-    store = RedisStore(f"redis://127.0.0.1:{proxy.port}/0?prefix={prefix}", read_deadline=1.0)
+    store = RedisStore(
+        f"redis://127.0.0.1:{proxy.port}/0?prefix={prefix}&spin_us=100", read_deadline=1.0
+    )
     ledger = Ledger(engine, store)
     try:
         for minutes, subject in ((20, "a"), (35, "b")):

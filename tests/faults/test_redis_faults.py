@@ -183,11 +183,13 @@ def test_an_unknown_outcome_is_said_to_be_unknown(
         ledger.record_purchase(body)
 
 
+@pytest.mark.parametrize("polling", ["", "&spin_us=100"], ids=["blocking", "polling"])
 def test_a_stalled_redis_costs_a_decision_the_deadline_then_nothing(
-    redis_process: RedisProcess, engine: youthmode.Engine, freezer: Any
+    redis_process: RedisProcess, engine: youthmode.Engine, freezer: Any, polling: str
 ) -> None:
     freezer.move_to(NOW)
-    store = RedisStore(f"{redis_process.url}?prefix=ym-{uuid.uuid4().hex}:", read_deadline=0.2)
+    url = f"{redis_process.url}?prefix=ym-{uuid.uuid4().hex}:{polling}"
+    store = RedisStore(url, read_deadline=0.2)
     ledger = Ledger(engine, store)
     kid = {"subject": {"id": "kid", "age": 12, "verified": True}, "action": "app.use"}
     assert ledger.decide(kid).allowed
@@ -216,14 +218,17 @@ def real_seconds() -> float:
     return time.clock_gettime(time.CLOCK_MONOTONIC)
 
 
+@pytest.mark.parametrize("polling", ["", "&spin_us=100"], ids=["blocking", "polling"])
 def test_a_late_reply_never_answers_the_next_decision(
-    redis_process: RedisProcess, engine: youthmode.Engine, freezer: Any
+    redis_process: RedisProcess, engine: youthmode.Engine, freezer: Any, polling: str
 ) -> None:
     """A decision that gave up on a stalled Redis leaves no reply behind for the next one: its
     connection is dropped, so the late answer (another subject's documents) is never read as
     the next decision's, which would let a subject over its cap through."""
     freezer.move_to(NOW)
-    store = RedisStore(f"{redis_process.url}?prefix=ym-{uuid.uuid4().hex}:", read_deadline=0.2)
+    store = RedisStore(
+        f"{redis_process.url}?prefix=ym-{uuid.uuid4().hex}:{polling}", read_deadline=0.2
+    )
     ledger = Ledger(engine, store)
     use = {"id": "u", "action": "app.use", "start": "2026-11-27T19:00:00+08:00",
            "end": "2026-11-27T19:40:00+08:00"}  # fmt: skip

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from proxy_support import TcpProxy, close_all, run
 
 import youthmode
 from youthmode.ledger import Ledger, open_store, spin
@@ -238,27 +239,17 @@ def test_by_default_a_decision_does_not_poll(
         store.close()
 
 
-class SlowProxy:
+class SlowProxy(TcpProxy):
     """A TCP proxy in front of Redis that holds each reply back (`delay`), or sends its first
     byte at once and the rest later (`split`): a reply slower than any budget."""
 
     def __init__(self, upstream: str, mode: str, delay: float = 0.01) -> None:
-        host, port = upstream.removeprefix("redis://").split("/")[0].split(":")
-        self.upstream = (host, int(port))
         self.mode, self.delay = mode, delay
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__(int(upstream.removeprefix("redis://").split("/")[0].split(":")[1]))
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.upstream)
-            threading.Thread(target=self._pipe, args=(client, upstream, False), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(upstream, client, True), daemon=True).start()
+    def joined(self, client: socket.socket, upstream: socket.socket) -> None:
+        run(self._pipe, client, upstream, False)
+        run(self._pipe, upstream, client, True)
 
     def _pipe(self, source: socket.socket, sink: socket.socket, replies: bool) -> None:
         try:
@@ -275,11 +266,7 @@ class SlowProxy:
         except OSError:
             pass
         finally:
-            source.close()
-            sink.close()
-
-    def close(self) -> None:
-        self.listener.close()
+            close_all(source, sink)
 
 
 @pytest.mark.parametrize("mode", ["delay", "split"])

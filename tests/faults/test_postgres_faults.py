@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from conftest import CONFIGS
 from postgres_support import PostgresProcess, create_database, schema_url
+from proxy_support import TcpProxy, close_all, run
 
 import youthmode
 from youthmode.ledger import Ledger, open_store
@@ -88,27 +89,19 @@ def test_a_connection_killed_as_it_writes_changes_none_of_the_writes(
     assert documents(admin, store) == []
 
 
-class CommitReplyLost:
+class CommitReplyLost(TcpProxy):
     """A TCP proxy in front of PostgreSQL that, once armed, passes the next COMMIT on and then
     drops the connection before its reply reaches the client: the write is applied, and the
     client cannot know it (a failover, a proxy timing out)."""
 
     def __init__(self, upstream_port: int) -> None:
-        self.upstream_port, self.armed = upstream_port, False
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.armed = False
+        super().__init__(upstream_port)
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            lost = threading.Event()
-            threading.Thread(target=self._up, args=(client, upstream, lost), daemon=True).start()
-            threading.Thread(target=self._down, args=(client, upstream, lost), daemon=True).start()
+    def joined(self, client: socket.socket, upstream: socket.socket) -> None:
+        lost = threading.Event()
+        run(self._up, client, upstream, lost)
+        run(self._down, client, upstream, lost)
 
     def _up(self, client: socket.socket, upstream: socket.socket, lost: threading.Event) -> None:
         with contextlib.suppress(OSError):
@@ -120,22 +113,12 @@ class CommitReplyLost:
                 if lost.is_set():
                     time.sleep(0.3)  # the server commits meanwhile
                     break
-        _close(client, upstream)
+        close_all(client, upstream)
 
     def _down(self, client: socket.socket, upstream: socket.socket, lost: threading.Event) -> None:
         with contextlib.suppress(OSError):
             while (data := upstream.recv(65536)) and not lost.is_set():
                 client.sendall(data)
-
-    def close(self) -> None:
-        self.listener.close()
-
-
-def _close(*sockets: socket.socket) -> None:
-    for sock in sockets:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-        sock.close()
 
 
 def test_a_purchase_whose_commit_reply_is_lost_is_counted_once_when_retried(

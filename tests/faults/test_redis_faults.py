@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from proxy_support import TcpProxy, close_all, run
 from redis_support import RedisProcess
 
 import youthmode
@@ -22,44 +23,25 @@ from youthmode.ledger.store import StoreOutcomeUnknown, StoreUnavailable
 NOW = "2026-11-27T12:30:00Z"  # Friday 20:30 in Shanghai
 
 
-class FlakyProxy:
+class FlakyProxy(TcpProxy):
     """A TCP proxy in front of Redis that loses the reply to the next EXEC (`drop_reply`), or
     holds the next EXEC back until the client has given up (`delay_exec`)."""
 
     def __init__(self, upstream_port: int) -> None:
-        self.upstream_port = upstream_port
         self.mode: str | None = None
         self.delay = 0.0
-        self.accepting = True
         self.then_die = False
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
         self.exec_seen = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__(upstream_port)
 
     def arm(self, mode: str, delay: float = 0.0, then_die: bool = False) -> None:
         self.mode, self.delay, self.then_die = mode, delay, then_die
         self.exec_seen.clear()
 
-    def close(self) -> None:
-        self.accepting = False
-        self.listener.close()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if not self.accepting:
-                client.close()
-                continue
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            swallow = threading.Event()
-            threading.Thread(target=self._up, args=(client, upstream, swallow), daemon=True).start()
-            threading.Thread(
-                target=self._down, args=(client, upstream, swallow), daemon=True
-            ).start()
+    def joined(self, client: socket.socket, upstream: socket.socket) -> None:
+        swallow = threading.Event()
+        run(self._up, client, upstream, swallow)
+        run(self._down, client, upstream, swallow)
 
     def _up(self, client: socket.socket, upstream: socket.socket, swallow: threading.Event) -> None:
         try:
@@ -81,7 +63,7 @@ class FlakyProxy:
         except OSError:
             pass
         finally:
-            _close(client, upstream)
+            close_all(client, upstream)
 
     def _down(
         self, client: socket.socket, upstream: socket.socket, swallow: threading.Event
@@ -96,16 +78,7 @@ class FlakyProxy:
         except OSError:
             pass
         finally:
-            _close(client, upstream)
-
-
-def _close(*sockets: socket.socket) -> None:
-    for s in sockets:
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        s.close()
+            close_all(client, upstream)
 
 
 @pytest.fixture

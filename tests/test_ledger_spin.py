@@ -226,8 +226,9 @@ def test_spin_us_sets_the_budget(text: str, budget: float) -> None:
 
 
 def test_by_default_a_decision_does_not_poll(
-    redis_url: str, engine: youthmode.Engine, polls: list[int]
+    redis_url: str, engine: youthmode.Engine, polls: list[int], freezer: Any
 ) -> None:
+    freezer.move_to(NOW)  # Friday 20:30 in Shanghai: before the curfew
     store = open_store(f"{redis_url}?prefix=ym-spin-{uuid.uuid4().hex}:")
     assert isinstance(store, RedisStore) and store.reads.spin.budget == 0
     try:

@@ -590,7 +590,8 @@ static PyObject *new_age(Walker *w, PyObject *day, PyObject *instant, int *timel
         Py_SETREF(SLOT(walk, walk_at[W_AGE]), Py_NewRef(age));
     }
     PyObject *schedules = SLOT(walk, walk_at[W_SCHEDULES]), *memo = SLOT(walk, walk_at[W_TIMELESS]);
-    PyObject *by_age = age == NULL ? NULL : PyObject_GetAttr(SLOT(walk, walk_at[W_POLICY]), s_by_age);
+    PyObject *policy = SLOT(walk, walk_at[W_POLICY]);
+    PyObject *by_age = age == NULL ? NULL : PyObject_GetAttr(policy, s_by_age);
     PyObject *band = by_age == NULL ? NULL : band_of(by_age, age);
     Py_XDECREF(by_age);
     PyObject *schedule = band == NULL || !PyDict_CheckExact(schedules) ? NULL
@@ -858,6 +859,14 @@ static int take_facts_model(PyObject *given)
     return 0;
 }
 
+static int all_types(PyObject *const *given, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (given[i] == NULL || !PyType_Check(given[i]))
+            return 0;
+    return 1;
+}
+
 static PyObject *fast_configure(PyObject *module, PyObject *given)
 {
     (void)module;
@@ -871,13 +880,11 @@ static PyObject *fast_configure(PyObject *module, PyObject *given)
     PyObject *gave_up = PyDict_GetItemString(given, "give_up");
     PyObject *zero = PyDict_GetItemString(given, "zero");
     PyObject *policy = PyDict_GetItemString(given, "policy");
-    if (policy == NULL || !PyType_Check(policy) || day == NULL || facts == NULL || moment == NULL || unknown == NULL || none == NULL
-        || walk == NULL || schedule == NULL || gave_up == NULL || zero == NULL
-        || !PyType_Check(day) || !PyType_Check(facts) || !PyType_Check(moment)
-        || !PyType_Check(walk) || !PyType_Check(schedule)
-        || !PyExceptionClass_Check(gave_up)) {
-        PyErr_SetString(PyExc_TypeError, "configure: policy, day, facts, moment, walk, "
-                                         "schedule (types), unknown_band, no_schedule, give_up, zero");
+    PyObject *const types[] = {policy, day, facts, moment, walk, schedule};
+    if (!all_types(types, sizeof types / sizeof types[0]) || unknown == NULL || none == NULL
+        || gave_up == NULL || zero == NULL || !PyExceptionClass_Check(gave_up)) {
+        PyErr_SetString(PyExc_TypeError, "configure: policy, day, facts, moment, walk, schedule "
+                                         "(types), unknown_band, no_schedule, give_up, zero");
         return NULL;
     }
     /* Found into copies, kept only when all are found: a refused configuration changes

@@ -11,7 +11,9 @@ held to `Walk.first`: the same instant, None or GiveUp, from the same start, bot
 from __future__ import annotations
 
 import random
+import sys
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +28,7 @@ from youthmode.decision import _guardian_facts
 from youthmode.errors import RequestError
 from youthmode.facts import ZERO, Day, Moment, RequestFacts
 from youthmode.model import Facts
+from youthmode.policies import CompiledPolicy
 from youthmode.request import read
 from youthmode.schedule import GiveUp, Schedule, Walk
 from youthmode.timeline import NEXT_ALLOWED_HORIZON, REMAINING_HORIZON
@@ -84,6 +87,7 @@ def test_a_slots_class_it_does_not_know_is_refused_and_changes_nothing() -> None
         __slots__ = ("ts",)
 
     config = {
+        "policy": CompiledPolicy,
         "day": Day,
         "facts": RequestFacts,
         "moment": Shorter,
@@ -219,3 +223,71 @@ def test_the_compiled_walk_crosses_birthdays_on_both_rollovers(
         "resource": {"amount": "1.00", "min_age": min_age},  # a content age lifts at a birthday
     }
     walked_alike(engine, request)
+
+
+def test_a_reloaded_policy_of_the_same_id_is_read_afresh(tmp_path: Path) -> None:
+    """The set-up reads a policy's attributes once per policy object (a table kept with a
+    strong reference): two cn-baselines that differ in zone, rollover and exempt categories,
+    each loaded anew every round and alternating, answer as the Python set-up and facts."""
+    text = (CONFIGS / "cn-baseline.toml").read_text(encoding="utf-8")
+    other = text.replace('"Asia/Shanghai"', '"America/New_York"', 1)
+    other = other.replace('age_rollover = "next_day"', 'age_rollover = "on_birthday"', 1)
+    other = other.replace('["system_core", ', "[", 1)
+    assert other.count("New_York") == 1 and "on_birthday" in other and other != text
+    for name, pack in (("a", text), ("b", other)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "cn-baseline.toml").write_text(pack, encoding="utf-8")
+    request = {
+        "action": "app.use",
+        "at": "2026-03-02T23:30:00+08:00",
+        "resource": {"category": "system_core"},
+        "subject": {"birthdate": "2014-03-03"},
+    }
+    zones = set()
+    for _ in range(3):
+        for name in ("a", "b", "a"):
+            engine = youthmode.Engine.from_path(tmp_path / name, clock=lambda: NOW)
+            policy, at, req = read(request, engine.policies, engine.default_policy, NOW)
+            assert fastpath.compiled_prepare is not None
+            assert fastpath.compiled_prepare(policy, req, at) is None  # a new, empty memo
+            assert prepared_alike(engine, request)
+            day, schedule, m = fastpath._prepare(policy, req, at) or pytest.fail("declined")
+            mine = fastpath.facts_of(policy, req, schedule, day, m, at)
+            theirs = fastpath._facts(policy, req, schedule, day, m, at)
+            assert mine.model_dump_json() == theirs.model_dump_json()
+            zones.add(mine.timezone)
+    assert zones == {"Asia/Shanghai", "America/New_York"}
+
+
+def test_more_policies_than_it_keeps_tables_for_alternate(
+    engines: tuple[youthmode.Engine, ...],
+) -> None:
+    """More policies with a schedule than the tables it keeps (8): each is evicted in turn."""
+    engine = engines[0]
+    answered = set()
+    for _ in range(3):
+        for pid, policy in engine.policies.items():
+            for action in sorted(policy.actions):
+                request = {"policy": pid, "action": action, "subject": {"age": 16}}
+                if prepared_alike(engine, request):  # some have no schedule: declined
+                    answered.add(pid)
+    assert len(answered) > 8
+
+
+def test_the_policy_tables_leak_nothing() -> None:
+    engine = youthmode.Engine.from_path(CONFIGS, clock=lambda: NOW)
+    requests = [
+        {"policy": pid, "action": sorted(p.actions)[0], "subject": {"age": age}}
+        for pid, p in engine.policies.items()
+        for age in (7, 12, 16)
+    ]
+
+    def run() -> None:
+        for request in requests:
+            prepared_alike(engine, request)
+
+    run()
+    before = sys.getallocatedblocks()
+    for _ in range(5):
+        run()
+    assert sys.getallocatedblocks() - before < 200

@@ -17,6 +17,7 @@ import logging
 import random
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -276,3 +277,40 @@ def test_no_reference_is_leaked_on_any_outcome(engine: youthmode.Engine) -> None
         run()
     # 9,000 reads: a leaked object per read would show as thousands of blocks
     assert sys.getallocatedblocks() - before < 500
+
+
+def test_a_reloaded_policy_of_the_same_id_is_read_afresh(tmp_path: Path) -> None:
+    """The reader reads a policy's zone, currency and actions once per policy object (a table
+    kept with a strong reference): two cn-baselines of other zones and currencies, each loaded
+    anew every round and alternating, read as the plain route reads them."""
+    from conftest import CONFIGS
+
+    text = (CONFIGS / "cn-baseline.toml").read_text(encoding="utf-8")
+    other = text.replace('"Asia/Shanghai"', '"America/New_York"', 1)
+    other = other.replace('currency = "CNY"', 'currency = "USD"', 1)
+    assert "USD" in other and "New_York" in other
+    for name, pack in (("a", text), ("b", other)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "cn-baseline.toml").write_text(pack, encoding="utf-8")
+    zones = set()
+    for _ in range(3):
+        for name, currency in (("a", "CNY"), ("b", "USD"), ("a", "CNY")):
+            engine = youthmode.Engine.from_path(tmp_path / name, clock=lambda: NOW)
+            for resource in ({"amount": "6.00", "currency": currency}, {"amount": "6.00"}):
+                data = {"action": "game.purchase", "subject": {"age": 12}, "resource": resource}
+                mine, theirs = read_both(engine, data)
+                assert mine is not None, data
+                assert_same_read(mine, theirs, data)
+                zones.add(str(mine[1].tzinfo))
+            wrong = {"action": "game.purchase", "resource": {"amount": "6.00", "currency": "EUR"}}
+            assert read_both(engine, wrong)[0] is None  # unsupported_currency: the model's to word
+    assert zones == {"Asia/Shanghai", "America/New_York"}
+
+
+def test_a_policy_of_another_type_is_declined(engine: youthmode.Engine) -> None:
+    policy = engine.policies["cn-baseline"]
+    odd = type("Odd", (type(policy),), {})
+    other = odd(**{f.name: getattr(policy, f.name) for f in dataclasses.fields(policy)})
+    data = {"action": "app.use", "subject": {"age": 12}}
+    assert request.read_compiled is not None
+    assert request.read_compiled(data, {"cn-baseline": other}, "cn-baseline", NOW) is None

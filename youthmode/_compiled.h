@@ -79,6 +79,45 @@ static inline PyObject *ym_filled(PyObject *template, PyObject *const *keys,
     return out;
 }
 
+/* A policy's attributes, read once per policy rather than once a decision: a few policies'
+ * tables, each kept with a strong reference to its policy, so an address in use can never be
+ * another policy's (a reload makes new policies, hence new entries). Only for a type whose
+ * attributes are fields set once (a frozen dataclass; its memos are dicts changed in place). */
+#define YM_TABLES 8
+typedef struct {
+    PyObject *policy[YM_TABLES];
+    PyObject *table[YM_TABLES];
+    int next;
+} YmTables;
+
+/* The tuple of `policy`'s attributes `names`: a new reference, or NULL with an error set. */
+static inline PyObject *ym_policy_table(YmTables *cache, PyObject *policy,
+                                        PyObject *const *names, Py_ssize_t n)
+{
+    for (int i = 0; i < YM_TABLES; i++)
+        if (cache->policy[i] == policy)
+            return Py_NewRef(cache->table[i]);
+    PyObject *table = PyTuple_New(n);
+    for (Py_ssize_t i = 0; table != NULL && i < n; i++) {
+        PyObject *value = PyObject_GetAttr(policy, names[i]);
+        if (value == NULL)
+            Py_CLEAR(table);
+        else
+            PyTuple_SET_ITEM(table, i, value);
+    }
+    if (table == NULL)
+        return NULL;
+    /* Installed whole before the evicted entry is released: its release may run Python. */
+    int at = cache->next;
+    cache->next = (at + 1) % YM_TABLES;
+    PyObject *old_policy = cache->policy[at], *old_table = cache->table[at];
+    cache->policy[at] = Py_NewRef(policy);
+    cache->table[at] = Py_NewRef(table);
+    Py_XDECREF(old_policy);
+    Py_XDECREF(old_table);
+    return table;
+}
+
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's algorithms):
  * a local wall time from a UTC second without asking `datetime`. */
 static inline long long ym_days_from_civil(long long y, int m, int d)

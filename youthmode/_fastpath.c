@@ -65,6 +65,15 @@ static PyObject *unknown_band, *no_schedule, *s_schedule, *zero_int;
 static PyObject *s_days, *s_age_rollover, *s_by_age, *s_memo, *s_waiver_names;
 static PyObject *s_exempt_categories, *s_calendar;
 
+/* The policy's attributes read here, read once per policy (`ym_policy_table`). */
+enum {
+    P_DAYS, P_ROLLOVER, P_BY_AGE, P_WAIVERS, P_CATEGORIES, P_MEMO, P_CALENDAR, P_PROTECTED,
+    P_TIMEZONE, P_COUNT
+};
+static PyObject *policy_names[P_COUNT];
+static PyTypeObject *policy_type; /* CompiledPolicy: another type is declined */
+static YmTables policy_tables;
+
 #define SLOT(obj, at) (*(PyObject **)((char *)(obj) + (at)))
 
 static int offsets(PyTypeObject *type, const char *const *names, Py_ssize_t *at, int n)
@@ -86,14 +95,11 @@ static long age_on(PyObject *birth, PyObject *day, int next_day)
     return years > 0 ? years : 0;
 }
 
-/* `policy.band_of(age)`: a new reference. */
-static PyObject *band_of(PyObject *policy, PyObject *age)
+/* `policy.band_of(age)` from the policy's `_by_age`: a new reference. */
+static PyObject *band_of(PyObject *by_age, PyObject *age)
 {
     if (age == Py_None)
         return Py_NewRef(unknown_band);
-    PyObject *by_age = PyObject_GetAttr(policy, s_by_age);
-    if (by_age == NULL)
-        return NULL;
     PyObject *band = NULL;
     Py_ssize_t n = PyTuple_Check(by_age) ? PyTuple_GET_SIZE(by_age) : 0;
     long years = PyLong_AsLong(age);
@@ -101,27 +107,23 @@ static PyObject *band_of(PyObject *policy, PyObject *age)
         band = Py_NewRef(PyTuple_GET_ITEM(by_age, years < n ? years : n - 1));
     else if (!PyErr_Occurred())
         PyErr_SetString(PyExc_ValueError, "band_of: no bands, or a negative age");
-    Py_DECREF(by_age);
     return band;
 }
 
 /* timeline.combination_key("schedule", policy, req, band): a new tuple. */
-static PyObject *schedule_key(PyObject *policy, PyObject *req, PyObject *band)
+static PyObject *schedule_key(PyObject *table, PyObject *req, PyObject *band)
 {
     PyObject *exemptions = SLOT(req, fact_at[F_EXEMPTIONS]);
-    PyObject *waived = NULL, *categories = NULL, *key = NULL;
+    PyObject *waived = NULL, *key = NULL;
     if (PyObject_IsTrue(exemptions)) {
-        PyObject *names = PyObject_GetAttr(policy, s_waiver_names);
-        waived = names == NULL ? NULL : PyNumber_And(exemptions, names);
-        Py_XDECREF(names);
+        waived = PyNumber_And(exemptions, PyTuple_GET_ITEM(table, P_WAIVERS));
         if (waived == NULL)
             return NULL;
     }
     else
         waived = Py_NewRef(exemptions);
-    categories = PyObject_GetAttr(policy, s_exempt_categories);
-    int category = categories == NULL ? -1
-                   : PySequence_Contains(categories, SLOT(req, fact_at[F_CATEGORY]));
+    PyObject *categories = PyTuple_GET_ITEM(table, P_CATEGORIES);
+    int category = PySequence_Contains(categories, SLOT(req, fact_at[F_CATEGORY]));
     PyObject *app = SLOT(req, fact_at[F_APP]);
     int exempt_app = app == Py_None ? 0
                      : PySequence_Contains(SLOT(req, fact_at[F_EXEMPT_APPS]), app);
@@ -129,21 +131,18 @@ static PyObject *schedule_key(PyObject *policy, PyObject *req, PyObject *band)
         key = PyTuple_Pack(8, s_schedule, SLOT(req, fact_at[F_ACTION]), band, waived,
                            category ? Py_True : Py_False, exempt_app ? Py_True : Py_False,
                            SLOT(req, fact_at[F_CURFEWS]), SLOT(req, fact_at[F_DAILY_LIMIT]));
-    Py_XDECREF(categories);
     Py_DECREF(waived);
     return key;
 }
 
 /* The schedule for `band` from the policy's memo: a new reference, NULL with no error set
  * when the memo does not hold it (built, or known to be absent, by the Python set-up). */
-static PyObject *memo_schedule(PyObject *policy, PyObject *req, PyObject *band)
+static PyObject *memo_schedule(PyObject *table, PyObject *req, PyObject *band)
 {
-    PyObject *key = schedule_key(policy, req, band);
-    PyObject *memo = key == NULL ? NULL : PyObject_GetAttr(policy, s_memo);
-    PyObject *found = memo == NULL || !PyDict_CheckExact(memo)
+    PyObject *key = schedule_key(table, req, band), *memo = PyTuple_GET_ITEM(table, P_MEMO);
+    PyObject *found = key == NULL || !PyDict_CheckExact(memo)
                           ? NULL : PyDict_GetItemWithError(memo, key);
     Py_XINCREF(found);
-    Py_XDECREF(memo);
     Py_XDECREF(key);
     if (found == no_schedule)
         Py_CLEAR(found);
@@ -180,12 +179,6 @@ static PyObject *moment_at_request(PyObject *day, long sod, PyObject *calendar, 
     return m;
 }
 
-static PyObject *attr_or_null(PyObject *obj, PyObject *name, PyObject **keep)
-{
-    *keep = PyObject_GetAttr(obj, name);
-    return *keep;
-}
-
 /* `fastpath._prepare`: (day, schedule, moment), or None for the Python set-up to run. */
 static PyObject *fast_prepare(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -195,29 +188,32 @@ static PyObject *fast_prepare(PyObject *module, PyObject *const *args, Py_ssize_
         return NULL;
     }
     PyObject *policy = args[0], *req = args[1], *at = args[2];
-    if (moment_type == NULL || Py_TYPE(req) != facts_type || !PyDateTime_Check(at))
+    if (moment_type == NULL || Py_TYPE(req) != facts_type || !PyDateTime_Check(at)
+        || Py_TYPE(policy) != policy_type)
         Py_RETURN_NONE;
-    PyObject *days = NULL, *rollover = NULL, *calendar = NULL, *age = NULL, *band = NULL;
-    PyObject *schedule = NULL, *m = NULL, *out = NULL;
-    PyObject *start = PyDate_FromDate(
+    PyObject *age = NULL, *band = NULL, *schedule = NULL, *m = NULL, *out = NULL;
+    PyObject *table = ym_policy_table(&policy_tables, policy, policy_names, P_COUNT);
+    PyObject *days = table == NULL ? NULL : PyTuple_GET_ITEM(table, P_DAYS);
+    PyObject *start = days == NULL ? NULL : PyDate_FromDate(
         PyDateTime_GET_YEAR(at), PyDateTime_GET_MONTH(at), PyDateTime_GET_DAY(at));
-    PyObject *day = start == NULL || attr_or_null(policy, s_days, &days) == NULL
-                        || !PyDict_CheckExact(days) ? NULL
-                                                    : PyDict_GetItemWithError(days, start);
+    PyObject *day = start == NULL || !PyDict_CheckExact(days)
+                        ? NULL : PyDict_GetItemWithError(days, start);
     if (day == NULL || Py_TYPE(day) != day_type || SLOT(day, day_at[D_EVEN]) != Py_True)
         goto done; /* not in the memo yet, or a daylight-saving day: the Python set-up */
     PyObject *birth = SLOT(req, fact_at[F_BIRTHDATE]);
     if (birth == Py_None)
         age = Py_NewRef(SLOT(req, fact_at[F_DECLARED_AGE]));
-    else if (PyDate_Check(birth) && attr_or_null(policy, s_age_rollover, &rollover) != NULL) {
+    else if (PyDate_Check(birth)) {
+        PyObject *rollover = PyTuple_GET_ITEM(table, P_ROLLOVER);
         int next_day = PyUnicode_Check(rollover)
                        && PyUnicode_CompareWithASCIIString(rollover, "next_day") == 0;
         age = PyLong_FromLong(age_on(birth, start, next_day));
     }
-    band = age == NULL ? NULL : band_of(policy, age);
-    schedule = band == NULL ? NULL : memo_schedule(policy, req, band);
-    if (schedule == NULL || attr_or_null(policy, s_calendar, &calendar) == NULL)
+    band = age == NULL ? NULL : band_of(PyTuple_GET_ITEM(table, P_BY_AGE), age);
+    schedule = band == NULL ? NULL : memo_schedule(table, req, band);
+    if (schedule == NULL)
         goto done;
+    PyObject *calendar = PyTuple_GET_ITEM(table, P_CALENDAR);
     long sod = PyDateTime_DATE_GET_HOUR(at) * 3600 + PyDateTime_DATE_GET_MINUTE(at) * 60
                + PyDateTime_DATE_GET_SECOND(at);
     m = moment_at_request(day, sod, calendar, age, band, req);
@@ -225,9 +221,7 @@ static PyObject *fast_prepare(PyObject *module, PyObject *const *args, Py_ssize_
         out = PyTuple_Pack(3, day, schedule, m);
 done:
     Py_XDECREF(start);
-    Py_XDECREF(days);
-    Py_XDECREF(rollover);
-    Py_XDECREF(calendar);
+    Py_XDECREF(table);
     Py_XDECREF(age);
     Py_XDECREF(band);
     Py_XDECREF(schedule);
@@ -596,7 +590,10 @@ static PyObject *new_age(Walker *w, PyObject *day, PyObject *instant, int *timel
         Py_SETREF(SLOT(walk, walk_at[W_AGE]), Py_NewRef(age));
     }
     PyObject *schedules = SLOT(walk, walk_at[W_SCHEDULES]), *memo = SLOT(walk, walk_at[W_TIMELESS]);
-    PyObject *band = age == NULL ? NULL : band_of(SLOT(walk, walk_at[W_POLICY]), age);
+    PyObject *policy = SLOT(walk, walk_at[W_POLICY]);
+    PyObject *by_age = age == NULL ? NULL : PyObject_GetAttr(policy, s_by_age);
+    PyObject *band = by_age == NULL ? NULL : band_of(by_age, age);
+    Py_XDECREF(by_age);
     PyObject *schedule = band == NULL || !PyDict_CheckExact(schedules) ? NULL
                          : PyDict_GetItemWithError(schedules, band);
     Py_XINCREF(schedule);
@@ -763,11 +760,9 @@ static PyObject *or_none(PyObject *value)
 }
 
 /* Whether a guardian's settings show in the facts (`_facts`'s condition): 1, 0, -1. */
-static int shows_guardian(PyObject *policy, PyObject *req, PyObject *band)
+static int shows_guardian(PyObject *table, PyObject *req, PyObject *band)
 {
-    PyObject *bands = PyObject_GetAttr(policy, s_protected_bands);
-    int protected = bands == NULL ? -1 : PySequence_Contains(bands, band);
-    Py_XDECREF(bands);
+    int protected = PySequence_Contains(PyTuple_GET_ITEM(table, P_PROTECTED), band);
     if (protected != 1)
         return protected;
     PyObject *truthy[] = {SLOT(req, fact_at[F_EXEMPT_APPS]), SLOT(req, fact_at[F_CONSENTS]),
@@ -784,7 +779,8 @@ static int shows_guardian(PyObject *policy, PyObject *req, PyObject *band)
 static PyObject *fast_facts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    if (nargs != 6 || facts_model == NULL || Py_TYPE(args[1]) != facts_type
+    if (nargs != 6 || facts_model == NULL || Py_TYPE(args[0]) != policy_type
+        || Py_TYPE(args[1]) != facts_type
         || !schedule_ok(args[2]) || !day_ok(args[3]) || Py_TYPE(args[4]) != moment_type) {
         PyErr_SetString(PyExc_TypeError, "facts(policy, req, schedule, day, m, at)");
         return NULL;
@@ -792,14 +788,15 @@ static PyObject *fast_facts(PyObject *module, PyObject *const *args, Py_ssize_t 
     PyObject *policy = args[0], *req = args[1], *schedule = args[2], *day = args[3];
     PyObject *m = args[4], *at = args[5];
     PyObject *guardian = NULL, *waived = NULL, *zone_name = NULL, *fields = NULL;
-    int shows = shows_guardian(policy, req, SLOT(m, moment_at[M_BAND]));
+    PyObject *table = ym_policy_table(&policy_tables, policy, policy_names, P_COUNT);
+    int shows = table == NULL ? -1 : shows_guardian(table, req, SLOT(m, moment_at[M_BAND]));
     guardian = shows < 0 ? NULL
                : shows ? PyObject_CallOneArg(guardian_facts, req) : Py_NewRef(Py_None);
     PyObject *given_waived = SLOT(schedule, schedule_at[S_WAIVED]);
     int any_waived = guardian == NULL ? -1 : PyObject_IsTrue(given_waived);
     waived = any_waived < 0 ? NULL
              : any_waived ? PySequence_List(given_waived) : Py_NewRef(Py_None);
-    zone_name = waived == NULL ? NULL : PyObject_GetAttr(policy, s_timezone);
+    zone_name = waived == NULL ? NULL : Py_NewRef(PyTuple_GET_ITEM(table, P_TIMEZONE));
     int spending = zone_name == NULL ? -1 : PyObject_IsTrue(SLOT(schedule, schedule_at[S_SPENDING]));
     PyObject *app_today = spending < 0 ? NULL : or_none(SLOT(req, fact_at[F_APP_TODAY]));
     PyObject *week = app_today == NULL ? NULL : or_none(SLOT(req, fact_at[F_WEEK]));
@@ -824,6 +821,7 @@ static PyObject *fast_facts(PyObject *module, PyObject *const *args, Py_ssize_t 
     Py_XDECREF(guardian);
     Py_XDECREF(waived);
     Py_XDECREF(zone_name);
+    Py_XDECREF(table);
     return out;
 }
 
@@ -861,6 +859,14 @@ static int take_facts_model(PyObject *given)
     return 0;
 }
 
+static int all_types(PyObject *const *given, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (given[i] == NULL || !PyType_Check(given[i]))
+            return 0;
+    return 1;
+}
+
 static PyObject *fast_configure(PyObject *module, PyObject *given)
 {
     (void)module;
@@ -873,12 +879,11 @@ static PyObject *fast_configure(PyObject *module, PyObject *given)
     PyObject *schedule = PyDict_GetItemString(given, "schedule");
     PyObject *gave_up = PyDict_GetItemString(given, "give_up");
     PyObject *zero = PyDict_GetItemString(given, "zero");
-    if (day == NULL || facts == NULL || moment == NULL || unknown == NULL || none == NULL
-        || walk == NULL || schedule == NULL || gave_up == NULL || zero == NULL
-        || !PyType_Check(day) || !PyType_Check(facts) || !PyType_Check(moment)
-        || !PyType_Check(walk) || !PyType_Check(schedule)
-        || !PyExceptionClass_Check(gave_up)) {
-        PyErr_SetString(PyExc_TypeError, "configure: day, facts, moment, walk, schedule "
+    PyObject *policy = PyDict_GetItemString(given, "policy");
+    PyObject *const types[] = {policy, day, facts, moment, walk, schedule};
+    if (!all_types(types, sizeof types / sizeof types[0]) || unknown == NULL || none == NULL
+        || gave_up == NULL || zero == NULL || !PyExceptionClass_Check(gave_up)) {
+        PyErr_SetString(PyExc_TypeError, "configure: policy, day, facts, moment, walk, schedule "
                                          "(types), unknown_band, no_schedule, give_up, zero");
         return NULL;
     }
@@ -907,6 +912,7 @@ static PyObject *fast_configure(PyObject *module, PyObject *given)
     memcpy(moment_at, moments, sizeof moments);
     memcpy(walk_at, walks, sizeof walks);
     memcpy(schedule_at, schedules, sizeof schedules);
+    Py_XSETREF(policy_type, (PyTypeObject *)Py_NewRef(policy));
     Py_XSETREF(walk_type, (PyTypeObject *)Py_NewRef(walk));
     Py_XSETREF(schedule_type, (PyTypeObject *)Py_NewRef(schedule));
     Py_XSETREF(give_up, Py_NewRef(gave_up));
@@ -952,6 +958,11 @@ PyMODINIT_FUNC PyInit__fastpath(void)
         {&s_timezone, "timezone"}, {&s_protected_bands, "protected_bands"}};
     if (ym_intern(names, sizeof names / sizeof names[0]) < 0)
         return NULL;
+    PyObject *const read[P_COUNT] = {
+        [P_DAYS] = s_days, [P_ROLLOVER] = s_age_rollover, [P_BY_AGE] = s_by_age,
+        [P_WAIVERS] = s_waiver_names, [P_CATEGORIES] = s_exempt_categories, [P_MEMO] = s_memo,
+        [P_CALENDAR] = s_calendar, [P_PROTECTED] = s_protected_bands, [P_TIMEZONE] = s_timezone};
+    memcpy(policy_names, read, sizeof read);
     zero_int = PyLong_FromLong(0);
     return zero_int == NULL ? NULL : ym_module(&fast_module);
 }

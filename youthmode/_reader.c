@@ -298,7 +298,14 @@ static int read_usage(PyObject *usage, long places, Parts *p)
     return r;
 }
 
-static int read_resource(PyObject *resource, PyObject *policy, long places, Parts *p)
+/* The policy's attributes read here, once per policy (`ym_policy_table`): only for the
+ * configured policy type; another is declined. */
+enum { R_ACTIONS, R_ZONE, R_PLACES, R_CURRENCY, R_COUNT };
+static PyObject *policy_names[R_COUNT];
+static PyTypeObject *policy_type;
+static YmTables policy_tables;
+
+static int read_resource(PyObject *resource, PyObject *table, long places, Parts *p)
 {
     if (resource == Py_None) {
         p->fields = PyDict_New();
@@ -319,9 +326,8 @@ static int read_resource(PyObject *resource, PyObject *policy, long places, Part
         return r == 1 ? -1 : r;
     PyObject *currency = PyDict_GetItemWithError(fields, s_currency);
     if (currency != Py_None) {
-        PyObject *expected = PyObject_GetAttr(policy, s_currency);
-        int differs = expected == NULL ? -1 : PyObject_RichCompareBool(currency, expected, Py_NE);
-        Py_XDECREF(expected);
+        PyObject *expected = PyTuple_GET_ITEM(table, R_CURRENCY);
+        int differs = PyObject_RichCompareBool(currency, expected, Py_NE);
         if (differs != 0)
             return differs < 0 ? -1 : 0; /* `unsupported_currency`, or not a code at all */
     }
@@ -613,14 +619,6 @@ static PyObject *lookup(PyObject *mapping, PyObject *key)
     return found;
 }
 
-static long long_attr(PyObject *obj, PyObject *name)
-{
-    PyObject *value = PyObject_GetAttr(obj, name);
-    long n = value == NULL ? -1 : PyLong_AsLong(value);
-    Py_XDECREF(value);
-    return n;
-}
-
 /* The request's own keys, each a slot of `given`: one pass over the request instead of a
  * set look-up a key and a dict look-up a name. `configure` checks that REQUEST_KEYS is these. */
 enum { K_POLICY, K_ACTION, K_AT, K_USAGE, K_RESOURCE, K_SUBJECT, K_GUARDIAN, K_COUNT };
@@ -696,16 +694,14 @@ static int action_requires_amount(PyObject *action)
 }
 
 /* The parts of a request for `policy` and `action`: 1 read, 0 declined, -1 failed. */
-static int read_parts(PyObject *const *given, PyObject *policy, PyObject *action, PyObject *now,
+static int read_parts(PyObject *const *given, PyObject *table, PyObject *action, PyObject *now,
                       Parts *p)
 {
-    PyObject *zone = PyObject_GetAttr(policy, s_zone);
-    long places = long_attr(policy, s_currency_places);
-    int r = zone == NULL || PyErr_Occurred() ? -1
-                                             : read_at(given_or_none(given, K_AT), now, zone, p);
-    Py_XDECREF(zone);
+    PyObject *zone = PyTuple_GET_ITEM(table, R_ZONE);
+    long places = PyLong_AsLong(PyTuple_GET_ITEM(table, R_PLACES));
+    int r = PyErr_Occurred() ? -1 : read_at(given_or_none(given, K_AT), now, zone, p);
     if (r == 1)
-        r = read_resource(given_or_none(given, K_RESOURCE), policy, places, p);
+        r = read_resource(given_or_none(given, K_RESOURCE), table, places, p);
     if (r == 1 && (p->amount == NULL || p->amount == Py_None)) {
         int truth = action_requires_amount(action);
         r = truth < 0 ? -1 : !truth; /* `missing_amount`: the model's to word */
@@ -740,14 +736,15 @@ static PyObject *read_request(PyObject *data, PyObject *policies, PyObject *defa
     if (!PyUnicode_CheckExact(action_name))
         return DECLINE;
     PyObject *policy = lookup(policies, name);
-    PyObject *actions = policy == NULL ? NULL : PyObject_GetAttr(policy, s_actions);
-    PyObject *action = actions == NULL ? NULL : lookup(actions, action_name);
-    Py_XDECREF(actions);
+    PyObject *table = policy == NULL || !Py_IS_TYPE(policy, policy_type)
+                          ? NULL : ym_policy_table(&policy_tables, policy, policy_names, R_COUNT);
+    PyObject *action = table == NULL ? NULL
+                       : lookup(PyTuple_GET_ITEM(table, R_ACTIONS), action_name);
     PyObject *metered = action == NULL ? NULL : action_metered(action);
     PyObject *out = PyErr_Occurred() ? NULL : DECLINE;
     Parts p = {0};
     if (metered != NULL) {
-        int r = read_parts(given, policy, action, now, &p);
+        int r = read_parts(given, table, action, now, &p);
         if (r == 1) {
             PyObject *facts = build_facts(action_name, metered, &p);
             out = facts == NULL ? NULL : PyTuple_Pack(3, policy, p.at, facts);
@@ -759,6 +756,7 @@ static PyObject *read_request(PyObject *data, PyObject *policies, PyObject *defa
     release(&p);
     Py_XDECREF(metered);
     Py_XDECREF(action);
+    Py_XDECREF(table);
     Py_XDECREF(policy);
     return out;
 }
@@ -861,7 +859,8 @@ static PyObject *reader_configure(PyObject *module, PyObject *given)
         {&earliest_birthdate, "earliest_birthdate", NULL}, {&zone_span, "zone_span", NULL},
         {(PyObject **)&facts_type, "facts_type", NULL}, {NULL, "field_names", NULL},
         {NULL, "defaults", NULL}, {(PyObject **)&action_type, "action_type", NULL},
-        {&requires_property, "requires_amount", NULL}};
+        {&requires_property, "requires_amount", NULL},
+        {(PyObject **)&policy_type, "policy_type", NULL}};
     enum { N_OBJECTS = sizeof objects / sizeof objects[0] };
     struct { long *slot; const char *name; long value; } numbers[] = {
         {&max_age, "max_age", 0}, {&max_id_length, "max_id_length", 0},
@@ -890,8 +889,8 @@ static PyObject *reader_configure(PyObject *module, PyObject *given)
     if (!ok && !PyErr_Occurred())
         PyErr_SetString(PyExc_TypeError, "configure: request_keys are not the keys it reads");
     Py_ssize_t action_offsets[2] = {-1, -1};
-    if (ok && !PyType_Check(objects[16].value))
-        PyErr_SetString(PyExc_TypeError, "configure: action_type is not a type");
+    if (ok && (!PyType_Check(objects[16].value) || !PyType_Check(objects[18].value)))
+        PyErr_SetString(PyExc_TypeError, "configure: action_type or policy_type is not a type");
     else if (ok) {
         action_offsets[0] = ym_slot_offset((PyTypeObject *)objects[16].value, "metered");
         if (action_offsets[0] >= 0)
@@ -931,7 +930,12 @@ static int intern_names(void)
         {&s_metered, "metered"}, {&s_astimezone, "astimezone"}, {&s_amount, "amount"},
         {&s_category, "category"}, {&s_app, "app"}, {&s_min_age, "min_age"},
         {&s_recipient, "recipient"}};
-    return ym_intern(names, sizeof names / sizeof names[0]);
+    if (ym_intern(names, sizeof names / sizeof names[0]) < 0)
+        return -1;
+    PyObject *const read[R_COUNT] = {[R_ACTIONS] = s_actions, [R_ZONE] = s_zone,
+                                     [R_PLACES] = s_currency_places, [R_CURRENCY] = s_currency};
+    memcpy(policy_names, read, sizeof read);
+    return 0;
 }
 
 static PyMethodDef reader_methods[] = {

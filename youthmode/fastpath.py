@@ -295,6 +295,7 @@ def _compiled_fastpath() -> tuple[Preparer | None, WalkFirst, FactsBuilder]:
     verdicts = compiled.load("_verdicts")  # configured below; until then it judges nothing
     module.configure(
         {
+            "policy": CompiledPolicy,
             "day": Day,
             "facts": RequestFacts,
             "moment": Moment,

@@ -401,6 +401,7 @@ def _reader_configuration() -> dict[str, Any]:
         "zone_span": zone_span,
         "action_type": CompiledAction,
         "requires_amount": vars(CompiledAction)["requires_amount"],
+        "policy_type": CompiledPolicy,
         "max_age": MAX_AGE,
         "max_id_length": MAX_ID_LENGTH,
         "max_seconds": MAX_SECONDS,

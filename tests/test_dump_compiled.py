@@ -5,7 +5,6 @@ not sure of. The reference is pydantic itself, so there is no Python twin to kee
 from __future__ import annotations
 
 import random
-import sys
 import tomllib
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -17,6 +16,7 @@ import pytest
 from conftest import CONFIGS
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from leaks import blocks_kept
 from pydantic import BaseModel, Field
 from pydantic_core import PydanticSerializationError
 from random_requests import random_request
@@ -431,11 +431,7 @@ def test_no_reference_is_leaked() -> None:
         for decision in decisions:
             dumps(decision)
 
-    run()
-    before = sys.getallocatedblocks()
-    for _ in range(20):
-        run()
-    assert sys.getallocatedblocks() - before < 500
+    assert blocks_kept(run, 20) < 500
 
 
 def test_the_package_ships_the_writers_source() -> None:

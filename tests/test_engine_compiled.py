@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import random
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from leaks import blocks_kept
 from random_requests import random_request
 from test_request import perturbed
 
@@ -194,8 +194,4 @@ def test_no_reference_is_leaked_on_any_outcome(
                         pass
 
     caplog.set_level(logging.CRITICAL)
-    run()
-    before = sys.getallocatedblocks()
-    for _ in range(5):
-        run()
-    assert sys.getallocatedblocks() - before < 500
+    assert blocks_kept(run, 5) < 500

@@ -11,7 +11,6 @@ held to `Walk.first`: the same instant, None or GiveUp, from the same start, bot
 from __future__ import annotations
 
 import random
-import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from leaks import blocks_kept
 from random_requests import random_request
 from test_fastpath import CONFIGS, NOW, SETTINGS, ZONES, engines, requests, shape
 
@@ -286,8 +286,4 @@ def test_the_policy_tables_leak_nothing() -> None:
         for request in requests:
             prepared_alike(engine, request)
 
-    run()
-    before = sys.getallocatedblocks()
-    for _ in range(5):
-        run()
-    assert sys.getallocatedblocks() - before < 200
+    assert blocks_kept(run, 5) < 200

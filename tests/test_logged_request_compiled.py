@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import copy
 import random
-import sys
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from leaks import blocks_kept
 from random_requests import random_request
 from test_decision_log_plain import CASES, NOT_PLAIN
 from test_request import ODD_VALUES, PATHS, SETTINGS, perturbed, with_value
@@ -107,8 +107,4 @@ def test_no_reference_is_leaked() -> None:
         for body in bodies:
             plain(body)
 
-    run()
-    before = sys.getallocatedblocks()
-    for _ in range(30):
-        run()
-    assert sys.getallocatedblocks() - before < 500
+    assert blocks_kept(run, 30) < 500

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from leaks import blocks_kept
 from random_requests import random_request
 from test_request import perturbed
 
@@ -148,11 +149,7 @@ def test_no_reference_is_leaked() -> None:
             for cls, fields, names in cases:
                 fastpath._model(cls, dict(fields), names)
 
-    run()
-    before = sys.getallocatedblocks()
-    for _ in range(30):
-        run()
-    assert sys.getallocatedblocks() - before < 500
+    assert blocks_kept(run, 30) < 500
 
 
 # -- the whole engine: compiled against YOUTHMODE_PURE=1 ----------------------------------------

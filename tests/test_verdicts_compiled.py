@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from leaks import blocks_kept
 from random_requests import random_request
 from test_fastpath import CONFIGS, NOW, SETTINGS, ZONES, engines, requests, shape
 from test_response_compiled import decide_all
@@ -299,11 +300,7 @@ def test_no_reference_is_leaked() -> None:
             MODULE.decide(policy, req, at, "id")
 
     run()
-    run()
-    before = sys.getallocatedblocks()
-    for _ in range(20):
-        run()
-    assert sys.getallocatedblocks() - before < 500
+    assert blocks_kept(run, 20) < 500
 
 
 def test_the_workload_of_the_benchmark_is_decided_as_the_pure_engine_decides() -> None:

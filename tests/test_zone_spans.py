@@ -10,13 +10,13 @@ with every fraction and offset, read exactly as the Python plain route reads the
 from __future__ import annotations
 
 import random
-import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from leaks import blocks_kept
 from test_reader_compiled import assert_same_read
 
 import youthmode
@@ -279,11 +279,7 @@ def test_a_helper_that_fails_or_answers_oddly_declines_and_leaks_nothing(
         for data in requests:
             reads(engine, data)
 
-    run()
-    before = sys.getallocatedblocks()
-    for _ in range(20):
-        run()
-    assert sys.getallocatedblocks() - before < 300
+    assert blocks_kept(run, 20) < 300
 
 
 @compiled_only

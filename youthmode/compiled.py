@@ -14,8 +14,10 @@ import hashlib
 import importlib
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -40,6 +42,16 @@ def source_digest(name: str) -> str | None:
         return hashlib.sha256(header + (HERE / f"{name}.c").read_bytes()).hexdigest()
     except FileNotFoundError:
         return None
+
+
+def configured(name: str, configuration: Callable[[], Any], entry: str) -> Any | None:
+    """Stage ``name``'s function ``entry``, the stage first configured with
+    ``configuration()`` (built only for a stage that loaded), or None where `load` gives None."""
+    module = load(name)
+    if module is None:
+        return None
+    module.configure(configuration())
+    return getattr(module, entry)
 
 
 def load(name: str) -> ModuleType | None:

@@ -260,11 +260,7 @@ class Engine:
 def _compiled_decide() -> CompiledDecide | None:
     """youthmode/_engine.c's `decide`, handed the twin's own steps, or None where it is not
     built or not current (compiled.py)."""
-    module = compiled.load("_engine")
-    if module is None:
-        return None
-    module.configure(_engine_configuration())
-    found: CompiledDecide = module.decide
+    found: CompiledDecide | None = compiled.configured("_engine", _engine_configuration, "decide")
     return found
 
 

@@ -371,11 +371,7 @@ def _compiled_reader() -> CompiledReader | None:
     """youthmode/_reader.c's `read`, handed this module's limits and helpers, or None where
     it is not built or not current (compiled.py). It takes what `read_plain` takes, or less,
     and gives the same (tests/test_reader_compiled.py); None sends a request to `read_plain`."""
-    module = compiled.load("_reader")
-    if module is None:
-        return None
-    module.configure(_reader_configuration())
-    read: CompiledReader = module.read
+    read: CompiledReader | None = compiled.configured("_reader", _reader_configuration, "read")
     return read
 
 

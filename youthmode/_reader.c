@@ -122,34 +122,39 @@ static PyObject *read_names(PyObject *value)
     return PyFrozenSet_New(value);
 }
 
-/* `_instant`: RFC 3339 of exactly request.RFC3339's shape (ASCII digits), parsed by
- * `datetime.fromisoformat` as the Python route does; None for null. */
-static PyObject *read_instant(PyObject *value)
+/* Whether s[0..n) has exactly request.RFC3339's shape in ASCII digits: a date and time, a
+ * fraction of 1 to 6 digits or none, then `Z` or `+HH:MM`/`-HH:MM`, which starts at *zone.
+ * Shape only: the values' ranges are the caller's. */
+static int rfc3339_shape(const char *s, Py_ssize_t n, Py_ssize_t *zone)
 {
-    if (value == Py_None)
-        Py_RETURN_NONE;
-    Py_ssize_t n;
-    const char *s = ascii_of(value, &n);
-    if (s == NULL || n < 20)
-        return DECLINE;
-    if (!ascii_digits(s, 4) || s[4] != '-' || !ascii_digits(s + 5, 2) || s[7] != '-'
+    if (n < 20 || !ascii_digits(s, 4) || s[4] != '-' || !ascii_digits(s + 5, 2) || s[7] != '-'
         || !ascii_digits(s + 8, 2) || s[10] != 'T' || !ascii_digits(s + 11, 2) || s[13] != ':'
         || !ascii_digits(s + 14, 2) || s[16] != ':' || !ascii_digits(s + 17, 2))
-        return DECLINE;
+        return 0;
     Py_ssize_t i = 19;
     if (s[i] == '.') {
         Py_ssize_t start = ++i;
         while (i < n && s[i] >= '0' && s[i] <= '9')
             i++;
         if (i == start || i - start > 6)
-            return DECLINE;
+            return 0;
     }
-    if (i == n - 1) {
-        if (s[i] != 'Z')
-            return DECLINE;
-    }
-    else if (i != n - 6 || (s[i] != '+' && s[i] != '-') || !ascii_digits(s + i + 1, 2)
-             || s[i + 3] != ':' || !ascii_digits(s + i + 4, 2))
+    *zone = i;
+    if (i == n - 1)
+        return s[i] == 'Z';
+    return i == n - 6 && (s[i] == '+' || s[i] == '-') && ascii_digits(s + i + 1, 2)
+           && s[i + 3] == ':' && ascii_digits(s + i + 4, 2);
+}
+
+/* `_instant`: RFC 3339 of exactly request.RFC3339's shape (ASCII digits), parsed by
+ * `datetime.fromisoformat` as the Python route does; None for null. */
+static PyObject *read_instant(PyObject *value)
+{
+    if (value == Py_None)
+        Py_RETURN_NONE;
+    Py_ssize_t n, zone;
+    const char *s = ascii_of(value, &n);
+    if (s == NULL || !rfc3339_shape(s, n, &zone))
         return DECLINE;
     PyObject *found = PyObject_CallOneArg(fromisoformat, value);
     if (found == NULL)
@@ -412,34 +417,21 @@ static int month_days(int year, int month)
  * reads it, and words or declines it). Microseconds are dropped: `at` keeps whole seconds. */
 static int instant_seconds(PyObject *value, long long *out)
 {
-    Py_ssize_t n;
+    Py_ssize_t n, i;
     const char *s = ascii_of(value, &n);
-    if (s == NULL || n < 20 || !ascii_digits(s, 4) || s[4] != '-' || !ascii_digits(s + 5, 2)
-        || s[7] != '-' || !ascii_digits(s + 8, 2) || s[10] != 'T' || !ascii_digits(s + 11, 2)
-        || s[13] != ':' || !ascii_digits(s + 14, 2) || s[16] != ':' || !ascii_digits(s + 17, 2))
+    if (s == NULL || !rfc3339_shape(s, n, &i))
         return 0;
     int year = four(s), month = two(s + 5), day = two(s + 8);
     int hour = two(s + 11), minute = two(s + 14), second = two(s + 17);
     if (year < sure_years_low || year >= sure_years_high || month < 1 || month > 12 || day < 1
         || day > month_days(year, month) || hour > 23 || minute > 59 || second > 59)
         return 0;
-    Py_ssize_t i = 19;
-    if (s[i] == '.') {
-        Py_ssize_t start = ++i;
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
-        if (i == start || i - start > 6)
-            return 0;
-    }
     long offset = 0;
-    if (i == n - 1 && s[i] == 'Z')
-        offset = 0;
-    else if (i == n - 6 && (s[i] == '+' || s[i] == '-') && ascii_digits(s + i + 1, 2)
-             && s[i + 3] == ':' && ascii_digits(s + i + 4, 2) && two(s + i + 1) < 24
-             && two(s + i + 4) < 60)
+    if (s[i] != 'Z') {
+        if (two(s + i + 1) > 23 || two(s + i + 4) > 59)
+            return 0;
         offset = (s[i] == '-' ? -1 : 1) * (two(s + i + 1) * 3600L + two(s + i + 4) * 60L);
-    else
-        return 0;
+    }
     *out = ym_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
            - offset;
     return 1;
